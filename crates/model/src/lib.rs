@@ -1,0 +1,50 @@
+//! The SparkPost-style email event model used throughout eventhose.
+//!
+//! This crate has no I/O. It knows:
+//! - the event categories ([`Category`]) and event types ([`EventType`]) with their documentation,
+//! - the field dictionary: each known field's kind, description and sample value ([`field_kind`],
+//!   [`field_description`], [`field_sample`]),
+//! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]),
+//! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
+//!   form or SparkPost's webhook envelope,
+//! - how to mint sortable event ids ([`EventIdGenerator`]).
+//!
+//! ```
+//! use eventhose_model::{Event, EventIdGenerator, EventType};
+//!
+//! let ids = EventIdGenerator::new();
+//! let line = br#"{"msys":{"message_event":{"type":"delivery","timestamp":1460989507,
+//!     "message_id":"000443ee14578172be22","rcpt_to":"Recipient@Example.com","num_retries":0}}}"#;
+//! let event = Event::parse_ingest(line, &ids).unwrap();
+//! assert_eq!(event.event_type(), EventType::Delivery);
+//! assert_eq!(event.rcpt_to(), Some("recipient@example.com"));
+//! assert_eq!(event.get_str("raw_rcpt_to"), Some("Recipient@Example.com"));
+//! assert_eq!(event.recipient_domain(), Some("example.com"));
+//! assert_eq!(event.get_str("num_retries"), Some("0"));
+//! assert_eq!(event.get_str("timestamp"), Some("1460989507"));
+//! ```
+
+mod bounce;
+mod category;
+mod documented_fields;
+mod envelope;
+mod error;
+mod event;
+mod event_id;
+mod event_type;
+mod field_dictionary;
+mod normalize;
+mod timestamp;
+mod validate;
+
+pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
+pub use category::Category;
+pub use error::ParseError;
+pub use event::Event;
+pub use event_id::{EventIdGenerator, MAX_EVENT_ID_LEN};
+pub use event_type::{EventType, UnknownEventType};
+pub use field_dictionary::{
+    field_description, field_kind, field_sample, field_spec, FieldKind, FieldSpec, FIELD_DICTIONARY,
+};
+pub use timestamp::{parse_timestamp, parse_timestamp_str, MAX_TIMESTAMP};
+pub use validate::MAX_DEPTH;

@@ -1,0 +1,234 @@
+//! The validation and normalisation pipeline that turns a JSON value into event parts.
+
+use serde_json::{Map, Value};
+
+use crate::error::show_value;
+use crate::normalize::{canonical_integer, nests_deeper_than, normalize_value, Canonical};
+use crate::{
+    bounce_class, envelope, field_kind, parse_timestamp, Category, EventIdGenerator, EventType,
+    ParseError, MAX_EVENT_ID_LEN,
+};
+
+/// The deepest nesting accepted inside an event object (the object itself is level 1).
+pub const MAX_DEPTH: usize = 32;
+
+/// The parts of a validated event.
+pub(crate) struct Validated {
+    pub(crate) event_type: EventType,
+    pub(crate) timestamp: i64,
+    pub(crate) fields: Map<String, Value>,
+}
+
+/// Validates and normalises `value` (wrapped or bare form).
+///
+/// A missing `event_id` is taken from `ids`; without a generator it is an error.
+pub(crate) fn validate(
+    value: Value,
+    ids: Option<&EventIdGenerator>,
+) -> Result<Validated, ParseError> {
+    let (mut fields, envelope) = envelope::unwrap(value)?;
+    let event_type = read_type(&fields)?;
+    if let Some(envelope) = envelope {
+        if event_type.category() != envelope {
+            return Err(ParseError::CategoryMismatch {
+                event_type,
+                envelope,
+            });
+        }
+    }
+    let timestamp = normalize_timestamp(&mut fields)?;
+    normalize_event_id(&mut fields, ids)?;
+    normalize_known_fields(&mut fields)?;
+    check_required_fields(&fields, event_type)?;
+    check_bounce_class(&fields)?;
+    normalize_recipient(&mut fields);
+    Ok(Validated {
+        event_type,
+        timestamp,
+        fields,
+    })
+}
+
+fn read_type(fields: &Map<String, Value>) -> Result<EventType, ParseError> {
+    match fields.get("type") {
+        None | Some(Value::Null) => Err(ParseError::MissingField { field: "type" }),
+        Some(Value::String(name)) => Ok(name.parse()?),
+        Some(other) => Err(ParseError::WrongKind {
+            field: "type".to_owned(),
+            expected: crate::FieldKind::Text,
+            got: show_value(other),
+        }),
+    }
+}
+
+/// Reads `timestamp` and rewrites it as a string of whole unix seconds.
+fn normalize_timestamp(fields: &mut Map<String, Value>) -> Result<i64, ParseError> {
+    let value = match fields.get_mut("timestamp") {
+        None | Some(Value::Null) => return Err(ParseError::MissingField { field: "timestamp" }),
+        Some(value) => value,
+    };
+    let seconds = parse_timestamp(value)?;
+    let canonical =
+        matches!(value, Value::String(text) if canonical_integer(text) == Canonical::Already);
+    if !canonical {
+        *value = Value::String(seconds.to_string());
+    }
+    Ok(seconds)
+}
+
+/// Checks a given `event_id` (integers become strings) or assigns one from `ids`.
+fn normalize_event_id(
+    fields: &mut Map<String, Value>,
+    ids: Option<&EventIdGenerator>,
+) -> Result<(), ParseError> {
+    let invalid = |reason: String| Err(ParseError::InvalidEventId { reason });
+    match fields.get_mut("event_id") {
+        None | Some(Value::Null) => match ids {
+            Some(ids) => {
+                fields.insert("event_id".to_owned(), Value::String(ids.next_id()));
+                Ok(())
+            }
+            None => Err(ParseError::MissingField { field: "event_id" }),
+        },
+        Some(Value::String(id)) if id.is_empty() => invalid("must not be empty".to_owned()),
+        Some(Value::String(id))
+            if id.len() > MAX_EVENT_ID_LEN && id.chars().count() > MAX_EVENT_ID_LEN =>
+        {
+            invalid(format!("longer than {MAX_EVENT_ID_LEN} characters"))
+        }
+        Some(Value::String(_)) => Ok(()),
+        Some(value @ Value::Number(_)) if value.is_i64() || value.is_u64() => {
+            *value = Value::String(value.to_string());
+            Ok(())
+        }
+        Some(other) => invalid(format!(
+            "expected a string or an integer, got {}",
+            show_value(other)
+        )),
+    }
+}
+
+/// Checks every known field against its kind (normalising in place), drops known fields set to
+/// null, and bounds nesting depth. Unknown fields are kept as they are.
+fn normalize_known_fields(fields: &mut Map<String, Value>) -> Result<(), ParseError> {
+    let mut saw_known_null = false;
+    for (name, value) in fields.iter_mut() {
+        if matches!(name.as_str(), "type" | "timestamp" | "event_id") {
+            continue;
+        }
+        let kind = field_kind(name);
+        if value.is_null() {
+            saw_known_null |= kind.is_some();
+            continue;
+        }
+        if let Some(kind) = kind {
+            normalize_value(name, kind, value)?;
+        }
+        if nests_deeper_than(value, MAX_DEPTH - 1) {
+            return Err(ParseError::TooDeep {
+                field: name.clone(),
+                limit: MAX_DEPTH,
+            });
+        }
+    }
+    if saw_known_null {
+        fields.retain(|name, value| !(value.is_null() && field_kind(name).is_some()));
+    }
+    Ok(())
+}
+
+fn has_text(fields: &Map<String, Value>, name: &str) -> bool {
+    fields
+        .get(name)
+        .and_then(Value::as_str)
+        .is_some_and(|text| !text.is_empty())
+}
+
+/// Checks the fields the event's type cannot do without.
+///
+/// Message, engagement and unsubscribe events (except `sms_status`) need a `message_id`;
+/// those and generation events need a recipient (`rcpt_to` or `rcpt_hash`), except
+/// `out_of_band`; `bounce` and `out_of_band` need a `bounce_class`. Generation events are
+/// not required to carry a `message_id`: their documented field list has none, since no
+/// message was generated.
+fn check_required_fields(
+    fields: &Map<String, Value>,
+    event_type: EventType,
+) -> Result<(), ParseError> {
+    let about_a_recipient = matches!(
+        event_type.category(),
+        Category::MessageEvent
+            | Category::TrackEvent
+            | Category::GenEvent
+            | Category::UnsubscribeEvent
+    ) && event_type != EventType::SmsStatus;
+    let needs_message_id = about_a_recipient && event_type.category() != Category::GenEvent;
+    if needs_message_id && !has_text(fields, "message_id") {
+        return Err(ParseError::MissingRequiredField {
+            field: "message_id",
+            event_type,
+        });
+    }
+    let needs_recipient = about_a_recipient && event_type != EventType::OutOfBand;
+    if needs_recipient && !has_text(fields, "rcpt_to") && !has_text(fields, "rcpt_hash") {
+        return Err(ParseError::MissingRecipient { event_type });
+    }
+    let needs_bounce_class = matches!(event_type, EventType::Bounce | EventType::OutOfBand);
+    if needs_bounce_class && !fields.contains_key("bounce_class") {
+        return Err(ParseError::MissingRequiredField {
+            field: "bounce_class",
+            event_type,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that a (normalised) `bounce_class` is one of the documented codes.
+fn check_bounce_class(fields: &Map<String, Value>) -> Result<(), ParseError> {
+    let Some(value) = fields.get("bounce_class") else {
+        return Ok(());
+    };
+    let known = value
+        .as_str()
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(bounce_class)
+        .is_some();
+    if known {
+        Ok(())
+    } else {
+        Err(ParseError::UnknownBounceClass {
+            value: value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned),
+        })
+    }
+}
+
+/// Lower-cases `rcpt_to`, keeping the original in `raw_rcpt_to` and deriving
+/// `recipient_domain` when those are absent.
+fn normalize_recipient(fields: &mut Map<String, Value>) {
+    let needs_raw = !fields.contains_key("raw_rcpt_to");
+    let needs_domain = !fields.contains_key("recipient_domain");
+    let Some(Value::String(rcpt_to)) = fields.get_mut("rcpt_to") else {
+        return;
+    };
+    let original = if rcpt_to.chars().any(char::is_uppercase) {
+        let lowered = rcpt_to.to_lowercase();
+        Some(std::mem::replace(rcpt_to, lowered))
+    } else {
+        None
+    };
+    let domain = needs_domain
+        .then(|| rcpt_to.rsplit_once('@'))
+        .flatten()
+        .map(|(_, domain)| domain)
+        .filter(|domain| !domain.is_empty())
+        .map(str::to_owned);
+    let raw = needs_raw.then(|| original.unwrap_or_else(|| rcpt_to.clone()));
+    if let Some(raw) = raw {
+        fields.insert("raw_rcpt_to".to_owned(), Value::String(raw));
+    }
+    if let Some(domain) = domain {
+        fields.insert("recipient_domain".to_owned(), Value::String(domain));
+    }
+}
