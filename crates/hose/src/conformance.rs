@@ -1,0 +1,502 @@
+//! Implementation-agnostic checks of the [`Hose`] contract, for every implementation's test suite.
+//!
+//! Each check takes a fresh [`HoseHarness`] (empty storage), opens the hose through it, possibly closes and
+//! reopens it to simulate a restart, and panics with a descriptive message when the contract is broken.
+//! Waits are bounded by a generous deadline so a broken implementation fails instead of hanging.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::{Delivery, Hose, HoseError, Message, Subscription};
+
+/// Longest wait for an expected delivery before a check fails.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Gives the checks a hose on storage of their own.
+#[async_trait::async_trait]
+pub trait HoseHarness: Send {
+    /// The implementation under test.
+    type Hose: Hose;
+
+    /// Opens the hose. After the previous instance was closed, opening again must find the same durable
+    /// state, as after a process restart.
+    async fn open(&mut self) -> Result<Arc<Self::Hose>, HoseError>;
+}
+
+/// Runs every check, each with a fresh harness from `make`.
+pub async fn run_all<H: HoseHarness>(mut make: impl FnMut() -> H) {
+    fan_out(make()).await;
+    acked_deliveries_are_not_redelivered_after_restart(make()).await;
+    unacked_deliveries_are_redelivered_after_restart(make()).await;
+    out_of_order_acks_keep_the_unacked_record(make()).await;
+    new_subscriber_starts_at_the_end(make()).await;
+    deferred_message_comes_back_after_its_delay(make()).await;
+    deferred_message_survives_restart(make()).await;
+    unacked_deferred_message_is_redelivered_after_restart(make()).await;
+    due_deferred_messages_come_first_in_due_order(make()).await;
+    one_open_subscription_per_name(make()).await;
+    subscriber_names_are_validated(make()).await;
+    unregister_removes_the_subscriber(make()).await;
+    closed_hose_refuses_work(make()).await;
+    concurrent_publishers_are_all_delivered_once(make()).await;
+}
+
+/// Every registered subscriber sees every message exactly once, in publish order, when acking in order.
+pub async fn fan_out<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let names = ["alpha", "beta", "gamma"];
+    for name in names {
+        hose.register(name).await.expect("register");
+    }
+    let mut expected = Vec::new();
+    for i in 0..20 {
+        let batch: Vec<String> = (0..=(i % 3)).map(|j| format!("m{i}-{j}")).collect();
+        expected.extend(batch.iter().cloned());
+        publish(&*hose, &batch).await;
+    }
+    for name in names {
+        let mut sub = hose.subscribe(name).await.expect("subscribe");
+        let mut seen = Vec::new();
+        let mut last_position = None;
+        while seen.len() < expected.len() {
+            let delivery = next(&mut *sub).await;
+            assert_eq!(delivery.attempt, 0, "stream deliveries carry attempt 0");
+            if let (Some(previous), Some(current)) = (last_position, delivery.position) {
+                assert!(
+                    current > previous,
+                    "positions must increase: {previous} then {current}"
+                );
+            }
+            last_position = delivery.position.or(last_position);
+            seen.extend(texts(&delivery));
+            sub.ack(&delivery.tag).await.expect("ack");
+        }
+        assert_eq!(
+            seen, expected,
+            "subscriber {name} saw the wrong messages or order"
+        );
+    }
+    close(&*hose).await;
+}
+
+/// Acknowledged deliveries do not come again after a restart.
+pub async fn acked_deliveries_are_not_redelivered_after_restart<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("sub").await.expect("register");
+    publish(&*hose, &["one"]).await;
+    publish(&*hose, &["two", "three"]).await;
+    let mut sub = hose.subscribe("sub").await.expect("subscribe");
+    for expected in [vec!["one"], vec!["two", "three"]] {
+        let delivery = next(&mut *sub).await;
+        assert_eq!(texts(&delivery), expected);
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    publish(&*hose, &["marker"]).await;
+    let mut sub = hose
+        .subscribe("sub")
+        .await
+        .expect("subscribe after restart");
+    assert_eq!(
+        texts(&next(&mut *sub).await),
+        ["marker"],
+        "acked messages were delivered again"
+    );
+    close(&*hose).await;
+}
+
+/// Deliveries not acknowledged before a restart come again after it, in order.
+pub async fn unacked_deliveries_are_redelivered_after_restart<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("sub").await.expect("register");
+    for text in ["b1", "b2", "b3"] {
+        publish(&*hose, &[text]).await;
+    }
+    let mut sub = hose.subscribe("sub").await.expect("subscribe");
+    let first = next(&mut *sub).await;
+    assert_eq!(texts(&first), ["b1"]);
+    sub.ack(&first.tag).await.expect("ack");
+    assert_eq!(texts(&next(&mut *sub).await), ["b2"]);
+    assert_eq!(texts(&next(&mut *sub).await), ["b3"]);
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    let mut sub = hose
+        .subscribe("sub")
+        .await
+        .expect("subscribe after restart");
+    for expected in ["b2", "b3"] {
+        let delivery = next(&mut *sub).await;
+        assert_eq!(
+            texts(&delivery),
+            [expected],
+            "unacked deliveries must come again in order"
+        );
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    publish(&*hose, &["marker"]).await;
+    assert_eq!(texts(&next(&mut *sub).await), ["marker"]);
+    close(&*hose).await;
+}
+
+/// Acking later records first does not lose an earlier unacknowledged one.
+pub async fn out_of_order_acks_keep_the_unacked_record<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("sub").await.expect("register");
+    for text in ["r1", "r2", "r3"] {
+        publish(&*hose, &[text]).await;
+    }
+    let mut sub = hose.subscribe("sub").await.expect("subscribe");
+    let r1 = next(&mut *sub).await;
+    let r2 = next(&mut *sub).await;
+    let r3 = next(&mut *sub).await;
+    sub.ack(&r3.tag).await.expect("ack r3");
+    sub.ack(&r1.tag).await.expect("ack r1");
+    drop((sub, r2));
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    publish(&*hose, &["marker"]).await;
+    let mut sub = hose
+        .subscribe("sub")
+        .await
+        .expect("subscribe after restart");
+    let mut seen = Vec::new();
+    loop {
+        let delivery = next(&mut *sub).await;
+        let text = texts(&delivery);
+        sub.ack(&delivery.tag).await.expect("ack");
+        if text == ["marker"] {
+            break;
+        }
+        seen.extend(text);
+    }
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("r2"),
+        "the unacked record must come first: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|t| t == "r1"),
+        "r1 was acked and sits before the gap: {seen:?}"
+    );
+    close(&*hose).await;
+}
+
+/// A subscriber registered after a publish does not see it, but sees everything after registering.
+pub async fn new_subscriber_starts_at_the_end<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("early").await.expect("register");
+    publish(&*hose, &["before"]).await;
+    hose.register("late").await.expect("register late");
+    publish(&*hose, &["after"]).await;
+    let mut late = hose.subscribe("late").await.expect("subscribe");
+    assert_eq!(texts(&next(&mut *late).await), ["after"]);
+    let mut early = hose.subscribe("early").await.expect("subscribe");
+    assert_eq!(texts(&next(&mut *early).await), ["before"]);
+    close(&*hose).await;
+}
+
+/// A deferred message is delivered after its delay, never before, carrying its attempt number, only once.
+pub async fn deferred_message_comes_back_after_its_delay<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let delay = Duration::from_millis(400);
+    let deferred_at = Instant::now();
+    sub.defer(Bytes::from_static(b"retry-me"), delay, 3)
+        .await
+        .expect("defer");
+    let delivery = next(&mut *sub).await;
+    let waited = deferred_at.elapsed();
+    assert!(
+        waited >= delay,
+        "delivered after {waited:?}, before its delay of {delay:?}"
+    );
+    assert_eq!(texts(&delivery), ["retry-me"]);
+    assert_eq!(delivery.attempt, 3);
+    assert_eq!(
+        delivery.position, None,
+        "deferred deliveries have no stream position"
+    );
+    sub.ack(&delivery.tag).await.expect("ack");
+    publish(&*hose, &["marker"]).await;
+    assert_eq!(
+        texts(&next(&mut *sub).await),
+        ["marker"],
+        "an acked deferred message came again"
+    );
+    close(&*hose).await;
+}
+
+/// A deferred message outlives a restart and still honours its delay.
+pub async fn deferred_message_survives_restart<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let delay = Duration::from_millis(300);
+    let deferred_at = Instant::now();
+    sub.defer(Bytes::from_static(b"durable-retry"), delay, 2)
+        .await
+        .expect("defer");
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    let mut sub = hose
+        .subscribe("hooks")
+        .await
+        .expect("subscribe after restart");
+    let delivery = next(&mut *sub).await;
+    assert!(deferred_at.elapsed() >= delay, "delivered before its delay");
+    assert_eq!(texts(&delivery), ["durable-retry"]);
+    assert_eq!(delivery.attempt, 2);
+    sub.ack(&delivery.tag).await.expect("ack");
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    publish(&*hose, &["marker"]).await;
+    let mut sub = hose
+        .subscribe("hooks")
+        .await
+        .expect("subscribe after second restart");
+    assert_eq!(
+        texts(&next(&mut *sub).await),
+        ["marker"],
+        "an acked deferred message survived"
+    );
+    close(&*hose).await;
+}
+
+/// A deferred message delivered but not acknowledged before a restart is delivered again after it.
+pub async fn unacked_deferred_message_is_redelivered_after_restart<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    sub.defer(Bytes::from_static(b"in-flight"), Duration::ZERO, 5)
+        .await
+        .expect("defer");
+    let delivery = next(&mut *sub).await;
+    assert_eq!(texts(&delivery), ["in-flight"]);
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    let mut sub = hose
+        .subscribe("hooks")
+        .await
+        .expect("subscribe after restart");
+    let again = next(&mut *sub).await;
+    assert_eq!(
+        texts(&again),
+        ["in-flight"],
+        "the unacked deferred message was lost"
+    );
+    assert_eq!(again.attempt, 5);
+    sub.ack(&again.tag).await.expect("ack");
+    publish(&*hose, &["marker"]).await;
+    assert_eq!(texts(&next(&mut *sub).await), ["marker"]);
+    close(&*hose).await;
+}
+
+/// Due deferred messages are served before stream records, earliest due first.
+pub async fn due_deferred_messages_come_first_in_due_order<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    for (text, millis) in [("third", 300), ("first", 100), ("second", 200)] {
+        sub.defer(Bytes::from(text), Duration::from_millis(millis), 1)
+            .await
+            .expect("defer");
+    }
+    publish(&*hose, &["stream"]).await;
+    // Every delay was counted from a moment before this point, so once the longest has passed again all
+    // three are due (the margin covers implementations that round due times to coarser clock units) and the
+    // stream record competes with them.
+    tokio::time::sleep(Duration::from_millis(300 + 50)).await;
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let delivery = next(&mut *sub).await;
+        order.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    assert_eq!(order, ["first", "second", "third", "stream"]);
+    close(&*hose).await;
+}
+
+/// Only one subscription per name may be open; dropping it frees the name.
+pub async fn one_open_subscription_per_name<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let first = hose.subscribe("solo").await.expect("subscribe");
+    assert!(matches!(
+        hose.subscribe("solo").await,
+        Err(HoseError::AlreadySubscribed(name)) if name == "solo"
+    ));
+    let other = hose.subscribe("other").await;
+    assert!(other.is_ok(), "another name is independent");
+    drop(first);
+    assert!(
+        hose.subscribe("solo").await.is_ok(),
+        "dropping the subscription frees the name"
+    );
+    close(&*hose).await;
+}
+
+/// Names outside `[a-z0-9_-]{1,64}` are refused everywhere.
+pub async fn subscriber_names_are_validated<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    for bad in ["", "Upper", "dot.ted", "sl/ash", &"x".repeat(65)] {
+        assert!(
+            matches!(hose.register(bad).await, Err(HoseError::InvalidName(_))),
+            "register {bad:?}"
+        );
+        assert!(
+            matches!(hose.subscribe(bad).await, Err(HoseError::InvalidName(_))),
+            "subscribe {bad:?}"
+        );
+        assert!(
+            matches!(hose.unregister(bad).await, Err(HoseError::InvalidName(_))),
+            "unregister {bad:?}"
+        );
+    }
+    assert!(hose.register("ok_name-1").await.is_ok());
+    close(&*hose).await;
+}
+
+/// Unregistering removes the subscriber from the stats; it cannot remove an open or unknown one.
+pub async fn unregister_removes_the_subscriber<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("temp").await.expect("register");
+    hose.register("temp").await.expect("register is idempotent");
+    assert!(hose.stats().subscriber("temp").is_some());
+    let sub = hose.subscribe("temp").await.expect("subscribe");
+    assert!(matches!(
+        hose.unregister("temp").await,
+        Err(HoseError::AlreadySubscribed(_))
+    ));
+    drop(sub);
+    hose.unregister("temp").await.expect("unregister");
+    assert!(hose.stats().subscriber("temp").is_none());
+    assert!(matches!(
+        hose.unregister("temp").await,
+        Err(HoseError::UnknownSubscriber(_))
+    ));
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    assert!(
+        hose.stats().subscriber("temp").is_none(),
+        "unregistration must be durable"
+    );
+    close(&*hose).await;
+}
+
+/// After close, publishing and subscribing fail with `Closed` and waiting subscriptions wake with `Closed`.
+pub async fn closed_hose_refuses_work<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut waiting = hose.subscribe("waiter").await.expect("subscribe");
+    let waiter = tokio::spawn(async move { waiting.next().await });
+    hose.close().await.expect("close");
+    let woken = tokio::time::timeout(DEADLINE, waiter)
+        .await
+        .expect("a waiting subscription did not wake on close")
+        .expect("waiter task");
+    assert!(
+        matches!(woken, Err(HoseError::Closed)),
+        "waiting next() gave {woken:?}"
+    );
+    assert!(matches!(
+        hose.publish(vec![Bytes::from_static(b"late")]).await,
+        Err(HoseError::Closed)
+    ));
+    assert!(matches!(
+        hose.subscribe("other").await,
+        Err(HoseError::Closed)
+    ));
+    hose.close().await.expect("close is idempotent");
+}
+
+/// Eight tasks publishing at once all succeed, and a subscriber sees each message exactly once, with each
+/// task's messages in that task's order.
+pub async fn concurrent_publishers_are_all_delivered_once<H: HoseHarness>(mut harness: H) {
+    const TASKS: usize = 8;
+    const PUBLISHES: usize = 40;
+    let hose = open(&mut harness).await;
+    hose.register("counter").await.expect("register");
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let hose = Arc::clone(&hose);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PUBLISHES {
+                let batch = [format!("t{task}-{i}-a"), format!("t{task}-{i}-b")];
+                hose.publish(batch.iter().map(|t| Bytes::from(t.clone())).collect())
+                    .await
+                    .expect("concurrent publish");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("publisher task");
+    }
+    let total = TASKS * PUBLISHES * 2;
+    let mut sub = hose.subscribe("counter").await.expect("subscribe");
+    let mut seen = Vec::with_capacity(total);
+    while seen.len() < total {
+        let delivery = next(&mut *sub).await;
+        seen.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), total, "duplicates delivered");
+    for task in 0..TASKS {
+        let own: Vec<&String> = seen
+            .iter()
+            .filter(|t| t.starts_with(&format!("t{task}-")))
+            .collect();
+        let expected: Vec<String> = (0..PUBLISHES)
+            .flat_map(|i| [format!("t{task}-{i}-a"), format!("t{task}-{i}-b")])
+            .collect();
+        assert_eq!(
+            own,
+            expected.iter().collect::<Vec<_>>(),
+            "task {task} order broken"
+        );
+    }
+    close(&*hose).await;
+}
+
+async fn open<H: HoseHarness>(harness: &mut H) -> Arc<H::Hose> {
+    harness.open().await.expect("open hose")
+}
+
+async fn close(hose: &dyn Hose) {
+    hose.close().await.expect("close hose");
+}
+
+async fn publish(hose: &dyn Hose, texts: &[impl AsRef<str>]) {
+    let batch: Vec<Message> = texts
+        .iter()
+        .map(|t| Bytes::copy_from_slice(t.as_ref().as_bytes()))
+        .collect();
+    let receipt = hose.publish(batch).await.expect("publish");
+    assert_eq!(receipt.messages, texts.len());
+}
+
+async fn next(sub: &mut dyn Subscription) -> Delivery {
+    tokio::time::timeout(DEADLINE, sub.next())
+        .await
+        .expect("no delivery within the deadline")
+        .expect("next delivery")
+}
+
+fn texts(delivery: &Delivery) -> Vec<String> {
+    delivery
+        .messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect()
+}

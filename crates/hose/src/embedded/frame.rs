@@ -1,0 +1,270 @@
+//! Encoding and validation of log records (the frame format is described in the module docs of `embedded`).
+
+use bytes::Bytes;
+
+use crate::embedded::codec;
+use crate::Message;
+
+/// First byte of every record: identifies the format and its version.
+pub(crate) const MAGIC: u8 = 0xE1;
+/// Size of the fixed record header.
+pub(crate) const HEADER_LEN: usize = 20;
+/// Largest value of a 32-bit length field.
+pub(crate) const MAX_FIELD: u64 = u32::MAX as u64;
+/// Size of the length prefix in front of each message inside the payload.
+const LENGTH_PREFIX: usize = 4;
+/// Header bytes covered by the CRC (everything before the CRC field).
+const CRC_COVERED: usize = 16;
+
+const CODEC_RAW: u8 = 0;
+const CODEC_ZSTD: u8 = 1;
+
+/// A parsed, plausibility-checked record header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    codec: u8,
+    /// Stored payload length in bytes.
+    pub(crate) payload_len: u32,
+    raw_len: u32,
+    message_count: u32,
+    crc: u32,
+    covered: [u8; CRC_COVERED],
+}
+
+impl Header {
+    /// Total record length: header plus stored payload.
+    pub(crate) fn record_len(&self) -> u64 {
+        HEADER_LEN as u64 + u64::from(self.payload_len)
+    }
+}
+
+/// Uncompressed size of a batch as stored in a record payload (each message plus its length prefix).
+pub(crate) fn raw_size(messages: &[Message]) -> u64 {
+    messages
+        .iter()
+        .map(|m| (LENGTH_PREFIX + m.len()) as u64)
+        .sum()
+}
+
+/// Builds a complete record (header and payload) for `messages`, compressing with zstd at `level` when given
+/// and when it makes the payload smaller. The caller has checked that the raw size fits a 32-bit field.
+pub(crate) fn encode_record(messages: &[Message], level: Option<i32>) -> std::io::Result<Vec<u8>> {
+    let raw_len = raw_size(messages) as usize;
+    let mut raw = Vec::with_capacity(raw_len);
+    for message in messages {
+        raw.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        raw.extend_from_slice(message);
+    }
+
+    let mut record = Vec::new();
+    let mut codec = CODEC_RAW;
+    if let Some(level) = level {
+        record.resize(HEADER_LEN + zstd::zstd_safe::compress_bound(raw_len), 0);
+        let compressed = codec::compress_into(level, &raw, &mut record[HEADER_LEN..])?;
+        if compressed < raw_len {
+            record.truncate(HEADER_LEN + compressed);
+            codec = CODEC_ZSTD;
+        }
+    }
+    if codec == CODEC_RAW {
+        record.clear();
+        record.reserve_exact(HEADER_LEN + raw_len);
+        record.resize(HEADER_LEN, 0);
+        record.extend_from_slice(&raw);
+    }
+
+    let payload_len = (record.len() - HEADER_LEN) as u32;
+    record[0] = MAGIC;
+    record[1] = codec;
+    record[2..4].copy_from_slice(&0u16.to_le_bytes());
+    record[4..8].copy_from_slice(&payload_len.to_le_bytes());
+    record[8..12].copy_from_slice(&(raw_len as u32).to_le_bytes());
+    record[12..16].copy_from_slice(&(messages.len() as u32).to_le_bytes());
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&record[..CRC_COVERED]);
+    hasher.update(&record[HEADER_LEN..]);
+    let crc = hasher.finalize();
+    record[16..20].copy_from_slice(&crc.to_le_bytes());
+    Ok(record)
+}
+
+/// Parses a header, rejecting anything that cannot start a valid record. Sizes are not held to the current
+/// configuration: a record written under a larger `max_record_bytes` must stay readable, and a garbage
+/// length is caught by the checksum or by running past the end of the data.
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, String> {
+    let Some(bytes) = bytes.get(..HEADER_LEN) else {
+        return Err("truncated record header".into());
+    };
+    let u32_at =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    if bytes[0] != MAGIC {
+        return Err(format!("bad record magic {:#04x}", bytes[0]));
+    }
+    let codec = bytes[1];
+    if codec != CODEC_RAW && codec != CODEC_ZSTD {
+        return Err(format!("unknown codec {codec}"));
+    }
+    if bytes[2] != 0 || bytes[3] != 0 {
+        return Err("reserved header bits set".into());
+    }
+    let payload_len = u32_at(4);
+    let raw_len = u32_at(8);
+    let message_count = u32_at(12);
+    if codec == CODEC_RAW && payload_len != raw_len {
+        return Err("raw record with mismatched lengths".into());
+    }
+    if u64::from(message_count) * LENGTH_PREFIX as u64 > u64::from(raw_len) {
+        return Err("message count exceeds payload".into());
+    }
+    let mut covered = [0u8; CRC_COVERED];
+    covered.copy_from_slice(&bytes[..CRC_COVERED]);
+    Ok(Header {
+        codec,
+        payload_len,
+        raw_len,
+        message_count,
+        crc: u32_at(16),
+        covered,
+    })
+}
+
+/// Whether `payload` matches the header's checksum.
+pub(crate) fn checksum_matches(header: &Header, payload: &[u8]) -> bool {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header.covered);
+    hasher.update(payload);
+    hasher.finalize() == header.crc
+}
+
+/// Whether a complete, checksum-valid record starts at the beginning of `bytes`.
+pub(crate) fn valid_record_at(bytes: &[u8]) -> bool {
+    let Ok(header) = parse_header(bytes) else {
+        return false;
+    };
+    let end = HEADER_LEN + header.payload_len as usize;
+    bytes
+        .get(HEADER_LEN..end)
+        .is_some_and(|payload| checksum_matches(&header, payload))
+}
+
+/// Decodes a checksum-verified payload into its messages (sharing one buffer).
+pub(crate) fn decode_payload(header: &Header, payload: Vec<u8>) -> Result<Vec<Message>, String> {
+    let raw = if header.codec == CODEC_ZSTD {
+        let mut raw = vec![0u8; header.raw_len as usize];
+        let written = codec::decompress_into(&payload, &mut raw)
+            .map_err(|e| format!("zstd decompression failed: {e}"))?;
+        if written != raw.len() {
+            return Err(format!(
+                "decompressed {written} bytes, header says {}",
+                raw.len()
+            ));
+        }
+        Bytes::from(raw)
+    } else {
+        Bytes::from(payload)
+    };
+
+    let mut messages = Vec::with_capacity(header.message_count as usize);
+    let mut at = 0usize;
+    while at < raw.len() {
+        let prefix = raw
+            .get(at..at + LENGTH_PREFIX)
+            .ok_or_else(|| "truncated message length".to_owned())?;
+        let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        let start = at + LENGTH_PREFIX;
+        let end = start
+            .checked_add(len)
+            .filter(|end| *end <= raw.len())
+            .ok_or_else(|| "message overruns payload".to_owned())?;
+        messages.push(raw.slice(start..end));
+        at = end;
+    }
+    if messages.len() != header.message_count as usize {
+        return Err(format!(
+            "payload holds {} messages, header says {}",
+            messages.len(),
+            header.message_count
+        ));
+    }
+    Ok(messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch() -> Vec<Message> {
+        vec![
+            Bytes::from_static(br#"{"type":"delivery","msg_id":"1"}"#),
+            Bytes::new(),
+            Bytes::from(vec![b'x'; 5000]),
+        ]
+    }
+
+    fn roundtrip(level: Option<i32>) -> (Vec<u8>, Vec<Message>) {
+        let record = encode_record(&batch(), level).unwrap();
+        let header = parse_header(&record).unwrap();
+        assert_eq!(header.record_len() as usize, record.len());
+        let payload = record[HEADER_LEN..].to_vec();
+        assert!(checksum_matches(&header, &payload));
+        let messages = decode_payload(&header, payload).unwrap();
+        (record, messages)
+    }
+
+    #[test]
+    fn roundtrips_raw_and_compressed() {
+        let (raw_record, raw_messages) = roundtrip(None);
+        let (zstd_record, zstd_messages) = roundtrip(Some(1));
+        assert_eq!(raw_messages, batch());
+        assert_eq!(zstd_messages, batch());
+        assert_eq!(raw_record[1], CODEC_RAW);
+        assert_eq!(zstd_record[1], CODEC_ZSTD);
+        assert!(zstd_record.len() < raw_record.len() / 10);
+    }
+
+    #[test]
+    fn incompressible_payload_is_stored_raw() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 32) as u8
+            })
+            .collect();
+        let messages = vec![Bytes::from(noise)];
+        let record = encode_record(&messages, Some(1)).unwrap();
+        assert_eq!(record[1], CODEC_RAW);
+        let header = parse_header(&record).unwrap();
+        assert_eq!(
+            decode_payload(&header, record[HEADER_LEN..].to_vec()).unwrap(),
+            messages
+        );
+    }
+
+    #[test]
+    fn any_flipped_byte_is_detected() {
+        let record = encode_record(&batch(), Some(1)).unwrap();
+        for at in 0..record.len() {
+            let mut damaged = record.clone();
+            damaged[at] ^= 0x40;
+            assert!(!valid_record_at(&damaged), "flip at {at} went unnoticed");
+        }
+        assert!(valid_record_at(&record));
+    }
+
+    #[test]
+    fn rejects_truncated_records_and_garbage_headers() {
+        let record = encode_record(&batch(), None).unwrap();
+        assert!(!valid_record_at(&record[..record.len() - 1]));
+        assert!(parse_header(&record[..HEADER_LEN - 1]).is_err());
+        let mut huge = record.clone();
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(
+            !valid_record_at(&huge),
+            "a length past the data is not a record"
+        );
+        assert!(parse_header(&[0u8; HEADER_LEN]).is_err());
+    }
+}

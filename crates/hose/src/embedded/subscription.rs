@@ -1,0 +1,270 @@
+//! An open subscription to the embedded hose.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+
+use crate::delivery::TagKind;
+use crate::embedded::deferred::DuePoll;
+use crate::embedded::reader::{self, ReadRecord};
+use crate::embedded::subscriber::SubscriberState;
+use crate::embedded::Shared;
+use crate::error::join_error;
+use crate::sync_util::lock;
+use crate::{Delivery, DeliveryTag, HoseError, Message, Subscription};
+
+/// A stream record handed out and not yet covered by the cursor.
+#[derive(Debug)]
+struct Pending {
+    end: u64,
+    acked: bool,
+}
+
+/// The segment file last read from, kept open between records.
+struct OpenSegment {
+    start: u64,
+    file: Arc<File>,
+}
+
+/// Reads the log from the subscriber's cursor and serves its due deferred messages.
+pub(crate) struct EmbeddedSubscription {
+    shared: Arc<Shared>,
+    state: Arc<SubscriberState>,
+    end_rx: watch::Receiver<u64>,
+    closed_rx: watch::Receiver<bool>,
+    read_position: u64,
+    pending: BTreeMap<u64, Pending>,
+    segment: Option<OpenSegment>,
+    /// No deferred message comes due before this Unix time in ms (`u64::MAX`: none until the next defer or
+    /// resubscribe), so `next` skips polling the delayed queue until then.
+    deferred_not_due_before: u64,
+}
+
+enum DeferredPoll {
+    Ready(Delivery),
+    Idle(Option<u64>),
+}
+
+impl EmbeddedSubscription {
+    /// Wraps a subscriber whose `open` flag the caller has just set.
+    pub(crate) fn new(shared: Arc<Shared>, state: Arc<SubscriberState>) -> Self {
+        let read_position = state.acked.load(Ordering::Acquire);
+        Self {
+            end_rx: shared.end_rx.clone(),
+            closed_rx: shared.closed_tx.subscribe(),
+            shared,
+            state,
+            read_position,
+            pending: BTreeMap::new(),
+            segment: None,
+            deferred_not_due_before: 0,
+        }
+    }
+
+    fn ensure_open(&self) -> Result<(), HoseError> {
+        if *self.closed_rx.borrow() {
+            return Err(HoseError::Closed);
+        }
+        Ok(())
+    }
+
+    async fn poll_deferred(&mut self) -> Result<DeferredPoll, HoseError> {
+        if self.state.deferred_messages() == 0 {
+            return Ok(DeferredPoll::Idle(None));
+        }
+        if now_unix_ms() < self.deferred_not_due_before {
+            let known = Some(self.deferred_not_due_before).filter(|due| *due != u64::MAX);
+            return Ok(DeferredPoll::Idle(known));
+        }
+        let state = Arc::clone(&self.state);
+        let poll =
+            tokio::task::spawn_blocking(move || lock(&state.deferred).poll_due(now_unix_ms()))
+                .await
+                .map_err(join_error)??;
+        Ok(match poll {
+            DuePoll::Due {
+                id,
+                attempt,
+                message,
+            } => DeferredPoll::Ready(Delivery {
+                tag: DeliveryTag::deferred(id),
+                messages: vec![message],
+                attempt,
+                position: None,
+            }),
+            DuePoll::Idle { next_due_ms } => {
+                self.deferred_not_due_before = next_due_ms.unwrap_or(u64::MAX);
+                DeferredPoll::Idle(next_due_ms)
+            }
+        })
+    }
+
+    async fn read_stream_record(&mut self, end: u64) -> Result<Delivery, HoseError> {
+        let position = self.read_position;
+        let segment_start = self.shared.segments.containing(position).ok_or_else(|| {
+            HoseError::corrupt(
+                self.shared.layout.segments_dir(),
+                position,
+                "no segment holds this offset",
+            )
+        })?;
+        let cached = self
+            .segment
+            .take()
+            .filter(|s| s.start == segment_start)
+            .map(|s| s.file);
+        let path = self.shared.layout.segment(segment_start);
+        let (file, record) =
+            tokio::task::spawn_blocking(move || -> Result<(Arc<File>, ReadRecord), HoseError> {
+                let file = match cached {
+                    Some(file) => file,
+                    None => Arc::new(File::open(&path)?),
+                };
+                let record = reader::read_record(&file, &path, segment_start, position, end)?;
+                Ok((file, record))
+            })
+            .await
+            .map_err(join_error)??;
+        self.segment = Some(OpenSegment {
+            start: segment_start,
+            file,
+        });
+        self.pending.insert(
+            position,
+            Pending {
+                end: record.next,
+                acked: false,
+            },
+        );
+        self.read_position = record.next;
+        Ok(Delivery {
+            tag: DeliveryTag::stream(position, record.next),
+            messages: record.messages,
+            attempt: 0,
+            position: Some(position),
+        })
+    }
+
+    fn ack_stream(&mut self, start: u64, end: u64) -> Result<(), HoseError> {
+        let acked = self.state.acked.load(Ordering::Acquire);
+        match self.pending.get_mut(&start) {
+            Some(pending) if pending.end == end => pending.acked = true,
+            _ if end <= acked => return Ok(()),
+            _ => {
+                return Err(HoseError::UnknownDelivery(format!(
+                    "stream record {start}..{end}"
+                )))
+            }
+        }
+        let mut cursor = acked;
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() != cursor || !entry.get().acked {
+                break;
+            }
+            cursor = entry.remove().end;
+        }
+        self.state.acked.store(cursor, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Subscription for EmbeddedSubscription {
+    async fn next(&mut self) -> Result<Delivery, HoseError> {
+        loop {
+            self.ensure_open()?;
+            let next_due_ms = match self.poll_deferred().await? {
+                DeferredPoll::Ready(delivery) => return Ok(delivery),
+                DeferredPoll::Idle(next_due_ms) => next_due_ms,
+            };
+            let end = *self.end_rx.borrow_and_update();
+            if self.read_position < end {
+                return self.read_stream_record(end).await;
+            }
+            let wait =
+                next_due_ms.map(|due| Duration::from_millis(due.saturating_sub(now_unix_ms())));
+            tokio::select! {
+                changed = self.end_rx.changed() => {
+                    if changed.is_err() {
+                        return Err(HoseError::Closed);
+                    }
+                }
+                changed = self.closed_rx.changed() => {
+                    if changed.is_err() {
+                        return Err(HoseError::Closed);
+                    }
+                }
+                () = sleep_for(wait) => {}
+            }
+        }
+    }
+
+    async fn ack(&mut self, delivery: &DeliveryTag) -> Result<(), HoseError> {
+        self.ensure_open()?;
+        match delivery.kind() {
+            TagKind::Stream { start, end } => self.ack_stream(start, end),
+            TagKind::Deferred { id } => {
+                let state = Arc::clone(&self.state);
+                tokio::task::spawn_blocking(move || lock(&state.deferred).done(id))
+                    .await
+                    .map_err(join_error)?
+            }
+            TagKind::External(id) => Err(HoseError::UnknownDelivery(format!("external tag {id}"))),
+        }
+    }
+
+    async fn defer(
+        &mut self,
+        message: Message,
+        delay: Duration,
+        attempt: u32,
+    ) -> Result<(), HoseError> {
+        self.ensure_open()?;
+        let due_ms = due_unix_ms(delay);
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || lock(&state.deferred).put(&message, due_ms, attempt))
+            .await
+            .map_err(join_error)??;
+        self.deferred_not_due_before = 0;
+        Ok(())
+    }
+}
+
+impl Drop for EmbeddedSubscription {
+    fn drop(&mut self) {
+        self.state.open.store(false, Ordering::Release);
+    }
+}
+
+async fn sleep_for(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Current wall-clock time in whole milliseconds (rounded down).
+fn now_unix_ms() -> u64 {
+    since_epoch().as_millis() as u64
+}
+
+/// Due time of a message deferred by `delay`, rounded up so it never comes due early.
+fn due_unix_ms(delay: Duration) -> u64 {
+    let due = since_epoch().saturating_add(delay);
+    let whole = due.as_millis() as u64;
+    if due.subsec_nanos() % 1_000_000 == 0 {
+        whole
+    } else {
+        whole + 1
+    }
+}

@@ -1,0 +1,182 @@
+//! The single log writer: a dedicated thread doing group commit.
+//!
+//! Publishers hand over fully encoded records. The thread takes every queued record, writes them all, makes
+//! them durable with one `sync_data` (plus a directory fsync when it created a segment), then advances the
+//! committed end and completes every publisher. An I/O error leaves the segment tail unknown, so the writer
+//! then refuses all further appends; reopening the hose repairs the tail.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use tokio::sync::{oneshot, watch};
+
+use crate::embedded::layout::{sync_dir, Layout};
+use crate::embedded::segments::SegmentIndex;
+use crate::HoseError;
+
+/// Most bytes written before one group's fsync; later requests go into the next group.
+const MAX_GROUP_BYTES: usize = 16 * 1024 * 1024;
+
+/// One record to append; `done` receives its log offset once durable.
+pub(crate) struct AppendRequest {
+    pub(crate) record: Vec<u8>,
+    pub(crate) messages: u64,
+    pub(crate) done: oneshot::Sender<Result<u64, HoseError>>,
+}
+
+/// Running totals of the writer.
+#[derive(Debug, Default)]
+pub(crate) struct WriterCounters {
+    pub(crate) records: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) fsyncs: AtomicU64,
+}
+
+/// Where the writer starts.
+pub(crate) struct WriterStart {
+    pub(crate) layout: Layout,
+    pub(crate) segment_bytes: u64,
+    pub(crate) active_start: u64,
+    pub(crate) end: u64,
+    pub(crate) index: Arc<SegmentIndex>,
+    pub(crate) end_tx: watch::Sender<u64>,
+    pub(crate) counters: Arc<WriterCounters>,
+}
+
+/// Starts the writer thread; it runs until every sender is dropped.
+pub(crate) fn spawn_writer(
+    start: WriterStart,
+) -> io::Result<(mpsc::Sender<AppendRequest>, JoinHandle<()>)> {
+    let active = OpenOptions::new()
+        .append(true)
+        .open(start.layout.segment(start.active_start))?;
+    let writer = Writer {
+        active,
+        active_len: start.end - start.active_start,
+        end: start.end,
+        failure: None,
+        fsync_seconds: metrics::histogram!("eventhose_hose_fsync_seconds"),
+        appended_bytes: metrics::counter!("eventhose_hose_appended_bytes_total"),
+        appended_messages: metrics::counter!("eventhose_hose_appended_messages_total"),
+        start,
+    };
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("eventhose-hose-writer".into())
+        .spawn(move || writer.run(rx))?;
+    Ok((tx, thread))
+}
+
+struct Writer {
+    start: WriterStart,
+    active: File,
+    active_len: u64,
+    end: u64,
+    failure: Option<String>,
+    fsync_seconds: metrics::Histogram,
+    appended_bytes: metrics::Counter,
+    appended_messages: metrics::Counter,
+}
+
+impl Writer {
+    fn run(mut self, rx: mpsc::Receiver<AppendRequest>) {
+        while let Ok(first) = rx.recv() {
+            let mut group_bytes = first.record.len();
+            let mut group = vec![first];
+            while group_bytes < MAX_GROUP_BYTES {
+                match rx.try_recv() {
+                    Ok(request) => {
+                        group_bytes += request.record.len();
+                        group.push(request);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(group);
+        }
+    }
+
+    fn commit(&mut self, group: Vec<AppendRequest>) {
+        if let Some(reason) = &self.failure {
+            for request in group {
+                let _ = request
+                    .done
+                    .send(Err(HoseError::WriterFailed(reason.clone())));
+            }
+            return;
+        }
+        match self.write_group(&group) {
+            Ok(offsets) => {
+                self.start.end_tx.send_replace(self.end);
+                let messages: u64 = group.iter().map(|r| r.messages).sum();
+                let bytes: u64 = group.iter().map(|r| r.record.len() as u64).sum();
+                let counters = &self.start.counters;
+                counters
+                    .records
+                    .fetch_add(group.len() as u64, Ordering::Relaxed);
+                counters.messages.fetch_add(messages, Ordering::Relaxed);
+                counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+                self.appended_bytes.increment(bytes);
+                self.appended_messages.increment(messages);
+                for (request, offset) in group.into_iter().zip(offsets) {
+                    let _ = request.done.send(Ok(offset));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "hose log write failed; refusing further appends until reopened");
+                self.failure = Some(err.to_string());
+                for request in group {
+                    let _ = request.done.send(Err(HoseError::Io(io::Error::new(
+                        err.kind(),
+                        err.to_string(),
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// Writes the group and makes it durable; returns each record's offset.
+    fn write_group(&mut self, group: &[AppendRequest]) -> io::Result<Vec<u64>> {
+        let mut offsets = Vec::with_capacity(group.len());
+        let mut position = self.end;
+        for request in group {
+            if self.active_len >= self.start.segment_bytes {
+                self.roll(position)?;
+            }
+            self.active.write_all(&request.record)?;
+            offsets.push(position);
+            position += request.record.len() as u64;
+            self.active_len += request.record.len() as u64;
+        }
+        self.sync_active()?;
+        self.end = position;
+        Ok(offsets)
+    }
+
+    /// Seals the active segment (durably) and starts a new one at `position`.
+    fn roll(&mut self, position: u64) -> io::Result<()> {
+        self.sync_active()?;
+        let layout = &self.start.layout;
+        self.active = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(layout.segment(position))?;
+        sync_dir(&layout.segments_dir())?;
+        self.start.index.insert(position);
+        self.active_len = 0;
+        Ok(())
+    }
+
+    fn sync_active(&mut self) -> io::Result<()> {
+        let started = Instant::now();
+        self.active.sync_data()?;
+        self.fsync_seconds.record(started.elapsed().as_secs_f64());
+        self.start.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}

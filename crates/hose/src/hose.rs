@@ -1,0 +1,73 @@
+//! The `Hose` and `Subscription` contract shared by every implementation.
+//!
+//! # Guarantees
+//!
+//! * **Durability.** A publish that returned `Ok` survives a crash; a publish that returned `Err` may or may
+//!   not have been stored (callers retry, consumers tolerate duplicates).
+//! * **At-least-once.** Every subscriber registered before a publish started receives its messages at least
+//!   once. A delivery not acknowledged before a restart is delivered again after it.
+//! * **Stream order.** Each subscriber receives stream records in one total order, the same for all
+//!   subscribers; a publish that completed before another started comes first. Messages of one batch stay
+//!   together, in batch order, in one delivery. After a restart, redelivery resumes at the oldest
+//!   unacknowledged record, so records acknowledged out of order after it may be delivered again.
+//! * **Deferred messages.** A deferred message is never delivered before its delay has elapsed. Due deferred
+//!   messages are delivered before further stream records, earliest due time first. There is no ordering
+//!   between a deferred message and stream records beyond that.
+//! * **Backpressure.** Publishing fails fast with [`HoseError::Backlogged`] or [`HoseError::DiskFull`]
+//!   instead of growing without bound; both clear by themselves.
+
+use std::time::Duration;
+
+use crate::{Delivery, DeliveryTag, HoseError, HoseStats, Message, PublishReceipt};
+
+/// A durable fan-out log: every registered subscriber sees every published message.
+#[async_trait::async_trait]
+pub trait Hose: Send + Sync + 'static {
+    /// Appends `batch` durably (on stable storage when this returns Ok) and makes it visible to every subscriber.
+    /// Fails with [`HoseError::Backlogged`] / [`HoseError::DiskFull`] / [`HoseError::Closed`] instead of growing
+    /// without bound. An empty batch stores nothing and returns a receipt without position.
+    async fn publish(&self, batch: Vec<Message>) -> Result<PublishReceipt, HoseError>;
+
+    /// Opens the named subscriber's subscription (registering it if new: a new subscriber starts at the current
+    /// end of the log; the binary registers all its subscribers before accepting any input). One open
+    /// subscription per name at a time ([`HoseError::AlreadySubscribed`]); dropping it frees the name, and its
+    /// unacknowledged deliveries come again on the next subscription.
+    async fn subscribe(&self, subscriber: &str) -> Result<Box<dyn Subscription>, HoseError>;
+
+    /// Registers without opening (so nothing published from now on is missed by it). Idempotent.
+    async fn register(&self, subscriber: &str) -> Result<(), HoseError>;
+
+    /// Removes a subscriber and its cursor and delayed queue (so retention no longer waits for it).
+    /// Fails with [`HoseError::AlreadySubscribed`] while it has an open subscription.
+    async fn unregister(&self, subscriber: &str) -> Result<(), HoseError>;
+
+    /// Per-subscriber lag and totals, for /metrics and for the 429/503 decisions.
+    fn stats(&self) -> HoseStats;
+
+    /// Flushes cursors and stops accepting publishes; in-flight publishes finish first. Open subscriptions
+    /// then fail with [`HoseError::Closed`]. Idempotent.
+    async fn close(&self) -> Result<(), HoseError>;
+}
+
+/// One subscriber's open view of the hose.
+#[async_trait::async_trait]
+pub trait Subscription: Send {
+    /// Waits for the next delivery: the next stream record (a batch of messages, in publish order), or a deferred
+    /// message whose delay has elapsed (deferred ones that are due are served first). Returns Err(Closed) after
+    /// close().
+    async fn next(&mut self) -> Result<Delivery, HoseError>;
+
+    /// Acknowledges a delivery: it will not be delivered again. Stream deliveries may be acked out of order; the
+    /// durable cursor advances over the contiguous acknowledged prefix. Unacknowledged deliveries come again after
+    /// a restart. Acknowledging the same delivery twice is harmless.
+    async fn ack(&mut self, delivery: &DeliveryTag) -> Result<(), HoseError>;
+
+    /// Durably schedules `message` to be delivered to THIS subscriber again after `delay`, carrying `attempt`
+    /// (the webhook retry queue). Returns once durable. The caller usually acks the original delivery afterwards.
+    async fn defer(
+        &mut self,
+        message: Message,
+        delay: Duration,
+        attempt: u32,
+    ) -> Result<(), HoseError>;
+}
