@@ -1,0 +1,242 @@
+//! The SQLite backend of the state store.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey};
+use crate::StateError;
+
+/// Schema migrations, applied in order; `user_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE api_keys (
+        id          TEXT PRIMARY KEY,
+        label       TEXT NOT NULL,
+        prefix      TEXT NOT NULL,
+        hash        TEXT NOT NULL UNIQUE,
+        grants      TEXT NOT NULL,
+        subaccount  INTEGER,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );"];
+
+/// The embedded state store: one SQLite database file.
+pub struct SqliteState {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteState {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
+        if let Some(parent) = path.as_ref().parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StateError::Task("state connection lock poisoned".into()))?;
+        f(&conn)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StateError> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql} PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        ))?;
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    let grants: String = row.get("grants")?;
+    let subaccount: Option<i64> = row.get("subaccount")?;
+    Ok(ApiKey {
+        id: row.get("id")?,
+        label: row.get("label")?,
+        prefix: row.get("prefix")?,
+        grants: grants
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(String::from)
+            .collect(),
+        subaccount: subaccount.map(|s| s as u64),
+        created_at: row.get("created_at")?,
+        revoked_at: row.get("revoked_at")?,
+    })
+}
+
+impl KeyStore for SqliteState {
+    fn create_key(&self, new: NewKey) -> Result<(ApiKey, String), StateError> {
+        validate(&new)?;
+        let secret = new.secret.clone().unwrap_or_else(generate_secret);
+        let mut grants = new.grants.clone();
+        grants.sort();
+        grants.dedup();
+        let key = ApiKey {
+            id: generate_secret()[..12].to_string(),
+            label: new.label,
+            prefix: secret.chars().take(4).collect(),
+            grants,
+            subaccount: new.subaccount,
+            created_at: now(),
+            revoked_at: None,
+        };
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO api_keys (id, label, prefix, hash, grants, subaccount, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    key.id,
+                    key.label,
+                    key.prefix,
+                    hash_key(&secret),
+                    key.grants.join(","),
+                    key.subaccount.map(|s| s as i64),
+                    key.created_at
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok((key, secret))
+    }
+
+    fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StateError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT * FROM api_keys WHERE hash = ?1",
+                    params![hash],
+                    row_to_key,
+                )
+                .optional()?)
+        })
+    }
+
+    fn list_keys(&self) -> Result<Vec<ApiKey>, StateError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT * FROM api_keys ORDER BY created_at, id")?;
+            let keys = stmt
+                .query_map([], row_to_key)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(keys)
+        })
+    }
+
+    fn revoke_key(&self, id: &str) -> Result<bool, StateError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                params![now(), id],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn count_keys(&self) -> Result<u64, StateError> {
+        self.with(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM api_keys", [], |row| row.get(0))?;
+            Ok(n as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteState) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = SqliteState::open(dir.path().join("state.sqlite")).unwrap();
+        (dir, state)
+    }
+
+    fn new_key(grants: &[&str]) -> NewKey {
+        NewKey {
+            label: "test".into(),
+            grants: grants.iter().map(|g| g.to_string()).collect(),
+            ..NewKey::default()
+        }
+    }
+
+    #[test]
+    fn stores_only_the_hash() {
+        let (dir, state) = store();
+        let (key, secret) = state.create_key(new_key(&["events/ingest"])).unwrap();
+        assert_eq!(secret.len(), 40);
+        assert_eq!(key.prefix, &secret[..4]);
+        drop(state);
+        let bytes = std::fs::read(dir.path().join("state.sqlite")).unwrap();
+        let wal = std::fs::read(dir.path().join("state.sqlite-wal")).unwrap_or_default();
+        let needle = secret.as_bytes();
+        for file in [&bytes, &wal] {
+            assert!(!file.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+
+    #[test]
+    fn finds_by_hash_and_revokes() {
+        let (_dir, state) = store();
+        let (key, secret) = state
+            .create_key(new_key(&["metrics/view", "events/ingest"]))
+            .unwrap();
+        let found = state.find_key_by_hash(&hash_key(&secret)).unwrap().unwrap();
+        assert_eq!(found, key);
+        assert!(found.allows("metrics/view"));
+        assert!(!found.allows("webhooks/modify"));
+        assert!(state.revoke_key(&key.id).unwrap());
+        assert!(!state.revoke_key(&key.id).unwrap());
+        let revoked = state.find_key_by_hash(&hash_key(&secret)).unwrap().unwrap();
+        assert!(revoked.revoked_at.is_some());
+        assert!(!revoked.allows("metrics/view"));
+        assert!(state.find_key_by_hash(&hash_key("nope")).unwrap().is_none());
+    }
+
+    #[test]
+    fn rejects_unknown_and_subaccount_forbidden_grants() {
+        let (_dir, state) = store();
+        let err = state.create_key(new_key(&["events/eat"])).unwrap_err();
+        assert!(err.to_string().contains("events/eat"), "{err}");
+        let mut sub = new_key(&["api_keys/manage"]);
+        sub.subaccount = Some(3);
+        let err = state.create_key(sub).unwrap_err();
+        assert!(err.to_string().contains("api_keys/manage"), "{err}");
+        assert_eq!(state.count_keys().unwrap(), 0);
+    }
+
+    #[test]
+    fn chosen_secret_must_be_long_enough() {
+        let (_dir, state) = store();
+        let mut short = new_key(&["events/ingest"]);
+        short.secret = Some("short".into());
+        assert!(state.create_key(short).is_err());
+        let mut good = new_key(&["events/ingest"]);
+        good.secret = Some("bootstrap-key-0123456789".into());
+        let (_, secret) = state.create_key(good).unwrap();
+        assert_eq!(secret, "bootstrap-key-0123456789");
+        assert_eq!(state.list_keys().unwrap().len(), 1);
+    }
+}
