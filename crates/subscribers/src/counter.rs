@@ -1,0 +1,138 @@
+//! The event counter: counts events per type. It is the simplest real subscriber, used by the
+//! tests to prove that every acknowledged event reaches the subscribers, and exported in
+//! `/metrics` as `eventhose_subscriber_events_total{subscriber="counter",type=…}`.
+//!
+//! Its counts are exact across crashes on the embedded hose: the checkpoint file records the
+//! counts together with the highest hose position they include (written atomically), and a
+//! delivery at or below that position, redelivered after a crash, is skipped. On a hose
+//! without positions it counts at least once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use eventhose_hose::Delivery;
+use eventhose_model::Event;
+use serde::{Deserialize, Serialize};
+
+use crate::{Processor, SubscriberError};
+
+/// The subscriber name the counter registers on the hose.
+pub const COUNTER_SUBSCRIBER: &str = "counter";
+
+/// What the checkpoint file holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterSnapshot {
+    /// Events counted per type.
+    pub counts: BTreeMap<String, u64>,
+    /// Highest hose position included in `counts`.
+    pub position: Option<u64>,
+}
+
+impl CounterSnapshot {
+    /// All events counted.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// Counts events per type, durably.
+pub struct EventCounter {
+    path: PathBuf,
+    live: Arc<Mutex<CounterSnapshot>>,
+    durable_position: Option<u64>,
+}
+
+impl EventCounter {
+    /// Opens the counter whose checkpoint lives at `path` (created on the first checkpoint).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, SubscriberError> {
+        let path = path.into();
+        let snapshot = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| SubscriberError::BadMessage(format!("{}: {e}", path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CounterSnapshot::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let durable_position = snapshot.position;
+        let counter = Self {
+            path,
+            live: Arc::new(Mutex::new(snapshot)),
+            durable_position,
+        };
+        counter.export();
+        Ok(counter)
+    }
+
+    /// A handle on the live counts, for readers.
+    pub fn counts(&self) -> Arc<Mutex<CounterSnapshot>> {
+        self.live.clone()
+    }
+
+    fn export(&self) {
+        if let Ok(live) = self.live.lock() {
+            for (event_type, count) in &live.counts {
+                metrics::counter!("eventhose_subscriber_events_total", "subscriber" => COUNTER_SUBSCRIBER, "type" => event_type.clone())
+                    .absolute(*count);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Processor for EventCounter {
+    async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
+        if let (Some(position), Some(done)) = (delivery.position, self.durable_position) {
+            if position <= done {
+                return Ok(()); // counted before a crash; redelivered since
+            }
+        }
+        let mut per_type: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for message in &delivery.messages {
+            let event = Event::from_stored(message)
+                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+            *per_type.entry(event.event_type().as_str()).or_default() += 1;
+        }
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| SubscriberError::BadMessage("counter lock poisoned".into()))?;
+        for (event_type, n) in per_type {
+            *live.counts.entry(event_type.to_string()).or_default() += n;
+        }
+        if let Some(position) = delivery.position {
+            live.position = Some(live.position.map_or(position, |p| p.max(position)));
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+        let snapshot = self
+            .live
+            .lock()
+            .map_err(|_| SubscriberError::BadMessage("counter lock poisoned".into()))?
+            .clone();
+        let bytes = serde_json::to_vec(&snapshot)
+            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        self.durable_position = snapshot.position;
+        self.export();
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new content.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Subscribers: the ETL processes that read the hose, each with one job (the seed's
+//! "Metrics ETL", "Message Events ETL", webhooks, suppressions). Each implements [`Processor`]
+//! and is driven by [`run`], which owns the read → process → checkpoint → acknowledge loop.
+
+pub mod counter;
+
+use std::time::Duration;
+
+use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
+use tokio::sync::watch;
+
+pub use counter::EventCounter;
+
+/// A subscriber's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriberError {
+    /// The hose failed.
+    #[error("hose: {0}")]
+    Hose(#[from] HoseError),
+    /// The subscriber's own storage failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A message on the hose is not a valid stored event.
+    #[error("bad message on the hose: {0}")]
+    BadMessage(String),
+}
+
+/// The job of one subscriber.
+///
+/// [`run`] calls `process` for each delivery, then `checkpoint` at most every
+/// [`Processor::checkpoint_interval`] (and before stopping), and acknowledges the deliveries
+/// processed before a checkpoint only once it returns: work is durable before the hose forgets it.
+#[async_trait::async_trait]
+pub trait Processor: Send {
+    /// Handles one delivery (its work need not be durable yet).
+    async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError>;
+    /// Makes everything processed so far durable.
+    async fn checkpoint(&mut self) -> Result<(), SubscriberError>;
+    /// How often to checkpoint while deliveries keep coming.
+    fn checkpoint_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+}
+
+/// Drives `processor` on the named subscription until `shutdown` turns true or the hose closes.
+pub async fn run<P: Processor>(
+    hose: std::sync::Arc<dyn Hose>,
+    name: &str,
+    mut processor: P,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), SubscriberError> {
+    let mut subscription = hose.subscribe(name).await?;
+    let mut pending: Vec<DeliveryTag> = Vec::new();
+    let mut ticker = tokio::time::interval(processor.checkpoint_interval());
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            _ = ticker.tick(), if !pending.is_empty() => {
+                checkpoint_and_ack(&mut processor, subscription.as_mut(), &mut pending).await?;
+            }
+            next = subscription.next() => match next {
+                Ok(delivery) => {
+                    processor.process(&delivery).await?;
+                    pending.push(delivery.tag);
+                }
+                Err(HoseError::Closed) => break,
+                Err(e) => return Err(e.into()),
+            },
+        }
+    }
+    checkpoint_and_ack(&mut processor, subscription.as_mut(), &mut pending).await
+}
+
+async fn checkpoint_and_ack<P: Processor>(
+    processor: &mut P,
+    subscription: &mut dyn Subscription,
+    pending: &mut Vec<DeliveryTag>,
+) -> Result<(), SubscriberError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    processor.checkpoint().await?;
+    for tag in pending.drain(..) {
+        match subscription.ack(&tag).await {
+            Ok(()) | Err(HoseError::Closed) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
