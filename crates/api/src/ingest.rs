@@ -1,0 +1,304 @@
+//! `POST /api/v1/ingest/events`: newline-delimited events, optionally gzip-compressed,
+//! accepted all or nothing and answered only once every event is durable on the hose.
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use eventhose_hose::{HoseError, Message};
+use eventhose_model::{Event, EventIdGenerator};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorEntry};
+use crate::AppState;
+
+/// The grant ingest needs.
+pub const INGEST_GRANT: &str = "events/ingest";
+
+/// At most this many bad lines are itemised in a 400; the rest are counted.
+const MAX_LISTED_ERRORS: usize = 100;
+
+/// Limits on one ingest request, each enforced with its own error.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestLimits {
+    /// Largest body as sent (compressed, if gzip), in bytes.
+    pub max_body_bytes: usize,
+    /// Largest body after decompression, in bytes (a gzip bomb stops here).
+    pub max_decompressed_bytes: usize,
+    /// Most events in one request.
+    pub max_events: usize,
+    /// Longest line (one event), in bytes.
+    pub max_line_bytes: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_decompressed_bytes: 64 * 1024 * 1024,
+            max_events: 10_000,
+            max_line_bytes: 256 * 1024,
+        }
+    }
+}
+
+fn too_large(message: &str, description: String) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorEntry::new(message)
+            .description(description)
+            .code("1301"),
+    )
+}
+
+/// Handles one ingest request.
+pub async fn ingest_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(INGEST_GRANT)?;
+    let limits = state.ingest_limits.clone();
+    let gzip = content_is_gzip(&headers)?;
+    let body = axum::body::to_bytes(body, limits.max_body_bytes)
+        .await
+        .map_err(|_| {
+            too_large(
+                "request body too large",
+                format!("the body exceeds {} bytes", limits.max_body_bytes),
+            )
+        })?;
+    metrics::counter!("eventhose_ingest_request_bytes_total").increment(body.len() as u64);
+
+    let ids = state.event_ids.clone();
+    let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<Message>, ApiError> {
+        let text = if gzip {
+            gunzip_bounded(&body, limits.max_decompressed_bytes)?
+        } else {
+            if body.len() > limits.max_decompressed_bytes {
+                return Err(decompressed_too_large(limits.max_decompressed_bytes));
+            }
+            body
+        };
+        parse_lines(&text, &limits, &ids)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+
+    let count = parsed.len();
+    if count == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorEntry::new("no events")
+                .description("the body holds no event lines")
+                .code("1300"),
+        ));
+    }
+    let event_bytes: usize = parsed.iter().map(|m| m.len()).sum();
+    state.hose.publish(parsed).await.map_err(hose_error)?;
+    metrics::counter!("eventhose_ingest_events_total").increment(count as u64);
+    metrics::counter!("eventhose_ingest_event_bytes_total").increment(event_bytes as u64);
+
+    let batch_id = uuid::Uuid::new_v4().to_string();
+    Ok(Json(
+        json!({ "results": { "id": batch_id, "accepted": count } }),
+    ))
+}
+
+/// Whether the body is gzip; any other encoding than identity is refused with 415.
+fn content_is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    let encoding = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match encoding.as_str() {
+        "gzip" | "x-gzip" => Ok(true),
+        "" | "identity" => Ok(false),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorEntry::new("unsupported content encoding")
+                .description(format!(
+                    "Content-Encoding `{other}` is not supported; use gzip or none"
+                ))
+                .code("1302")
+                .param("Content-Encoding"),
+        )),
+    }
+}
+
+fn decompressed_too_large(limit: usize) -> ApiError {
+    too_large(
+        "decompressed body too large",
+        format!("the body exceeds {limit} bytes once decompressed"),
+    )
+}
+
+/// Decompresses at most `limit` bytes: reading stops one byte past it, so a gzip bomb costs
+/// no more memory than the limit.
+fn gunzip_bounded(body: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let decoder = flate2::read::MultiGzDecoder::new(body);
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorEntry::new("invalid gzip body")
+                    .description(format!("the body could not be decompressed: {e}"))
+                    .code("1303"),
+            )
+        })?;
+    if out.len() > limit {
+        return Err(decompressed_too_large(limit));
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Parses every non-blank line; any bad line fails the whole request, naming each one.
+fn parse_lines(
+    text: &[u8],
+    limits: &IngestLimits,
+    ids: &EventIdGenerator,
+) -> Result<Vec<Message>, ApiError> {
+    let lines: Vec<(usize, &[u8])> = text
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if lines.len() > limits.max_events {
+        return Err(too_large(
+            "too many events",
+            format!(
+                "the request holds {} events; at most {} are accepted per request",
+                lines.len(),
+                limits.max_events
+            ),
+        ));
+    }
+    let mut messages = Vec::with_capacity(lines.len());
+    let mut errors = Vec::new();
+    let mut bad_lines = 0usize;
+    for (number, line) in lines {
+        let result = if line.len() > limits.max_line_bytes {
+            Err(ErrorEntry::new("line too long").description(format!(
+                "line {number}: {} bytes, at most {} per event",
+                line.len(),
+                limits.max_line_bytes
+            )))
+        } else {
+            Event::parse_ingest(line, ids).map_err(|e| {
+                let entry =
+                    ErrorEntry::new("invalid event").description(format!("line {number}: {e}"));
+                match e.field() {
+                    Some(field) => entry.param(field),
+                    None => entry,
+                }
+            })
+        };
+        match result {
+            Ok(event) => messages.push(Message::from(event.to_json_bytes())),
+            Err(entry) => {
+                bad_lines += 1;
+                if errors.len() < MAX_LISTED_ERRORS {
+                    errors.push(entry.code("1300").line(number));
+                }
+            }
+        }
+    }
+    if bad_lines > 0 {
+        if bad_lines > errors.len() {
+            errors.push(
+                ErrorEntry::new("more invalid events")
+                    .description(format!(
+                        "{} more invalid lines not listed",
+                        bad_lines - errors.len()
+                    ))
+                    .code("1300"),
+            );
+        }
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            errors,
+            retry_after: None,
+        });
+    }
+    Ok(messages)
+}
+
+/// Maps a hose refusal to the answer a sender can act on.
+fn hose_error(error: HoseError) -> ApiError {
+    match error {
+        HoseError::Backlogged {
+            subscriber,
+            lag_bytes,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorEntry::new("too many requests").description(format!(
+                "subscriber `{subscriber}` is {lag_bytes} bytes behind; retry later"
+            )),
+        )
+        .retry_after(5),
+        HoseError::DiskFull { available_bytes } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorEntry::new("service unavailable").description(format!(
+                "the data disk is nearly full ({available_bytes} bytes free); nothing was stored"
+            )),
+        )
+        .retry_after(30),
+        HoseError::Closed => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorEntry::new("service unavailable")
+                .description("eventhose is shutting down; nothing was stored"),
+        )
+        .retry_after(5),
+        other => ApiError::internal(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hose_refusals_map_to_429_and_503_with_retry_after() {
+        let backlogged = hose_error(HoseError::Backlogged {
+            subscriber: "metrics".into(),
+            lag_bytes: 42,
+        });
+        assert_eq!(backlogged.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(backlogged.retry_after.is_some());
+        assert!(backlogged.errors[0]
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("metrics")));
+        let full = hose_error(HoseError::DiskFull { available_bytes: 1 });
+        assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            hose_error(HoseError::Closed).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn gunzip_stops_one_byte_past_the_limit() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![b'a'; 1_000_000]).unwrap();
+        let gz = encoder.finish().unwrap();
+        let err = gunzip_bounded(&gz, 1000).unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(gunzip_bounded(&gz, 1_000_000).unwrap().len(), 1_000_000);
+        assert_eq!(
+            gunzip_bounded(b"not gzip", 10).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! The HTTP face of eventhose: SparkPost-dialect REST APIs under `/api/v1` (each its own
+//! module), API-key authentication, and the operational endpoints.
+
+pub mod auth;
+pub mod error;
+pub mod ingest;
+pub mod ops;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use eventhose_hose::Hose;
+use eventhose_model::EventIdGenerator;
+
+pub use auth::{Caller, KeyResolver};
+pub use error::{ApiError, ErrorEntry};
+pub use ingest::IngestLimits;
+
+/// Renders the process's Prometheus metrics.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event hose events are published to.
+    pub hose: Arc<dyn Hose>,
+    /// API-key resolution.
+    pub keys: Arc<KeyResolver>,
+    /// Assigns ids to events that come without one.
+    pub event_ids: Arc<EventIdGenerator>,
+    /// Limits on ingest requests.
+    pub ingest_limits: IngestLimits,
+    /// Renders `/metrics`.
+    pub render_metrics: MetricsRenderer,
+    /// Set once serving may begin; cleared when shutdown starts.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/ingest/events", post(ingest::ingest_events))
+        .fallback(|| async { ApiError::not_found() });
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::prometheus))
+        .layer(axum::middleware::from_fn(ops::track_requests))
+        .with_state(state)
+}
