@@ -1,0 +1,106 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Overrides};
+
+/// eventhose: a self-hostable email event pipeline that speaks SparkPost's API.
+#[derive(Debug, Parser)]
+#[command(name = "eventhose", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything (API, hose, subscribers) in one process.
+    Serve(ServeArgs),
+    /// Generate a realistic MTA event stream and send it to an eventhose, or print it.
+    Simulate(crate::simulate::SimulateArgs),
+    /// Manage API keys (works while `serve` runs).
+    Keys(KeysArgs),
+    /// Measure performance; results are printed as Markdown table rows.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Where settings come from; shared by every command that opens the data directory.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config file (TOML). Default: ./eventhose.toml if it exists.
+    #[arg(long, env = "EVENTHOSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// Loads the layered configuration with these flags on top.
+    pub fn load(&self, listen: Option<SocketAddr>) -> anyhow::Result<config::Config> {
+        config::load(
+            self.config.as_deref(),
+            &Overrides {
+                listen,
+                data_dir: self.data_dir.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (once; it is stored only hashed).
+    Create {
+        /// A grant, e.g. events/ingest; repeat or separate with commas.
+        #[arg(long = "grant", required = true, value_delimiter = ',')]
+        grants: Vec<String>,
+        /// Restrict the key to one subaccount.
+        #[arg(long)]
+        subaccount: Option<u64>,
+        /// A label to recognise the key by.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+    },
+}
+
+/// Runs the chosen command.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => crate::serve::serve(args.config.load(args.listen)?).await,
+        Command::Simulate(args) => crate::simulate::run(args).await,
+        Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}

@@ -1,0 +1,86 @@
+//! `eventhose keys …`: API keys in the data directory's state store.
+
+use eventhose_state::{KeyStore, NewKey, SqliteState};
+
+use crate::cli::KeysCommand;
+use crate::config::Config;
+
+/// Where the state database lives inside the data directory.
+pub fn state_path(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("state.sqlite")
+}
+
+/// Runs one keys subcommand.
+pub fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = SqliteState::open(state_path(&config))?;
+    match command {
+        KeysCommand::Create {
+            grants,
+            subaccount,
+            label,
+        } => {
+            let (key, secret) = store.create_key(NewKey {
+                label,
+                grants,
+                subaccount,
+                secret: None,
+            })?;
+            eprintln!(
+                "created key {} with grants {} (shown once; store it now)",
+                key.id,
+                key.grants.join(",")
+            );
+            println!("{secret}");
+        }
+        KeysCommand::List { json } => {
+            let keys = store.list_keys()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                println!(
+                    "{:<12}  {:<6}  {:<8}  {:<10}  {:<20}  GRANTS",
+                    "ID", "PREFIX", "STATE", "SUBACCOUNT", "LABEL"
+                );
+                for key in keys {
+                    println!(
+                        "{:<12}  {:<6}  {:<8}  {:<10}  {:<20}  {}",
+                        key.id,
+                        key.prefix,
+                        if key.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        },
+                        key.subaccount
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        key.label,
+                        key.grants.join(",")
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            anyhow::ensure!(store.revoke_key(&id)?, "no active key with id `{id}`");
+            eprintln!("revoked key {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Creates the bootstrap key, with every grant, when the store has no key at all.
+pub fn bootstrap(store: &SqliteState, secret: &str) -> anyhow::Result<bool> {
+    if store.count_keys()? > 0 {
+        return Ok(false);
+    }
+    store.create_key(NewKey {
+        label: "bootstrap".into(),
+        grants: eventhose_state::ALL_GRANTS
+            .iter()
+            .map(|g| g.to_string())
+            .collect(),
+        subaccount: None,
+        secret: Some(secret.to_string()),
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,140 @@
+//! `eventhose serve`: wires the hose, the state store, the subscribers and the HTTP API into
+//! one process, and shuts them down in order.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use eventhose_api::{AppState, KeyResolver};
+use eventhose_hose::embedded::EmbeddedHose;
+use eventhose_hose::Hose;
+use eventhose_model::EventIdGenerator;
+use eventhose_state::SqliteState;
+use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
+use eventhose_subscribers::EventCounter;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use tokio::sync::watch;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+use crate::config::Config;
+
+/// Histogram buckets for latencies, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests, lets the
+/// subscribers checkpoint, closes the hose and returns.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    init_tracing(&config.log);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+
+    let state = Arc::new(SqliteState::open(crate::keys::state_path(&config))?);
+    if let Some(secret) = &config.bootstrap_key {
+        if crate::keys::bootstrap(&state, secret)? {
+            tracing::info!("created the bootstrap API key");
+        }
+    }
+
+    let hose_dir = config.data_dir.join("hose");
+    let hose: Arc<dyn Hose> = EmbeddedHose::open(&hose_dir, config.hose.embedded())
+        .await
+        .with_context(|| format!("cannot open the hose in {}", hose_dir.display()))?;
+
+    // Every subscriber is registered before the first event can arrive.
+    hose.register(COUNTER_SUBSCRIBER).await?;
+    let (stop_subscribers, subscribers_stopping) = watch::channel(false);
+    let subscribers_dir = config.data_dir.join("subscribers");
+    std::fs::create_dir_all(&subscribers_dir)?;
+    let counter = EventCounter::open(subscribers_dir.join("counter.json"))?;
+    let counter_task = tokio::spawn(eventhose_subscribers::run(
+        hose.clone(),
+        COUNTER_SUBSCRIBER,
+        counter,
+        subscribers_stopping,
+    ));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let app_state = AppState {
+        hose: hose.clone(),
+        keys: Arc::new(KeyResolver::new(state)),
+        event_ids: Arc::new(EventIdGenerator::new()),
+        ingest_limits: config.ingest.clone(),
+        render_metrics: Arc::new(move || prometheus.render()),
+        ready: ready.clone(),
+    };
+    let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    ready.store(true, Ordering::Release);
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "eventhose is serving");
+    // A machine-readable line on stdout, for scripts and tests that listen on port 0.
+    println!("eventhose listening on http://{address}");
+
+    let ready_on_shutdown = ready.clone();
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        ready_on_shutdown.store(false, Ordering::Release);
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await
+    .context("HTTP server failed")?;
+
+    let _ = stop_subscribers.send(true);
+    match counter_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "counter subscriber failed"),
+        Err(e) => tracing::error!(error = %e, "counter subscriber panicked"),
+    }
+    hose.close().await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,194 @@
+//! Starts and stops `eventhose serve` as a child process, and speaks to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The key every test server is bootstrapped with (all grants).
+pub const ROOT_KEY: &str = "test-root-key-0123456789abcdef";
+
+/// How long to wait for anything the server should do soon.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running `eventhose serve`.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Server {
+    /// Starts a server on a free loopback port over `data_dir`, with extra environment.
+    pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_eventhose"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("EVENTHOSE_BOOTSTRAP_KEY", ROOT_KEY)
+            .env("EVENTHOSE_LOG", "warn")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn eventhose serve");
+        let stdout = child.stdout.take().expect("child stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("eventhose listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(PATIENCE)
+            .expect("server did not report its address in time");
+        Server { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `eventhose keys …` on `data_dir`; returns stdout.
+pub fn keys(data_dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_eventhose"))
+        .arg("keys")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run eventhose keys");
+    assert!(
+        output.status.success(),
+        "eventhose keys {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A valid bare event of `event_type` with a given id.
+pub fn event(event_type: &str, event_id: &str) -> String {
+    let bounce = if matches!(event_type, "bounce" | "out_of_band") {
+        r#","bounce_class":"10","reason":"550 5.1.1 no such user""#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"type":"{event_type}","event_id":"{event_id}","timestamp":"1700000000","message_id":"msg-{event_id}","rcpt_to":"user{event_id}@example.com","campaign_id":"spring","x_custom":"kept"{bounce}}}"#
+    )
+}
+
+/// NDJSON of `n` events of one type with ids `prefix-0 … prefix-(n-1)`.
+pub fn ndjson(event_type: &str, prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| event(event_type, &format!("{prefix}-{i}")) + "\n")
+        .collect()
+}
+
+/// POSTs NDJSON to the ingest API.
+pub async fn ingest(
+    server: &Server,
+    key: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    client()
+        .post(server.url("/api/v1/ingest/events"))
+        .header("Authorization", key)
+        .header("Content-Type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest request")
+}
+
+/// The value of one Prometheus sample (`name{labels}`), if present.
+pub async fn metric(server: &Server, sample: &str) -> Option<f64> {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == sample).then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// What the counter subscriber has counted for `event_type` (0 if nothing yet).
+pub async fn counted(server: &Server, event_type: &str) -> u64 {
+    let sample = format!(
+        "eventhose_subscriber_events_total{{subscriber=\"counter\",type=\"{event_type}\"}}"
+    );
+    metric(server, &sample).await.unwrap_or(0.0) as u64
+}
+
+/// Polls `check` until it returns true or [`PATIENCE`] runs out.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Gzip-compresses `data`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).expect("gzip");
+    encoder.finish().expect("gzip")
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `eventhose` binary, real HTTP on loopback, real files.
+//! One test binary (it links the whole stack once); one module per concern.
+
+mod harness;
+
+mod auth;
+mod crash;
+mod ingest;
+mod ops;
