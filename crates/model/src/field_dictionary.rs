@@ -79,12 +79,19 @@ impl FieldSpec {
     }
 }
 
+/// The dictionary indexed by name. Every field of every event is looked up here on ingest,
+/// so this is a hash map with a fast non-cryptographic hash (the keys are our own constants).
+static FIELD_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, &'static FieldSpec>> =
+    std::sync::LazyLock::new(|| {
+        FIELD_DICTIONARY
+            .iter()
+            .map(|spec| (spec.name, spec))
+            .collect()
+    });
+
 /// Looks up a field's dictionary entry.
 pub fn field_spec(name: &str) -> Option<&'static FieldSpec> {
-    FIELD_DICTIONARY
-        .binary_search_by(|spec| spec.name.cmp(name))
-        .ok()
-        .map(|index| &FIELD_DICTIONARY[index])
+    FIELD_INDEX.get(name).copied()
 }
 
 /// The kind of a known field; `None` for fields outside the dictionary.
