@@ -178,6 +178,7 @@ async fn hose(bench: HoseBench) -> anyhow::Result<()> {
     );
     for chunk in [1 << 20, 16 << 20] {
         let baseline_dir = dir.join("baseline");
+        std::fs::create_dir_all(&baseline_dir)?;
         let mb_per_sec = tokio::task::spawn_blocking(move || {
             eventhose_hose::bench::disk_fsync_baseline(baseline_dir, chunk, 512 << 20)
         })
