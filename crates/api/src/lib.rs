@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod ops;
+pub mod webhooks;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use eventhose_model::EventIdGenerator;
 pub use auth::{Caller, KeyResolver};
 pub use error::{ApiError, ErrorEntry};
 pub use ingest::IngestLimits;
+pub use webhooks::WebhookServices;
 
 /// Renders the process's Prometheus metrics.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
@@ -36,12 +38,15 @@ pub struct AppState {
     pub render_metrics: MetricsRenderer,
     /// Set once serving may begin; cleared when shutdown starts.
     pub ready: Arc<AtomicBool>,
+    /// The webhook store and what webhook requests send with.
+    pub webhooks: WebhookServices,
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/ingest/events", post(ingest::ingest_events))
+        .merge(webhooks::routes())
         .fallback(|| async { ApiError::not_found() });
     Router::new()
         .nest("/api/v1", api)

@@ -1,16 +1,25 @@
 //! The transactional state store of eventhose: what must be exact and durable but is small
-//! (API keys today; webhooks and suppressions as they arrive).
+//! (API keys, webhooks and their batch statuses; suppressions as they arrive).
 //!
 //! The embedded backend is one SQLite file in the data directory, opened in WAL mode so that
-//! `eventhose keys …` can change it while `eventhose serve` runs.
+//! `eventhose keys …` can change it while `eventhose serve` runs. Secrets that must be
+//! readable again (webhook passwords, OAuth2 request bodies, signing secrets) are encrypted
+//! with an [`EncryptionKey`] before they are written.
 
+pub mod crypto;
 pub mod keys;
 mod sqlite;
+pub mod webhooks;
 
+pub use crypto::{CryptoError, EncryptionKey};
 pub use keys::{
     hash_key, ApiKey, Grant, KeyStore, NewKey, UnknownGrant, ALL_GRANTS, SUBACCOUNT_GRANTS,
 };
 pub use sqlite::SqliteState;
+pub use webhooks::{
+    generate_signing_secret, BatchStatus, NewWebhook, RetiredSecret, SigningSecrets, Webhook,
+    WebhookAuth, WebhookChanges, WebhookOwner, WebhookScope, WebhookStore, SIGNING_SECRET_PREFIX,
+};
 
 /// Errors of the state store.
 #[derive(Debug, thiserror::Error)]
@@ -27,4 +36,16 @@ pub enum StateError {
     /// A blocking task panicked or was cancelled.
     #[error("state store task failed: {0}")]
     Task(String),
+    /// Encrypting or decrypting a stored secret failed.
+    #[error("state store: {0}")]
+    Crypto(#[from] CryptoError),
+    /// The store was opened without an encryption key, and the operation needs one.
+    #[error("state store: opened without an encryption key; webhooks need one")]
+    NoEncryptionKey,
+    /// The encryption key is not the one the stored secrets were sealed with.
+    #[error("state store: the encryption key does not match the one the stored secrets were encrypted with")]
+    WrongKey,
+    /// A stored value could not be decoded.
+    #[error("state store: corrupt stored value: {0}")]
+    Corrupt(String),
 }

@@ -1,15 +1,19 @@
 //! The SQLite backend of the state store.
 
+mod webhooks;
+
 use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::crypto::{EncryptionKey, Sealer};
 use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey};
 use crate::StateError;
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE api_keys (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE api_keys (
         id          TEXT PRIMARY KEY,
         label       TEXT NOT NULL,
         prefix      TEXT NOT NULL,
@@ -18,15 +22,59 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE api_keys (
         subaccount  INTEGER,
         created_at  INTEGER NOT NULL,
         revoked_at  INTEGER
-    );"];
+    );",
+    "CREATE TABLE webhooks (
+        id                     TEXT PRIMARY KEY,
+        name                   TEXT NOT NULL,
+        target                 TEXT NOT NULL,
+        events                 TEXT NOT NULL,
+        active                 INTEGER NOT NULL,
+        auth_type              TEXT NOT NULL,
+        auth_username          TEXT,
+        auth_url               TEXT,
+        custom_headers         TEXT NOT NULL,
+        subaccount             INTEGER NOT NULL,
+        exception_subaccounts  TEXT NOT NULL,
+        secrets                BLOB NOT NULL,
+        last_successful        INTEGER,
+        last_failure           INTEGER,
+        created_at             INTEGER NOT NULL,
+        updated_at             INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_by_subaccount ON webhooks (subaccount);
+    CREATE TABLE webhook_batches (
+        webhook_id     TEXT NOT NULL,
+        batch_id       TEXT NOT NULL,
+        ts             INTEGER NOT NULL,
+        attempts       INTEGER NOT NULL,
+        response_code  INTEGER,
+        failure_code   TEXT,
+        batch_size     INTEGER NOT NULL,
+        latency_ms     INTEGER NOT NULL,
+        PRIMARY KEY (webhook_id, batch_id)
+    );
+    CREATE INDEX webhook_batches_by_age ON webhook_batches (ts);
+    CREATE TABLE state_meta (
+        name   TEXT PRIMARY KEY,
+        value  BLOB NOT NULL
+    );",
+];
+
+/// What the key check seals: opening it proves the configured key is the one the stored
+/// secrets were sealed with.
+const KEY_CHECK: &[u8] = b"eventhose state encryption key check";
 
 /// The embedded state store: one SQLite database file.
 pub struct SqliteState {
     conn: Mutex<Connection>,
+    sealer: Option<Sealer>,
 }
 
 impl SqliteState {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// Without an encryption key, API keys work but webhook operations fail with
+    /// [`StateError::NoEncryptionKey`]; use [`open_with_key`](Self::open_with_key) for those.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
         if let Some(parent) = path.as_ref().parent() {
             std::fs::create_dir_all(parent)?;
@@ -38,7 +86,24 @@ impl SqliteState {
         migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            sealer: None,
         })
+    }
+
+    /// Opens the database like [`open`](Self::open), with the key that encrypts the secrets
+    /// stored with webhooks. Fails with [`StateError::WrongKey`] when the database's secrets
+    /// were sealed with another key.
+    pub fn open_with_key(path: impl AsRef<Path>, key: &EncryptionKey) -> Result<Self, StateError> {
+        let mut state = Self::open(path)?;
+        let sealer = Sealer::new(key);
+        state.with(|conn| check_key(conn, &sealer))?;
+        state.sealer = Some(sealer);
+        Ok(state)
+    }
+
+    /// The sealer, or [`StateError::NoEncryptionKey`].
+    fn sealer(&self) -> Result<&Sealer, StateError> {
+        self.sealer.as_ref().ok_or(StateError::NoEncryptionKey)
     }
 
     fn with<T>(
@@ -64,7 +129,26 @@ fn migrate(conn: &Connection) -> Result<(), StateError> {
     Ok(())
 }
 
-fn now() -> i64 {
+/// Seals [`KEY_CHECK`] on first use of a key, then proves `sealer` opens the stored check
+/// (which another process may have written first).
+fn check_key(conn: &Connection, sealer: &Sealer) -> Result<(), StateError> {
+    let sealed = sealer.seal(KEY_CHECK, b"key_check")?;
+    conn.execute(
+        "INSERT OR IGNORE INTO state_meta (name, value) VALUES ('key_check', ?1)",
+        params![sealed],
+    )?;
+    let stored: Vec<u8> = conn.query_row(
+        "SELECT value FROM state_meta WHERE name = 'key_check'",
+        [],
+        |row| row.get(0),
+    )?;
+    match sealer.open(&stored, b"key_check") {
+        Ok(plain) if plain == KEY_CHECK => Ok(()),
+        _ => Err(StateError::WrongKey),
+    }
+}
+
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

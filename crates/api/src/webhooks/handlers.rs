@@ -1,0 +1,390 @@
+//! The webhook resource: create, list, retrieve, update, delete, validate, and rotation of the
+//! signing secret.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use eventhose_state::Webhook;
+use eventhose_webhooks::TokenCache;
+use serde_json::{json, Value};
+
+use super::reach::Reach;
+use super::test_post::{self, Probe, TestPostFailed, PING_BATCH};
+use super::{changes, view, WebhookServices, MODIFY_GRANT, VIEW_GRANT};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// How long a rotated-out signing secret stays valid unless the request says otherwise.
+pub(crate) const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Longest grace period a rotation may ask for (7 days).
+pub(crate) const MAX_ROTATION_GRACE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Why a webhook request failed: an API error, or a test POST the target did not accept.
+#[derive(Debug)]
+pub(crate) enum Rejection {
+    /// The request itself was refused.
+    Api(ApiError),
+    /// The target did not accept the test POST.
+    TestPost(TestPostFailed),
+}
+
+impl From<ApiError> for Rejection {
+    fn from(error: ApiError) -> Self {
+        Self::Api(error)
+    }
+}
+
+impl From<TestPostFailed> for Rejection {
+    fn from(failed: TestPostFailed) -> Self {
+        Self::TestPost(failed)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Api(error) => error.into_response(),
+            Self::TestPost(failed) => failed.into_response(),
+        }
+    }
+}
+
+/// The webhook `id`, if it exists and is within `reach`; otherwise 404.
+pub(crate) async fn find(
+    services: &WebhookServices,
+    id: &str,
+    reach: Reach,
+) -> Result<Webhook, ApiError> {
+    let lookup = id.to_string();
+    services
+        .store(move |store| store.get_webhook(&lookup))
+        .await?
+        .filter(|webhook| reach.reaches(webhook))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `POST /api/v1/webhooks`: checks the body, sends a test POST, then stores the webhook.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let key = caller.require(MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let services = &state.webhooks;
+    let new = changes::new_webhook(&body, reach, services.policy).await?;
+    // The webhook has no id yet: a private token cache keeps the probe's token out of the
+    // shared one.
+    test_post::send(
+        services,
+        &TokenCache::new(),
+        Probe {
+            webhook_id: "new-webhook",
+            target: &new.target,
+            auth: &new.auth,
+            custom_headers: &new.custom_headers,
+            signing_secrets: &[],
+        },
+        Bytes::from_static(PING_BATCH.as_bytes()),
+    )
+    .await?;
+    let created = services
+        .store(move |store| store.create_webhook(new))
+        .await?;
+    services.changed();
+    tracing::info!(webhook = %created.id, "webhook created");
+    Ok(Json(json!({
+        "results": {
+            "id": created.id,
+            "links": [view::self_link(&created.id)],
+            "signing_secret": created.signing.current,
+        }
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/webhooks?timezone=`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let key = caller.require(VIEW_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let zone = view::timezone(query.get("timezone").map(String::as_str))?;
+    let owner = reach.owner();
+    let webhooks = state
+        .webhooks
+        .store(move |store| store.list_webhooks(owner))
+        .await?;
+    let results: Vec<Value> = webhooks.iter().map(|w| view::webhook(w, zone)).collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+/// `GET /api/v1/webhooks/{id}?timezone=`.
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let key = caller.require(VIEW_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let zone = view::timezone(query.get("timezone").map(String::as_str))?;
+    let webhook = find(&state.webhooks, &id, reach).await?;
+    Ok(Json(json!({ "results": view::webhook(&webhook, zone) })))
+}
+
+/// `PUT /api/v1/webhooks/{id}`: a partial update; a new target or authentication is tested
+/// first.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Rejection> {
+    let key = caller.require(MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let services = &state.webhooks;
+    let stored = find(services, &id, reach).await?;
+    let update = changes::update(&body, &stored, reach, services.policy).await?;
+    if update.retest {
+        let merged = &update.merged;
+        test_post::send(
+            services,
+            &TokenCache::new(),
+            Probe {
+                webhook_id: &merged.id,
+                target: &merged.target,
+                auth: &merged.auth,
+                custom_headers: &merged.custom_headers,
+                signing_secrets: &[],
+            },
+            Bytes::from_static(PING_BATCH.as_bytes()),
+        )
+        .await?;
+    }
+    let auth_changed = update.changes.auth.is_some();
+    let changes = update.changes;
+    let updated = services
+        .store(move |store| store.update_webhook(&id, changes))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if auth_changed {
+        services.tokens.invalidate(&updated.id);
+    }
+    services.changed();
+    Ok(Json(json!({
+        "results": view::webhook(&updated, chrono_tz::Tz::UTC)
+    })))
+}
+
+/// `DELETE /api/v1/webhooks/{id}`: 204.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key = caller.require(MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let services = &state.webhooks;
+    find(services, &id, reach).await?;
+    let forget = id.clone();
+    if !services
+        .store(move |store| store.delete_webhook(&forget))
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    services.tokens.invalidate(&id);
+    services.changed();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/webhooks/{id}/validate`: sends the given example batch (`{"message": …}`, a
+/// bare batch, or nothing for `[{"msys":{}}]`), signed, and answers with the target's response.
+pub(crate) async fn validate(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Rejection> {
+    let key = caller.require(MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let services = &state.webhooks;
+    let webhook = find(services, &id, reach).await?;
+    let batch = example_batch(&body)?;
+    let secrets: Vec<String> = webhook
+        .signing
+        .valid_at(unix_now())
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let response = test_post::send(
+        services,
+        &services.tokens,
+        Probe {
+            webhook_id: &webhook.id,
+            target: &webhook.target,
+            auth: &webhook.auth,
+            custom_headers: &webhook.custom_headers,
+            signing_secrets: &secrets,
+        },
+        batch,
+    )
+    .await?;
+    Ok(Json(json!({
+        "results": {
+            "msg": "Test POST to endpoint succeeded",
+            "response": response.to_json(),
+        }
+    })))
+}
+
+/// The batch a validate request asks to send.
+fn example_batch(body: &[u8]) -> Result<Bytes, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(PING_BATCH.as_bytes()));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_param("message", format!("the body must be JSON: {e}")))?;
+    let batch = match value {
+        Value::Object(mut object) => object.remove("message").ok_or_else(|| {
+            ApiError::bad_param("message", "message (the example batch) is required")
+        })?,
+        batch @ Value::Array(_) => batch,
+        _ => {
+            return Err(ApiError::bad_param(
+                "message",
+                "the body must be {\"message\": <batch>} or a batch array",
+            ))
+        }
+    };
+    if !batch.is_array() && !batch.is_object() {
+        return Err(ApiError::bad_param(
+            "message",
+            "message must be a JSON array or object",
+        ));
+    }
+    let bytes = serde_json::to_vec(&batch).map_err(ApiError::internal)?;
+    Ok(Bytes::from(bytes))
+}
+
+/// `POST /api/v1/webhooks/{id}/signing-secret/rotate`: a new signing secret, shown once; the
+/// old one keeps signing for `grace_period` seconds (body, optional; default 24 hours).
+pub(crate) async fn rotate_signing_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let key = caller.require(MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let grace = grace_period(&body)?;
+    let services = &state.webhooks;
+    find(services, &id, reach).await?;
+    let rotate = id.clone();
+    let secret = services
+        .store(move |store| store.rotate_signing_secret(&rotate, grace))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let reread = id.clone();
+    let expires = services
+        .store(move |store| store.get_webhook(&reread))
+        .await?
+        .and_then(|webhook| webhook.signing.previous)
+        .and_then(|previous| view::local_time(previous.expires_at, chrono_tz::Tz::UTC));
+    services.changed();
+    Ok(Json(json!({
+        "results": {
+            "id": id,
+            "signing_secret": secret,
+            "previous_secret_expires": expires,
+        }
+    })))
+}
+
+/// The optional `{"grace_period": seconds}` of a rotation.
+fn grace_period(body: &[u8]) -> Result<Duration, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DEFAULT_ROTATION_GRACE);
+    }
+    let bad = || {
+        ApiError::bad_param(
+            "grace_period",
+            format!(
+                "grace_period must be a number of seconds from 0 to {}",
+                MAX_ROTATION_GRACE.as_secs()
+            ),
+        )
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    match value.get("grace_period") {
+        None | Some(Value::Null) => Ok(DEFAULT_ROTATION_GRACE),
+        Some(given) => given
+            .as_u64()
+            .map(Duration::from_secs)
+            .filter(|grace| *grace <= MAX_ROTATION_GRACE)
+            .ok_or_else(bad),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_batch_forms() {
+        assert_eq!(example_batch(b"").unwrap(), PING_BATCH.as_bytes());
+        assert_eq!(
+            example_batch(br#"{"message": [{"msys": {}}]}"#).unwrap(),
+            PING_BATCH.as_bytes()
+        );
+        assert_eq!(
+            example_batch(br#"[{"msys":{}}]"#).unwrap(),
+            PING_BATCH.as_bytes()
+        );
+        for bad in [&b"{}"[..], b"3", b"{\"message\": 3}", b"{"] {
+            let err = example_batch(bad).unwrap_err();
+            assert_eq!(err.errors[0].param.as_deref(), Some("message"));
+        }
+    }
+
+    #[test]
+    fn grace_period_defaults_and_bounds() {
+        assert_eq!(grace_period(b"").unwrap(), DEFAULT_ROTATION_GRACE);
+        assert_eq!(grace_period(b"{}").unwrap(), DEFAULT_ROTATION_GRACE);
+        assert_eq!(
+            grace_period(br#"{"grace_period": 60}"#).unwrap(),
+            Duration::from_secs(60)
+        );
+        for bad in [
+            &br#"{"grace_period": -1}"#[..],
+            br#"{"grace_period": 604801}"#,
+            b"x",
+        ] {
+            assert!(grace_period(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Which webhooks a caller may see and change: SparkPost's `X-MSYS-SUBACCOUNT` rules.
+//!
+//! A primary key without the header reaches every webhook and creates webhooks that receive
+//! the primary account's and every subaccount's events; with `0` it reaches the primary
+//! account's webhooks; with `N` subaccount N's. A subaccount key reaches its own subaccount's
+//! webhooks only, whatever the header says.
+
+use axum::http::{HeaderMap, StatusCode};
+use eventhose_state::{ApiKey, Webhook, WebhookOwner, WebhookScope};
+
+use crate::error::{ApiError, ErrorEntry};
+
+/// The header naming the account a request acts for.
+pub(crate) const SUBACCOUNT_HEADER: &str = "x-msys-subaccount";
+
+/// The webhooks a request may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Every webhook (a primary key without the header).
+    Everything,
+    /// The webhooks of one account.
+    Owner(WebhookOwner),
+}
+
+impl Reach {
+    /// The reach of `key` given the request's headers: 400 for a header that is not a
+    /// non-negative integer, 403 for a subaccount key naming another account.
+    pub(crate) fn of(key: &ApiKey, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let named = match headers.get(SUBACCOUNT_HEADER) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_param(
+                            "X-MSYS-SUBACCOUNT",
+                            "X-MSYS-SUBACCOUNT must be a non-negative integer",
+                        )
+                    })?,
+            ),
+        };
+        match (key.subaccount, named) {
+            (Some(own), None) => Ok(Self::Owner(WebhookOwner::Subaccount(own))),
+            (Some(own), Some(named)) if named == own => {
+                Ok(Self::Owner(WebhookOwner::Subaccount(own)))
+            }
+            (Some(_), Some(_)) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorEntry::new("Forbidden.")
+                    .description("a subaccount key cannot act for another account")
+                    .code("1100")
+                    .param("X-MSYS-SUBACCOUNT"),
+            )),
+            (None, None) => Ok(Self::Everything),
+            (None, Some(0)) => Ok(Self::Owner(WebhookOwner::Primary)),
+            (None, Some(n)) => Ok(Self::Owner(WebhookOwner::Subaccount(n))),
+        }
+    }
+
+    /// Whether `webhook` is within reach.
+    pub(crate) fn reaches(self, webhook: &Webhook) -> bool {
+        self.may_assign(webhook.scope)
+    }
+
+    /// Whether a webhook of `scope` would be within reach (for changing `subaccount_id`).
+    pub(crate) fn may_assign(self, scope: WebhookScope) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Owner(owner) => scope.owner() == owner,
+        }
+    }
+
+    /// The owner filter for listing.
+    pub(crate) fn owner(self) -> Option<WebhookOwner> {
+        match self {
+            Self::Everything => None,
+            Self::Owner(owner) => Some(owner),
+        }
+    }
+
+    /// The scope of a webhook created with this reach.
+    pub(crate) fn create_scope(self) -> WebhookScope {
+        match self {
+            Self::Everything => WebhookScope::All,
+            Self::Owner(WebhookOwner::Primary) => WebhookScope::Primary,
+            Self::Owner(WebhookOwner::Subaccount(n)) => WebhookScope::Subaccount(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn key(subaccount: Option<u64>) -> ApiKey {
+        ApiKey {
+            id: "k".into(),
+            label: "k".into(),
+            prefix: "abcd".into(),
+            grants: vec![],
+            subaccount,
+            created_at: 0,
+            revoked_at: None,
+        }
+    }
+
+    fn headers(value: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = value {
+            headers.insert(SUBACCOUNT_HEADER, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn primary_key_is_scoped_by_the_header() {
+        let primary = key(None);
+        let reach = |h| Reach::of(&primary, &headers(h)).unwrap();
+        assert_eq!(reach(None), Reach::Everything);
+        assert_eq!(reach(None).create_scope(), WebhookScope::All);
+        assert_eq!(reach(Some("0")).create_scope(), WebhookScope::Primary);
+        assert_eq!(
+            reach(Some(" 7 ")).create_scope(),
+            WebhookScope::Subaccount(7)
+        );
+        assert!(reach(Some("0")).may_assign(WebhookScope::All));
+        assert!(!reach(Some("0")).may_assign(WebhookScope::Subaccount(1)));
+        assert!(reach(None).may_assign(WebhookScope::Subaccount(1)));
+        for bad in ["abc", "-1", "1.5", ""] {
+            let err = Reach::of(&primary, &headers(Some(bad))).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    #[test]
+    fn subaccount_key_cannot_widen_its_reach() {
+        let sub = key(Some(3));
+        let own = Reach::Owner(WebhookOwner::Subaccount(3));
+        assert_eq!(Reach::of(&sub, &headers(None)).unwrap(), own);
+        assert_eq!(Reach::of(&sub, &headers(Some("3"))).unwrap(), own);
+        for other in ["0", "4"] {
+            let err = Reach::of(&sub, &headers(Some(other))).unwrap_err();
+            assert_eq!(err.status, StatusCode::FORBIDDEN);
+        }
+        assert!(!own.may_assign(WebhookScope::All));
+        assert_eq!(own.owner(), Some(WebhookOwner::Subaccount(3)));
+    }
+}

@@ -1,0 +1,153 @@
+//! The test POST SparkPost sends when a webhook is created, re-targeted or validated: a
+//! batch (by default `[{"msys":{}}]`) with a fixed batch id, the webhook's authentication and
+//! custom headers. Anything but a 2xx answer is a 400 carrying the target's response.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use eventhose_state::WebhookAuth;
+use eventhose_webhooks::post::{post_batch, BatchPost, Failure, Outcome, TargetResponse};
+use eventhose_webhooks::{Auth, TokenCache};
+use serde_json::{json, Map, Value};
+
+use super::WebhookServices;
+
+/// The batch id of every test POST (SparkPost's hard-coded value).
+pub(crate) const TEST_BATCH_ID: &str = "77c2b630-d712-11e4-9642-efc2723b99c1";
+
+/// The default test batch: one empty `msys` envelope.
+pub(crate) const PING_BATCH: &str = r#"[{"msys":{}}]"#;
+
+/// Where and how to send a test batch.
+pub(crate) struct Probe<'a> {
+    /// Keys the OAuth2 token cache.
+    pub(crate) webhook_id: &'a str,
+    /// The target URL.
+    pub(crate) target: &'a str,
+    /// The webhook's authentication.
+    pub(crate) auth: &'a WebhookAuth,
+    /// The webhook's custom headers.
+    pub(crate) custom_headers: &'a [(String, String)],
+    /// Secrets to sign with (none before the webhook exists).
+    pub(crate) signing_secrets: &'a [String],
+}
+
+/// A test POST that was not answered with a 2xx.
+#[derive(Debug)]
+pub(crate) struct TestPostFailed {
+    failure: Failure,
+    response: Option<TargetResponse>,
+}
+
+impl IntoResponse for TestPostFailed {
+    fn into_response(self) -> Response {
+        let message = match self.failure {
+            Failure::Auth(_) => "POST to webhook tokens URL failed",
+            _ => "Test POST to endpoint failed",
+        };
+        let mut entry = Map::new();
+        entry.insert("message".into(), json!(message));
+        entry.insert("description".into(), json!(self.failure.to_string()));
+        entry.insert("code".into(), json!(self.failure.code()));
+        if let Some(response) = &self.response {
+            entry.insert("response".into(), response.to_json());
+        }
+        let body = json!({ "errors": [Value::Object(entry)] });
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
+}
+
+/// Sends `batch` as the webhook described by `probe` would, with the given token cache.
+/// Returns the target's 2xx response.
+pub(crate) async fn send(
+    services: &WebhookServices,
+    tokens: &TokenCache,
+    probe: Probe<'_>,
+    batch: Bytes,
+) -> Result<TargetResponse, TestPostFailed> {
+    let auth = delivery_auth(probe.auth);
+    let (outcome, response) = post_batch(
+        &services.client,
+        tokens,
+        services.policy,
+        BatchPost {
+            webhook_id: probe.webhook_id,
+            url: probe.target,
+            batch_id: TEST_BATCH_ID,
+            body: batch,
+            custom_headers: probe.custom_headers,
+            auth: &auth,
+            signing_secrets: probe.signing_secrets,
+        },
+    )
+    .await;
+    match (outcome, response) {
+        (Outcome::Delivered { .. }, Some(response)) => Ok(response),
+        (Outcome::Delivered { status, .. }, None) => Ok(TargetResponse {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }),
+        (Outcome::Failed { failure, .. }, response) => Err(TestPostFailed { failure, response }),
+    }
+}
+
+/// The delivery crate's form of a webhook's authentication.
+pub(crate) fn delivery_auth(auth: &WebhookAuth) -> Auth {
+    match auth {
+        WebhookAuth::None => Auth::None,
+        WebhookAuth::Basic { username, password } => Auth::Basic {
+            username: username.clone(),
+            password: password.clone(),
+        },
+        WebhookAuth::OAuth2 { url, body } => Auth::OAuth2 {
+            token_url: url.clone(),
+            body: body.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failure_answer_carries_the_response() {
+        let failed = TestPostFailed {
+            failure: Failure::Status(500),
+            response: Some(TargetResponse {
+                status: 500,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: "boom".into(),
+            }),
+        };
+        let response = failed.into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(json["errors"][0]["message"], "Test POST to endpoint failed");
+        assert_eq!(json["errors"][0]["code"], "500");
+        assert_eq!(
+            json["errors"][0]["response"],
+            json!({"status": 500, "headers": {"content-type": "text/plain"}, "body": "boom"})
+        );
+    }
+
+    #[test]
+    fn auth_is_carried_over() {
+        let basic = WebhookAuth::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        };
+        assert_eq!(
+            delivery_auth(&basic),
+            Auth::Basic {
+                username: "u".into(),
+                password: "p".into()
+            }
+        );
+        assert_eq!(delivery_auth(&WebhookAuth::None), Auth::None);
+    }
+}

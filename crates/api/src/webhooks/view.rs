@@ -1,0 +1,212 @@
+//! How a webhook is shown: SparkPost's webhook object, with secrets masked, times in the
+//! requested time zone, and the resource links.
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+use eventhose_state::{Webhook, WebhookAuth};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+
+/// What a stored secret is shown as. Sent back unchanged in an update, it keeps the secret.
+pub(crate) const MASK: &str = "********";
+
+/// The time zone named by the `timezone` query parameter (default UTC).
+pub(crate) fn timezone(name: Option<&str>) -> Result<Tz, ApiError> {
+    match name {
+        None => Ok(Tz::UTC),
+        Some(name) => name.parse::<Tz>().map_err(|_| {
+            ApiError::bad_param(
+                "timezone",
+                format!("unknown time zone `{name}` (use an IANA name such as America/New_York)"),
+            )
+        }),
+    }
+}
+
+/// Unix seconds as SparkPost's `YYYY-MM-DDTHH:MM:SS`, in `zone`.
+pub(crate) fn local_time(unix_seconds: i64, zone: Tz) -> Option<String> {
+    let utc = Utc.timestamp_opt(unix_seconds, 0).single()?;
+    Some(
+        utc.with_timezone(&zone)
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+    )
+}
+
+/// The link to the webhook itself (what create answers with).
+pub(crate) fn self_link(id: &str) -> Value {
+    json!({
+        "href": format!("/api/v1/webhooks/{id}"),
+        "rel": "urn.msys.webhooks.webhook",
+        "method": ["GET", "PUT"],
+    })
+}
+
+/// Every link of a webhook: itself, validate, batch status.
+pub(crate) fn links(id: &str) -> Value {
+    json!([
+        self_link(id),
+        {
+            "href": format!("/api/v1/webhooks/{id}/validate"),
+            "rel": "urn.msys.webhooks.validate",
+            "method": ["POST"],
+        },
+        {
+            "href": format!("/api/v1/webhooks/{id}/batch-status"),
+            "rel": "urn.msys.webhooks.batches",
+            "method": ["GET"],
+        },
+    ])
+}
+
+/// SparkPost's webhook object for `webhook`, secrets masked.
+pub(crate) fn webhook(webhook: &Webhook, zone: Tz) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(webhook.id));
+    object.insert("name".into(), json!(webhook.name));
+    object.insert("target".into(), json!(webhook.target));
+    object.insert("events".into(), json!(webhook.events));
+    object.insert("active".into(), json!(webhook.active));
+    object.insert("auth_type".into(), json!(webhook.auth.auth_type()));
+    match &webhook.auth {
+        WebhookAuth::None => {}
+        WebhookAuth::Basic { username, password } => {
+            let shown = if password.is_empty() { "" } else { MASK };
+            object.insert(
+                "auth_credentials".into(),
+                json!({ "username": username, "password": shown }),
+            );
+        }
+        WebhookAuth::OAuth2 { url, body } => {
+            object.insert(
+                "auth_request_details".into(),
+                json!({ "url": url, "body": masked(body) }),
+            );
+        }
+    }
+    let headers: Map<String, Value> = webhook
+        .custom_headers
+        .iter()
+        .map(|(name, value)| (name.clone(), json!(value)))
+        .collect();
+    object.insert("custom_headers".into(), Value::Object(headers));
+    object.insert("subaccount_id".into(), json!(webhook.scope.subaccount_id()));
+    object.insert(
+        "exception_subaccounts".into(),
+        json!(webhook.exception_subaccounts),
+    );
+    for (field, at) in [
+        ("last_successful", webhook.last_successful),
+        ("last_failure", webhook.last_failure),
+    ] {
+        if let Some(shown) = at.and_then(|at| local_time(at, zone)) {
+            object.insert(field.into(), json!(shown));
+        }
+    }
+    object.insert("links".into(), links(&webhook.id));
+    Value::Object(object)
+}
+
+/// An OAuth2 request body with its secret fields (`client_secret`, passwords) masked.
+fn masked(body: &Map<String, Value>) -> Map<String, Value> {
+    body.iter()
+        .map(|(key, value)| {
+            let lower = key.to_ascii_lowercase();
+            let secret = lower.contains("secret") || lower.contains("password");
+            let shown = if secret { json!(MASK) } else { value.clone() };
+            (key.clone(), shown)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventhose_state::{SigningSecrets, WebhookScope};
+
+    fn sample(auth: WebhookAuth) -> Webhook {
+        Webhook {
+            id: "abc".into(),
+            name: "n".into(),
+            target: "https://t.example/".into(),
+            events: vec!["delivery".into()],
+            active: true,
+            auth,
+            custom_headers: vec![("x-b".into(), "2".into()), ("x-a".into(), "1".into())],
+            scope: WebhookScope::Primary,
+            exception_subaccounts: vec![],
+            signing: SigningSecrets {
+                current: "whsec_secret".into(),
+                previous: None,
+            },
+            last_successful: Some(1_406_909_355),
+            last_failure: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn secrets_are_masked_and_never_shown() {
+        let basic = webhook(
+            &sample(WebhookAuth::Basic {
+                username: "u".into(),
+                password: "hunter2".into(),
+            }),
+            Tz::UTC,
+        );
+        assert_eq!(
+            basic["auth_credentials"],
+            json!({"username": "u", "password": MASK})
+        );
+        let oauth = webhook(
+            &sample(WebhookAuth::OAuth2 {
+                url: "https://a.example/token".into(),
+                body: json!({"client_id": "id", "client_secret": "s3", "grant_type": "client_credentials"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            }),
+            Tz::UTC,
+        );
+        assert_eq!(
+            oauth["auth_request_details"]["body"],
+            json!({"client_id": "id", "client_secret": MASK, "grant_type": "client_credentials"})
+        );
+        for shown in [basic.to_string(), oauth.to_string()] {
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("s3\"") && !shown.contains("whsec_")
+            );
+        }
+    }
+
+    #[test]
+    fn sparkpost_fields_and_order() {
+        let shown = webhook(&sample(WebhookAuth::None), Tz::UTC);
+        assert_eq!(shown["subaccount_id"], 0);
+        assert_eq!(shown["auth_type"], "none");
+        assert_eq!(shown["last_successful"], "2014-08-01T16:09:15");
+        assert!(shown.get("last_failure").is_none());
+        let header_names: Vec<_> = shown["custom_headers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(header_names, ["x-b", "x-a"]);
+        assert_eq!(shown["links"][0]["href"], "/api/v1/webhooks/abc");
+        assert_eq!(shown["links"][2]["rel"], "urn.msys.webhooks.batches");
+    }
+
+    #[test]
+    fn times_follow_the_requested_zone() {
+        let zone = timezone(Some("America/New_York")).unwrap();
+        assert_eq!(
+            local_time(1_406_909_355, zone).unwrap(),
+            "2014-08-01T12:09:15"
+        );
+        assert_eq!(timezone(None).unwrap(), Tz::UTC);
+        let err = timezone(Some("Mars/Olympus")).unwrap_err();
+        assert_eq!(err.errors[0].param.as_deref(), Some("timezone"));
+    }
+}
