@@ -26,6 +26,11 @@ pub struct Config {
     pub ingest: IngestLimits,
     /// The embedded hose.
     pub hose: HoseSettings,
+    /// Let webhook targets and token URLs be loopback, private or other non-public addresses
+    /// (development and tests only: it opens the door to server-side request forgery).
+    pub allow_private_targets: bool,
+    /// Webhooks.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Config {
@@ -37,7 +42,94 @@ impl Default for Config {
             log: "info".into(),
             ingest: IngestLimits::default(),
             hose: HoseSettings::default(),
+            allow_private_targets: false,
+            webhooks: WebhookSettings::default(),
         }
+    }
+}
+
+/// Settings of webhooks.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Base64 of the 32-byte key that encrypts webhook secrets in the state store. When
+    /// absent, a key is generated once into `<data_dir>/secret.key`.
+    pub encryption_key: Option<SecretText>,
+    /// Delays between delivery attempts, e.g. `"30s,1m,2m"`; the number of delays plus one
+    /// is the attempt limit. Default: 12 attempts over about 8 hours.
+    pub retry_schedule: Option<String>,
+    /// A batch is sent when it holds this many events …
+    pub batch_max_events: u32,
+    /// … or this many bytes …
+    pub batch_max_bytes: usize,
+    /// … or at the latest after this many milliseconds.
+    pub flush_interval_ms: u64,
+    /// A POST without an answer after this many milliseconds failed.
+    pub timeout_ms: u64,
+    /// Requests in flight to one webhook at most.
+    pub per_webhook_concurrency: usize,
+    /// Keep the status of every batch, not only of retried and failed ones.
+    pub record_every_batch: bool,
+    /// Days batch statuses are kept.
+    pub status_retention_days: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let engine = eventhose_subscribers::webhooks::WebhookEngineConfig::default();
+        Self {
+            encryption_key: None,
+            retry_schedule: None,
+            batch_max_events: engine.batch_max_events,
+            batch_max_bytes: engine.batch_max_bytes,
+            flush_interval_ms: engine.flush_interval.as_millis() as u64,
+            timeout_ms: engine.timeout.as_millis() as u64,
+            per_webhook_concurrency: engine.per_webhook_concurrency,
+            record_every_batch: engine.record_every_batch,
+            status_retention_days: engine.status_retention.as_secs() / 86_400,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The delivery engine's configuration.
+    pub fn engine(
+        &self,
+        policy: eventhose_webhooks::TargetPolicy,
+    ) -> anyhow::Result<eventhose_subscribers::webhooks::WebhookEngineConfig> {
+        use std::time::Duration;
+        let schedule = match &self.retry_schedule {
+            Some(text) => eventhose_webhooks::RetrySchedule::parse(text)
+                .map_err(|e| anyhow::anyhow!("invalid webhooks.retry_schedule: {e}"))?,
+            None => eventhose_webhooks::RetrySchedule::default(),
+        };
+        anyhow::ensure!(
+            self.batch_max_events > 0 && self.batch_max_bytes > 0 && self.flush_interval_ms > 0,
+            "webhooks.batch_max_events, batch_max_bytes and flush_interval_ms must be positive"
+        );
+        Ok(eventhose_subscribers::webhooks::WebhookEngineConfig {
+            batch_max_events: self.batch_max_events,
+            batch_max_bytes: self.batch_max_bytes,
+            flush_interval: Duration::from_millis(self.flush_interval_ms),
+            timeout: Duration::from_millis(self.timeout_ms.max(1)),
+            schedule,
+            per_webhook_concurrency: self.per_webhook_concurrency.max(1),
+            record_every_batch: self.record_every_batch,
+            status_retention: Duration::from_secs(self.status_retention_days * 86_400),
+            policy,
+            ..Default::default()
+        })
+    }
+}
+
+/// A configured secret: its `Debug` form does not show it.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"…\"")
     }
 }
 
@@ -126,6 +218,8 @@ mod tests {
             )?;
             jail.set_env("EVENTHOSE_DATA_DIR", "/from/env");
             jail.set_env("EVENTHOSE_INGEST__MAX_LINE_BYTES", "99");
+            jail.set_env("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true");
+            jail.set_env("EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY", "a2V5");
             let overrides = Overrides {
                 listen: Some("127.0.0.1:2222".parse().unwrap()),
                 data_dir: None,
@@ -139,6 +233,13 @@ mod tests {
             assert_eq!(
                 config.ingest.max_body_bytes,
                 IngestLimits::default().max_body_bytes
+            );
+            assert!(config.allow_private_targets);
+            let key = config.webhooks.encryption_key.clone().unwrap();
+            assert_eq!(key.0, "a2V5");
+            assert!(
+                !format!("{config:?}").contains("a2V5"),
+                "the key leaks in Debug"
             );
             Ok(())
         });
@@ -160,6 +261,8 @@ mod tests {
         Jail::expect_with(|_| {
             let config = load(None, &Overrides::default()).unwrap();
             assert_eq!(config, Config::default());
+            assert!(!config.allow_private_targets);
+            assert_eq!(config.webhooks.encryption_key, None);
             Ok(())
         });
     }

@@ -3,15 +3,18 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use eventhose_api::{AppState, KeyResolver};
+use eventhose_api::{AppState, KeyResolver, WebhookServices};
 use eventhose_hose::embedded::EmbeddedHose;
 use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
-use eventhose_state::SqliteState;
+use eventhose_state::{EncryptionKey, SqliteState};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
+use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
 use eventhose_subscribers::EventCounter;
+use eventhose_webhooks::{TargetPolicy, TokenCache};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::sync::watch;
 use tower::Layer;
@@ -23,6 +26,12 @@ use crate::config::Config;
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// How long one webhook POST (test POSTs included) may take, as SparkPost allows.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the generated webhook encryption key is kept when none is configured.
+const KEY_FILE: &str = "secret.key";
 
 /// Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests, lets the
 /// subscribers checkpoint, closes the hose and returns.
@@ -36,7 +45,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
-    let state = Arc::new(SqliteState::open(crate::keys::state_path(&config))?);
+    let encryption_key = webhook_encryption_key(&config)?;
+    let state = Arc::new(
+        SqliteState::open_with_key(crate::keys::state_path(&config), &encryption_key)
+            .context("cannot open the state store")?,
+    );
     if let Some(secret) = &config.bootstrap_key {
         if crate::keys::bootstrap(&state, secret)? {
             tracing::info!("created the bootstrap API key");
@@ -51,6 +64,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Every subscriber is registered before the first event can arrive.
     hose.register(COUNTER_SUBSCRIBER).await?;
     let (stop_subscribers, subscribers_stopping) = watch::channel(false);
+    let subscribers_stopping_webhooks = subscribers_stopping.clone();
     let subscribers_dir = config.data_dir.join("subscribers");
     std::fs::create_dir_all(&subscribers_dir)?;
     let counter = EventCounter::open(subscribers_dir.join("counter.json"))?;
@@ -61,6 +75,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         subscribers_stopping,
     ));
 
+    let policy = TargetPolicy {
+        allow_private: config.allow_private_targets,
+    };
+    if policy.allow_private {
+        tracing::warn!(
+            "allow_private_targets is on: webhooks may reach loopback and private addresses"
+        );
+    }
+    let (webhook_changes, _) = watch::channel(0u64);
+    let webhooks = WebhookServices {
+        store: state.clone(),
+        client: eventhose_webhooks::target::client(policy, WEBHOOK_TIMEOUT)
+            .context("cannot build the webhook HTTP client")?,
+        policy,
+        tokens: Arc::new(TokenCache::new()),
+        changes: Arc::new(webhook_changes),
+    };
+
+    hose.register(WEBHOOKS_SUBSCRIBER).await?;
+    let engine = WebhookEngine::new(
+        state.clone(),
+        webhooks.changes.subscribe(),
+        webhooks.tokens.clone(),
+        config.webhooks.engine(policy)?,
+    )?;
+    let webhooks_task = tokio::spawn(engine.run(hose.clone(), subscribers_stopping_webhooks));
+
     let ready = Arc::new(AtomicBool::new(false));
     let app_state = AppState {
         hose: hose.clone(),
@@ -69,6 +110,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ingest_limits: config.ingest.clone(),
         render_metrics: Arc::new(move || prometheus.render()),
         ready: ready.clone(),
+        webhooks,
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
 
@@ -95,14 +137,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("HTTP server failed")?;
 
     let _ = stop_subscribers.send(true);
-    match counter_task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "counter subscriber failed"),
-        Err(e) => tracing::error!(error = %e, "counter subscriber panicked"),
+    for (name, task) in [
+        (COUNTER_SUBSCRIBER, counter_task),
+        (WEBHOOKS_SUBSCRIBER, webhooks_task),
+    ] {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(subscriber = name, error = %e, "subscriber failed"),
+            Err(e) => tracing::error!(subscriber = name, error = %e, "subscriber panicked"),
+        }
     }
     hose.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The key that encrypts webhook secrets: the configured one, or one generated once into the
+/// data directory.
+fn webhook_encryption_key(config: &Config) -> anyhow::Result<EncryptionKey> {
+    if let Some(configured) = &config.webhooks.encryption_key {
+        return EncryptionKey::from_base64(&configured.0)
+            .context("invalid webhooks.encryption_key");
+    }
+    let path = config.data_dir.join(KEY_FILE);
+    let (key, created) = EncryptionKey::load_or_create(&path)?;
+    if created {
+        tracing::warn!(
+            path = %path.display(),
+            "no webhooks.encryption_key configured: generated one; back it up with the data, or webhook secrets become unreadable"
+        );
+    }
+    Ok(key)
 }
 
 fn init_tracing(filter: &str) {

@@ -3,6 +3,7 @@
 //! and is driven by [`run`], which owns the read → process → checkpoint → acknowledge loop.
 
 pub mod counter;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -7,3 +7,7 @@ mod auth;
 mod crash;
 mod ingest;
 mod ops;
+
+mod delivery;
+mod receiver;
+mod webhooks;

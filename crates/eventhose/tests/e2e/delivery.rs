@@ -1,0 +1,224 @@
+//! Webhook delivery end to end: ingest → hose → webhooks subscriber → a real receiver.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::receiver::{Behaviour, Receiver};
+
+/// Creates a webhook for `events` pointing at `receiver`; returns (id, signing secret).
+async fn create_webhook(server: &Server, receiver: &Receiver, events: &[&str]) -> (String, String) {
+    let response = client()
+        .post(server.url("/api/v1/webhooks"))
+        .header("Authorization", ROOT_KEY)
+        .json(&json!({ "name": "test hook", "target": receiver.url, "events": events }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let json: Value = response.json().await.unwrap();
+    let id = json["results"]["id"].as_str().unwrap().to_string();
+    let secret = json["results"]["signing_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, secret)
+}
+
+async fn batch_status(server: &Server, webhook_id: &str) -> Vec<Value> {
+    let response = client()
+        .get(server.url(&format!("/api/v1/webhooks/{webhook_id}/batch-status")))
+        .header("Authorization", ROOT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let json: Value = response.json().await.unwrap();
+    json["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// Standard Webhooks verification, written here from the spec, independently of the server.
+fn verify_signature(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    header.split(' ').any(|signature| signature == expected)
+}
+
+fn fast_retries() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "300ms,300ms,300ms"),
+        ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
+    ]
+}
+
+#[tokio::test]
+async fn batches_reach_the_receiver_signed_with_sparkposts_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &fast_retries());
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let (id, secret) = create_webhook(&server, &receiver, &["delivery", "bounce"]).await;
+
+    let body = format!(
+        "{}{}{}",
+        ndjson("delivery", "d", 10),
+        ndjson("click", "c", 5),
+        ndjson("bounce", "b", 3)
+    );
+    assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
+    eventually("13 wanted events delivered", || async {
+        receiver.event_ids().len() == 13
+    })
+    .await;
+    assert!(
+        receiver.event_ids().iter().all(|id| !id.starts_with('c')),
+        "clicks were not asked for"
+    );
+
+    for batch in receiver.batches() {
+        assert_eq!(batch.header("content-type"), Some("application/json"));
+        let batch_id = batch.header("x-messagesystems-batch-id").unwrap();
+        assert_eq!(batch.header("webhook-id"), Some(batch_id));
+        let timestamp = batch.header("webhook-timestamp").unwrap();
+        let signature = batch.header("webhook-signature").unwrap();
+        assert!(verify_signature(
+            &secret,
+            batch_id,
+            timestamp,
+            &batch.body,
+            signature
+        ));
+        for envelope in batch.json().as_array().unwrap() {
+            let msys = envelope["msys"].as_object().unwrap();
+            assert_eq!(msys.len(), 1);
+            let (category, event) = msys.iter().next().unwrap();
+            assert_eq!(category, "message_event");
+            assert_eq!(event["x_custom"], "kept");
+        }
+    }
+    // First-time successes are not in batch status (as SparkPost), and the webhook shows a success.
+    assert!(batch_status(&server, &id).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_with_backoff_until_it_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &fast_retries());
+    let receiver = Receiver::start(Behaviour::FailFirst(2, 503)).await;
+    let (id, _) = create_webhook(&server, &receiver, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "r", 4))
+            .await
+            .status(),
+        200
+    );
+
+    eventually("the batch is delivered after two failures", || async {
+        batch_status(&server, &id)
+            .await
+            .iter()
+            .any(|s| s["response_code"] == 200 && s["attempts"] == 2)
+    })
+    .await;
+    let batches = receiver.batches();
+    assert_eq!(batches.len(), 3, "one batch, three attempts");
+    let ids: Vec<_> = batches
+        .iter()
+        .map(|b| b.header("x-messagesystems-batch-id").unwrap().to_string())
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "retries keep the batch id"
+    );
+    assert_eq!(receiver.event_ids().len(), 4);
+}
+
+#[tokio::test]
+async fn a_receiver_down_past_the_attempt_limit_leaves_a_failed_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &fast_retries());
+    let receiver = Receiver::start(Behaviour::FailFirst(usize::MAX, 500)).await;
+    let (id, _) = create_webhook(&server, &receiver, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "x", 2))
+            .await
+            .status(),
+        200
+    );
+    eventually("the batch is given up after 4 attempts", || async {
+        batch_status(&server, &id)
+            .await
+            .iter()
+            .any(|s| s["attempts"] == 4 && s["failure_code"] == "500")
+    })
+    .await;
+    assert_eq!(receiver.batches().len(), 4);
+}
+
+#[tokio::test]
+async fn a_slow_receiver_does_not_delay_a_fast_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &fast_retries());
+    let slow = Receiver::start(Behaviour::Slow(Duration::from_secs(20))).await;
+    let fast = Receiver::start(Behaviour::Ok).await;
+    create_webhook(&server, &slow, &["delivery"]).await;
+    create_webhook(&server, &fast, &["delivery"]).await;
+    for round in 0..5 {
+        let body = ndjson("delivery", &format!("s{round}"), 20);
+        assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
+    }
+    // The fast receiver gets everything while the slow one has not answered a single batch.
+    eventually("the fast receiver has all 100 events", || async {
+        fast.event_ids().len() == 100
+    })
+    .await;
+    assert!(
+        slow.batches().is_empty(),
+        "the slow receiver answered already"
+    );
+}
+
+#[tokio::test]
+async fn sigkill_with_batches_in_flight_loses_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = fast_retries();
+    let server = Server::start(dir.path(), &env);
+    let receiver = Receiver::start(Behaviour::FailFirst(usize::MAX, 500)).await;
+    create_webhook(&server, &receiver, &["delivery"]).await;
+    let mut acknowledged = std::collections::BTreeSet::new();
+    for round in 0..10 {
+        let prefix = format!("k{round}");
+        assert_eq!(
+            ingest(&server, ROOT_KEY, ndjson("delivery", &prefix, 25))
+                .await
+                .status(),
+            200
+        );
+        acknowledged.extend((0..25).map(|i| format!("{prefix}-{i}")));
+    }
+    // Batches are failing and being retried when the server dies.
+    eventually("batches are being attempted", || async {
+        !receiver.batches().is_empty()
+    })
+    .await;
+    server.kill9();
+
+    receiver.recover();
+    let server = Server::start(dir.path(), &env);
+    eventually("every acknowledged event reaches the receiver", || async {
+        receiver.event_ids().is_superset(&acknowledged)
+    })
+    .await;
+    drop(server);
+}

@@ -1,0 +1,146 @@
+//! Webhook batches: how events are gathered per webhook, and how a sealed batch is encoded
+//! as one hose message (for the durable retry queue).
+
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+
+use crate::SubscriberError;
+
+/// What travels with a batch body through the retry queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchHeader {
+    /// Unique batch id, sent as `X-MessageSystems-Batch-ID` and `webhook-id`.
+    pub batch_id: String,
+    /// The webhook it is for.
+    pub webhook_id: String,
+    /// When the batch was sealed, unix seconds (batch status `ts`).
+    pub created_at: i64,
+    /// Events in the batch.
+    pub events: u32,
+}
+
+/// A sealed batch: header and the JSON array body, exactly as POSTed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    /// Identity and size.
+    pub header: BatchHeader,
+    /// `[{"msys":{…}}, …]`
+    pub body: Bytes,
+}
+
+impl Batch {
+    /// One hose message: the header as a JSON line, then the body.
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.body.len() + 128);
+        // Serialising a plain struct of strings and integers cannot fail.
+        let header = serde_json::to_vec(&self.header).unwrap_or_default();
+        out.put_slice(&header);
+        out.put_u8(b'\n');
+        out.put_slice(&self.body);
+        out.freeze()
+    }
+
+    /// Reads a message written by [`Batch::encode`].
+    pub fn decode(message: &Bytes) -> Result<Batch, SubscriberError> {
+        let split = message
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| SubscriberError::BadMessage("webhook batch without header".into()))?;
+        let header: BatchHeader = serde_json::from_slice(&message[..split])
+            .map_err(|e| SubscriberError::BadMessage(format!("webhook batch header: {e}")))?;
+        Ok(Batch {
+            header,
+            body: message.slice(split + 1..),
+        })
+    }
+}
+
+/// Events gathered for one webhook, not yet sealed.
+pub struct OpenBatch {
+    body: BytesMut,
+    events: u32,
+    opened: Instant,
+}
+
+impl OpenBatch {
+    /// An empty batch, opened now.
+    pub fn new() -> Self {
+        let mut body = BytesMut::with_capacity(16 * 1024);
+        body.put_u8(b'[');
+        Self {
+            body,
+            events: 0,
+            opened: Instant::now(),
+        }
+    }
+
+    /// Appends one event as `{"msys":{"<category>":<stored event>}}`.
+    pub fn push(&mut self, category: &str, stored_event: &[u8]) {
+        if self.events > 0 {
+            self.body.put_u8(b',');
+        }
+        self.body.put_slice(b"{\"msys\":{\"");
+        self.body.put_slice(category.as_bytes());
+        self.body.put_slice(b"\":");
+        self.body.put_slice(stored_event);
+        self.body.put_slice(b"}}");
+        self.events += 1;
+    }
+
+    /// Events so far.
+    pub fn events(&self) -> u32 {
+        self.events
+    }
+
+    /// Body bytes so far.
+    pub fn bytes(&self) -> usize {
+        self.body.len() + 1
+    }
+
+    /// When the first event could have arrived.
+    pub fn opened(&self) -> Instant {
+        self.opened
+    }
+
+    /// Closes the array and gives the batch its identity.
+    pub fn seal(mut self, webhook_id: &str, now: i64) -> Batch {
+        self.body.put_u8(b']');
+        Batch {
+            header: BatchHeader {
+                batch_id: uuid::Uuid::new_v4().simple().to_string(),
+                webhook_id: webhook_id.to_string(),
+                created_at: now,
+                events: self.events,
+            },
+            body: self.body.freeze(),
+        }
+    }
+}
+
+impl Default for OpenBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_json_arrays_of_envelopes_and_round_trip() {
+        let mut open = OpenBatch::new();
+        open.push("message_event", br#"{"type":"delivery","event_id":"1"}"#);
+        open.push("track_event", br#"{"type":"click","event_id":"2"}"#);
+        assert_eq!(open.events(), 2);
+        let batch = open.seal("wh1", 1_700_000_000);
+        let body: serde_json::Value = serde_json::from_slice(&batch.body).unwrap();
+        assert_eq!(body[0]["msys"]["message_event"]["type"], "delivery");
+        assert_eq!(body[1]["msys"]["track_event"]["event_id"], "2");
+        assert!(!batch.header.batch_id.contains('.'));
+        assert_eq!(Batch::decode(&batch.encode()).unwrap(), batch);
+        assert!(Batch::decode(&Bytes::from_static(b"no header")).is_err());
+    }
+}

@@ -1,0 +1,473 @@
+//! The delivery loop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
+use eventhose_model::EventType;
+use eventhose_state::{BatchStatus, Webhook, WebhookAuth, WebhookStore};
+use eventhose_webhooks::{
+    post_batch, Auth, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
+};
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::batch::{Batch, OpenBatch};
+use super::matcher::wants;
+use crate::SubscriberError;
+
+/// The subscriber name the engine reads the hose as.
+pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
+
+/// How long a batch waits when its webhook already has all its requests in flight (not an attempt).
+const BUSY_REQUEUE_DELAY: Duration = Duration::from_millis(500);
+
+/// How often old batch statuses are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Tuning of the engine.
+#[derive(Clone, Debug)]
+pub struct WebhookEngineConfig {
+    /// A batch is sealed when it holds this many events.
+    pub batch_max_events: u32,
+    /// … or this many bytes of JSON.
+    pub batch_max_bytes: usize,
+    /// … or at the latest at the next tick of this interval.
+    pub flush_interval: Duration,
+    /// A POST that has not answered in this time failed.
+    pub timeout: Duration,
+    /// Delays between attempts; its length bounds the attempts.
+    pub schedule: RetrySchedule,
+    /// Requests in flight to one webhook at most.
+    pub per_webhook_concurrency: usize,
+    /// Requests in flight in all at most.
+    pub max_in_flight: usize,
+    /// Record the status of every batch, not only retried and failed ones.
+    pub record_every_batch: bool,
+    /// How long batch statuses are kept.
+    pub status_retention: Duration,
+    /// Which target addresses may be connected to.
+    pub policy: TargetPolicy,
+}
+
+impl Default for WebhookEngineConfig {
+    fn default() -> Self {
+        Self {
+            batch_max_events: 1_000,
+            batch_max_bytes: 1 << 20,
+            flush_interval: Duration::from_millis(500),
+            timeout: Duration::from_secs(10),
+            schedule: RetrySchedule::default(),
+            per_webhook_concurrency: 4,
+            max_in_flight: 256,
+            record_every_batch: false,
+            status_retention: Duration::from_secs(7 * 24 * 3600),
+            policy: TargetPolicy::default(),
+        }
+    }
+}
+
+/// The webhooks subscriber.
+pub struct WebhookEngine {
+    store: Arc<dyn WebhookStore>,
+    changes: watch::Receiver<u64>,
+    config: WebhookEngineConfig,
+    client: reqwest::Client,
+    tokens: Arc<TokenCache>,
+}
+
+/// What an attempt task hands back.
+struct Attempt {
+    tag: DeliveryTag,
+    batch: Batch,
+    attempt: u32,
+    outcome: Outcome,
+}
+
+/// The two fields of a stored event that routing needs.
+#[derive(Deserialize)]
+struct Routing<'a> {
+    #[serde(rename = "type", borrow)]
+    event_type: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    subaccount_id: Option<serde_json::Value>,
+}
+
+impl WebhookEngine {
+    /// An engine over `store`, refreshing its webhook list whenever `changes` moves.
+    pub fn new(
+        store: Arc<dyn WebhookStore>,
+        changes: watch::Receiver<u64>,
+        tokens: Arc<TokenCache>,
+        config: WebhookEngineConfig,
+    ) -> Result<Self, SubscriberError> {
+        let client = eventhose_webhooks::target::client(config.policy, config.timeout)
+            .map_err(|e| SubscriberError::BadMessage(format!("webhook HTTP client: {e}")))?;
+        Ok(Self {
+            store,
+            changes,
+            config,
+            client,
+            tokens,
+        })
+    }
+
+    /// Runs until `shutdown` turns true or the hose closes. Batches not yet delivered stay in
+    /// the hose and are sent after a restart.
+    pub async fn run(
+        mut self,
+        hose: Arc<dyn Hose>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), SubscriberError> {
+        let mut subscription = hose.subscribe(WEBHOOKS_SUBSCRIBER).await?;
+        let mut state = LoopState {
+            webhooks: self.load_webhooks().await?,
+            open: HashMap::new(),
+            pending_acks: Vec::new(),
+            running: HashMap::new(),
+            in_flight: JoinSet::new(),
+        };
+        let mut flush = tokio::time::interval(self.config.flush_interval);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        loop {
+            let can_take = state.in_flight.len() < self.config.max_in_flight;
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                changed = self.changes.changed() => {
+                    if changed.is_ok() {
+                        state.webhooks = self.load_webhooks().await?;
+                    }
+                }
+                Some(done) = state.in_flight.join_next(), if !state.in_flight.is_empty() => {
+                    let attempt = done.map_err(|e| SubscriberError::BadMessage(format!("attempt task: {e}")))?;
+                    self.settle(&mut state, subscription.as_mut(), attempt).await?;
+                }
+                _ = flush.tick() => self.flush(&mut state, subscription.as_mut()).await?,
+                _ = prune.tick() => self.prune().await,
+                next = subscription.next(), if can_take => match next {
+                    Ok(delivery) => self.take(&mut state, subscription.as_mut(), delivery).await?,
+                    Err(HoseError::Closed) => break,
+                    Err(e) => return Err(e.into()),
+                },
+            }
+        }
+        // Make what was gathered durable; attempts still running are abandoned and their
+        // batches, unacknowledged, come back after a restart.
+        match self.flush(&mut state, subscription.as_mut()).await {
+            Ok(()) | Err(SubscriberError::Hose(HoseError::Closed)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn load_webhooks(&self) -> Result<HashMap<String, Arc<Webhook>>, SubscriberError> {
+        let store = self.store.clone();
+        let list = tokio::task::spawn_blocking(move || store.list_webhooks(None))
+            .await
+            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
+            .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
+        Ok(list
+            .into_iter()
+            .map(|w| (w.id.clone(), Arc::new(w)))
+            .collect())
+    }
+
+    /// Handles one delivery from the hose: stream events are routed into open batches;
+    /// a deferred batch is attempted.
+    async fn take(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        delivery: Delivery,
+    ) -> Result<(), SubscriberError> {
+        if delivery.attempt == 0 {
+            for message in &delivery.messages {
+                self.route(state, subscription, message).await?;
+            }
+            state.pending_acks.push(delivery.tag);
+            return Ok(());
+        }
+        let Some(message) = delivery.messages.first() else {
+            return subscription.ack(&delivery.tag).await.map_err(Into::into);
+        };
+        let batch = Batch::decode(message)?;
+        let webhook = match state.webhooks.get(&batch.header.webhook_id) {
+            Some(webhook) if webhook.active => webhook.clone(),
+            _ => {
+                // Deleted or deactivated since: SparkPost drops its batches too.
+                tracing::info!(batch = %batch.header.batch_id, webhook = %batch.header.webhook_id, "dropping a batch of a removed or inactive webhook");
+                return subscription.ack(&delivery.tag).await.map_err(Into::into);
+            }
+        };
+        let running = state.running.entry(webhook.id.clone()).or_default();
+        if *running >= self.config.per_webhook_concurrency {
+            // Keep this webhook's backlog out of memory and out of other webhooks' way.
+            subscription
+                .defer(message.clone(), BUSY_REQUEUE_DELAY, delivery.attempt)
+                .await?;
+            return subscription.ack(&delivery.tag).await.map_err(Into::into);
+        }
+        *running += 1;
+        let (client, tokens, policy) =
+            (self.client.clone(), self.tokens.clone(), self.config.policy);
+        let attempt = delivery.attempt;
+        let tag = delivery.tag;
+        state.in_flight.spawn(async move {
+            let auth = match &webhook.auth {
+                WebhookAuth::None => Auth::None,
+                WebhookAuth::Basic { username, password } => Auth::Basic {
+                    username: username.clone(),
+                    password: password.clone(),
+                },
+                WebhookAuth::OAuth2 { url, body } => Auth::OAuth2 {
+                    token_url: url.clone(),
+                    body: body.clone(),
+                },
+            };
+            let secrets: Vec<String> = webhook
+                .signing
+                .valid_at(unix_now())
+                .into_iter()
+                .map(String::from)
+                .collect();
+            let (outcome, _) = post_batch(
+                &client,
+                &tokens,
+                policy,
+                BatchPost {
+                    webhook_id: &webhook.id,
+                    url: &webhook.target,
+                    batch_id: &batch.header.batch_id,
+                    body: batch.body.clone(),
+                    custom_headers: &webhook.custom_headers,
+                    auth: &auth,
+                    signing_secrets: &secrets,
+                },
+            )
+            .await;
+            Attempt {
+                tag,
+                batch,
+                attempt,
+                outcome,
+            }
+        });
+        Ok(())
+    }
+
+    /// Adds one stored event to the open batch of every webhook that wants it.
+    async fn route(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        message: &[u8],
+    ) -> Result<(), SubscriberError> {
+        let routing: Routing<'_> = serde_json::from_slice(message)
+            .map_err(|e| SubscriberError::BadMessage(format!("stored event: {e}")))?;
+        let event_type: EventType =
+            routing
+                .event_type
+                .parse()
+                .map_err(|e: eventhose_model::UnknownEventType| {
+                    SubscriberError::BadMessage(e.to_string())
+                })?;
+        let subaccount = routing.subaccount_id.as_ref().and_then(|v| match v {
+            serde_json::Value::String(s) => s.parse().ok(),
+            serde_json::Value::Number(n) => n.as_u64(),
+            _ => None,
+        });
+        let category = event_type.category().key();
+        let mut full = Vec::new();
+        for webhook in state.webhooks.values() {
+            if !wants(webhook, event_type.as_str(), subaccount) {
+                continue;
+            }
+            let open = state.open.entry(webhook.id.clone()).or_default();
+            open.push(category, message);
+            if open.events() >= self.config.batch_max_events
+                || open.bytes() >= self.config.batch_max_bytes
+            {
+                full.push(webhook.id.clone());
+            }
+        }
+        for webhook_id in full {
+            if let Some(open) = state.open.remove(&webhook_id) {
+                self.persist(subscription, open.seal(&webhook_id, unix_now()))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals every open batch, makes each durable, then acknowledges the stream deliveries
+    /// whose events they hold.
+    async fn flush(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+    ) -> Result<(), SubscriberError> {
+        let now = unix_now();
+        for (webhook_id, open) in state.open.drain() {
+            if open.events() > 0 {
+                self.persist(subscription, open.seal(&webhook_id, now))
+                    .await?;
+            }
+        }
+        for tag in state.pending_acks.drain(..) {
+            subscription.ack(&tag).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts a sealed batch in the durable delayed queue, due now, as attempt 1.
+    async fn persist(
+        &self,
+        subscription: &mut dyn Subscription,
+        batch: Batch,
+    ) -> Result<(), SubscriberError> {
+        metrics::counter!("eventhose_webhook_batches_created_total", "webhook" => batch.header.webhook_id.clone())
+            .increment(1);
+        subscription
+            .defer(batch.encode(), Duration::ZERO, 1)
+            .await?;
+        Ok(())
+    }
+
+    /// Acts on an attempt's outcome: done, retry later, give up, or deactivate on 410.
+    async fn settle(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        done: Attempt,
+    ) -> Result<(), SubscriberError> {
+        let Attempt {
+            tag,
+            batch,
+            attempt,
+            outcome,
+        } = done;
+        let webhook_id = batch.header.webhook_id.clone();
+        if let Some(running) = state.running.get_mut(&webhook_id) {
+            *running = running.saturating_sub(1);
+        }
+        let labels = [("webhook", webhook_id.clone())];
+        metrics::counter!("eventhose_webhook_attempts_total", &labels).increment(1);
+        metrics::histogram!("eventhose_webhook_delivery_seconds", &labels)
+            .record(outcome.latency().as_secs_f64());
+        let mut status = BatchStatus {
+            batch_id: batch.header.batch_id.clone(),
+            webhook_id: webhook_id.clone(),
+            ts: batch.header.created_at,
+            attempts: attempt.saturating_sub(1),
+            response_code: None,
+            failure_code: None,
+            batch_size: batch.header.events,
+            latency_ms: outcome.latency().as_millis() as u64,
+        };
+        match outcome {
+            Outcome::Delivered { status: code, .. } => {
+                subscription.ack(&tag).await?;
+                metrics::counter!("eventhose_webhook_batches_delivered_total", &labels)
+                    .increment(1);
+                metrics::counter!("eventhose_webhook_events_delivered_total", &labels)
+                    .increment(u64::from(batch.header.events));
+                status.response_code = Some(code);
+                let record = attempt > 1 || self.config.record_every_batch;
+                self.record(webhook_id, true, record.then_some(status))
+                    .await;
+            }
+            Outcome::Failed {
+                failure,
+                retry_after,
+                ..
+            } => {
+                let code = failure.code();
+                metrics::counter!("eventhose_webhook_failures_total", "webhook" => webhook_id.clone(), "code" => code.clone())
+                    .increment(1);
+                status.attempts = attempt;
+                status.failure_code = Some(code);
+                if let Failure::Status(http) = failure {
+                    status.response_code = Some(http);
+                    if http == 410 {
+                        // The receiver says the endpoint is gone for good.
+                        tracing::warn!(webhook = %webhook_id, "target answered 410 Gone: deactivating the webhook");
+                        let store = self.store.clone();
+                        let id = webhook_id.clone();
+                        let _ = tokio::task::spawn_blocking(move || store.deactivate_webhook(&id))
+                            .await;
+                        state.webhooks.remove(&webhook_id);
+                        subscription.ack(&tag).await?;
+                        self.record(webhook_id, false, Some(status)).await;
+                        return Ok(());
+                    }
+                }
+                let next = attempt + 1;
+                match self
+                    .config
+                    .schedule
+                    .delay_before(next, rand::random::<f64>(), retry_after)
+                {
+                    Some(delay) => {
+                        subscription.defer(batch.encode(), delay, next).await?;
+                    }
+                    None => {
+                        tracing::warn!(webhook = %webhook_id, batch = %batch.header.batch_id, attempts = attempt, "webhook batch failed for good");
+                        metrics::counter!("eventhose_webhook_batches_failed_total", &labels)
+                            .increment(1);
+                    }
+                }
+                subscription.ack(&tag).await?;
+                self.record(webhook_id, false, Some(status)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the delivery mark and, when given, the batch status (best effort: a store
+    /// failure is logged, never a reason to resend).
+    async fn record(&self, webhook_id: String, success: bool, status: Option<BatchStatus>) {
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            store.mark_delivery(&webhook_id, success, unix_now())?;
+            if let Some(status) = status {
+                store.record_batch_status(&status)?;
+            }
+            Ok::<_, eventhose_state::StateError>(())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot record webhook batch status"),
+            Err(e) => tracing::error!(error = %e, "batch status task failed"),
+        }
+    }
+
+    async fn prune(&self) {
+        let store = self.store.clone();
+        let cutoff = unix_now() - self.config.status_retention.as_secs() as i64;
+        if let Ok(Err(e)) =
+            tokio::task::spawn_blocking(move || store.prune_batch_statuses(cutoff)).await
+        {
+            tracing::error!(error = %e, "cannot prune webhook batch statuses");
+        }
+    }
+}
+
+/// Everything the loop changes.
+struct LoopState {
+    webhooks: HashMap<String, Arc<Webhook>>,
+    open: HashMap<String, OpenBatch>,
+    pending_acks: Vec<DeliveryTag>,
+    running: HashMap<String, usize>,
+    in_flight: JoinSet<Attempt>,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
