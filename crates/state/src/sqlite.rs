@@ -58,6 +58,15 @@ const MIGRATIONS: &[&str] = &[
         name   TEXT PRIMARY KEY,
         value  BLOB NOT NULL
     );",
+    "CREATE TABLE webhook_failed_batches (
+        webhook_id        TEXT NOT NULL,
+        batch_id          TEXT NOT NULL,
+        payload           BLOB NOT NULL,
+        failed_at         INTEGER NOT NULL,
+        replay_requested  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (webhook_id, batch_id)
+    );
+    CREATE INDEX webhook_failed_batches_by_age ON webhook_failed_batches (failed_at);",
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored

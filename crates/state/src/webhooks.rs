@@ -262,6 +262,21 @@ pub trait WebhookStore: Send + Sync {
     fn mark_delivery(&self, id: &str, success: bool, at: i64) -> Result<bool, StateError>;
     /// Sets `active` to false; returns whether the webhook exists.
     fn deactivate_webhook(&self, id: &str) -> Result<bool, StateError>;
+    /// Keeps a batch that ran out of attempts (its encoded form), so it can be replayed.
+    fn keep_failed_batch(
+        &self,
+        webhook_id: &str,
+        batch_id: &str,
+        payload: &[u8],
+        at: i64,
+    ) -> Result<(), StateError>;
+    /// Asks for a kept failed batch to be sent again; returns whether there is such a batch.
+    fn request_replay(&self, webhook_id: &str, batch_id: &str) -> Result<bool, StateError>;
+    /// Failed batches whose replay was asked for: (webhook id, batch id, payload), oldest first.
+    fn requested_replays(&self, limit: usize)
+        -> Result<Vec<(String, String, Vec<u8>)>, StateError>;
+    /// Forgets a kept failed batch (once its replay is queued durably).
+    fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError>;
 }
 
 /// Prefix of Standard Webhooks signing secrets.

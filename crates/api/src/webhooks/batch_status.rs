@@ -42,6 +42,38 @@ pub(crate) async fn batch_status(
     Ok(Json(json!({ "results": results })))
 }
 
+/// `POST /api/v1/webhooks/{id}/batches/{batch_id}/replay` (beyond SparkPost): sends a batch
+/// that ran out of attempts again, as a new first attempt.
+pub(crate) async fn replay(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, batch_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let key = caller.require(super::MODIFY_GRANT)?;
+    let reach = Reach::of(key, &headers)?;
+    let services = &state.webhooks;
+    handlers::find(services, &id, reach).await?;
+    let (webhook_id, batch) = (id.clone(), batch_id.clone());
+    let found = services
+        .store(move |store| store.request_replay(&webhook_id, &batch))
+        .await?;
+    if !found {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            crate::error::ErrorEntry::new("resource not found")
+                .description(format!(
+                    "webhook {id} has no failed batch {batch_id} to replay"
+                ))
+                .code("1600")
+                .param("batch_id"),
+        ));
+    }
+    Ok(Json(
+        json!({ "results": { "batch_id": batch_id, "webhook_id": id, "message": "replay scheduled" } }),
+    ))
+}
+
 /// The `limit` parameter: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
 fn limit(given: Option<&str>) -> Result<usize, ApiError> {
     match given {

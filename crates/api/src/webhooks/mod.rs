@@ -93,4 +93,8 @@ pub fn routes() -> Router<AppState> {
             "/webhooks/{id}/signing-secret/rotate",
             post(handlers::rotate_signing_secret),
         )
+        .route(
+            "/webhooks/{id}/batches/{batch_id}/replay",
+            post(batch_status::replay),
+        )
 }

@@ -164,6 +164,39 @@ async fn a_receiver_down_past_the_attempt_limit_leaves_a_failed_batch() {
     })
     .await;
     assert_eq!(receiver.batches().len(), 4);
+    assert!(receiver.event_ids().len() == 2);
+
+    // Kept as failed, it can be replayed once the receiver is back.
+    let batch_id = batch_status(&server, &id).await[0]["batch_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let replay = |batch: String| {
+        let url = server.url(&format!("/api/v1/webhooks/{id}/batches/{batch}/replay"));
+        async move {
+            client()
+                .post(url)
+                .header("Authorization", ROOT_KEY)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(replay("no-such-batch".into()).await, 404);
+    receiver.recover();
+    assert_eq!(replay(batch_id.clone()).await, 200);
+    eventually("the replayed batch is delivered", || async {
+        receiver.batches().len() == 5
+    })
+    .await;
+    let last = receiver.batches().pop().unwrap();
+    assert_eq!(
+        last.header("x-messagesystems-batch-id"),
+        Some(batch_id.as_str())
+    );
+    // A batch is replayed once per request.
+    assert_eq!(replay(batch_id).await, 404);
 }
 
 #[tokio::test]

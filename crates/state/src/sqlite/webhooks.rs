@@ -301,6 +301,10 @@ impl WebhookStore for SqliteState {
                 "DELETE FROM webhook_batches WHERE webhook_id = ?1",
                 params![id],
             )?;
+            tx.execute(
+                "DELETE FROM webhook_failed_batches WHERE webhook_id = ?1",
+                params![id],
+            )?;
             let deleted = tx.execute("DELETE FROM webhooks WHERE id = ?1", params![id])?;
             tx.commit()?;
             Ok(deleted > 0)
@@ -373,6 +377,10 @@ impl WebhookStore for SqliteState {
                 "DELETE FROM webhook_batches WHERE ts < ?1",
                 params![older_than],
             )?;
+            conn.execute(
+                "DELETE FROM webhook_failed_batches WHERE failed_at < ?1",
+                params![older_than],
+            )?;
             Ok(removed as u64)
         })
     }
@@ -399,6 +407,62 @@ impl WebhookStore for SqliteState {
                 params![now(), id],
             )?;
             Ok(changed > 0)
+        })
+    }
+
+    fn keep_failed_batch(
+        &self,
+        webhook_id: &str,
+        batch_id: &str,
+        payload: &[u8],
+        at: i64,
+    ) -> Result<(), StateError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO webhook_failed_batches (webhook_id, batch_id, payload, failed_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![webhook_id, batch_id, payload, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn request_replay(&self, webhook_id: &str, batch_id: &str) -> Result<bool, StateError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE webhook_failed_batches SET replay_requested = 1
+                 WHERE webhook_id = ?1 AND batch_id = ?2",
+                params![webhook_id, batch_id],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn requested_replays(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Vec<u8>)>, StateError> {
+        self.with(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT webhook_id, batch_id, payload FROM webhook_failed_batches
+                 WHERE replay_requested = 1 ORDER BY failed_at LIMIT ?1",
+            )?;
+            let rows = statement
+                .query_map(params![limit as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError> {
+        self.with(|conn| {
+            conn.execute(
+                "DELETE FROM webhook_failed_batches WHERE webhook_id = ?1 AND batch_id = ?2",
+                params![webhook_id, batch_id],
+            )?;
+            Ok(())
         })
     }
 }

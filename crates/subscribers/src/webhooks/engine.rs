@@ -24,6 +24,9 @@ pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
 /// How long a batch waits when its webhook already has all its requests in flight (not an attempt).
 const BUSY_REQUEUE_DELAY: Duration = Duration::from_millis(500);
 
+/// How often replays asked for through the API are picked up.
+const REPLAY_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
 /// How often old batch statuses are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -132,6 +135,8 @@ impl WebhookEngine {
         let mut flush = tokio::time::interval(self.config.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        let mut replays = tokio::time::interval(REPLAY_POLL_INTERVAL);
+        replays.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let can_take = state.in_flight.len() < self.config.max_in_flight;
             tokio::select! {
@@ -148,6 +153,7 @@ impl WebhookEngine {
                 }
                 _ = flush.tick() => self.flush(&mut state, subscription.as_mut()).await?,
                 _ = prune.tick() => self.prune().await,
+                _ = replays.tick() => self.queue_replays(subscription.as_mut()).await?,
                 next = subscription.next(), if can_take => match next {
                     Ok(delivery) => self.take(&mut state, subscription.as_mut(), delivery).await?,
                     Err(HoseError::Closed) => break,
@@ -414,9 +420,10 @@ impl WebhookEngine {
                         subscription.defer(batch.encode(), delay, next).await?;
                     }
                     None => {
-                        tracing::warn!(webhook = %webhook_id, batch = %batch.header.batch_id, attempts = attempt, "webhook batch failed for good");
+                        tracing::warn!(webhook = %webhook_id, batch = %batch.header.batch_id, attempts = attempt, "webhook batch failed for good; kept for replay");
                         metrics::counter!("eventhose_webhook_batches_failed_total", &labels)
                             .increment(1);
+                        self.keep_failed(&batch).await?;
                     }
                 }
                 subscription.ack(&tag).await?;
@@ -443,6 +450,47 @@ impl WebhookEngine {
             Ok(Err(e)) => tracing::error!(error = %e, "cannot record webhook batch status"),
             Err(e) => tracing::error!(error = %e, "batch status task failed"),
         }
+    }
+
+    /// Keeps a batch that ran out of attempts, before its delivery is acknowledged.
+    async fn keep_failed(&self, batch: &Batch) -> Result<(), SubscriberError> {
+        let store = self.store.clone();
+        let (webhook_id, batch_id) = (
+            batch.header.webhook_id.clone(),
+            batch.header.batch_id.clone(),
+        );
+        let payload = batch.encode();
+        tokio::task::spawn_blocking(move || {
+            store.keep_failed_batch(&webhook_id, &batch_id, &payload, unix_now())
+        })
+        .await
+        .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
+        .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))
+    }
+
+    /// Queues the failed batches whose replay was asked for (through the API) as fresh first
+    /// attempts; each is forgotten only once it is durable in the hose.
+    async fn queue_replays(
+        &self,
+        subscription: &mut dyn Subscription,
+    ) -> Result<(), SubscriberError> {
+        let store = self.store.clone();
+        let replays = tokio::task::spawn_blocking(move || store.requested_replays(100))
+            .await
+            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
+            .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
+        for (webhook_id, batch_id, payload) in replays {
+            subscription
+                .defer(bytes::Bytes::from(payload), Duration::ZERO, 1)
+                .await?;
+            tracing::info!(webhook = %webhook_id, batch = %batch_id, "replaying a failed batch");
+            let store = self.store.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                store.forget_failed_batch(&webhook_id, &batch_id)
+            })
+            .await;
+        }
+        Ok(())
     }
 
     async fn prune(&self) {
