@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use eventhose_hose::{HoseError, Message};
-use eventhose_model::{Event, EventIdGenerator};
+use eventhose_model::{normalize_ingest_line, EventIdGenerator};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -194,17 +194,19 @@ fn parse_lines(
                 limits.max_line_bytes
             )))
         } else {
-            Event::parse_ingest(line, ids).map_err(|e| {
-                let entry =
-                    ErrorEntry::new("invalid event").description(format!("line {number}: {e}"));
-                match e.field() {
-                    Some(field) => entry.param(field),
-                    None => entry,
-                }
-            })
+            normalize_ingest_line(line, ids)
+                .map(|(_, bytes)| bytes)
+                .map_err(|e| {
+                    let entry =
+                        ErrorEntry::new("invalid event").description(format!("line {number}: {e}"));
+                    match e.field() {
+                        Some(field) => entry.param(field),
+                        None => entry,
+                    }
+                })
         };
         match result {
-            Ok(event) => messages.push(Message::from(event.to_json_bytes())),
+            Ok(bytes) => messages.push(Message::from(bytes)),
             Err(entry) => {
                 bad_lines += 1;
                 if errors.len() < MAX_LISTED_ERRORS {

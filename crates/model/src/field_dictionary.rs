@@ -81,17 +81,25 @@ impl FieldSpec {
 
 /// The dictionary indexed by name. Every field of every event is looked up here on ingest,
 /// so this is a hash map with a fast non-cryptographic hash (the keys are our own constants).
-static FIELD_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, &'static FieldSpec>> =
+/// Values are positions in [`FIELD_DICTIONARY`].
+static FIELD_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, usize>> =
     std::sync::LazyLock::new(|| {
         FIELD_DICTIONARY
             .iter()
-            .map(|spec| (spec.name, spec))
+            .enumerate()
+            .map(|(position, spec)| (spec.name, position))
             .collect()
     });
 
+/// The position of a known field in [`FIELD_DICTIONARY`] with its entry.
+pub(crate) fn field_entry(name: &str) -> Option<(usize, &'static FieldSpec)> {
+    let position = *FIELD_INDEX.get(name)?;
+    FIELD_DICTIONARY.get(position).map(|spec| (position, spec))
+}
+
 /// Looks up a field's dictionary entry.
 pub fn field_spec(name: &str) -> Option<&'static FieldSpec> {
-    FIELD_INDEX.get(name).copied()
+    field_entry(name).map(|(_, spec)| spec)
 }
 
 /// The kind of a known field; `None` for fields outside the dictionary.

@@ -6,7 +6,8 @@
 //!   [`field_description`], [`field_sample`]),
 //! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]),
 //! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
-//!   form or SparkPost's webhook envelope,
+//!   form or SparkPost's webhook envelope, or straight into the storage form
+//!   ([`normalize_ingest_line`]),
 //! - how to mint sortable event ids ([`EventIdGenerator`]).
 //!
 //! ```
@@ -34,13 +35,14 @@ mod event_id;
 mod event_type;
 mod field_dictionary;
 mod normalize;
+mod raw_ingest;
 mod timestamp;
 mod validate;
 
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
 pub use error::ParseError;
-pub use event::Event;
+pub use event::{normalize_ingest_line, Event};
 pub use event_id::{EventIdGenerator, MAX_EVENT_ID_LEN};
 pub use event_type::{EventType, UnknownEventType};
 pub use field_dictionary::{

@@ -108,6 +108,11 @@ fn normalize_event_id(
     }
 }
 
+/// True when a given string `event_id` passes [`normalize_event_id`]'s checks.
+pub(crate) fn is_acceptable_event_id(id: &str) -> bool {
+    !id.is_empty() && (id.len() <= MAX_EVENT_ID_LEN || id.chars().count() <= MAX_EVENT_ID_LEN)
+}
+
 /// Checks every known field against its kind (normalising in place), drops known fields set to
 /// null, and bounds nesting depth. Unknown fields are kept as they are.
 fn normalize_known_fields(fields: &mut Map<String, Value>) -> Result<(), ParseError> {
@@ -137,11 +142,24 @@ fn normalize_known_fields(fields: &mut Map<String, Value>) -> Result<(), ParseEr
     Ok(())
 }
 
-fn has_text(fields: &Map<String, Value>, name: &str) -> bool {
-    fields
-        .get(name)
-        .and_then(Value::as_str)
-        .is_some_and(|text| !text.is_empty())
+/// What the type-specific checks need to know about an event's normalised fields.
+pub(crate) trait FieldPresence {
+    /// The field holds a non-empty string.
+    fn has_text(&self, name: &str) -> bool;
+    /// The field is present (known fields set to null have been dropped by now).
+    fn has(&self, name: &str) -> bool;
+}
+
+impl FieldPresence for Map<String, Value> {
+    fn has_text(&self, name: &str) -> bool {
+        self.get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|text| !text.is_empty())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.contains_key(name)
+    }
 }
 
 /// Checks the fields the event's type cannot do without.
@@ -151,8 +169,8 @@ fn has_text(fields: &Map<String, Value>, name: &str) -> bool {
 /// `out_of_band`; `bounce` and `out_of_band` need a `bounce_class`. Generation events are
 /// not required to carry a `message_id`: their documented field list has none, since no
 /// message was generated.
-fn check_required_fields(
-    fields: &Map<String, Value>,
+pub(crate) fn check_required_fields(
+    fields: &impl FieldPresence,
     event_type: EventType,
 ) -> Result<(), ParseError> {
     let about_a_recipient = matches!(
@@ -163,18 +181,18 @@ fn check_required_fields(
             | Category::UnsubscribeEvent
     ) && event_type != EventType::SmsStatus;
     let needs_message_id = about_a_recipient && event_type.category() != Category::GenEvent;
-    if needs_message_id && !has_text(fields, "message_id") {
+    if needs_message_id && !fields.has_text("message_id") {
         return Err(ParseError::MissingRequiredField {
             field: "message_id",
             event_type,
         });
     }
     let needs_recipient = about_a_recipient && event_type != EventType::OutOfBand;
-    if needs_recipient && !has_text(fields, "rcpt_to") && !has_text(fields, "rcpt_hash") {
+    if needs_recipient && !fields.has_text("rcpt_to") && !fields.has_text("rcpt_hash") {
         return Err(ParseError::MissingRecipient { event_type });
     }
     let needs_bounce_class = matches!(event_type, EventType::Bounce | EventType::OutOfBand);
-    if needs_bounce_class && !fields.contains_key("bounce_class") {
+    if needs_bounce_class && !fields.has("bounce_class") {
         return Err(ParseError::MissingRequiredField {
             field: "bounce_class",
             event_type,
@@ -188,12 +206,7 @@ fn check_bounce_class(fields: &Map<String, Value>) -> Result<(), ParseError> {
     let Some(value) = fields.get("bounce_class") else {
         return Ok(());
     };
-    let known = value
-        .as_str()
-        .and_then(|code| code.parse::<u16>().ok())
-        .and_then(bounce_class)
-        .is_some();
-    if known {
+    if value.as_str().is_some_and(names_a_bounce_class) {
         Ok(())
     } else {
         Err(ParseError::UnknownBounceClass {
@@ -204,6 +217,11 @@ fn check_bounce_class(fields: &Map<String, Value>) -> Result<(), ParseError> {
     }
 }
 
+/// True when the normalised `bounce_class` text is one of the documented codes.
+pub(crate) fn names_a_bounce_class(code: &str) -> bool {
+    code.parse::<u16>().ok().and_then(bounce_class).is_some()
+}
+
 /// Lower-cases `rcpt_to`, keeping the original in `raw_rcpt_to` and deriving
 /// `recipient_domain` when those are absent.
 fn normalize_recipient(fields: &mut Map<String, Value>) {
@@ -212,17 +230,10 @@ fn normalize_recipient(fields: &mut Map<String, Value>) {
     let Some(Value::String(rcpt_to)) = fields.get_mut("rcpt_to") else {
         return;
     };
-    let original = if rcpt_to.chars().any(char::is_uppercase) {
-        let lowered = rcpt_to.to_lowercase();
-        Some(std::mem::replace(rcpt_to, lowered))
-    } else {
-        None
-    };
+    let original = lowercased(rcpt_to).map(|lowered| std::mem::replace(rcpt_to, lowered));
     let domain = needs_domain
-        .then(|| rcpt_to.rsplit_once('@'))
+        .then(|| domain_of(rcpt_to))
         .flatten()
-        .map(|(_, domain)| domain)
-        .filter(|domain| !domain.is_empty())
         .map(str::to_owned);
     let raw = needs_raw.then(|| original.unwrap_or_else(|| rcpt_to.clone()));
     if let Some(raw) = raw {
@@ -231,4 +242,21 @@ fn normalize_recipient(fields: &mut Map<String, Value>) {
     if let Some(domain) = domain {
         fields.insert("recipient_domain".to_owned(), Value::String(domain));
     }
+}
+
+/// The lower-cased recipient, when `rcpt_to` has upper-case letters.
+pub(crate) fn lowercased(rcpt_to: &str) -> Option<String> {
+    rcpt_to
+        .chars()
+        .any(char::is_uppercase)
+        .then(|| rcpt_to.to_lowercase())
+}
+
+/// The `recipient_domain` derived from a (lower-cased) `rcpt_to`: the non-empty text after
+/// its last `@`.
+pub(crate) fn domain_of(rcpt_to: &str) -> Option<&str> {
+    rcpt_to
+        .rsplit_once('@')
+        .map(|(_, domain)| domain)
+        .filter(|domain| !domain.is_empty())
 }

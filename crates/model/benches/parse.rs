@@ -1,0 +1,78 @@
+//! Ingest parsing throughput over 1,000 simulated events (bare and `msys`-wrapped lines):
+//! the value-tree path `parse_ingest` used to take, `parse_ingest` + `to_json_bytes` now, and
+//! `normalize_ingest_line`.
+//!
+//! `cargo bench -p eventhose-model`
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use eventhose_model::{normalize_ingest_line, Event, EventIdGenerator};
+use eventhose_simulator::{LineFormat, SimConfig, Simulator};
+use std::hint::black_box;
+
+const EVENTS: usize = 1_000;
+
+/// One way of turning an ingest line into its storage form.
+type IngestPath = fn(&[u8], &EventIdGenerator) -> Vec<u8>;
+
+/// `EVENTS` simulated lines in `format`, without their newlines.
+fn simulated_lines(format: LineFormat) -> Vec<Vec<u8>> {
+    let mut simulator = Simulator::new(SimConfig::new(7, 1_760_000_000, 10_000.0))
+        .unwrap_or_else(|error| panic!("simulator config: {error}"));
+    let mut text = Vec::new();
+    simulator.write_lines(&mut text, EVENTS, format);
+    text.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// The path `parse_ingest` took before the raw-slice fast path: a full `Value` tree.
+fn value_tree_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
+    let value = serde_json::from_slice(line).unwrap_or_else(|error| panic!("{error}"));
+    Event::from_value(value, ids)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .to_json_bytes()
+}
+
+fn parse_ingest_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
+    Event::parse_ingest(line, ids)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .to_json_bytes()
+}
+
+fn storage_only_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
+    normalize_ingest_line(line, ids)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .1
+}
+
+fn bench_paths(c: &mut Criterion) {
+    let ids = EventIdGenerator::new();
+    for (format_name, format) in [("bare", LineFormat::Bare), ("msys", LineFormat::Msys)] {
+        let lines = simulated_lines(format);
+        let mut group = c.benchmark_group(format!("ingest_{format_name}"));
+        group.throughput(Throughput::Elements(lines.len() as u64));
+        let paths: [(&str, IngestPath); 3] = [
+            ("value_tree", value_tree_path),
+            ("parse_ingest", parse_ingest_path),
+            ("normalize_ingest_line", storage_only_path),
+        ];
+        for (path_name, path) in paths {
+            group.bench_function(path_name, |b| {
+                b.iter_batched_ref(
+                    || Vec::with_capacity(lines.len()),
+                    |stored: &mut Vec<Vec<u8>>| {
+                        for line in &lines {
+                            stored.push(path(black_box(line), &ids));
+                        }
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_paths);
+criterion_main!(benches);

@@ -1,0 +1,430 @@
+//! Differential tests: the fast path against the value-tree path it stands in for, on
+//! simulated MTA events, variations of them, and hand-written edge cases.
+
+use eventhose_simulator::{LineFormat, SimConfig, Simulator};
+use serde_json::{json, Value};
+
+use super::normalize;
+use crate::validate::validate;
+use crate::{
+    field_kind, normalize_ingest_line, Event, EventIdGenerator, EventType, FieldKind, ParseError,
+};
+
+/// Ids from a stopped clock, so every path mints the same id for a line.
+fn fixed_ids() -> EventIdGenerator {
+    EventIdGenerator::with_clock(|| 1_700_000_000_000)
+}
+
+/// What the value-tree path makes of `line`: type, seconds and storage bytes.
+fn reference(line: &[u8]) -> Result<(EventType, i64, Vec<u8>), ParseError> {
+    let validated = validate(serde_json::from_slice(line)?, Some(&fixed_ids()))?;
+    let bytes = serde_json::to_vec(&validated.fields).expect("a map serialises");
+    Ok((validated.event_type, validated.timestamp, bytes))
+}
+
+fn shown(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts that the fast path and both public entry points agree with the value-tree path
+/// on `line` (same storage bytes, or the same error), and returns whether the fast path took
+/// the line itself.
+#[track_caller]
+fn assert_matches_reference(line: &[u8]) -> bool {
+    let expected = reference(line);
+    let fast = normalize(line, &fixed_ids());
+    if let Some(fast) = &fast {
+        let Ok((event_type, timestamp, bytes)) = &expected else {
+            panic!("fast path accepted a rejected line: {}", shown(line));
+        };
+        assert_eq!(shown(&fast.bytes), shown(bytes), "line: {}", shown(line));
+        assert_eq!(
+            (fast.event_type, fast.timestamp),
+            (*event_type, *timestamp),
+            "line: {}",
+            shown(line)
+        );
+        // Equal bytes read back to equal values, keys in the same order; checked all the same.
+        let fast_value: Value = serde_json::from_slice(&fast.bytes).expect("valid JSON");
+        let expected_value: Value = serde_json::from_slice(bytes).expect("valid JSON");
+        assert_eq!(fast_value, expected_value);
+    }
+
+    let public = normalize_ingest_line(line, &fixed_ids());
+    let parsed = Event::parse_ingest(line, &fixed_ids());
+    match (&expected, public, parsed) {
+        (Ok((event_type, timestamp, bytes)), Ok((public_type, public_bytes)), Ok(event)) => {
+            assert_eq!(public_type, *event_type);
+            assert_eq!(shown(&public_bytes), shown(bytes), "line: {}", shown(line));
+            assert_eq!(event.event_type(), *event_type);
+            assert_eq!(event.timestamp(), *timestamp);
+            assert_eq!(shown(&event.to_json_bytes()), shown(bytes));
+            let reread = Event::from_stored(bytes).expect("storage form reads back");
+            let keys = |event: &Event| event.fields().keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(&event), keys(&reread), "line: {}", shown(line));
+            assert_eq!(event, reread);
+        }
+        (Err(error), Err(public_error), Err(parse_error)) => {
+            for other in [&public_error, &parse_error] {
+                assert_eq!(
+                    other.to_string(),
+                    error.to_string(),
+                    "line: {}",
+                    shown(line)
+                );
+                assert_eq!(other.field(), error.field());
+            }
+        }
+        (expected, public, parsed) => panic!(
+            "paths disagree on {}: reference {:?}, normalize_ingest_line {:?}, parse_ingest {:?}",
+            shown(line),
+            expected.as_ref().map(|(_, _, bytes)| shown(bytes)),
+            public.map(|(_, bytes)| shown(&bytes)),
+            parsed.map(|event| shown(&event.to_json_bytes())),
+        ),
+    }
+    fast.is_some()
+}
+
+/// `count` simulated lines, alternating the bare and the `msys` form; `time_scale` below 1
+/// compresses message lives so engagement and bounce events show up early.
+fn simulated_lines(seed: u64, count: usize, time_scale: f64) -> Vec<Vec<u8>> {
+    let mut config = SimConfig::new(seed, 1_717_200_000, 10_000.0);
+    config.time_scale = time_scale;
+    let mut simulator = Simulator::new(config).expect("valid simulator config");
+    (0..count)
+        .map(|index| {
+            let format = if index % 2 == 0 {
+                LineFormat::Bare
+            } else {
+                LineFormat::Msys
+            };
+            let mut line = Vec::new();
+            simulator.write_lines(&mut line, 1, format);
+            line.pop(); // the newline
+            line
+        })
+        .collect()
+}
+
+/// A variation of a simulated event that exercises one kind of normalisation.
+fn variation(line: &[u8], which: usize) -> Vec<u8> {
+    let mut value: Value = serde_json::from_slice(line).expect("simulated JSON");
+    if let Some(inner) = value
+        .get_mut("msys")
+        .and_then(Value::as_object_mut)
+        .and_then(|msys| msys.values_mut().next())
+    {
+        value = inner.take();
+    }
+    let fields = value.as_object_mut().expect("an event object");
+    match which {
+        0 => {
+            fields.shift_remove("event_id");
+        }
+        1 => {
+            fields.insert("timestamp".into(), json!(1_717_200_000.25));
+        }
+        2 => {
+            fields.insert("timestamp".into(), json!("2024-06-01T02:00:00+02:00"));
+        }
+        3 => {
+            if let Some(Value::String(rcpt_to)) = fields.get_mut("rcpt_to") {
+                *rcpt_to = rcpt_to.to_uppercase();
+            }
+            fields.shift_remove("raw_rcpt_to");
+            fields.shift_remove("recipient_domain");
+        }
+        4 => {
+            for (name, value) in fields.iter_mut() {
+                let number = match value {
+                    Value::String(text) if field_kind(name) == Some(FieldKind::Integer) => {
+                        text.parse::<u64>().ok()
+                    }
+                    _ => None,
+                };
+                if let Some(number) = number {
+                    *value = json!(number);
+                }
+            }
+        }
+        5 => {
+            for (name, value) in fields.iter_mut() {
+                if field_kind(name) == Some(FieldKind::Boolean) {
+                    if let Value::Bool(flag) = value {
+                        *value = json!(if *flag { "1" } else { "false" });
+                    }
+                }
+            }
+        }
+        6 => {
+            fields.insert("subject".into(), Value::Null);
+            fields.insert("x_unknown".into(), Value::Null);
+        }
+        7 => {
+            let pretty = serde_json::to_string_pretty(&value).expect("serialises");
+            return pretty.into_bytes();
+        }
+        _ => {
+            // Escapes serde_json would not write, in a new field and in a nested one.
+            let text = serde_json::to_string(&value).expect("serialises");
+            let escaped =
+                r#"{"x_note":"caf\u00e9 \/ \ud83d\ude00 \u001F","x_meta":{"k" : [1.50]},"#;
+            return text.replacen('{', escaped, 1).into_bytes();
+        }
+    }
+    serde_json::to_vec(&value).expect("serialises")
+}
+
+#[test]
+fn twenty_thousand_simulated_events_match_the_value_tree_path() {
+    let mut lines = simulated_lines(11, 10_000, 1.0);
+    lines.extend(simulated_lines(12, 10_000, 0.001));
+    let mut types = std::collections::BTreeSet::new();
+    for line in &lines {
+        assert!(
+            assert_matches_reference(line),
+            "fast path declined {}",
+            shown(line)
+        );
+        types.insert(reference(line).expect("simulated events are valid").0);
+    }
+    assert!(types.len() >= 8, "too few event types: {types:?}");
+}
+
+#[test]
+fn variations_of_simulated_events_match_the_value_tree_path() {
+    let lines = simulated_lines(13, 1_800, 0.001);
+    for (index, line) in lines.iter().enumerate() {
+        let varied = variation(line, index % 9);
+        assert!(
+            assert_matches_reference(&varied),
+            "fast path declined {}",
+            shown(&varied)
+        );
+    }
+}
+
+/// A valid delivery with `extra` members appended.
+fn delivery(extra: &str) -> String {
+    format!(
+        r#"{{"type":"delivery","timestamp":"1460989507","message_id":"m1","rcpt_to":"a@b.example","event_id":"9"{extra}}}"#
+    )
+}
+
+fn nested(levels: usize) -> String {
+    format!("{}{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+/// Hand-written lines the fast path normalises itself.
+fn fast_cases() -> Vec<String> {
+    let mut cases = vec![
+        delivery(""),
+        delivery(r#","custom":{"a": [1, 2.50, "x"], "b" : null},"list":[ ]"#),
+        delivery(r#","subject":"caf\u00e9 \/ \ud83d\ude00 \u001F \t \"q\"""#),
+        delivery(r#","subject":"é😀","campaign_id":"\u0007""#),
+        r#" { "type" : "delivery" , "timestamp" : 1460989507.9 , "message_id" : "m1" , "rcpt_to" : "a@b.example" } "#.to_owned(),
+        r#"{"type":"delivery","timestamp":"2016-04-18T14:25:07.000+02:00","message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":"0001460989507","message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":"1460989507.75","message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":"\u0031460989507","message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"deliv\u0065ry","timestamp":0,"message_id":"m1","rcpt_hash":"2aae6c35"}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":48575267555968293}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":-5}"#.to_owned(),
+        format!(r#"{{"type":"relay_injection","timestamp":1,"event_id":"{}"}}"#, "é".repeat(128)),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":"a\u0062c"}"#.to_owned(),
+        delivery(r#","num_retries":3,"msg_size":"+3328","queue_time":"0379","outbound_tls":-1,"transmission_id":65832150921904138,"customer_id":12345678901234567890,"subaccount_id":"-0","ab_test_version":"\u0037""#),
+        delivery(r#","open_tracking":"false","click_tracking":1,"amp_enabled":0,"initial_pixel":true,"transactional":"1""#),
+        r#"{"type":"sms_status","timestamp":1,"dr_latency":0.25}"#.to_owned(),
+        r#"{"type":"sms_status","timestamp":1,"dr_latency":"1.50"}"#.to_owned(),
+        delivery(r#","subject":null,"rcpt_meta":null,"custom":null,"raw_rcpt_to":null"#),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"Jane.Doe@Example.COM"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"ÜSER@ÉXAMPLE.com","recipient_domain":null}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"J\u0041NE@x.org"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"we\"ird@x.org"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"local-only"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"trailing@"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"","rcpt_hash":"2aae6c35"}"#.to_owned(),
+        r#"{"type":"injection","timestamp":1,"message_id":"m1","rcpt_to":"Jane@Example.com","raw_rcpt_to":"JANE@EXAMPLE.COM","recipient_domain":"Example.com"}"#.to_owned(),
+        delivery(r#","n":1.5,"big":1e300,"neg0":-0,"int":-42,"huge":123456789012345678901234,"arr":[[[]]],"t":true,"nul":null,"obj":{"a":{"a":1},"b":{"a":2}}"#),
+        delivery(r#","we\"ird":1,"new\nline":2,"ty\u0070e2":3,"\u00e9":4"#),
+        delivery(r#","custom":{"a":1,"b":{"c":1,"c":2},"a":3}"#),
+        delivery(r#","msys":{"message_event":{}}"#),
+        format!(r#"{{"msys":{{"message_event":{}}}}}"#, delivery("")),
+        format!(r#" {{ "msys" : {{ "message_event" : {} }} }} "#, delivery(r#","x": [ 1 ]"#)),
+        r#"{"type":"bounce","timestamp":1,"message_id":"m1","rcpt_to":"a@b.example","bounce_class":10}"#.to_owned(),
+        r#"{"type":"bounce","timestamp":1,"message_id":"m1","rcpt_to":"a@b.example","bounce_class":"010"}"#.to_owned(),
+        r#"{"type":"out_of_band","timestamp":1,"message_id":"m1","bounce_class":"1"}"#.to_owned(),
+        r#"{"type":"generation_failure","timestamp":1,"rcpt_to":"a@b.example"}"#.to_owned(),
+        delivery(&format!(r#","custom":{}"#, nested(31))),
+        delivery(&format!(r#","rcpt_meta":{{"a":{}}}"#, nested(30))),
+        delivery(&format!(r#","custom":[ {} ]"#, nested(30))),
+    ];
+    let many: String = (0..40).map(|i| format!(r#","x{i}":{i}"#)).collect();
+    cases.push(delivery(&many));
+    cases
+}
+
+/// Hand-written lines the fast path leaves to the value-tree path, which accepts them.
+fn accepted_fallback_cases() -> Vec<String> {
+    let too_many: String = (0..70).map(|i| format!(r#","x{i}":{i}"#)).collect();
+    vec![
+        delivery(&too_many),
+        delivery(r#","subject":"a","custom":1,"subject":"b""#),
+        delivery(r#","custom":1,"custom":{"a":2}"#),
+        delivery(r#","type":"delivery""#),
+        delivery(r#","rcpt_to":"B@C.example""#),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":null,"x":1}"#.to_owned(),
+        format!(
+            r#"{{"msys":{{"message_event":{{"type":"delay"}},"message_event":{}}}}}"#,
+            delivery("")
+        ),
+        format!(
+            r#"{{"msys":1,"msys":{{"message_event":{}}}}}"#,
+            delivery("")
+        ),
+    ]
+}
+
+/// Hand-written lines every path rejects.
+fn rejected_cases() -> Vec<Vec<u8>> {
+    let mut cases: Vec<Vec<u8>> = [
+        r#"{"type":"#.to_owned(),
+        String::new(),
+        r#"{type: 'delivery'}"#.to_owned(),
+        r#"{"a":1} trailing"#.to_owned(),
+        "[1]".to_owned(),
+        r#""delivery""#.to_owned(),
+        "42".to_owned(),
+        "null".to_owned(),
+        "{}".to_owned(),
+        delivery(",\"subject\":\"raw tab:\there\""),
+        r#"{"timestamp":1,"message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":null,"timestamp":1}"#.to_owned(),
+        r#"{"type":3,"timestamp":1}"#.to_owned(),
+        r#"{"type":"delivered","timestamp":1}"#.to_owned(),
+        r#"{"type":"relay_injection"}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":null}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":"last tuesday"}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":-5}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":"-5"}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":253402300800}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":18446744073709551615}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":[1]}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":true}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":""}"#.to_owned(),
+        format!(r#"{{"type":"relay_injection","timestamp":1,"event_id":"{}"}}"#, "x".repeat(129)),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":["1"]}"#.to_owned(),
+        r#"{"type":"relay_injection","timestamp":1,"event_id":1.5}"#.to_owned(),
+        format!(r#"{{"msys":{{"track_event":{}}}}}"#, delivery("")),
+        format!(r#"{{"msys":{{"adaptive_event":{}}}}}"#, delivery("")),
+        r#"{"msys":{}}"#.to_owned(),
+        r#"{"msys":{"message_event":{},"track_event":{}}}"#.to_owned(),
+        r#"{"msys":[]}"#.to_owned(),
+        r#"{"msys":{"message_event":"delivery"}}"#.to_owned(),
+        r#"{"msys":{"message_event":{"timestamp":1}}}"#.to_owned(),
+        format!(r#"{{"msys":{{"message_event":{}}},"x":1}}"#, delivery("")),
+        delivery(r#","subject":{"text":"hi"}"#),
+        delivery(r#","subject":5"#),
+        delivery(r#","rcpt_meta":"{\"a\":1}""#),
+        delivery(r#","rcpt_tags":"vip""#),
+        delivery(r#","open_tracking":"maybe""#),
+        delivery(r#","open_tracking":2"#),
+        delivery(r#","num_retries":"abc""#),
+        delivery(r#","num_retries":1.5"#),
+        delivery(r#","num_retries":"""#),
+        delivery(r#","num_retries":"\u0061""#),
+        delivery(r#","dr_latency":"fast""#),
+        delivery(r#","bounce_class":"11""#),
+        delivery(r#","bounce_class":70000"#),
+        delivery(r#","bounce_class":"-1""#),
+        r#"{"type":"bounce","timestamp":1,"message_id":"m1","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"bounce","timestamp":1,"message_id":"m1","rcpt_to":"a@b.example","bounce_class":null}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":"","rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":null,"rcpt_to":"a@b.example"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":"m1"}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":"m1","rcpt_to":""}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":"m1","rcpt_to":7}"#.to_owned(),
+        r#"{"type":"delivery","timestamp":1,"message_id":"m1","rcpt_to":"\ud800@x.org"}"#.to_owned(),
+        delivery(&format!(r#","custom":{}"#, nested(32))),
+        delivery(&format!(r#","rcpt_meta":{{"a":{}}}"#, nested(31))),
+        delivery(&format!(r#","custom":[ {} ]"#, nested(31))),
+        delivery(&format!(r#","custom":{}"#, nested(10_000))),
+        delivery(&format!(r#","custom":{}1{}"#, "[ ".repeat(10_000), "]".repeat(10_000))),
+        delivery(r#","x":1e400"#),
+        delivery(r#","x":[1,{"y":-1e400}]"#),
+        delivery(r#","x":"\ud800""#),
+        delivery(r#","x":{"k":"\udc00"}"#),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let mut invalid_utf8 = delivery(r#","subject":"?""#).into_bytes();
+    let question = invalid_utf8
+        .iter()
+        .rposition(|&b| b == b'?')
+        .expect("marker");
+    invalid_utf8[question] = 0xff;
+    cases.push(invalid_utf8);
+    cases
+}
+
+#[test]
+fn edge_cases_the_fast_path_handles_match_the_value_tree_path() {
+    for line in fast_cases() {
+        assert!(
+            reference(line.as_bytes()).is_ok(),
+            "case should be valid: {line}"
+        );
+        assert!(
+            assert_matches_reference(line.as_bytes()),
+            "fast path declined {line}"
+        );
+    }
+}
+
+#[test]
+fn edge_cases_left_to_the_value_tree_path_get_its_result() {
+    for line in accepted_fallback_cases() {
+        assert!(
+            reference(line.as_bytes()).is_ok(),
+            "case should be valid: {line}"
+        );
+        assert!(
+            !assert_matches_reference(line.as_bytes()),
+            "fast path took {line}"
+        );
+    }
+}
+
+#[test]
+fn rejected_lines_get_the_value_tree_paths_errors() {
+    for line in rejected_cases() {
+        assert!(
+            reference(&line).is_err(),
+            "case should be invalid: {}",
+            shown(&line)
+        );
+        assert!(!assert_matches_reference(&line));
+    }
+}
+
+#[test]
+fn ids_are_taken_only_for_accepted_lines() {
+    let ids = EventIdGenerator::with_clock(|| 1_000);
+    let without_id = br#"{"type":"relay_injection","timestamp":1}"#;
+    let rejected = br#"{"type":"delivery","timestamp":1}"#;
+    assert!(normalize(rejected, &ids).is_none());
+    let first = normalize(without_id, &ids).expect("accepted");
+    let second = normalize(without_id, &ids).expect("accepted");
+    let id = |bytes: &[u8]| -> u64 {
+        let value: Value = serde_json::from_slice(bytes).expect("valid JSON");
+        value["event_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("a numeric id")
+    };
+    assert_eq!(id(&first.bytes), 1_000 << 22);
+    assert_eq!(id(&second.bytes), (1_000 << 22) + 1);
+}
