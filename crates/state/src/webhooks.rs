@@ -202,6 +202,34 @@ pub struct WebhookChanges {
     pub exception_subaccounts: Option<Vec<u64>>,
 }
 
+impl WebhookChanges {
+    /// Applies the changes that are set to `webhook`, leaving the other fields as they are.
+    pub fn apply_to(self, webhook: &mut Webhook) {
+        let WebhookChanges {
+            name,
+            target,
+            events,
+            active,
+            auth,
+            custom_headers,
+            scope,
+            exception_subaccounts,
+        } = self;
+        webhook.name = name.unwrap_or(std::mem::take(&mut webhook.name));
+        webhook.target = target.unwrap_or(std::mem::take(&mut webhook.target));
+        webhook.events = events.unwrap_or(std::mem::take(&mut webhook.events));
+        webhook.active = active.unwrap_or(webhook.active);
+        if let Some(auth) = auth {
+            webhook.auth = auth;
+        }
+        webhook.custom_headers =
+            custom_headers.unwrap_or(std::mem::take(&mut webhook.custom_headers));
+        webhook.scope = scope.unwrap_or(webhook.scope);
+        webhook.exception_subaccounts =
+            exception_subaccounts.unwrap_or(std::mem::take(&mut webhook.exception_subaccounts));
+    }
+}
+
 /// The outcome of one batch, as SparkPost's batch-status API reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchStatus {

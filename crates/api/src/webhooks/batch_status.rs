@@ -50,10 +50,8 @@ pub(crate) async fn replay(
     headers: HeaderMap,
     Path((id, batch_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = caller.require(super::MODIFY_GRANT)?;
-    let reach = Reach::of(key, &headers)?;
+    handlers::authorised_webhook(&state, &caller, &headers, &id, super::MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    handlers::find(services, &id, reach).await?;
     let (webhook_id, batch) = (id.clone(), batch_id.clone());
     let found = services
         .store(move |store| store.request_replay(&webhook_id, &batch))

@@ -175,24 +175,7 @@ async fn check_urls(
 
 fn merge(stored: &Webhook, changes: &WebhookChanges) -> Webhook {
     let mut merged = stored.clone();
-    let WebhookChanges {
-        name,
-        target,
-        events,
-        active,
-        auth,
-        custom_headers,
-        scope,
-        exception_subaccounts,
-    } = changes.clone();
-    merged.name = name.unwrap_or(merged.name);
-    merged.target = target.unwrap_or(merged.target);
-    merged.events = events.unwrap_or(merged.events);
-    merged.active = active.unwrap_or(merged.active);
-    merged.auth = auth.unwrap_or(merged.auth);
-    merged.custom_headers = custom_headers.unwrap_or(merged.custom_headers);
-    merged.scope = scope.unwrap_or(merged.scope);
-    merged.exception_subaccounts = exception_subaccounts.unwrap_or(merged.exception_subaccounts);
+    changes.clone().apply_to(&mut merged);
     merged
 }
 

@@ -70,6 +70,21 @@ pub(crate) async fn find(
         .ok_or_else(ApiError::not_found)
 }
 
+/// Checks that the caller holds `grant`, works out its reach (key scope and
+/// `X-MSYS-SUBACCOUNT`), and finds webhook `id` within that reach (404 outside it).
+pub(crate) async fn authorised_webhook(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    grant: &str,
+) -> Result<(Reach, Webhook), ApiError> {
+    let key = caller.require(grant)?;
+    let reach = Reach::of(key, headers)?;
+    let webhook = find(&state.webhooks, id, reach).await?;
+    Ok((reach, webhook))
+}
+
 /// `POST /api/v1/webhooks`: checks the body, sends a test POST, then stores the webhook.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -154,10 +169,8 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Rejection> {
-    let key = caller.require(MODIFY_GRANT)?;
-    let reach = Reach::of(key, &headers)?;
+    let (reach, stored) = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    let stored = find(services, &id, reach).await?;
     let update = changes::update(&body, &stored, reach, services.policy).await?;
     if update.retest {
         let merged = &update.merged;
@@ -197,10 +210,8 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let key = caller.require(MODIFY_GRANT)?;
-    let reach = Reach::of(key, &headers)?;
+    let _ = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    find(services, &id, reach).await?;
     let forget = id.clone();
     if !services
         .store(move |store| store.delete_webhook(&forget))
@@ -222,10 +233,8 @@ pub(crate) async fn validate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Rejection> {
-    let key = caller.require(MODIFY_GRANT)?;
-    let reach = Reach::of(key, &headers)?;
+    let (_, webhook) = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    let webhook = find(services, &id, reach).await?;
     let batch = example_batch(&body)?;
     let secrets: Vec<String> = webhook
         .signing

@@ -253,44 +253,8 @@ impl WebhookStore for SqliteState {
         changes: WebhookChanges,
     ) -> Result<Option<Webhook>, StateError> {
         let sealer = self.sealer()?;
-        let changed = self.with(|conn| {
-            modify(conn, sealer, id, |webhook| {
-                let WebhookChanges {
-                    name,
-                    target,
-                    events,
-                    active,
-                    auth,
-                    custom_headers,
-                    scope,
-                    exception_subaccounts,
-                } = changes;
-                if let Some(name) = name {
-                    webhook.name = name;
-                }
-                if let Some(target) = target {
-                    webhook.target = target;
-                }
-                if let Some(events) = events {
-                    webhook.events = events;
-                }
-                if let Some(active) = active {
-                    webhook.active = active;
-                }
-                if let Some(auth) = auth {
-                    webhook.auth = auth;
-                }
-                if let Some(headers) = custom_headers {
-                    webhook.custom_headers = headers;
-                }
-                if let Some(scope) = scope {
-                    webhook.scope = scope;
-                }
-                if let Some(exceptions) = exception_subaccounts {
-                    webhook.exception_subaccounts = exceptions;
-                }
-            })
-        })?;
+        let changed =
+            self.with(|conn| modify(conn, sealer, id, |webhook| changes.apply_to(webhook)))?;
         Ok(changed.map(|(webhook, ())| webhook))
     }
 
