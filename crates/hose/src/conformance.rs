@@ -98,16 +98,11 @@ pub async fn acked_deliveries_are_not_redelivered_after_restart<H: HoseHarness>(
     close(&*hose).await;
 
     let hose = open(&mut harness).await;
-    publish(&*hose, &["marker"]).await;
     let mut sub = hose
         .subscribe("sub")
         .await
         .expect("subscribe after restart");
-    assert_eq!(
-        texts(&next(&mut *sub).await),
-        ["marker"],
-        "acked messages were delivered again"
-    );
+    expect_marker_next(&*hose, &mut *sub, "acked messages were delivered again").await;
     close(&*hose).await;
 }
 
@@ -141,8 +136,7 @@ pub async fn unacked_deliveries_are_redelivered_after_restart<H: HoseHarness>(mu
         );
         sub.ack(&delivery.tag).await.expect("ack");
     }
-    publish(&*hose, &["marker"]).await;
-    assert_eq!(texts(&next(&mut *sub).await), ["marker"]);
+    expect_marker_next(&*hose, &mut *sub, "nothing may come before a new message").await;
     close(&*hose).await;
 }
 
@@ -226,12 +220,7 @@ pub async fn deferred_message_comes_back_after_its_delay<H: HoseHarness>(mut har
         "deferred deliveries have no stream position"
     );
     sub.ack(&delivery.tag).await.expect("ack");
-    publish(&*hose, &["marker"]).await;
-    assert_eq!(
-        texts(&next(&mut *sub).await),
-        ["marker"],
-        "an acked deferred message came again"
-    );
+    expect_marker_next(&*hose, &mut *sub, "an acked deferred message came again").await;
     close(&*hose).await;
 }
 
@@ -261,16 +250,11 @@ pub async fn deferred_message_survives_restart<H: HoseHarness>(mut harness: H) {
     close(&*hose).await;
 
     let hose = open(&mut harness).await;
-    publish(&*hose, &["marker"]).await;
     let mut sub = hose
         .subscribe("hooks")
         .await
-        .expect("subscribe after second restart");
-    assert_eq!(
-        texts(&next(&mut *sub).await),
-        ["marker"],
-        "an acked deferred message survived"
-    );
+        .expect("subscribe after restart");
+    expect_marker_next(&*hose, &mut *sub, "an acked deferred message survived").await;
     close(&*hose).await;
 }
 
@@ -299,8 +283,7 @@ pub async fn unacked_deferred_message_is_redelivered_after_restart<H: HoseHarnes
     );
     assert_eq!(again.attempt, 5);
     sub.ack(&again.tag).await.expect("ack");
-    publish(&*hose, &["marker"]).await;
-    assert_eq!(texts(&next(&mut *sub).await), ["marker"]);
+    expect_marker_next(&*hose, &mut *sub, "nothing may come before a new message").await;
     close(&*hose).await;
 }
 
@@ -491,6 +474,12 @@ async fn next(sub: &mut dyn Subscription) -> Delivery {
         .await
         .expect("no delivery within the deadline")
         .expect("next delivery")
+}
+
+/// Publishes a marker and checks it is the very next delivery: nothing stale is left queued.
+async fn expect_marker_next(hose: &dyn Hose, sub: &mut dyn Subscription, why: &str) {
+    publish(hose, &["marker"]).await;
+    assert_eq!(texts(&next(sub).await), ["marker"], "{why}");
 }
 
 fn texts(delivery: &Delivery) -> Vec<String> {
