@@ -79,8 +79,12 @@ pub struct UnknownEventType {
 }
 
 impl EventType {
-    /// Every event type, grouped by category in documentation order.
-    pub const ALL: [EventType; 27] = [
+    /// Number of event types (the length of [`EventType::ALL`]).
+    pub const COUNT: usize = 27;
+
+    /// Every event type, grouped by category in documentation order; this is also declaration
+    /// order, so `ALL[t.index()] == t`.
+    pub const ALL: [EventType; Self::COUNT] = [
         EventType::Injection,
         EventType::Delivery,
         EventType::Bounce,
@@ -109,6 +113,11 @@ impl EventType {
         EventType::IngestSuccess,
         EventType::IngestError,
     ];
+
+    /// Position of this type in [`EventType::ALL`], a dense index for array-backed tables.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
 
     /// The SparkPost `type` string, e.g. `"policy_rejection"`.
     pub fn as_str(self) -> &'static str {
@@ -288,7 +297,16 @@ mod tests {
         let mut names: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 27);
+        assert_eq!(names.len(), EventType::COUNT);
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (position, event_type) in EventType::ALL.into_iter().enumerate() {
+            assert_eq!(event_type.index(), position);
+            assert_eq!(EventType::ALL[event_type.index()], event_type);
+        }
+        assert_eq!(EventType::IngestError.index(), EventType::COUNT - 1);
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! A simulated event as handed to callers, and its NDJSON line forms.
 
+use eventhose_model::EventType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::event_type::EventType;
 
 /// How an event is framed on its NDJSON line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +20,7 @@ pub enum LineFormat {
 pub(crate) fn open_line(out: &mut Vec<u8>, format: LineFormat, event_type: EventType) {
     if format == LineFormat::Msys {
         out.extend_from_slice(b"{\"msys\":{\"");
-        out.extend_from_slice(event_type.category().as_bytes());
+        out.extend_from_slice(event_type.category().key().as_bytes());
         out.extend_from_slice(b"\":");
     }
 }
@@ -48,7 +47,7 @@ pub struct SimEvent {
 impl SimEvent {
     /// The webhook category key of the event (`message_event`, `track_event`, …).
     pub fn category(&self) -> &'static str {
-        self.event_type.category()
+        self.event_type.category().key()
     }
 
     /// The event's `message_id`, if present.

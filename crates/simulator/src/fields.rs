@@ -1,5 +1,7 @@
 //! Renders one event of a message, field by field, per its type's documented field list.
 
+use eventhose_model::EventType;
+
 use crate::catalog::clients::{proxy_for, Place, DEVICE_AGENTS, PLACES};
 use crate::catalog::providers::{Provider, PROVIDERS};
 use crate::catalog::responses::{
@@ -8,7 +10,6 @@ use crate::catalog::responses::{
 };
 use crate::catalog::words::LINKS;
 use crate::catalog::{Campaign, Catalog, SendingDomain};
-use crate::event_type::EventType;
 use crate::ids::{mix64, write_hex, IdSource};
 use crate::message::{Message, StepKind, Transmission};
 use crate::render::{format_rfc3339_millis, format_u64, key, FieldSink};

@@ -25,7 +25,6 @@
 mod catalog;
 mod config;
 mod event;
-mod event_type;
 mod fields;
 mod ids;
 mod lifecycle;
@@ -40,6 +39,7 @@ pub use config::{
     CatalogSize, ConfigError, EngagementRates, OutcomeRates, SimConfig, MAX_DELAYS, MAX_START,
 };
 pub use event::{LineFormat, SimEvent};
-pub use event_type::EventType;
+/// The event types the simulator produces (the model's type, re-exported).
+pub use eventhose_model::EventType;
 pub use simulator::Simulator;
 pub use summary::Summary;

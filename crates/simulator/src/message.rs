@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::event_type::EventType;
+use eventhose_model::EventType;
 
 /// One planned future event of a message.
 #[derive(Debug, Clone, Copy, PartialEq)]

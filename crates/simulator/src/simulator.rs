@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use eventhose_model::EventType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -12,7 +13,6 @@ use crate::catalog::responses::{GENERATION_FAILURES, GENERATION_REJECTIONS};
 use crate::catalog::Catalog;
 use crate::config::{ConfigError, SimConfig};
 use crate::event::{close_line, open_line, LineFormat, SimEvent};
-use crate::event_type::EventType;
 use crate::fields::{
     message_fields, render, shape, transmission_fields, Emission, RenderCtx, What,
 };

@@ -2,9 +2,8 @@
 
 use std::fmt;
 
+use eventhose_model::EventType;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-
-use crate::event_type::EventType;
 
 /// Events and bytes produced, per event type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,6 +159,21 @@ mod tests {
         assert_eq!(v["by_type"]["click"], 1);
         assert!(v["by_type"].get("open").is_none());
         assert!(s.to_string().contains("click"));
+    }
+
+    #[test]
+    fn iterates_in_the_model_type_order() {
+        let mut s = Summary::new();
+        s.record(EventType::Delay, 10, 1);
+        s.record(EventType::Bounce, 10, 2);
+        s.record(EventType::Injection, 10, 3);
+        let order: Vec<EventType> = s.iter().map(|(t, _)| t).collect();
+        let expected: Vec<EventType> = EventType::ALL
+            .into_iter()
+            .filter(|t| order.contains(t))
+            .collect();
+        assert_eq!(order, expected);
+        assert_eq!(order.len(), 3);
     }
 
     #[test]
