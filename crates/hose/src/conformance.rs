@@ -42,6 +42,7 @@ pub async fn run_all<H: HoseHarness>(mut make: impl FnMut() -> H) {
     unregister_removes_the_subscriber(make()).await;
     closed_hose_refuses_work(make()).await;
     concurrent_publishers_are_all_delivered_once(make()).await;
+    next_is_cancel_safe(make()).await;
 }
 
 /// Every registered subscriber sees every message exactly once, in publish order, when acking in order.
@@ -474,6 +475,55 @@ async fn next(sub: &mut dyn Subscription) -> Delivery {
         .await
         .expect("no delivery within the deadline")
         .expect("next delivery")
+}
+
+/// `next` futures dropped before they complete, as the losing branch of a `select!` is, lose
+/// no delivery: what they may have taken comes from a later call, once.
+pub async fn next_is_cancel_safe<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    sub.defer(Bytes::from_static(b"deferred"), Duration::ZERO, 2)
+        .await
+        .expect("defer");
+    publish(&*hose, &["stream"]).await;
+    let mut got = Vec::new();
+    // Abandon `next` after a poll or so, many times over (bounded), keeping what completes.
+    for _ in 0..200 {
+        if got.len() == 2 {
+            break;
+        }
+        if let Some(result) = poll_once(sub.next()) {
+            let delivery = result.expect("next");
+            got.extend(texts(&delivery));
+            sub.ack(&delivery.tag).await.expect("ack");
+        }
+        // Give work the dropped future started (a blocking read, say) time to finish.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    while got.len() < 2 {
+        let delivery = next(&mut *sub).await;
+        got.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    got.sort();
+    assert_eq!(got, ["deferred", "stream"]);
+    expect_marker_next(
+        &*hose,
+        &mut *sub,
+        "a cancelled next delivered something twice",
+    )
+    .await;
+    close(&*hose).await;
+}
+
+/// Polls a future once and drops it unless it is ready: what a losing `select!` branch sees.
+fn poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// Publishes a marker and checks it is the very next delivery: nothing stale is left queued.

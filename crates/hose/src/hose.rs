@@ -55,6 +55,9 @@ pub trait Subscription: Send {
     /// Waits for the next delivery: the next stream record (a batch of messages, in publish order), or a deferred
     /// message whose delay has elapsed (deferred ones that are due are served first). Returns Err(Closed) after
     /// close().
+    ///
+    /// Cancel-safe: a `next` future dropped before it completes (for instance as the losing
+    /// branch of a `select!`) loses no delivery; the next call returns it.
     async fn next(&mut self) -> Result<Delivery, HoseError>;
 
     /// Acknowledges a delivery: it will not be delivered again. Stream deliveries may be acked out of order; the

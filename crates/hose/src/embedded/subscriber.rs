@@ -20,12 +20,15 @@ pub(crate) struct SubscriberState {
     pub(crate) deferred: Mutex<DeferredStore>,
     deferred_totals: Arc<DeferredTotals>,
     lag_gauge: metrics::Gauge,
+    deferred_gauge: metrics::Gauge,
 }
 
 impl SubscriberState {
     pub(crate) fn new(name: String, cursor: u64, deferred: DeferredStore) -> Self {
         let lag_gauge =
             metrics::gauge!("eventhose_hose_subscriber_lag_bytes", "subscriber" => name.clone());
+        let deferred_gauge =
+            metrics::gauge!("eventhose_hose_subscriber_deferred", "subscriber" => name.clone());
         Self {
             deferred_totals: deferred.totals(),
             deferred: Mutex::new(deferred),
@@ -34,6 +37,7 @@ impl SubscriberState {
             persisted: AtomicU64::new(cursor),
             open: AtomicBool::new(false),
             lag_gauge,
+            deferred_gauge,
         }
     }
 
@@ -42,14 +46,16 @@ impl SubscriberState {
         end.saturating_sub(self.acked.load(Ordering::Acquire))
     }
 
-    /// Publishes the lag gauge.
+    /// Publishes the lag and delayed-queue gauges.
     pub(crate) fn report_lag(&self, end: u64) {
         self.lag_gauge.set(self.lag(end) as f64);
+        self.deferred_gauge.set(self.deferred_messages() as f64);
     }
 
-    /// Zeroes the lag gauge (the subscriber is gone).
+    /// Zeroes the gauges (the subscriber is gone).
     pub(crate) fn clear_lag(&self) {
         self.lag_gauge.set(0.0);
+        self.deferred_gauge.set(0.0);
     }
 
     /// Number of stored deferred messages.

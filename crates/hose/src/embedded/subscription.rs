@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::delivery::TagKind;
 use crate::embedded::deferred::DuePoll;
@@ -42,6 +43,10 @@ pub(crate) struct EmbeddedSubscription {
     /// No deferred message comes due before this Unix time in ms (`u64::MAX`: none until the next defer or
     /// resubscribe), so `next` skips polling the delayed queue until then.
     deferred_not_due_before: u64,
+    /// A poll of the delayed queue that may already have taken a due message. It lives here,
+    /// not in `next`'s future, so that a `next` dropped mid-way (in a `select!`) leaves its
+    /// result for the following call: `next` is cancel-safe.
+    deferred_poll: Option<JoinHandle<Result<DuePoll, HoseError>>>,
 }
 
 enum DeferredPoll {
@@ -62,6 +67,7 @@ impl EmbeddedSubscription {
             pending: BTreeMap::new(),
             segment: None,
             deferred_not_due_before: 0,
+            deferred_poll: None,
         }
     }
 
@@ -73,18 +79,25 @@ impl EmbeddedSubscription {
     }
 
     async fn poll_deferred(&mut self) -> Result<DeferredPoll, HoseError> {
-        if self.state.deferred_messages() == 0 {
+        if self.deferred_poll.is_none() {
+            if self.state.deferred_messages() == 0 {
+                return Ok(DeferredPoll::Idle(None));
+            }
+            if now_unix_ms() < self.deferred_not_due_before {
+                let known = Some(self.deferred_not_due_before).filter(|due| *due != u64::MAX);
+                return Ok(DeferredPoll::Idle(known));
+            }
+            let state = Arc::clone(&self.state);
+            self.deferred_poll = Some(tokio::task::spawn_blocking(move || {
+                lock(&state.deferred).poll_due(now_unix_ms())
+            }));
+        }
+        let Some(poll) = self.deferred_poll.as_mut() else {
             return Ok(DeferredPoll::Idle(None));
-        }
-        if now_unix_ms() < self.deferred_not_due_before {
-            let known = Some(self.deferred_not_due_before).filter(|due| *due != u64::MAX);
-            return Ok(DeferredPoll::Idle(known));
-        }
-        let state = Arc::clone(&self.state);
-        let poll =
-            tokio::task::spawn_blocking(move || lock(&state.deferred).poll_due(now_unix_ms()))
-                .await
-                .map_err(join_error)??;
+        };
+        let joined = poll.await;
+        self.deferred_poll = None;
+        let poll = joined.map_err(join_error)??;
         Ok(match poll {
             DuePoll::Due {
                 id,

@@ -75,6 +75,11 @@ async fn concurrent_publishers_are_all_delivered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_is_cancel_safe() {
+    conformance::next_is_cancel_safe(EmbeddedHarness::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_all_passes_with_small_segments() {
     conformance::run_all(|| {
         EmbeddedHarness::with_config(crate::embedded::EmbeddedConfig {
