@@ -143,6 +143,8 @@ pub struct HoseSettings {
     pub max_lag_bytes: u64,
     /// Ingest answers 503 while the data disk has less free space than this, in bytes.
     pub min_free_disk_bytes: u64,
+    /// zstd level of log records (negative levels are faster and compress less).
+    pub zstd_level: i32,
 }
 
 impl Default for HoseSettings {
@@ -152,6 +154,7 @@ impl Default for HoseSettings {
             segment_bytes: defaults.segment_bytes,
             max_lag_bytes: defaults.max_subscriber_lag_bytes,
             min_free_disk_bytes: defaults.min_free_disk_bytes,
+            zstd_level: defaults.zstd_level,
         }
     }
 }
@@ -163,6 +166,7 @@ impl HoseSettings {
             segment_bytes: self.segment_bytes,
             max_subscriber_lag_bytes: self.max_lag_bytes,
             min_free_disk_bytes: self.min_free_disk_bytes,
+            zstd_level: self.zstd_level,
             ..Default::default()
         }
     }

@@ -255,3 +255,118 @@ async fn sigkill_with_batches_in_flight_loses_no_event() {
     .await;
     drop(server);
 }
+
+/// Events per batch the receiver got, in arrival order.
+fn batch_sizes(receiver: &Receiver) -> Vec<usize> {
+    receiver
+        .batches()
+        .iter()
+        .map(|batch| batch.json().as_array().map_or(0, Vec::len))
+        .collect()
+}
+
+#[tokio::test]
+async fn batches_are_cut_by_count_by_bytes_and_by_time() {
+    // By count: a flush interval far longer than the test, so only the count cuts.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__BATCH_MAX_EVENTS", "10"),
+            ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
+        ],
+    );
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    create_webhook(&server, &receiver, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "n", 35))
+            .await
+            .status(),
+        200
+    );
+    eventually("three full batches", || async {
+        eprintln!("sizes {:?}", batch_sizes(&receiver));
+        receiver.batches().len() == 3
+    })
+    .await;
+    assert_eq!(batch_sizes(&receiver), vec![10, 10, 10]);
+    drop(server);
+
+    // By bytes: each batch stops at the first event that takes it to the byte limit.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__BATCH_MAX_BYTES", "2000"),
+            ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
+        ],
+    );
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    create_webhook(&server, &receiver, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "b", 40))
+            .await
+            .status(),
+        200
+    );
+    eventually("several byte-cut batches", || async {
+        receiver.batches().len() >= 3
+    })
+    .await;
+    for batch in receiver.batches() {
+        let events = batch.json().as_array().unwrap().len();
+        let per_event = batch.body.len() / events;
+        assert!(batch.body.len() >= 2000, "cut before the byte limit");
+        assert!(
+            batch.body.len() < 2000 + per_event + 2,
+            "cut late: {} bytes",
+            batch.body.len()
+        );
+    }
+    drop(server);
+
+    // By time: a few events, far below the count and byte limits, still leave on the tick.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200"),
+        ],
+    );
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    create_webhook(&server, &receiver, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "t", 3))
+            .await
+            .status(),
+        200
+    );
+    eventually("the small batch leaves on the tick", || async {
+        batch_sizes(&receiver) == vec![3]
+    })
+    .await;
+    // The counters move once the receiver's answer is back, just after it logged the batch.
+    for name in [
+        "eventhose_webhook_events_delivered_total{webhook=",
+        "eventhose_webhook_delivery_seconds_bucket{webhook=",
+        "eventhose_webhook_requests_in_flight{webhook=",
+        "eventhose_hose_subscriber_deferred{subscriber=\"webhooks\"}",
+    ] {
+        eventually(&format!("{name} in /metrics"), || async {
+            let url = server.url("/metrics");
+            let text = client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            text.contains(name)
+        })
+        .await;
+    }
+}

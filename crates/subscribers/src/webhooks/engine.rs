@@ -190,8 +190,11 @@ impl WebhookEngine {
         delivery: Delivery,
     ) -> Result<(), SubscriberError> {
         if delivery.attempt == 0 {
-            for message in &delivery.messages {
-                self.route(state, subscription, message).await?;
+            // With no active webhook there is nothing to route: skip reading the events.
+            if state.webhooks.values().any(|webhook| webhook.active) {
+                for message in &delivery.messages {
+                    self.route(state, subscription, message).await?;
+                }
             }
             state.pending_acks.push(delivery.tag);
             return Ok(());
@@ -217,6 +220,7 @@ impl WebhookEngine {
             return subscription.ack(&delivery.tag).await.map_err(Into::into);
         }
         *running += 1;
+        in_flight_gauge(&webhook.id, *running);
         let (client, tokens, policy) =
             (self.client.clone(), self.tokens.clone(), self.config.policy);
         let attempt = delivery.attempt;
@@ -358,6 +362,7 @@ impl WebhookEngine {
         let webhook_id = batch.header.webhook_id.clone();
         if let Some(running) = state.running.get_mut(&webhook_id) {
             *running = running.saturating_sub(1);
+            in_flight_gauge(&webhook_id, *running);
         }
         let labels = [("webhook", webhook_id.clone())];
         metrics::counter!("eventhose_webhook_attempts_total", &labels).increment(1);
@@ -511,6 +516,13 @@ struct LoopState {
     pending_acks: Vec<DeliveryTag>,
     running: HashMap<String, usize>,
     in_flight: JoinSet<Attempt>,
+}
+
+/// Requests in flight to one webhook (its retry backlog is the hose's
+/// `eventhose_hose_subscriber_deferred{subscriber="webhooks"}`).
+fn in_flight_gauge(webhook_id: &str, running: usize) {
+    metrics::gauge!("eventhose_webhook_requests_in_flight", "webhook" => webhook_id.to_string())
+        .set(running as f64);
 }
 
 fn unix_now() -> i64 {
