@@ -42,11 +42,25 @@ pub(crate) fn validate(
     check_required_fields(&fields, event_type)?;
     check_bounce_class(&fields)?;
     normalize_recipient(&mut fields);
+    put_type_first(&mut fields);
     Ok(Validated {
         event_type,
         timestamp,
         fields,
     })
+}
+
+/// The storage form leads with `type` (the other fields keep their order), so a reader that
+/// needs only the type finds it at the start of the bytes.
+fn put_type_first(fields: &mut Map<String, Value>) {
+    if fields.keys().next().is_some_and(|key| key == "type") {
+        return;
+    }
+    if let Some(event_type) = fields.shift_remove("type") {
+        let rest = std::mem::take(fields);
+        fields.insert("type".to_owned(), event_type);
+        fields.extend(rest);
+    }
 }
 
 fn read_type(fields: &Map<String, Value>) -> Result<EventType, ParseError> {

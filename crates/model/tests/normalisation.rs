@@ -40,7 +40,7 @@ fn timestamp_forms_normalise_to_the_same_seconds() {
 }
 
 #[test]
-fn unknown_fields_are_preserved_in_order() {
+fn unknown_fields_are_preserved_in_order_after_type() {
     let line = br#"{"zeta":{"nested":[1,null,{"x":true}]},"type":"open","node_name":"mta1",
         "alpha":null,"message_id":"000443ee14578172be22","timestamp":1460989507,
         "binding_group":"default","rcpt_to":"a@b.example","event_id":"77","Mixed":1.5}"#;
@@ -50,8 +50,8 @@ fn unknown_fields_are_preserved_in_order() {
     assert_eq!(
         keys,
         [
-            "zeta",
             "type",
+            "zeta",
             "node_name",
             "alpha",
             "message_id",
@@ -119,7 +119,8 @@ fn null_known_fields_are_dropped_keeping_order() {
     assert_eq!(event.get("subject"), None);
     assert_eq!(event.get("rcpt_meta"), None);
     let mut expected: Vec<_> = sample_event(EventType::Delivery).keys().cloned().collect();
-    expected.retain(|key| key != "subject" && key != "rcpt_meta");
+    expected.retain(|key| key != "subject" && key != "rcpt_meta" && key != "type");
+    expected.insert(0, "type".to_owned());
     let keys: Vec<_> = event.fields().keys().cloned().collect();
     assert_eq!(keys, expected);
 }
@@ -208,4 +209,20 @@ fn normalisation_is_stable_through_storage() {
         event.bounce_class().map(|class| class.name),
         Some("Undetermined")
     );
+}
+
+#[test]
+fn the_storage_form_leads_with_the_type() {
+    let ids = EventIdGenerator::new();
+    for event_type in EventType::ALL {
+        let mut value = sample_event(event_type);
+        // Put `type` last in the input: the storage form still leads with it.
+        if let Some(kind) = value.shift_remove("type") {
+            value.insert("type".to_owned(), kind);
+        }
+        let line = serde_json::to_vec(&value).unwrap();
+        let stored = Event::parse_ingest(&line, &ids).unwrap().to_json_bytes();
+        let prefix = format!("{{\"type\":\"{}\",", event_type.as_str());
+        assert!(stored.starts_with(prefix.as_bytes()), "{event_type}");
+    }
 }

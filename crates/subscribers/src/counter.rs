@@ -122,9 +122,21 @@ impl Processor for EventCounter {
     }
 }
 
-/// Reads only the `type` of a stored event: counting needs nothing else, and skipping the
-/// rest of the object (without building it) keeps the counter cheap beside ingest.
+/// Reads only the `type` of a stored event: counting needs nothing else, and not reading the
+/// rest of the object keeps the counter cheap beside ingest.
 fn stored_event_type(message: &[u8]) -> Result<EventType, SubscriberError> {
+    // The storage form leads with `{"type":"<name>"`; type names need no escapes.
+    if let Some(rest) = message.strip_prefix(br#"{"type":""#) {
+        if let Some(end) = rest.iter().position(|&b| b == b'"') {
+            if let Some(event_type) = std::str::from_utf8(&rest[..end])
+                .ok()
+                .and_then(|name| name.parse().ok())
+            {
+                return Ok(event_type);
+            }
+        }
+    }
+    // Anything else (an older storage form, say) is read in full.
     #[derive(Deserialize)]
     struct TypeOnly<'a> {
         #[serde(rename = "type", borrow)]
@@ -150,4 +162,19 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_type_from_the_prefix_or_from_the_whole_event() {
+        let leading = br#"{"type":"click","event_id":"1","rcpt_meta":{"type":"bounce"}}"#;
+        assert_eq!(stored_event_type(leading).unwrap(), EventType::Click);
+        let elsewhere = br#"{"event_id":"1","rcpt_meta":{"type":"bounce"},"type":"delay"}"#;
+        assert_eq!(stored_event_type(elsewhere).unwrap(), EventType::Delay);
+        assert!(stored_event_type(br#"{"type":"teleport"}"#).is_err());
+        assert!(stored_event_type(b"not json").is_err());
+    }
 }

@@ -61,7 +61,13 @@ pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalize
     out.push(b'{');
     let mut seen = SeenKeys::default();
     let mut facts = Facts::default();
-    for (key, raw) in &members {
+    // `type` first, the others in their order (see `put_type_first` in validate.rs).
+    let type_index = members.iter().position(|(key, _)| key.as_str() == "type");
+    let order = type_index
+        .into_iter()
+        .chain((0..members.len()).filter(|&index| Some(index) != type_index));
+    for index in order {
+        let (key, raw) = &members[index];
         let spec = seen.insert(key.as_str())?;
         write_member(&mut out, &mut facts, key, spec, raw.get())?;
     }
