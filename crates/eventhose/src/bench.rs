@@ -1,9 +1,10 @@
 //! `eventhose bench …`: the benchmarks whose results go in BENCHMARKS.md. Each prints the
 //! machine it ran on and one Markdown table row per measurement.
 
-use std::io::{BufRead, BufReader};
+mod server;
+mod webhooks;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,9 @@ use eventhose_hose::embedded::EmbeddedConfig;
 use eventhose_hose::Message;
 use eventhose_model::{Event, EventIdGenerator};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
+use server::{BenchServer, BENCH_KEY};
 
+/// `eventhose bench <which>`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -28,6 +31,8 @@ enum BenchCommand {
     Ingest(IngestBench),
     /// The raw hose (append + fsync, no HTTP), beside the disk's own fsync'd write rate.
     Hose(HoseBench),
+    /// Webhook delivery: ingest → hose → webhooks engine → a fast receiver in this process.
+    Webhooks(webhooks::WebhooksBench),
 }
 
 #[derive(Debug, Args)]
@@ -71,10 +76,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Ingest(bench) => ingest(bench).await,
         BenchCommand::Hose(bench) => hose(bench).await,
+        BenchCommand::Webhooks(bench) => webhooks::run(bench).await,
     }
 }
-
-const BENCH_KEY: &str = "bench-key-0123456789abcdef0123456789";
 
 /// How many distinct request bodies are generated and cycled (more would only cost memory).
 const DISTINCT_BODIES: usize = 64;
@@ -83,7 +87,7 @@ async fn ingest(bench: IngestBench) -> anyhow::Result<()> {
     let dir = bench_dir(bench.dir.as_deref(), "ingest")?;
     let bodies = Arc::new(request_bodies(bench.batch, bench.gzip)?);
     let raw_bytes: usize = simulated_lines(bench.batch, 7).len();
-    let server = BenchServer::start(&dir)?;
+    let server = BenchServer::start(&dir, &[])?;
     let url = format!("{}/api/v1/ingest/events", server.base);
     let requests = bench.events.div_ceil(bench.batch);
     let next = Arc::new(AtomicUsize::new(0));
@@ -281,70 +285,4 @@ fn machine_description() -> String {
         })
         .unwrap_or(0);
     format!("{cores} cores ({cpu}), {memory} GiB RAM")
-}
-
-/// A `serve` child process for the ingest benchmark.
-struct BenchServer {
-    child: Child,
-    base: String,
-}
-
-impl BenchServer {
-    fn start(dir: &Path) -> anyhow::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("EVENTHOSE_BOOTSTRAP_KEY", BENCH_KEY)
-            .env("EVENTHOSE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("cannot start the server")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("eventhose listening on ") {
-                        break url.to_string();
-                    }
-                }
-                _ => anyhow::bail!("the server exited before listening"),
-            }
-        };
-        Ok(Self { child, base })
-    }
-
-    /// User + system CPU seconds the server has used so far.
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the name.
-        let ticks: f64 = fields
-            .get(11..13)
-            .context("short /proc stat")?
-            .iter()
-            .map(|f| f.parse::<f64>().unwrap_or(0.0))
-            .sum();
-        Ok(ticks / 100.0)
-    }
-
-    fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kb = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .context("no VmHWM")?;
-        Ok(kb * 1024)
-    }
-
-    fn stop(mut self) -> anyhow::Result<()> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        self.child.wait()?;
-        Ok(())
-    }
 }

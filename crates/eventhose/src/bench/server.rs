@@ -1,0 +1,101 @@
+//! The `eventhose serve` child process a benchmark runs against, and what `/proc` says about
+//! a process's CPU time and peak memory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::Context;
+
+/// The key every benchmark server is bootstrapped with (all grants).
+pub const BENCH_KEY: &str = "bench-key-0123456789abcdef0123456789";
+
+/// A `serve` child process on a loopback port of its own.
+pub struct BenchServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl BenchServer {
+    /// Starts `eventhose serve` over `dir`, with `env` added to the inherited environment.
+    pub fn start(dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("EVENTHOSE_BOOTSTRAP_KEY", BENCH_KEY)
+            .env("EVENTHOSE_LOG", "warn")
+            .stdout(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().context("cannot start the server")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("eventhose listening on ") {
+                        break url.to_string();
+                    }
+                }
+                _ => anyhow::bail!("the server exited before listening"),
+            }
+        };
+        // Keep the pipe open and drained: a closed stdout would fail the server's next print.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Ok(Self { child, base })
+    }
+
+    /// User + system CPU seconds the server has used so far.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        cpu_seconds(self.child.id())
+    }
+
+    /// The server's peak resident set size (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kb = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .context("no VmHWM")?;
+        Ok(kb * 1024)
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for BenchServer {
+    /// A benchmark that fails midway must not leave its server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// User + system CPU seconds process `pid` has used so far.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .context("short /proc stat")?
+        .iter()
+        .map(|f| f.parse::<f64>().unwrap_or(0.0))
+        .sum();
+    Ok(ticks / 100.0)
+}

@@ -1,0 +1,223 @@
+//! The fast webhook receiver on loopback: one listener, one path per webhook
+//! (`/hook/{n}`). It answers 200 at once and notes, per POST, when it arrived and which
+//! events it carried.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::plan::event_ids;
+
+/// The largest POST taken (the engine's batches are bounded by `batch_max_bytes`, 1 MiB by default).
+const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// One POST, as the receiver got it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrival {
+    /// Which webhook's path it came to.
+    pub webhook: usize,
+    /// When its body had been read.
+    pub at: Instant,
+    /// The `event_id`s it carried, in order.
+    pub event_ids: Vec<u64>,
+}
+
+/// What the handler shares with the bench.
+struct Shared {
+    arrivals: Mutex<Vec<Arrival>>,
+    events: watch::Sender<u64>,
+}
+
+/// A running receiver; it stops when dropped.
+pub struct Receiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+/// How waiting for deliveries ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Every expected event arrived.
+    Complete,
+    /// Nothing arrived for the stall timeout.
+    Stalled,
+    /// The deadline passed.
+    TimedOut,
+}
+
+impl Receiver {
+    /// Binds 127.0.0.1 on a free port and starts answering.
+    pub async fn start() -> std::io::Result<Self> {
+        let (events, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            arrivals: Mutex::new(Vec::new()),
+            events,
+        });
+        let app = Router::new()
+            .route("/hook/{webhook}", post(receive))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("webhook receiver stopped: {e}");
+            }
+        });
+        Ok(Self {
+            addr,
+            shared,
+            server,
+        })
+    }
+
+    /// The target URL of webhook number `webhook`.
+    pub fn url(&self, webhook: usize) -> String {
+        format!("http://{}/hook/{webhook}", self.addr)
+    }
+
+    /// Waits until `expected` events have arrived, nothing has arrived for `stall`, or
+    /// `deadline` passes.
+    pub async fn wait_for(&self, expected: u64, stall: Duration, deadline: Instant) -> Wait {
+        let mut events = self.shared.events.subscribe();
+        loop {
+            if *events.borrow_and_update() >= expected {
+                return Wait::Complete;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Wait::TimedOut;
+            }
+            let (until, ending) = if now + stall < deadline {
+                (now + stall, Wait::Stalled)
+            } else {
+                (deadline, Wait::TimedOut)
+            };
+            match tokio::time::timeout_at(until.into(), events.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return ending,
+            }
+        }
+    }
+
+    /// Everything received so far, in arrival order; the log is left empty.
+    pub fn take_arrivals(&self) -> Vec<Arrival> {
+        let mut arrivals = self
+            .shared
+            .arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *arrivals)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn receive(
+    State(shared): State<Arc<Shared>>,
+    Path(webhook): Path<usize>,
+    body: Bytes,
+) -> StatusCode {
+    let at = Instant::now();
+    let ids: Vec<u64> = event_ids(&body).collect();
+    let count = ids.len() as u64;
+    shared
+        .arrivals
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Arrival {
+            webhook,
+            at,
+            event_ids: ids,
+        });
+    if count > 0 {
+        shared.events.send_modify(|events| *events += count);
+    }
+    StatusCode::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(client: &reqwest::Client, url: &str, body: &'static str) {
+        let response = client.post(url).body(body).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn arrivals_are_noted_per_webhook_and_waiting_ends_when_all_came() {
+        let receiver = Receiver::start().await.unwrap();
+        let client = reqwest::Client::new();
+        post(&client, &receiver.url(0), r#"[{"msys":{}}]"#).await;
+        post(
+            &client,
+            &receiver.url(3),
+            r#"[{"msys":{"message_event":{"event_id":"11"}}},{"msys":{"track_event":{"event_id":"12"}}}]"#,
+        )
+        .await;
+        let waiting = receiver.wait_for(
+            3,
+            Duration::from_secs(30),
+            Instant::now() + Duration::from_secs(60),
+        );
+        let last_url = receiver.url(1);
+        let sending = post(
+            &client,
+            &last_url,
+            r#"[{"msys":{"message_event":{"event_id":"11"}}}]"#,
+        );
+        let (wait, ()) = tokio::join!(waiting, sending);
+        assert_eq!(wait, Wait::Complete);
+        let arrivals = receiver.take_arrivals();
+        let summary: Vec<(usize, Vec<u64>)> = arrivals
+            .iter()
+            .map(|a| (a.webhook, a.event_ids.clone()))
+            .collect();
+        assert_eq!(summary, [(0, vec![]), (3, vec![11, 12]), (1, vec![11])]);
+        assert!(arrivals[1].at <= arrivals[2].at);
+        assert!(receiver.take_arrivals().is_empty());
+    }
+
+    #[tokio::test]
+    async fn waiting_gives_up_on_a_stall_or_a_passed_deadline() {
+        let receiver = Receiver::start().await.unwrap();
+        let stall = Duration::from_millis(50);
+        let far = Instant::now() + Duration::from_secs(60);
+        assert_eq!(receiver.wait_for(1, stall, far).await, Wait::Stalled);
+        assert_eq!(
+            receiver
+                .wait_for(1, Duration::from_secs(60), Instant::now())
+                .await,
+            Wait::TimedOut
+        );
+        assert_eq!(receiver.wait_for(0, stall, far).await, Wait::Complete);
+    }
+
+    #[tokio::test]
+    async fn a_path_that_is_not_a_webhook_number_is_refused() {
+        let receiver = Receiver::start().await.unwrap();
+        let url = receiver.url(0).replace("/hook/0", "/hook/x");
+        let response = reqwest::Client::new()
+            .post(url)
+            .body("[]")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        assert!(receiver.take_arrivals().is_empty());
+    }
+}
