@@ -32,7 +32,10 @@ const RECORD_HEADER: usize = 9;
 const PUT_FIXED: usize = 20;
 const DONE_BODY: usize = 8;
 /// Compaction only pays off above this file size.
-const COMPACT_MIN_BYTES: u64 = 1024 * 1024;
+/// The file is rewritten (or emptied) only once it is this large: below it, the dead records
+/// cost little disk, while rewriting on every few messages (webhook batches are ~1 MiB each)
+/// would cost a rewrite and a sync per batch.
+const DEFAULT_COMPACT_MIN_BYTES: u64 = 64 * 1024 * 1024;
 const READ_BUFFER: usize = 1024 * 1024;
 
 /// Figures of a store readable without its lock (for stats).
@@ -77,6 +80,8 @@ pub(crate) struct DeferredStore {
     unsynced: bool,
     closed: bool,
     max_message_bytes: u64,
+    /// The file is not rewritten or emptied below this size.
+    compact_min_bytes: u64,
     totals: Arc<DeferredTotals>,
 }
 
@@ -104,6 +109,7 @@ impl DeferredStore {
             unsynced: false,
             closed: false,
             max_message_bytes,
+            compact_min_bytes: DEFAULT_COMPACT_MIN_BYTES,
             totals: Arc::new(DeferredTotals::default()),
         };
         store.replay()?;
@@ -341,7 +347,10 @@ impl DeferredStore {
 
     /// Rewrites the file when it holds nothing live, or mostly dead records.
     fn maybe_compact(&mut self) -> Result<(), HoseError> {
-        if self.by_due.is_empty() && self.file_len > 0 {
+        if self.file_len == 0 || self.file_len < self.compact_min_bytes {
+            return Ok(());
+        }
+        if self.by_due.is_empty() {
             self.file.set_len(0)?;
             self.file.sync_data()?;
             self.file_len = 0;
@@ -349,7 +358,7 @@ impl DeferredStore {
             self.unsynced = false;
             return Ok(());
         }
-        if self.file_len < COMPACT_MIN_BYTES || self.live_bytes * 2 > self.file_len {
+        if self.live_bytes * 2 > self.file_len {
             return Ok(());
         }
         let mut contents = Vec::with_capacity(self.live_bytes as usize);
@@ -541,9 +550,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.deferred");
         let mut store = DeferredStore::open(&path, MAX).unwrap();
+        // Small files are left alone: rewriting them would cost a sync per message.
+        let id = store.put(b"only", 0, 0).unwrap();
+        store.done(id).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+
+        store.compact_min_bytes = 0;
         let id = store.put(b"only", 0, 0).unwrap();
         store.done(id).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+
+        let compact_min_bytes = 1024 * 1024;
+        store.compact_min_bytes = compact_min_bytes;
 
         let message = vec![7u8; 64 * 1024];
         let ids: Vec<u64> = (0..40)
@@ -556,7 +574,7 @@ mod tests {
         let size = std::fs::metadata(&path).unwrap().len();
         let written = 40 * message.len() as u64;
         assert!(
-            size <= COMPACT_MIN_BYTES,
+            size <= compact_min_bytes,
             "file was not compacted: {size} of {written} bytes remain"
         );
         drop(store);
