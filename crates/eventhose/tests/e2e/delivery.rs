@@ -141,6 +141,14 @@ async fn a_failing_receiver_is_retried_with_backoff_until_it_accepts() {
         ids.iter().all(|id| *id == ids[0]),
         "retries keep the batch id"
     );
+    // The schedule is 300 ms between attempts with ±20 % jitter: never sooner than 240 ms.
+    for pair in batches.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(240),
+            "retried after only {gap:?}"
+        );
+    }
     assert_eq!(receiver.event_ids().len(), 4);
 }
 

@@ -15,6 +15,8 @@ use serde_json::Value;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -62,7 +64,11 @@ impl Receiver {
             post(move |headers: HeaderMap, body: Bytes| {
                 let (log, left) = (log.clone(), left.clone());
                 async move {
-                    let got = Received { headers, body };
+                    let got = Received {
+                        headers,
+                        body,
+                        at: std::time::Instant::now(),
+                    };
                     let ping = got.is_ping();
                     if let (Behaviour::Slow(pause), false) = (behaviour, ping) {
                         tokio::time::sleep(pause).await;
