@@ -141,7 +141,10 @@ pub(crate) async fn list(
         .webhooks
         .store(move |store| store.list_webhooks(owner))
         .await?;
-    let results: Vec<Value> = webhooks.iter().map(|w| view::webhook(w, zone)).collect();
+    let results: Vec<Value> = webhooks
+        .iter()
+        .map(|w| view::webhook(w, zone, &state.webhooks.tokens))
+        .collect();
     Ok(Json(json!({ "results": results })))
 }
 
@@ -157,7 +160,9 @@ pub(crate) async fn retrieve(
     let reach = Reach::of(key, &headers)?;
     let zone = view::timezone(query.get("timezone").map(String::as_str))?;
     let webhook = find(&state.webhooks, &id, reach).await?;
-    Ok(Json(json!({ "results": view::webhook(&webhook, zone) })))
+    Ok(Json(
+        json!({ "results": view::webhook(&webhook, zone, &state.webhooks.tokens) }),
+    ))
 }
 
 /// `PUT /api/v1/webhooks/{id}`: a partial update; a new target or authentication is tested
@@ -199,7 +204,7 @@ pub(crate) async fn update(
     }
     services.changed();
     Ok(Json(json!({
-        "results": view::webhook(&updated, chrono_tz::Tz::UTC)
+        "results": view::webhook(&updated, chrono_tz::Tz::UTC, &state.webhooks.tokens)
     })))
 }
 

@@ -4,6 +4,7 @@
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 use eventhose_state::{Webhook, WebhookAuth};
+use eventhose_webhooks::TokenCache;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -60,8 +61,9 @@ pub(crate) fn links(id: &str) -> Value {
     ])
 }
 
-/// SparkPost's webhook object for `webhook`, secrets masked.
-pub(crate) fn webhook(webhook: &Webhook, zone: Tz) -> Value {
+/// SparkPost's webhook object for `webhook`, secrets masked. For OAuth2, `auth_credentials`
+/// shows the lifetime left of the token `tokens` holds (the token itself masked).
+pub(crate) fn webhook(webhook: &Webhook, zone: Tz, tokens: &TokenCache) -> Value {
     let mut object = Map::new();
     object.insert("id".into(), json!(webhook.id));
     object.insert("name".into(), json!(webhook.name));
@@ -83,6 +85,12 @@ pub(crate) fn webhook(webhook: &Webhook, zone: Tz) -> Value {
                 "auth_request_details".into(),
                 json!({ "url": url, "body": masked(body) }),
             );
+            if let Some(expires_in) = tokens.cached_expiry(&webhook.id) {
+                object.insert(
+                    "auth_credentials".into(),
+                    json!({ "access_token": MASK, "expires_in": expires_in }),
+                );
+            }
         }
     }
     let headers: Map<String, Value> = webhook
@@ -155,6 +163,7 @@ mod tests {
                 password: "hunter2".into(),
             }),
             Tz::UTC,
+            &TokenCache::new(),
         );
         assert_eq!(
             basic["auth_credentials"],
@@ -169,6 +178,7 @@ mod tests {
                     .clone(),
             }),
             Tz::UTC,
+            &TokenCache::new(),
         );
         assert_eq!(
             oauth["auth_request_details"]["body"],
@@ -183,7 +193,7 @@ mod tests {
 
     #[test]
     fn sparkpost_fields_and_order() {
-        let shown = webhook(&sample(WebhookAuth::None), Tz::UTC);
+        let shown = webhook(&sample(WebhookAuth::None), Tz::UTC, &TokenCache::new());
         assert_eq!(shown["subaccount_id"], 0);
         assert_eq!(shown["auth_type"], "none");
         assert_eq!(shown["last_successful"], "2014-08-01T16:09:15");

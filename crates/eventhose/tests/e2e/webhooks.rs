@@ -417,10 +417,22 @@ async fn webhook_lifecycle_with_a_real_target() {
         "/api/v1/webhooks/{}",
         created["results"]["id"].as_str().unwrap()
     );
+    // Once the shared token cache holds a token (validate uses it), GET shows its lifetime.
+    let validate_path = format!("{oauth_path}/validate");
+    let (status, _) = post(&server, &validate_path, json!({"message": [{"msys": {}}]})).await;
+    assert_eq!(status, 200);
     let (_, got) = get(&server, &oauth_path).await;
     let details = &got["results"]["auth_request_details"];
     assert_eq!(details["body"]["client_secret"], "********");
     assert_eq!(details["body"]["client_id"], "cid");
+    let credentials = &got["results"]["auth_credentials"];
+    assert_eq!(credentials["access_token"], "********");
+    assert!(
+        credentials["expires_in"]
+            .as_u64()
+            .is_some_and(|left| left > 0 && left <= 3600),
+        "{credentials}"
+    );
     let before = target.hits().len();
     let (status, _) = put(&server, &oauth_path, got["results"].clone()).await;
     assert_eq!(status, 200);

@@ -53,6 +53,21 @@ impl TokenCache {
         Self::default()
     }
 
+    /// Whether a token is cached for `webhook_id` and still fresh, without fetching one:
+    /// `Some(Some(seconds))` left before it expires, `Some(None)` when the token endpoint gave
+    /// no lifetime, `None` when nothing usable is cached.
+    pub fn cached_expiry(&self, webhook_id: &str) -> Option<Option<u64>> {
+        let slot = lock(&self.slots).get(webhook_id).cloned()?;
+        let cached = lock(&slot.cached);
+        let cached = cached.as_ref()?;
+        match cached.fresh_until {
+            None => Some(None),
+            Some(until) => until
+                .checked_duration_since(Instant::now())
+                .map(|left| Some(left.as_secs())),
+        }
+    }
+
     /// A valid token for `webhook_id`: the cached one, or a new one from `token_url` (see
     /// [`fetch_token`], which also says how the URL must be checked beforehand).
     pub async fn bearer(
