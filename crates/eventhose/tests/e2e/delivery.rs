@@ -173,6 +173,11 @@ async fn a_receiver_down_past_the_attempt_limit_leaves_a_failed_batch() {
     .await;
     assert_eq!(receiver.batches().len(), 4);
     assert!(receiver.event_ids().len() == 2);
+    let backlog = format!("eventhose_webhook_backlog_events{{webhook=\"{id}\"}}");
+    eventually("a batch given up leaves the backlog", || async {
+        metric(&server, &backlog).await == Some(0.0)
+    })
+    .await;
 
     // Kept as failed, it can be replayed once the receiver is back.
     let batch_id = batch_status(&server, &id).await[0]["batch_id"]
@@ -361,6 +366,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         "eventhose_webhook_events_delivered_total{webhook=",
         "eventhose_webhook_delivery_seconds_bucket{webhook=",
         "eventhose_webhook_requests_in_flight{webhook=",
+        "eventhose_webhook_backlog_events{webhook=",
         "eventhose_hose_subscriber_deferred{subscriber=\"webhooks\"}",
     ] {
         eventually(&format!("{name} in /metrics"), || async {

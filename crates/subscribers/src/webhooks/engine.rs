@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::backlog::Backlog;
 use super::batch::{Batch, OpenBatch};
 use super::matcher::wants;
 use crate::SubscriberError;
@@ -131,6 +132,7 @@ impl WebhookEngine {
             pending_acks: Vec::new(),
             running: HashMap::new(),
             in_flight: JoinSet::new(),
+            backlog: Backlog::default(),
         };
         let mut flush = tokio::time::interval(self.config.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -208,9 +210,11 @@ impl WebhookEngine {
             _ => {
                 // Deleted or deactivated since: SparkPost drops its batches too.
                 tracing::info!(batch = %batch.header.batch_id, webhook = %batch.header.webhook_id, "dropping a batch of a removed or inactive webhook");
+                state.backlog.remove(&batch.header);
                 return subscription.ack(&delivery.tag).await.map_err(Into::into);
             }
         };
+        state.backlog.add(&batch.header);
         let running = state.running.entry(webhook.id.clone()).or_default();
         if *running >= self.config.per_webhook_concurrency {
             // Keep this webhook's backlog out of memory and out of other webhooks' way.
@@ -305,7 +309,8 @@ impl WebhookEngine {
         }
         for webhook_id in full {
             if let Some(open) = state.open.remove(&webhook_id) {
-                self.persist(subscription, open.seal(&webhook_id, unix_now()))
+                let batch = open.seal(&webhook_id, unix_now());
+                self.persist(subscription, &mut state.backlog, batch)
                     .await?;
             }
         }
@@ -322,7 +327,8 @@ impl WebhookEngine {
         let now = unix_now();
         for (webhook_id, open) in state.open.drain() {
             if open.events() > 0 {
-                self.persist(subscription, open.seal(&webhook_id, now))
+                let batch = open.seal(&webhook_id, now);
+                self.persist(subscription, &mut state.backlog, batch)
                     .await?;
             }
         }
@@ -336,8 +342,10 @@ impl WebhookEngine {
     async fn persist(
         &self,
         subscription: &mut dyn Subscription,
+        backlog: &mut Backlog,
         batch: Batch,
     ) -> Result<(), SubscriberError> {
+        backlog.add(&batch.header);
         metrics::counter!("eventhose_webhook_batches_created_total", "webhook" => batch.header.webhook_id.clone())
             .increment(1);
         subscription
@@ -381,6 +389,7 @@ impl WebhookEngine {
         match outcome {
             Outcome::Delivered { status: code, .. } => {
                 subscription.ack(&tag).await?;
+                state.backlog.remove(&batch.header);
                 metrics::counter!("eventhose_webhook_batches_delivered_total", &labels)
                     .increment(1);
                 metrics::counter!("eventhose_webhook_events_delivered_total", &labels)
@@ -411,6 +420,7 @@ impl WebhookEngine {
                             .await;
                         state.webhooks.remove(&webhook_id);
                         subscription.ack(&tag).await?;
+                        state.backlog.remove(&batch.header);
                         self.record(webhook_id, false, Some(status)).await;
                         return Ok(());
                     }
@@ -429,6 +439,7 @@ impl WebhookEngine {
                         metrics::counter!("eventhose_webhook_batches_failed_total", &labels)
                             .increment(1);
                         self.keep_failed(&batch).await?;
+                        state.backlog.remove(&batch.header);
                     }
                 }
                 subscription.ack(&tag).await?;
@@ -516,6 +527,7 @@ struct LoopState {
     pending_acks: Vec<DeliveryTag>,
     running: HashMap<String, usize>,
     in_flight: JoinSet<Attempt>,
+    backlog: Backlog,
 }
 
 /// Requests in flight to one webhook (its retry backlog is the hose's

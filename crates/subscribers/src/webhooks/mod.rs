@@ -9,6 +9,7 @@
 //! POSTed → 2xx: acknowledged; failure: deferred again with the next backoff (or given up after
 //! the last attempt), then acknowledged. A crash anywhere leads to redelivery, never loss.
 
+mod backlog;
 mod batch;
 mod engine;
 mod matcher;
