@@ -115,6 +115,11 @@ pub struct SigningSecrets {
 }
 
 impl SigningSecrets {
+    /// [`valid_at`](Self::valid_at), owned.
+    pub fn secrets_at(&self, now: i64) -> Vec<String> {
+        self.valid_at(now).into_iter().map(String::from).collect()
+    }
+
     /// The secrets to sign with at `now` (unix seconds): the current one first.
     pub fn valid_at(&self, now: i64) -> Vec<&str> {
         let mut secrets = vec![self.current.as_str()];

@@ -241,12 +241,7 @@ pub(crate) async fn validate(
     let (_, webhook) = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
     let batch = example_batch(&body)?;
-    let secrets: Vec<String> = webhook
-        .signing
-        .valid_at(unix_now())
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let secrets = webhook.signing.secrets_at(unix_now());
     let response = test_post::send(
         services,
         &services.tokens,

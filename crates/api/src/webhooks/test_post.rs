@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use eventhose_state::WebhookAuth;
+use eventhose_subscribers::webhooks::delivery_auth;
 use eventhose_webhooks::post::{post_batch, BatchPost, Failure, Outcome, TargetResponse};
-use eventhose_webhooks::{Auth, TokenCache};
+use eventhose_webhooks::TokenCache;
 use serde_json::{json, Map, Value};
 
 use super::WebhookServices;
@@ -92,21 +93,6 @@ pub(crate) async fn send(
     }
 }
 
-/// The delivery crate's form of a webhook's authentication.
-pub(crate) fn delivery_auth(auth: &WebhookAuth) -> Auth {
-    match auth {
-        WebhookAuth::None => Auth::None,
-        WebhookAuth::Basic { username, password } => Auth::Basic {
-            username: username.clone(),
-            password: password.clone(),
-        },
-        WebhookAuth::OAuth2 { url, body } => Auth::OAuth2 {
-            token_url: url.clone(),
-            body: body.clone(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,21 +119,5 @@ mod tests {
             json["errors"][0]["response"],
             json!({"status": 500, "headers": {"content-type": "text/plain"}, "body": "boom"})
         );
-    }
-
-    #[test]
-    fn auth_is_carried_over() {
-        let basic = WebhookAuth::Basic {
-            username: "u".into(),
-            password: "p".into(),
-        };
-        assert_eq!(
-            delivery_auth(&basic),
-            Auth::Basic {
-                username: "u".into(),
-                password: "p".into()
-            }
-        );
-        assert_eq!(delivery_auth(&WebhookAuth::None), Auth::None);
     }
 }

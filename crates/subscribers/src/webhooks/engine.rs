@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use eventhose_model::EventType;
-use eventhose_state::{BatchStatus, Webhook, WebhookAuth, WebhookStore};
+use eventhose_state::{BatchStatus, Webhook, WebhookStore};
 use eventhose_webhooks::{
-    post_batch, Auth, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
+    post_batch, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
 };
 use serde::Deserialize;
 use tokio::sync::watch;
@@ -230,23 +230,8 @@ impl WebhookEngine {
         let attempt = delivery.attempt;
         let tag = delivery.tag;
         state.in_flight.spawn(async move {
-            let auth = match &webhook.auth {
-                WebhookAuth::None => Auth::None,
-                WebhookAuth::Basic { username, password } => Auth::Basic {
-                    username: username.clone(),
-                    password: password.clone(),
-                },
-                WebhookAuth::OAuth2 { url, body } => Auth::OAuth2 {
-                    token_url: url.clone(),
-                    body: body.clone(),
-                },
-            };
-            let secrets: Vec<String> = webhook
-                .signing
-                .valid_at(unix_now())
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let auth = super::delivery_auth(&webhook.auth);
+            let secrets = webhook.signing.secrets_at(unix_now());
             let (outcome, _) = post_batch(
                 &client,
                 &tokens,
