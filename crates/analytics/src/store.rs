@@ -1,0 +1,76 @@
+//! The store traits: what the Metrics API reads and what the metrics subscriber writes.
+//!
+//! They are shaped by the queries, not by an engine: the embedded store is DuckDB
+//! (`eventhose-analytics-duckdb`); a distributed engine implements the same traits.
+//! Methods block; async callers run them on a blocking thread.
+
+use chrono::{DateTime, Utc};
+
+use crate::fold::{EngagementLedger, LedgerChange, Tally};
+use crate::{BreakdownQuery, BreakdownRow, MetricsQuery, MetricsRow, ValuesQuery};
+
+/// A failure of the analytic store.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// The engine failed.
+    #[error("analytic store: {0}")]
+    Engine(String),
+    /// The data directory could not be prepared.
+    #[error("analytic store: {0}")]
+    Io(#[from] std::io::Error),
+    /// The query cannot be answered as asked.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reading metrics.
+pub trait MetricsReader: Send + Sync {
+    /// Counters summed per group over the range, for rows passing the filter. Groups without
+    /// any event are left out (time buckets included; the caller fills the gaps).
+    fn metrics(&self, query: &MetricsQuery) -> Result<Vec<MetricsRow>, AnalyticsError>;
+
+    /// Breakdown counts per label (and class, and domain when asked).
+    fn breakdown(&self, query: &BreakdownQuery) -> Result<Vec<BreakdownRow>, AnalyticsError>;
+
+    /// Distinct values of a dimension seen in the range, sorted, at most `limit`. Empty values
+    /// (events without the field) are left out.
+    fn values(&self, query: &ValuesQuery) -> Result<Vec<String>, AnalyticsError>;
+}
+
+/// What the metrics subscriber resumes from.
+#[derive(Debug, Default)]
+pub struct MetricsCheckpoint {
+    /// The highest hose position whose events are in the store.
+    pub position: Option<u64>,
+    /// The engagement ledger as of that position.
+    pub ledger: EngagementLedger,
+}
+
+/// What a retention pass removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// The partitions dropped, by name.
+    pub dropped: Vec<String>,
+}
+
+/// Writing metrics: one atomic commit per checkpoint.
+pub trait MetricsWriter: Send + Sync {
+    /// The state of the last commit.
+    fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError>;
+
+    /// Adds `tally` and `ledger` changes and records `position`, all or nothing.
+    fn commit(
+        &self,
+        tally: &Tally,
+        ledger: &[LedgerChange],
+        position: Option<u64>,
+    ) -> Result<(), AnalyticsError>;
+
+    /// Drops whole partitions holding only data older than `keep_from` (aggregates), and ledger
+    /// partitions older than `ledger_from`.
+    fn enforce_retention(
+        &self,
+        keep_from: DateTime<Utc>,
+        ledger_from: DateTime<Utc>,
+    ) -> Result<RetentionReport, AnalyticsError>;
+}
