@@ -24,6 +24,45 @@ pub trait HoseHarness: Send {
     /// Opens the hose. After the previous instance was closed, opening again must find the same durable
     /// state, as after a process restart.
     async fn open(&mut self) -> Result<Arc<Self::Hose>, HoseError>;
+
+    /// Opens the hose after the previous instance was dropped without `close` (a crash). The default
+    /// retries [`open`](Self::open) while the storage is still locked by the dropped instance.
+    async fn reopen_after_crash(&mut self) -> Result<Arc<Self::Hose>, HoseError> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match self.open().await {
+                Err(HoseError::Locked { .. }) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Whether several subscriptions of one name may be open at once, sharing its deliveries
+    /// (competing consumers) instead of refusing with [`HoseError::AlreadySubscribed`].
+    fn competing_consumers(&self) -> bool {
+        false
+    }
+
+    /// Whether due deferred messages are served before stream records, earliest due first. When
+    /// false, the implementation promises only that deferred messages never come early and that
+    /// those deferred with equal delays keep their order.
+    fn due_deferred_before_stream(&self) -> bool {
+        true
+    }
+
+    /// The most unacknowledged deliveries one subscription can hold (a broker's prefetch), when the
+    /// implementation bounds memory that way.
+    fn delivery_window(&self) -> Option<usize> {
+        None
+    }
+
+    /// Asked afresh from the storage: how many of `subscriber`'s messages no subscription has
+    /// received yet, when the implementation can tell.
+    async fn undelivered(&mut self, _hose: &Self::Hose, _subscriber: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// Runs every check, each with a fresh harness from `make`.
@@ -37,6 +76,10 @@ pub async fn run_all<H: HoseHarness>(mut make: impl FnMut() -> H) {
     deferred_message_survives_restart(make()).await;
     unacked_deferred_message_is_redelivered_after_restart(make()).await;
     due_deferred_messages_come_first_in_due_order(make()).await;
+    deferred_messages_are_never_early(make()).await;
+    deferred_messages_with_equal_delays_keep_their_order(make()).await;
+    unacked_deliveries_are_redelivered_after_a_crash(make()).await;
+    subscriptions_hold_a_bounded_window(make()).await;
     one_open_subscription_per_name(make()).await;
     subscriber_names_are_validated(make()).await;
     unregister_removes_the_subscriber(make()).await;
@@ -288,9 +331,12 @@ pub async fn unacked_deferred_message_is_redelivered_after_restart<H: HoseHarnes
     close(&*hose).await;
 }
 
-/// Due deferred messages are served before stream records, earliest due first.
+/// Due deferred messages are served before stream records, earliest due first (implementations
+/// without that rule deliver all four, each deferred one after its delay).
 pub async fn due_deferred_messages_come_first_in_due_order<H: HoseHarness>(mut harness: H) {
+    let deferred_first = harness.due_deferred_before_stream();
     let hose = open(&mut harness).await;
+    let deferred_at = Instant::now();
     let mut sub = hose.subscribe("hooks").await.expect("subscribe");
     for (text, millis) in [("third", 300), ("first", 100), ("second", 200)] {
         sub.defer(Bytes::from(text), Duration::from_millis(millis), 1)
@@ -305,21 +351,199 @@ pub async fn due_deferred_messages_come_first_in_due_order<H: HoseHarness>(mut h
     let mut order = Vec::new();
     for _ in 0..4 {
         let delivery = next(&mut *sub).await;
-        order.extend(texts(&delivery));
+        let text = texts(&delivery);
+        let min_delay = match text.first().map(String::as_str) {
+            Some("first") => 100,
+            Some("second") => 200,
+            Some("third") => 300,
+            _ => 0,
+        };
+        assert!(
+            deferred_at.elapsed() >= Duration::from_millis(min_delay),
+            "{text:?} came before its delay"
+        );
+        order.extend(text);
         sub.ack(&delivery.tag).await.expect("ack");
     }
-    assert_eq!(order, ["first", "second", "third", "stream"]);
+    if deferred_first {
+        assert_eq!(order, ["first", "second", "third", "stream"]);
+    } else {
+        order.sort();
+        assert_eq!(order, ["first", "second", "stream", "third"]);
+    }
+    expect_marker_next(&*hose, &mut *sub, "a deferred message came twice").await;
     close(&*hose).await;
 }
 
-/// Only one subscription per name may be open; dropping it frees the name.
+/// Deferred messages, whatever their delay (zero included), are never delivered before it has
+/// elapsed, and carry their attempt numbers.
+pub async fn deferred_messages_are_never_early<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("timer").await.expect("subscribe");
+    let delays_ms: [u64; 6] = [650, 0, 40, 250, 7, 1000];
+    let mut deferred = Vec::new();
+    for (attempt, millis) in (1u32..).zip(delays_ms) {
+        let text = format!("after-{millis}ms");
+        let deferred_at = Instant::now();
+        sub.defer(
+            Bytes::from(text.clone()),
+            Duration::from_millis(millis),
+            attempt,
+        )
+        .await
+        .expect("defer");
+        deferred.push((text, deferred_at, millis, attempt));
+    }
+    for _ in 0..delays_ms.len() {
+        let delivery = next(&mut *sub).await;
+        let text = texts(&delivery);
+        let Some((_, deferred_at, millis, attempt)) = deferred
+            .iter()
+            .find(|(t, ..)| [t.as_str()] == text.as_slice())
+        else {
+            panic!("unexpected delivery {text:?}");
+        };
+        let waited = deferred_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(*millis),
+            "{text:?} came after {waited:?}, before its delay of {millis} ms"
+        );
+        assert_eq!(
+            delivery.attempt, *attempt,
+            "{text:?} lost its attempt number"
+        );
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    expect_marker_next(&*hose, &mut *sub, "a deferred message came twice").await;
+    close(&*hose).await;
+}
+
+/// Messages deferred with the same delay come back in the order they were deferred.
+pub async fn deferred_messages_with_equal_delays_keep_their_order<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let expected: Vec<String> = (0..6).map(|i| format!("retry-{i}")).collect();
+    for text in &expected {
+        sub.defer(Bytes::from(text.clone()), Duration::from_millis(60), 1)
+            .await
+            .expect("defer");
+    }
+    let mut order = Vec::new();
+    while order.len() < expected.len() {
+        let delivery = next(&mut *sub).await;
+        order.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    assert_eq!(order, expected, "equal delays must keep the defer order");
+    close(&*hose).await;
+}
+
+/// A delivery not acknowledged when the hose is dropped without `close` (a crash) comes again
+/// after reopening. An acknowledged one may come again too (at least once), nothing else does.
+pub async fn unacked_deliveries_are_redelivered_after_a_crash<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("sub").await.expect("register");
+    publish(&*hose, &["c1"]).await;
+    publish(&*hose, &["c2"]).await;
+    let mut sub = hose.subscribe("sub").await.expect("subscribe");
+    let first = next(&mut *sub).await;
+    assert_eq!(texts(&first), ["c1"]);
+    sub.ack(&first.tag).await.expect("ack");
+    assert_eq!(texts(&next(&mut *sub).await), ["c2"]);
+    drop(sub);
+    drop(hose);
+
+    let hose = harness
+        .reopen_after_crash()
+        .await
+        .expect("reopen after a crash");
+    let mut sub = hose
+        .subscribe("sub")
+        .await
+        .expect("subscribe after a crash");
+    loop {
+        let delivery = next(&mut *sub).await;
+        let text = texts(&delivery);
+        sub.ack(&delivery.tag).await.expect("ack");
+        assert!(
+            text == ["c1"] || text == ["c2"],
+            "only c1 and c2 may come after the crash, got {text:?}"
+        );
+        if text == ["c2"] {
+            break;
+        }
+    }
+    expect_marker_next(&*hose, &mut *sub, "a stale delivery came after c2").await;
+    close(&*hose).await;
+}
+
+/// With many messages waiting, a subscription holds no more unacknowledged deliveries than its
+/// window: the rest stay in the hose's storage (checked where the implementation can tell) until
+/// acknowledgements make room. Every message is delivered once.
+pub async fn subscriptions_hold_a_bounded_window<H: HoseHarness>(mut harness: H) {
+    const MESSAGES: usize = 120;
+    let window = harness.delivery_window();
+    if let Some(window) = window {
+        assert!(
+            (1..MESSAGES).contains(&window),
+            "the harness's window must be below {MESSAGES}"
+        );
+    }
+    let hose = open(&mut harness).await;
+    hose.register("bounded").await.expect("register");
+    let expected: Vec<String> = (0..MESSAGES).map(|i| format!("m{i}")).collect();
+    for text in &expected {
+        publish(&*hose, &[text]).await;
+    }
+    let mut sub = hose.subscribe("bounded").await.expect("subscribe");
+    let mut held = Vec::new();
+    for _ in 0..window.unwrap_or(1) {
+        held.push(next(&mut *sub).await);
+    }
+    if let (Some(window), Some(undelivered)) = (window, harness.undelivered(&hose, "bounded").await)
+    {
+        assert_eq!(
+            undelivered,
+            (MESSAGES - window) as u64,
+            "with {window} deliveries unacknowledged, the other messages must stay in storage"
+        );
+    }
+    let mut seen: Vec<String> = held.iter().flat_map(texts).collect();
+    for delivery in &held {
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    while seen.len() < MESSAGES {
+        let delivery = next(&mut *sub).await;
+        seen.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    seen.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "every message exactly once");
+    close(&*hose).await;
+}
+
+/// Only one subscription per name may be open (unless the implementation has competing
+/// consumers, which may open several); dropping it frees the name.
 pub async fn one_open_subscription_per_name<H: HoseHarness>(mut harness: H) {
+    let competing = harness.competing_consumers();
     let hose = open(&mut harness).await;
     let first = hose.subscribe("solo").await.expect("subscribe");
-    assert!(matches!(
-        hose.subscribe("solo").await,
-        Err(HoseError::AlreadySubscribed(name)) if name == "solo"
-    ));
+    let second = hose.subscribe("solo").await;
+    if competing {
+        let refused = second.as_ref().err();
+        assert!(
+            refused.is_none(),
+            "competing consumers share a name: {refused:?}"
+        );
+    } else {
+        assert!(matches!(
+            &second,
+            Err(HoseError::AlreadySubscribed(name)) if name.as_str() == "solo"
+        ));
+    }
+    drop(second);
     let other = hose.subscribe("other").await;
     assert!(other.is_ok(), "another name is independent");
     drop(first);

@@ -50,6 +50,26 @@ async fn due_deferred_messages_come_first_in_due_order() {
 }
 
 #[tokio::test]
+async fn deferred_messages_are_never_early() {
+    conformance::deferred_messages_are_never_early(EmbeddedHarness::new()).await;
+}
+
+#[tokio::test]
+async fn deferred_messages_with_equal_delays_keep_their_order() {
+    conformance::deferred_messages_with_equal_delays_keep_their_order(EmbeddedHarness::new()).await;
+}
+
+#[tokio::test]
+async fn unacked_deliveries_are_redelivered_after_a_crash() {
+    conformance::unacked_deliveries_are_redelivered_after_a_crash(EmbeddedHarness::new()).await;
+}
+
+#[tokio::test]
+async fn subscriptions_hold_a_bounded_window() {
+    conformance::subscriptions_hold_a_bounded_window(EmbeddedHarness::new()).await;
+}
+
+#[tokio::test]
 async fn one_open_subscription_per_name() {
     conformance::one_open_subscription_per_name(EmbeddedHarness::new()).await;
 }

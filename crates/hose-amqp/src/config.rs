@@ -1,0 +1,308 @@
+//! Settings of the RabbitMQ hose.
+
+use std::fmt;
+use std::time::Duration;
+
+use eventhose_hose::{HoseError, MAX_SUBSCRIBER_NAME_LEN};
+use lapin::uri::AMQPUri;
+use serde::{Deserialize, Serialize};
+
+use crate::tiers::WAIT_QUEUE_SUFFIX_MAX_LEN;
+
+/// Longest prefix accepted: the longest derived name (`{prefix}{name}.wait.{millis}`) must fit
+/// in AMQP's 255-byte short strings.
+pub const MAX_PREFIX_LEN: usize = 255 - MAX_SUBSCRIBER_NAME_LEN - WAIT_QUEUE_SUFFIX_MAX_LEN;
+
+/// Largest accepted `prefetch`.
+pub const MAX_PREFETCH: u16 = 4096;
+
+/// The kind of queue a subscriber's queues are declared as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueType {
+    /// Replicated Raft queues: delivery limit, at-least-once dead-lettering (the default).
+    #[default]
+    Quorum,
+    /// Classic queues: no delivery limit, dead-lettering at most once.
+    Classic,
+}
+
+impl QueueType {
+    /// The value of the `x-queue-type` argument.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Quorum => "quorum",
+            Self::Classic => "classic",
+        }
+    }
+}
+
+/// Where the broker is and how the hose uses it. Every field has a default.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpHoseConfig {
+    /// Broker address, `amqp://user:password@host:port/vhost` (or `amqps://…`).
+    pub url: String,
+    /// Start of every exchange and queue name, so that several installations can share a broker.
+    pub prefix: String,
+    /// Type of the subscriber queues.
+    pub queue_type: QueueType,
+    /// Unacknowledged deliveries the broker may push to one subscription (1 to [`MAX_PREFETCH`]).
+    pub prefetch: u16,
+    /// Redeliveries a quorum work queue allows (its `x-delivery-limit`): a message is delivered
+    /// at most `max_redeliveries + 1` times, then moved to `{prefix}{name}.dead`.
+    pub max_redeliveries: u32,
+    /// First pause before reconnecting, in milliseconds; doubled after each failed attempt …
+    pub reconnect_min_ms: u64,
+    /// … up to this many milliseconds.
+    pub reconnect_max_ms: u64,
+    /// Longest wait for the TCP connection and AMQP handshake, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Heartbeat interval proposed to the broker, in seconds (0 disables heartbeats).
+    pub heartbeat_secs: u16,
+    /// Longest wait for the broker's publisher confirm, in milliseconds.
+    pub publish_timeout_ms: u64,
+    /// Publishes that may wait for their confirm at once (one channel each).
+    pub publish_channels: usize,
+    /// Interval between queue statistics refreshes, in milliseconds.
+    pub stats_interval_ms: u64,
+    /// Largest encoded batch, in bytes.
+    pub max_batch_bytes: u64,
+    /// Connection name shown by the broker (`rabbitmqctl list_connections client_properties`).
+    pub connection_name: String,
+}
+
+impl Default for AmqpHoseConfig {
+    fn default() -> Self {
+        Self {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            prefix: "eventhose.".into(),
+            queue_type: QueueType::Quorum,
+            prefetch: 64,
+            max_redeliveries: 20,
+            reconnect_min_ms: 200,
+            reconnect_max_ms: 30_000,
+            connect_timeout_ms: 10_000,
+            heartbeat_secs: 10,
+            publish_timeout_ms: 30_000,
+            publish_channels: 16,
+            stats_interval_ms: 5_000,
+            max_batch_bytes: 16 * 1024 * 1024,
+            connection_name: "eventhose".into(),
+        }
+    }
+}
+
+impl AmqpHoseConfig {
+    /// The defaults with the broker at `url`.
+    pub fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field and parses the URL.
+    pub fn validate(&self) -> Result<AMQPUri, HoseError> {
+        let invalid = |why: String| Err(HoseError::InvalidConfig(why));
+        let mut uri: AMQPUri = match self.url.parse() {
+            Ok(uri) => uri,
+            Err(err) => return invalid(format!("url `{}`: {err}", redact(&self.url))),
+        };
+        if self.prefix.len() > MAX_PREFIX_LEN {
+            return invalid(format!("prefix is longer than {MAX_PREFIX_LEN} bytes"));
+        }
+        if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return invalid("prefix must be printable ASCII without spaces".into());
+        }
+        if self.prefix.starts_with("amq.") {
+            return invalid("prefix must not start with `amq.` (reserved by the broker)".into());
+        }
+        if self.prefetch == 0 || self.prefetch > MAX_PREFETCH {
+            return invalid(format!("prefetch must be between 1 and {MAX_PREFETCH}"));
+        }
+        if self.max_redeliveries == 0 {
+            return invalid("max_redeliveries must be at least 1".into());
+        }
+        if self.reconnect_min_ms == 0 || self.reconnect_max_ms < self.reconnect_min_ms {
+            return invalid(
+                "reconnect_min_ms must be positive and at most reconnect_max_ms".into(),
+            );
+        }
+        for (field, value) in [
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("publish_timeout_ms", self.publish_timeout_ms),
+            ("stats_interval_ms", self.stats_interval_ms),
+            ("max_batch_bytes", self.max_batch_bytes),
+        ] {
+            if value == 0 {
+                return invalid(format!("{field} must be positive"));
+            }
+        }
+        if self.publish_channels == 0 || self.publish_channels > 1024 {
+            return invalid("publish_channels must be between 1 and 1024".into());
+        }
+        if self.connection_name.is_empty() {
+            return invalid("connection_name must not be empty".into());
+        }
+        if uri.query.heartbeat.is_none() {
+            uri.query.heartbeat = Some(self.heartbeat_secs);
+        }
+        if uri.query.connection_timeout.is_none() {
+            uri.query.connection_timeout = Some(self.connect_timeout_ms);
+        }
+        Ok(uri)
+    }
+
+    pub(crate) fn reconnect_min(&self) -> Duration {
+        Duration::from_millis(self.reconnect_min_ms)
+    }
+
+    pub(crate) fn reconnect_max(&self) -> Duration {
+        Duration::from_millis(self.reconnect_max_ms)
+    }
+
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub(crate) fn publish_timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+
+    pub(crate) fn stats_interval(&self) -> Duration {
+        Duration::from_millis(self.stats_interval_ms)
+    }
+
+    /// The URL with its password masked, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+impl fmt::Debug for AmqpHoseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmqpHoseConfig")
+            .field("url", &self.redacted_url())
+            .field("prefix", &self.prefix)
+            .field("queue_type", &self.queue_type)
+            .field("prefetch", &self.prefetch)
+            .field("max_redeliveries", &self.max_redeliveries)
+            .field("reconnect_min_ms", &self.reconnect_min_ms)
+            .field("reconnect_max_ms", &self.reconnect_max_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("publish_timeout_ms", &self.publish_timeout_ms)
+            .field("publish_channels", &self.publish_channels)
+            .field("stats_interval_ms", &self.stats_interval_ms)
+            .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("connection_name", &self.connection_name)
+            .finish()
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host…` with `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let uri = AmqpHoseConfig::default().validate().expect("valid");
+        assert_eq!(uri.authority.port, 5672);
+        assert_eq!(uri.vhost, "/");
+        assert_eq!(uri.query.heartbeat, Some(10));
+    }
+
+    #[test]
+    fn deserializes_partial_settings_over_defaults() {
+        let config: AmqpHoseConfig = serde_json::from_str(
+            r#"{"url": "amqp://u:p@broker:5673/v", "queue_type": "classic", "prefetch": 8}"#,
+        )
+        .expect("parse");
+        assert_eq!(config.queue_type, QueueType::Classic);
+        assert_eq!(config.prefetch, 8);
+        assert_eq!(config.prefix, "eventhose.");
+        let unknown = serde_json::from_str::<AmqpHoseConfig>(r#"{"prefech": 8}"#);
+        assert!(unknown.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn refuses_bad_fields_naming_them() {
+        let cases: [(&str, AmqpHoseConfig); 6] = [
+            ("url", AmqpHoseConfig::with_url("http://x")),
+            (
+                "prefetch",
+                AmqpHoseConfig {
+                    prefetch: 0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "prefix",
+                AmqpHoseConfig {
+                    prefix: "amq.x".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "prefix",
+                AmqpHoseConfig {
+                    prefix: "a b".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "reconnect_min_ms",
+                AmqpHoseConfig {
+                    reconnect_min_ms: 10,
+                    reconnect_max_ms: 5,
+                    ..Default::default()
+                },
+            ),
+            (
+                "publish_channels",
+                AmqpHoseConfig {
+                    publish_channels: 0,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (field, config) in cases {
+            match config.validate() {
+                Err(HoseError::InvalidConfig(why)) => assert!(why.contains(field), "{why}"),
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn debug_and_errors_hide_the_password() {
+        let config = AmqpHoseConfig::with_url("amqp://user:s3cret@host:5672/%2f");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("amqp://user:***@host:5672/%2f"), "{shown}");
+        let bad = AmqpHoseConfig::with_url("amqp://user:s3cret@host:notaport/");
+        match bad.validate() {
+            Err(HoseError::InvalidConfig(why)) => assert!(!why.contains("s3cret"), "{why}"),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+}
