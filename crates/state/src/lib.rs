@@ -9,6 +9,7 @@
 pub mod crypto;
 pub mod keys;
 mod sqlite;
+pub mod suppressions;
 pub mod webhooks;
 
 pub use crypto::{CryptoError, EncryptionKey};
@@ -16,6 +17,12 @@ pub use keys::{
     hash_key, ApiKey, Grant, KeyStore, NewKey, UnknownGrant, ALL_GRANTS, SUBACCOUNT_GRANTS,
 };
 pub use sqlite::SqliteState;
+pub use suppressions::{
+    DeleteOutcome, DescriptionFilter, InvalidSuppression, ListScope, ListSelector, PageRequest,
+    SortOrder, Suppression, SuppressionCursor, SuppressionDeletion, SuppressionPage,
+    SuppressionQuery, SuppressionSource, SuppressionStore, SuppressionSummary, SuppressionType,
+    SuppressionUpsert, UpsertOutcome, UpsertReport, WhenKept,
+};
 pub use webhooks::{
     generate_signing_secret, BatchStatus, NewWebhook, RetiredSecret, SigningSecrets, Webhook,
     WebhookAuth, WebhookChanges, WebhookOwner, WebhookScope, WebhookStore, SIGNING_SECRET_PREFIX,

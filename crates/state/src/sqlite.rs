@@ -1,5 +1,6 @@
 //! The SQLite backend of the state store.
 
+mod suppressions;
 mod webhooks;
 
 use std::path::Path;
@@ -67,6 +68,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (webhook_id, batch_id)
     );
     CREATE INDEX webhook_failed_batches_by_age ON webhook_failed_batches (failed_at);",
+    // Suppression lists. `subaccount` 0 is the primary account and `list_id` '' an
+    // account-level entry, so that the unique key has no NULLs. `recipient_key` is the address
+    // with its domain lower-cased; `recipient` the address as last written.
+    "CREATE TABLE suppressions (
+        id             INTEGER PRIMARY KEY,
+        subaccount     INTEGER NOT NULL,
+        recipient_key  TEXT NOT NULL,
+        recipient      TEXT NOT NULL,
+        domain         TEXT NOT NULL,
+        type           TEXT NOT NULL,
+        list_id        TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        description    TEXT,
+        occurred_at    INTEGER NOT NULL,
+        created        INTEGER NOT NULL,
+        updated        INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX suppressions_by_recipient
+        ON suppressions (recipient_key, subaccount, type, list_id);
+    CREATE INDEX suppressions_by_updated ON suppressions (updated);
+    CREATE INDEX suppressions_by_account_updated ON suppressions (subaccount, updated);
+    CREATE INDEX suppressions_by_domain ON suppressions (domain, updated);
+    CREATE INDEX suppressions_by_source ON suppressions (source, subaccount);",
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored
