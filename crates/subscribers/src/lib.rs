@@ -3,6 +3,8 @@
 //! and is driven by [`run`], which owns the read → process → checkpoint → acknowledge loop.
 
 pub mod counter;
+pub mod metrics;
+pub mod suppressions;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -11,6 +13,8 @@ use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use tokio::sync::watch;
 
 pub use counter::EventCounter;
+pub use metrics::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
+pub use suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 
 /// A subscriber's failure.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +28,12 @@ pub enum SubscriberError {
     /// A message on the hose is not a valid stored event.
     #[error("bad message on the hose: {0}")]
     BadMessage(String),
+    /// The analytic store failed.
+    #[error("{0}")]
+    Analytics(#[from] eventhose_analytics::AnalyticsError),
+    /// The state store failed.
+    #[error("{0}")]
+    State(#[from] eventhose_state::StateError),
 }
 
 /// The job of one subscriber.

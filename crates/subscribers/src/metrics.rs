@@ -1,0 +1,233 @@
+//! The metrics subscriber (the seed's "Metrics ETL"): folds every event into minute counters
+//! and commits them to the analytic store.
+//!
+//! Exactly once on the embedded hose: every commit stores the highest hose position it
+//! includes, in the same transaction as the counters, and a delivery at or below the stored
+//! position (redelivered after a crash) is skipped. On a hose without positions it counts at
+//! least once. Retention runs here too, between commits, so the store has a single writer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use eventhose_analytics::{Aggregator, MetricsWriter};
+use eventhose_hose::Delivery;
+
+use crate::{Processor, SubscriberError};
+
+/// The subscriber name the metrics ETL registers on the hose.
+pub const METRICS_SUBSCRIBER: &str = "metrics";
+
+/// How long metrics are kept.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricsRetention {
+    /// Aggregates older than this are dropped (whole monthly partitions).
+    pub keep: Duration,
+    /// How long a message's first engagement is remembered for the unique metrics.
+    pub unique_window: Duration,
+    /// How often retention runs.
+    pub every: Duration,
+}
+
+impl Default for MetricsRetention {
+    fn default() -> Self {
+        MetricsRetention {
+            keep: Duration::from_secs(183 * 86_400),
+            unique_window: Duration::from_secs(10 * 86_400),
+            every: Duration::from_secs(3_600),
+        }
+    }
+}
+
+/// Folds events and commits them with their hose position.
+pub struct MetricsSubscriber {
+    store: Arc<dyn MetricsWriter>,
+    aggregator: Aggregator,
+    /// Highest position in the store.
+    committed: Option<u64>,
+    /// Highest position folded since the last commit.
+    folded: Option<u64>,
+    retention: MetricsRetention,
+    last_retention: Option<Instant>,
+    commit_every: Duration,
+}
+
+impl MetricsSubscriber {
+    /// Resumes from the store's last commit.
+    pub async fn open(
+        store: Arc<dyn MetricsWriter>,
+        retention: MetricsRetention,
+        commit_every: Duration,
+    ) -> Result<Self, SubscriberError> {
+        let reader = store.clone();
+        let checkpoint = tokio::task::spawn_blocking(move || reader.checkpoint())
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(MetricsSubscriber {
+            store,
+            aggregator: Aggregator::with_ledger(checkpoint.ledger),
+            committed: checkpoint.position,
+            folded: None,
+            retention,
+            last_retention: None,
+            commit_every,
+        })
+    }
+
+    /// Drops what is older than the retention allows, when it is time to.
+    async fn maybe_enforce_retention(&mut self) -> Result<(), SubscriberError> {
+        if self
+            .last_retention
+            .is_some_and(|at| at.elapsed() < self.retention.every)
+        {
+            return Ok(());
+        }
+        self.last_retention = Some(Instant::now());
+        let now = Utc::now();
+        let keep_from = now - chrono::Duration::from_std(self.retention.keep).unwrap_or_default();
+        let ledger_from =
+            now - chrono::Duration::from_std(self.retention.unique_window).unwrap_or_default();
+        self.aggregator
+            .ledger
+            .forget_before(i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0));
+        let store = self.store.clone();
+        let report =
+            tokio::task::spawn_blocking(move || store.enforce_retention(keep_from, ledger_from))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+        if !report.dropped.is_empty() {
+            tracing::info!(dropped = ?report.dropped, "metrics retention dropped partitions");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Processor for MetricsSubscriber {
+    async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
+        if let (Some(position), Some(done)) = (delivery.position, self.committed) {
+            if position <= done {
+                return Ok(()); // committed before a crash; redelivered since
+            }
+        }
+        for message in &delivery.messages {
+            self.aggregator
+                .fold(message)
+                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+        }
+        if let Some(position) = delivery.position {
+            self.folded = Some(self.folded.map_or(position, |p| p.max(position)));
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+        let (tally, changes) = self.aggregator.take();
+        let position = self.folded.take().or(self.committed);
+        if !tally.is_empty() || !changes.is_empty() {
+            let events = tally.events;
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || store.commit(&tally, &changes, position))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => METRICS_SUBSCRIBER)
+                .increment(events);
+        }
+        self.committed = position;
+        self.maybe_enforce_retention().await
+    }
+
+    fn checkpoint_interval(&self) -> Duration {
+        self.commit_every
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventhose_analytics::{
+        Filter, Grouping, MemoryStore, Metric, MetricsQuery, MetricsReader, TimeRange,
+    };
+    use eventhose_hose::DeliveryTag;
+
+    fn delivery(position: u64, types: &[&str]) -> Delivery {
+        // Recent, or retention would drop it.
+        let now = Utc::now().timestamp();
+        Delivery {
+            tag: DeliveryTag::external(position),
+            messages: types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    bytes::Bytes::from(format!(
+                        r#"{{"type":"{t}","timestamp":"{now}","event_id":"{position}-{i}","message_id":"m{i}"}}"#
+                    ))
+                })
+                .collect(),
+            attempt: 0,
+            position: Some(position),
+        }
+    }
+
+    fn targeted(store: &MemoryStore) -> u64 {
+        let rows = store
+            .metrics(&MetricsQuery {
+                range: TimeRange {
+                    from: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+                    to: chrono::DateTime::from_timestamp(3_999_999_960, 0).unwrap(),
+                },
+                filter: Filter::default(),
+                grouping: Grouping::Total,
+                metrics: vec![Metric::Targeted],
+            })
+            .unwrap();
+        rows.first()
+            .map_or(0, |r| Metric::Targeted.value(&r.counters))
+    }
+
+    #[tokio::test]
+    async fn redeliveries_at_or_below_the_committed_position_are_skipped() {
+        let store = Arc::new(MemoryStore::new());
+        let open = || {
+            MetricsSubscriber::open(
+                store.clone(),
+                MetricsRetention::default(),
+                Duration::from_secs(1),
+            )
+        };
+        let mut first = open().await.unwrap();
+        first
+            .process(&delivery(10, &["injection", "injection"]))
+            .await
+            .unwrap();
+        first.checkpoint().await.unwrap();
+        // Folded but never committed: lost with the process, like a crash.
+        first.process(&delivery(20, &["injection"])).await.unwrap();
+        drop(first);
+        assert_eq!(targeted(&store), 2);
+
+        let mut second = open().await.unwrap();
+        second
+            .process(&delivery(10, &["injection", "injection"]))
+            .await
+            .unwrap();
+        second.process(&delivery(20, &["injection"])).await.unwrap();
+        second.checkpoint().await.unwrap();
+        assert_eq!(targeted(&store), 3, "10 skipped, 20 counted once");
+    }
+
+    #[tokio::test]
+    async fn unreadable_events_are_reported() {
+        let store = Arc::new(MemoryStore::new());
+        let mut subscriber =
+            MetricsSubscriber::open(store, MetricsRetention::default(), Duration::from_secs(1))
+                .await
+                .unwrap();
+        let mut bad = delivery(1, &["injection"]);
+        bad.messages.push(bytes::Bytes::from_static(b"not json"));
+        assert!(matches!(
+            subscriber.process(&bad).await,
+            Err(SubscriberError::BadMessage(_))
+        ));
+    }
+}
