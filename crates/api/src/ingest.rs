@@ -261,6 +261,13 @@ fn hose_error(error: HoseError) -> ApiError {
                 .description("eventhose is shutting down; nothing was stored"),
         )
         .retry_after(5),
+        HoseError::Unavailable(why) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorEntry::new("service unavailable").description(format!(
+                "the event hose cannot take events right now ({why}); nothing was acknowledged"
+            )),
+        )
+        .retry_after(5),
         other => ApiError::internal(other),
     }
 }

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod error;
 pub mod ingest;
+pub mod metrics;
 pub mod ops;
+pub mod suppressions;
 pub mod webhooks;
 
 use std::sync::atomic::AtomicBool;
@@ -14,9 +16,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
+use eventhose_state::SuppressionStore;
 
 pub use auth::{Caller, KeyResolver};
 pub use error::{ApiError, ErrorEntry};
+/// The analytic store's vocabulary and traits, as [`AppState::metrics`] uses them.
+pub use eventhose_analytics as analytics;
 pub use ingest::IngestLimits;
 pub use webhooks::WebhookServices;
 
@@ -40,6 +45,10 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The webhook store and what webhook requests send with.
     pub webhooks: WebhookServices,
+    /// The suppression lists.
+    pub suppressions: Arc<dyn SuppressionStore>,
+    /// The analytic store the Metrics API reads.
+    pub metrics: Arc<dyn eventhose_analytics::MetricsReader>,
 }
 
 /// The whole HTTP application.
@@ -47,6 +56,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/ingest/events", post(ingest::ingest_events))
         .merge(webhooks::routes())
+        .merge(suppressions::routes())
+        .merge(metrics::routes())
         .fallback(|| async { ApiError::not_found() });
     Router::new()
         .nest("/api/v1", api)
