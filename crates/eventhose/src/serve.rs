@@ -12,6 +12,7 @@ use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
 use eventhose_state::{EncryptionKey, SqliteState};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
+use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
 use eventhose_subscribers::EventCounter;
 use eventhose_webhooks::{TargetPolicy, TokenCache};
@@ -65,6 +66,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     hose.register(COUNTER_SUBSCRIBER).await?;
     let (stop_subscribers, subscribers_stopping) = watch::channel(false);
     let subscribers_stopping_webhooks = subscribers_stopping.clone();
+    let subscribers_stopping_suppressions = subscribers_stopping.clone();
     let subscribers_dir = config.data_dir.join("subscribers");
     std::fs::create_dir_all(&subscribers_dir)?;
     let counter = EventCounter::open(subscribers_dir.join("counter.json"))?;
@@ -102,7 +104,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     )?;
     let webhooks_task = tokio::spawn(engine.run(hose.clone(), subscribers_stopping_webhooks));
 
+    hose.register(SUPPRESSIONS_SUBSCRIBER).await?;
+    let suppressions_task = tokio::spawn(eventhose_subscribers::run(
+        hose.clone(),
+        SUPPRESSIONS_SUBSCRIBER,
+        SuppressionWriter::new(state.clone()),
+        subscribers_stopping_suppressions,
+    ));
+
     let ready = Arc::new(AtomicBool::new(false));
+    let suppressions = state.clone();
     let app_state = AppState {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state)),
@@ -111,6 +122,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         render_metrics: Arc::new(move || prometheus.render()),
         ready: ready.clone(),
         webhooks,
+        suppressions,
+        // Until the DuckDB store is wired in: an empty in-memory store (answers zeros).
+        metrics: Arc::new(eventhose_api::analytics::MemoryStore::new()),
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
 
@@ -140,6 +154,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for (name, task) in [
         (COUNTER_SUBSCRIBER, counter_task),
         (WEBHOOKS_SUBSCRIBER, webhooks_task),
+        (SUPPRESSIONS_SUBSCRIBER, suppressions_task),
     ] {
         match task.await {
             Ok(Ok(())) => {}

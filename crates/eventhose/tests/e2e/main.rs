@@ -6,8 +6,11 @@ mod harness;
 mod auth;
 mod crash;
 mod ingest;
+mod metrics;
 mod ops;
 
 mod delivery;
 mod receiver;
 mod webhooks;
+
+mod suppressions;
