@@ -1,0 +1,162 @@
+//! Message events: what the Events API asks the event store, what it gets back, and the traits
+//! a store implements (the message-events subscriber writes, the API searches and erases).
+//!
+//! The traits are shaped by the queries, not by an engine. Their documentation is the contract
+//! every store meets exactly; [`crate::MemoryEventStore`] is the reference implementation other
+//! stores are differential-tested against. Methods block; async callers run them on a blocking
+//! thread.
+//!
+//! # Semantics every store shares
+//! - **Identity.** An event is stored once per `event_id` and `timestamp` (a redelivered event
+//!   carries both unchanged). Inserting an event whose `event_id` is stored already with the
+//!   same timestamp stores nothing and counts it as a duplicate (whatever its other content).
+//!   Keying on the timestamp too lets a store look for the duplicate only among the events of
+//!   that second instead of the whole window.
+//!   Events that retention or erasure removed are forgotten: inserted again, they are stored
+//!   again (writers skip redeliveries by the checkpoint position).
+//! - **Sequence.** Every newly stored event gets the next insertion sequence number (1, 2, …,
+//!   never reused, also not after deletions). A search without a cursor sees the events stored
+//!   up to the highest number assigned when it runs: its *snapshot*. Its cursor carries the
+//!   snapshot, and every later page sees only events numbered at or below it. So paging never
+//!   skips or repeats an event and `total_count` stays the same while new events arrive;
+//!   only deletions (retention, erasure) between pages can lower it.
+//! - **Order.** Newest first: `timestamp` descending, then `event_id` descending, comparing the
+//!   ids' UTF-8 bytes. `event_id` is unique, so the order is total.
+//! - **Filters.** As [`crate::EventFilters`] and [`crate::IndexedEvent::matches`] define them,
+//!   over the values [`crate::IndexedEvent::from_stored`] extracts.
+//! - **Time.** `from <= timestamp < to`, in unix seconds.
+//! - **Retention.** By UTC day of `timestamp`: a day is dropped whole once it ends at or before
+//!   `keep_from`. Partitions are named `events/YYYY-MM-DD`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use eventhose_model::EventType;
+
+use crate::{AnalyticsError, EventFilters, RetentionReport};
+
+/// The event types the Events API searches (SparkPost's list: no relay, A/B test or ingest
+/// events), in documentation order.
+pub const SEARCHABLE_EVENT_TYPES: [EventType; 18] = [
+    EventType::Injection,
+    EventType::Delivery,
+    EventType::Bounce,
+    EventType::Delay,
+    EventType::PolicyRejection,
+    EventType::OutOfBand,
+    EventType::SpamComplaint,
+    EventType::SmsStatus,
+    EventType::Open,
+    EventType::InitialOpen,
+    EventType::Click,
+    EventType::AmpOpen,
+    EventType::AmpInitialOpen,
+    EventType::AmpClick,
+    EventType::GenerationFailure,
+    EventType::GenerationRejection,
+    EventType::ListUnsubscribe,
+    EventType::LinkUnsubscribe,
+];
+
+/// Where a page ends: the last event returned and the snapshot of the search.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EventCursor {
+    /// `timestamp` of the last event returned.
+    pub timestamp: i64,
+    /// `event_id` of the last event returned.
+    pub event_id: String,
+    /// The highest insertion sequence number the search sees.
+    pub snapshot: u64,
+}
+
+/// One page of a search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Inclusive start, unix seconds.
+    pub from: i64,
+    /// Exclusive end, unix seconds.
+    pub to: i64,
+    /// Which events.
+    pub filters: EventFilters,
+    /// At most this many events (at least 1).
+    pub per_page: usize,
+    /// `None` for the first page; the previous page's [`EventPage::next`] for the following.
+    pub cursor: Option<EventCursor>,
+}
+
+/// A page of results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventPage {
+    /// The events, in the search order, each exactly as it was inserted.
+    pub events: Vec<String>,
+    /// How many events in the snapshot match the time range and filters (on every page, not
+    /// only from the cursor on).
+    pub total_count: u64,
+    /// Where the next page starts; `None` when no matching event follows this page.
+    pub next: Option<EventCursor>,
+}
+
+/// What an insert did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InsertReport {
+    /// Events newly stored.
+    pub inserted: u64,
+    /// Events whose `event_id` was stored already (or came earlier in the same insert).
+    pub duplicates: u64,
+}
+
+/// What an erasure removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErasureReport {
+    /// Events removed, per type (types with none are absent).
+    pub erased: BTreeMap<EventType, u64>,
+}
+
+impl ErasureReport {
+    /// Events removed in all.
+    pub fn total(&self) -> u64 {
+        self.erased.values().sum()
+    }
+}
+
+/// Searching events.
+pub trait EventReader: Send + Sync {
+    /// One page of the events matching `query`, newest first (see the module docs for the
+    /// snapshot, order and filters). With a cursor, the page starts after the cursor's
+    /// `(timestamp, event_id)` and sees only the cursor's snapshot. An [`AnalyticsError::Invalid`]
+    /// when `per_page` is 0.
+    fn search(&self, query: &EventQuery) -> Result<EventPage, AnalyticsError>;
+}
+
+/// Storing and removing events.
+pub trait EventWriter: Send + Sync {
+    /// Stores each event (the storage form of `eventhose_model::Event`) whole, once per
+    /// `event_id`, and records `position` (the highest recorded so far is kept; `None` keeps
+    /// the last one), all in one commit: all or nothing. Fails with nothing stored when any
+    /// event cannot be read ([`crate::IndexedEvent::from_stored`]).
+    fn insert(
+        &self,
+        events: &[&[u8]],
+        position: Option<u64>,
+    ) -> Result<InsertReport, AnalyticsError>;
+
+    /// The hose position of the last commit that recorded one.
+    fn checkpoint(&self) -> Result<Option<u64>, AnalyticsError>;
+
+    /// Drops every UTC day of events (by `timestamp`) that ends at or before `keep_from`,
+    /// naming each dropped day that held events.
+    fn enforce_retention(
+        &self,
+        keep_from: DateTime<Utc>,
+    ) -> Result<RetentionReport, AnalyticsError>;
+
+    /// Deletes every event naming `recipient` as its recipient ([`crate::IndexedEvent::
+    /// names_recipient`]: `rcpt_to` or `raw_rcpt_to`, case-insensitively), whatever its
+    /// account, and reports how many of each type.
+    fn erase_recipient(&self, recipient: &str) -> Result<ErasureReport, AnalyticsError>;
+}
+
+/// A store that searches and writes: what the API holds (it searches and erases).
+pub trait EventStore: EventReader + EventWriter {}
+
+impl<T: EventReader + EventWriter + ?Sized> EventStore for T {}
