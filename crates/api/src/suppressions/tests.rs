@@ -109,6 +109,7 @@ async fn harness() -> Harness {
         webhooks,
         suppressions: state.clone(),
         metrics: Arc::new(crate::analytics::MemoryStore::new()),
+        events: Arc::new(crate::analytics::MemoryEventStore::new()),
     });
     Harness {
         root: key(&state, &[super::GRANT], None),

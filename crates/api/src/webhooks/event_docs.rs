@@ -70,21 +70,10 @@ fn build_documentation() -> Value {
             let events: Map<String, Value> = category
                 .event_types()
                 .map(|event_type| {
-                    let fields: Map<String, Value> = event_type
-                        .documented_fields()
-                        .iter()
-                        .map(|field| {
-                            let doc = json!({
-                                "description": field_description(field).unwrap_or_default(),
-                                "sampleValue": sample_value(event_type, field),
-                            });
-                            (field.to_string(), doc)
-                        })
-                        .collect();
                     let doc = json!({
                         "display_name": event_type.display_name(),
                         "description": event_type.description(),
-                        "event": fields,
+                        "event": field_docs(event_type),
                     });
                     (event_type.as_str().to_string(), doc)
                 })
@@ -100,6 +89,22 @@ fn build_documentation() -> Value {
     json!({ "results": categories })
 }
 
+/// Each documented field of `event_type` with its description and sample value:
+/// `{"<field>": {"description": …, "sampleValue": …}}` (also used by the Events API).
+pub(crate) fn field_docs(event_type: EventType) -> Map<String, Value> {
+    event_type
+        .documented_fields()
+        .iter()
+        .map(|field| {
+            let doc = json!({
+                "description": field_description(field).unwrap_or_default(),
+                "sampleValue": sample_value(event_type, field),
+            });
+            (field.to_string(), doc)
+        })
+        .collect()
+}
+
 /// A field's sample in an event of `event_type` (`type` is the type itself).
 fn sample_value(event_type: EventType, field: &str) -> Value {
     if field == "type" {
@@ -109,17 +114,22 @@ fn sample_value(event_type: EventType, field: &str) -> Value {
     }
 }
 
-/// `{"msys": {"<category>": {…sample event…}}}`.
-fn sample_batch_entry(event_type: EventType) -> Value {
-    let event: Map<String, Value> = event_type
+/// A sample event of `event_type`: every documented field that has a sample (also used by
+/// the Events API).
+pub(crate) fn sample_event(event_type: EventType) -> Map<String, Value> {
+    event_type
         .documented_fields()
         .iter()
         .filter_map(|field| {
             let value = sample_value(event_type, field);
             (!value.is_null()).then(|| (field.to_string(), value))
         })
-        .collect();
-    json!({ "msys": { event_type.category().key(): event } })
+        .collect()
+}
+
+/// `{"msys": {"<category>": {…sample event…}}}`.
+fn sample_batch_entry(event_type: EventType) -> Value {
+    json!({ "msys": { event_type.category().key(): sample_event(event_type) } })
 }
 
 #[cfg(test)]

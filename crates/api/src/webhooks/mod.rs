@@ -11,7 +11,7 @@ mod batch_status;
 mod body;
 mod changes;
 mod custom_headers;
-mod event_docs;
+pub(crate) mod event_docs;
 mod handlers;
 mod reach;
 mod target_check;

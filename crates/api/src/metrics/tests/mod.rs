@@ -327,6 +327,7 @@ async fn harness() -> Harness {
         webhooks,
         suppressions: state.clone(),
         metrics: store,
+        events: Arc::new(crate::analytics::MemoryEventStore::new()),
     });
     Harness {
         root: key(&state, &[super::GRANT], None),

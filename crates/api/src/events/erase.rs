@@ -1,0 +1,75 @@
+//! `DELETE /events/message?recipients=ADDR` (beyond SparkPost): erases every stored event
+//! naming one recipient, for data-protection requests.
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::params::Params;
+use super::{run, store_error, ERASE_GRANTS};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorEntry};
+use crate::AppState;
+
+/// Answers `{"results":{"recipient":…,"erased":{"<type>":n,…},"total":n}}`.
+pub(super) async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    for grant in ERASE_GRANTS {
+        caller.require(grant)?;
+    }
+    if caller.0.subaccount.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorEntry::new("Forbidden.")
+                .description("only a primary-account key can erase events")
+                .code("1100"),
+        ));
+    }
+    let params = Params::parse(query.as_deref());
+    let recipient = match params.list("recipients").as_deref() {
+        Some([one]) if one.contains('@') => one.clone(),
+        Some([_]) => {
+            return Err(ApiError::bad_param(
+                "recipients",
+                "recipients must be an email address",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_param(
+                "recipients",
+                "name exactly one recipient per erasure",
+            ))
+        }
+        None => {
+            return Err(ApiError::bad_param(
+                "recipients",
+                "recipients is required: the address whose events to erase",
+            ))
+        }
+    };
+    let address = recipient.clone();
+    let report = run(&state.events, move |store| {
+        store.erase_recipient(&address).map_err(store_error)
+    })
+    .await?;
+    tracing::info!(
+        erased = report.total(),
+        "erased a recipient's message events"
+    );
+    let erased: Map<String, Value> = report
+        .erased
+        .iter()
+        .map(|(event_type, count)| (event_type.as_str().to_owned(), json!(count)))
+        .collect();
+    Ok(Json(json!({
+        "results": {
+            "recipient": recipient,
+            "erased": erased,
+            "total": report.total(),
+        }
+    })))
+}

@@ -1,0 +1,54 @@
+//! `GET /events/message`: one page of the message events matching the request.
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::params::Params;
+use super::request::{self, Window};
+use super::{render, run, store_error, GRANT};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Answers `{"results":[…],"total_count":N,"links":{"next":…}}` (no `next` on the last page).
+pub(super) async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let key = caller.require(GRANT)?;
+    let params = Params::parse(query.as_deref());
+    let search = request::parse(&params, key, Utc::now())?;
+    if !search.visible {
+        return Ok(Json(
+            json!({ "results": [], "total_count": 0, "links": {} }),
+        ));
+    }
+    let window = Window {
+        from: search.query.from,
+        to: search.query.to,
+    };
+    let query = search.query;
+    let (results, total_count, next) = run(&state.events, move |store| {
+        let page = store.search(&query).map_err(store_error)?;
+        let results = page
+            .events
+            .iter()
+            .map(|stored| render::stored_event(stored))
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(ApiError::internal)?;
+        Ok((results, page.total_count, page.next))
+    })
+    .await?;
+    let links = match next {
+        Some(next) => json!({ "next": render::next_link(&params, window, &next) }),
+        None => json!({}),
+    };
+    Ok(Json(json!({
+        "results": results,
+        "total_count": total_count,
+        "links": links,
+    })))
+}
