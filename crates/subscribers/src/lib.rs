@@ -3,6 +3,7 @@
 //! and is driven by [`run`], which owns the read → process → checkpoint → acknowledge loop.
 
 pub mod counter;
+pub mod message_events;
 pub mod metrics;
 pub mod suppressions;
 pub mod webhooks;
@@ -13,6 +14,7 @@ use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use tokio::sync::watch;
 
 pub use counter::EventCounter;
+pub use message_events::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 pub use metrics::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 pub use suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 

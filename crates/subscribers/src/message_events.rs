@@ -1,0 +1,171 @@
+//! The message-events subscriber (the seed's "Message Events ETL"): stores every event whole in
+//! the event store, for the Events API.
+//!
+//! Inserts are idempotent by `event_id` and timestamp, and each commit records the hose
+//! position it covers, so a delivery at or below the stored position (redelivered after a
+//! crash) is skipped: events that retention or erasure removed since do not come back.
+//! Retention (whole days) runs between commits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use eventhose_analytics::EventWriter;
+use eventhose_hose::{Delivery, Message};
+
+use crate::{Processor, SubscriberError};
+
+/// The subscriber name the message-events ETL registers on the hose.
+pub const MESSAGE_EVENTS_SUBSCRIBER: &str = "message_events";
+
+/// Stores events whole, committing them with their hose position.
+pub struct MessageEventsSubscriber {
+    store: Arc<dyn EventWriter>,
+    pending: Vec<Message>,
+    committed: Option<u64>,
+    folded: Option<u64>,
+    keep: Duration,
+    last_retention: Option<Instant>,
+    commit_every: Duration,
+}
+
+impl MessageEventsSubscriber {
+    /// Resumes from the store's last commit; events are kept for `keep`.
+    pub async fn open(
+        store: Arc<dyn EventWriter>,
+        keep: Duration,
+        commit_every: Duration,
+    ) -> Result<Self, SubscriberError> {
+        let reader = store.clone();
+        let committed = tokio::task::spawn_blocking(move || reader.checkpoint())
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(MessageEventsSubscriber {
+            store,
+            pending: Vec::new(),
+            committed,
+            folded: None,
+            keep,
+            last_retention: None,
+            commit_every,
+        })
+    }
+
+    async fn maybe_enforce_retention(&mut self) -> Result<(), SubscriberError> {
+        if self
+            .last_retention
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(3_600))
+        {
+            return Ok(());
+        }
+        self.last_retention = Some(Instant::now());
+        let keep_from = Utc::now() - chrono::Duration::from_std(self.keep).unwrap_or_default();
+        let store = self.store.clone();
+        let report = tokio::task::spawn_blocking(move || store.enforce_retention(keep_from))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        if !report.dropped.is_empty() {
+            tracing::info!(dropped = ?report.dropped, "message events retention dropped days");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Processor for MessageEventsSubscriber {
+    async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
+        if let (Some(position), Some(done)) = (delivery.position, self.committed) {
+            if position <= done {
+                return Ok(());
+            }
+        }
+        self.pending.extend(delivery.messages.iter().cloned());
+        if let Some(position) = delivery.position {
+            self.folded = Some(self.folded.map_or(position, |p| p.max(position)));
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+        let events = std::mem::take(&mut self.pending);
+        let position = self.folded.take().or(self.committed);
+        if !events.is_empty() {
+            let store = self.store.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                let slices: Vec<&[u8]> = events.iter().map(|m| m.as_ref()).collect();
+                store.insert(&slices, position)
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+            ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
+                .increment(report.inserted);
+        }
+        self.committed = position;
+        self.maybe_enforce_retention().await
+    }
+
+    fn checkpoint_interval(&self) -> Duration {
+        self.commit_every
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventhose_analytics::{EventFilters, EventQuery, EventReader, MemoryEventStore};
+    use eventhose_hose::DeliveryTag;
+
+    fn delivery(position: u64, ids: &[&str]) -> Delivery {
+        let now = Utc::now().timestamp();
+        Delivery {
+            tag: DeliveryTag::external(position),
+            messages: ids
+                .iter()
+                .map(|id| {
+                    bytes::Bytes::from(format!(
+                        r#"{{"type":"delivery","timestamp":"{now}","event_id":"{id}","rcpt_to":"a@example.com"}}"#
+                    ))
+                })
+                .collect(),
+            attempt: 0,
+            position: Some(position),
+        }
+    }
+
+    fn stored(store: &MemoryEventStore) -> u64 {
+        store
+            .search(&EventQuery {
+                from: 0,
+                to: i64::MAX,
+                filters: EventFilters::default(),
+                per_page: 100,
+                cursor: None,
+            })
+            .unwrap()
+            .total_count
+    }
+
+    #[tokio::test]
+    async fn events_are_stored_once_and_redeliveries_skipped() {
+        let store = Arc::new(MemoryEventStore::new());
+        let open = || {
+            MessageEventsSubscriber::open(
+                store.clone(),
+                Duration::from_secs(10 * 86_400),
+                Duration::from_secs(1),
+            )
+        };
+        let mut first = open().await.unwrap();
+        first.process(&delivery(5, &["a", "b"])).await.unwrap();
+        first.checkpoint().await.unwrap();
+        first.process(&delivery(9, &["c"])).await.unwrap();
+        drop(first); // a crash before the commit of 9
+        assert_eq!(stored(&store), 2);
+        let mut second = open().await.unwrap();
+        second.process(&delivery(5, &["a", "b"])).await.unwrap();
+        second.process(&delivery(9, &["c"])).await.unwrap();
+        second.checkpoint().await.unwrap();
+        assert_eq!(stored(&store), 3);
+        assert_eq!(store.checkpoint().unwrap(), Some(9));
+    }
+}
