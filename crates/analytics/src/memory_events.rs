@@ -126,7 +126,10 @@ impl EventWriter for MemoryEventStore {
         let mut stored = self.lock()?;
         let mut report = InsertReport::default();
         for (indexed, json) in parsed {
-            if !stored.ids.insert((indexed.timestamp, indexed.event_id.clone())) {
+            if !stored
+                .ids
+                .insert((indexed.timestamp, indexed.event_id.clone()))
+            {
                 report.duplicates += 1;
                 continue;
             }

@@ -1,0 +1,200 @@
+//! The DuckDB event store against the in-memory reference store: same inserts, same pages.
+
+use eventhose_analytics::{
+    EventFilters, EventPage, EventQuery, EventReader, EventWriter, MemoryEventStore, TextFilter,
+};
+use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
+use eventhose_model::{Event, EventIdGenerator, EventType};
+use eventhose_simulator::{SimConfig, Simulator};
+
+/// 2026-11-20T00:00:00Z.
+const START: i64 = 1_795_132_800;
+
+fn stored_events(n: usize, seed: u64) -> Vec<Vec<u8>> {
+    // One event every 30 simulated seconds: a few thousand events span two days.
+    let mut sim = Simulator::new(SimConfig::new(seed, START, 1.0 / 30.0)).expect("simulator");
+    let ids = EventIdGenerator::new();
+    let mut out = Vec::new();
+    sim.write_ndjson(&mut out, n);
+    out.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            Event::parse_ingest(line, &ids)
+                .expect("valid")
+                .to_json_bytes()
+        })
+        .collect()
+}
+
+fn stores() -> (tempfile::TempDir, DuckStore, MemoryEventStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
+    (dir, duck, MemoryEventStore::new())
+}
+
+fn insert_both(duck: &DuckStore, memory: &MemoryEventStore, events: &[Vec<u8>], position: u64) {
+    let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    let a = duck.insert(&slices, Some(position)).expect("duck insert");
+    let b = memory
+        .insert(&slices, Some(position))
+        .expect("memory insert");
+    assert_eq!(a, b, "insert reports");
+}
+
+/// Every page of a search, by following cursors.
+fn all_pages(store: &dyn EventReader, mut query: EventQuery) -> Vec<EventPage> {
+    let mut pages = Vec::new();
+    for _ in 0..10_000 {
+        let page = store.search(&query).expect("search");
+        let next = page.next.clone();
+        pages.push(page);
+        match next {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return pages,
+        }
+    }
+    panic!("paging does not end");
+}
+
+fn query(filters: EventFilters, per_page: usize) -> EventQuery {
+    EventQuery {
+        from: START - 86_400,
+        to: START + 10 * 86_400,
+        filters,
+        per_page,
+        cursor: None,
+    }
+}
+
+fn filter_cases() -> Vec<EventFilters> {
+    let mut cases = vec![EventFilters::default()];
+    let mut types = EventFilters::default();
+    types.event_types = vec![EventType::Delivery, EventType::Bounce, EventType::Click];
+    cases.push(types);
+    for (filter, value) in [
+        (TextFilter::RecipientDomains, "gmail"),
+        (TextFilter::RecipientDomains, "com"),
+        (TextFilter::Campaigns, "newsletter"),
+        (TextFilter::Reasons, "mailbox"),
+        (TextFilter::Subjects, "your"),
+        (TextFilter::IpPools, "default"),
+        (TextFilter::MailboxProviders, "gmail"),
+    ] {
+        let mut f = EventFilters::default();
+        f.set_text(filter, vec![value.into()]);
+        cases.push(f);
+    }
+    let mut sub = EventFilters::default();
+    sub.subaccounts = vec![0];
+    sub.bounce_classes = vec![10, 21];
+    cases.push(sub);
+    cases
+}
+
+#[test]
+fn searches_match_the_reference_store_page_by_page() {
+    let (_dir, duck, memory) = stores();
+    let events = stored_events(4_000, 5);
+    for (i, chunk) in events.chunks(900).enumerate() {
+        insert_both(&duck, &memory, chunk, i as u64 + 1);
+    }
+    // A redelivered chunk stores nothing.
+    insert_both(&duck, &memory, &events[..900], 99);
+    let mut nonempty = 0;
+    for filters in filter_cases() {
+        for per_page in [1_000, 37] {
+            let q = query(filters.clone(), per_page);
+            let a = all_pages(&duck, q.clone());
+            let b = all_pages(&memory, q);
+            assert_eq!(a.len(), b.len(), "pages for {filters:?}");
+            for (pa, pb) in a.iter().zip(&b) {
+                assert_eq!(pa.events, pb.events, "{filters:?}");
+                assert_eq!(pa.total_count, pb.total_count, "{filters:?}");
+                assert_eq!(
+                    pa.next.as_ref().map(|c| (c.timestamp, c.event_id.clone())),
+                    pb.next.as_ref().map(|c| (c.timestamp, c.event_id.clone())),
+                );
+            }
+            nonempty += usize::from(a[0].total_count > 0);
+        }
+    }
+    assert!(nonempty >= 12, "the filters select something");
+    // Known ids: a message's whole history.
+    let first = Event::from_stored(&events[0]).expect("stored");
+    let mut by_message = EventFilters::default();
+    by_message.set_text(
+        TextFilter::Messages,
+        vec![first.message_id().expect("message id").to_owned()],
+    );
+    let page = duck.search(&query(by_message, 100)).expect("search");
+    assert!(page.total_count >= 1);
+}
+
+#[test]
+fn paging_is_stable_while_events_arrive() {
+    let (_dir, duck, _memory) = stores();
+    let events = stored_events(3_000, 8);
+    let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    duck.insert(&slices[..2_000], Some(1)).expect("insert");
+    let mut q = query(EventFilters::default(), 150);
+    let mut seen = std::collections::HashSet::new();
+    let mut total = None;
+    let mut arriving = slices[2_000..].chunks(100);
+    loop {
+        let page = duck.search(&q).expect("search");
+        assert_eq!(*total.get_or_insert(page.total_count), page.total_count);
+        for event in &page.events {
+            assert!(seen.insert(event.clone()), "an event came twice");
+        }
+        // New events (some older than the cursor) arrive between pages.
+        if let Some(more) = arriving.next() {
+            duck.insert(more, None).expect("insert more");
+        }
+        match page.next {
+            Some(cursor) => q.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as u64, total.expect("a page"));
+    assert_eq!(
+        seen.len(),
+        2_000,
+        "exactly the events stored before the first page"
+    );
+}
+
+#[test]
+fn retention_and_erasure_remove_what_they_say() {
+    let (_dir, duck, memory) = stores();
+    let events = stored_events(3_000, 9);
+    insert_both(&duck, &memory, &events, 1);
+    let recipient = Event::from_stored(&events[0])
+        .expect("stored")
+        .rcpt_to()
+        .expect("recipient")
+        .to_uppercase();
+    let a = duck.erase_recipient(&recipient).expect("erase");
+    let b = memory.erase_recipient(&recipient).expect("erase");
+    assert_eq!(a, b);
+    assert!(a.total() >= 1, "the recipient had events");
+    let mut by_recipient = EventFilters::default();
+    by_recipient.set_text(TextFilter::Recipients, vec![recipient.clone()]);
+    assert_eq!(
+        duck.search(&query(by_recipient, 10))
+            .expect("search")
+            .total_count,
+        0
+    );
+
+    let keep_from = chrono::DateTime::from_timestamp(START + 86_400, 0).expect("time");
+    let dropped = duck.enforce_retention(keep_from).expect("retention");
+    assert_eq!(dropped.dropped, vec!["events_20261120".to_owned()]);
+    memory.enforce_retention(keep_from).expect("retention");
+    let q = query(EventFilters::default(), 10_000);
+    assert_eq!(
+        duck.search(&q).expect("search").total_count,
+        memory.search(&q).expect("search").total_count
+    );
+    assert_eq!(duck.checkpoint().expect("checkpoint"), Some(1));
+}

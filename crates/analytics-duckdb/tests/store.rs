@@ -1,0 +1,366 @@
+//! The DuckDB store against the in-memory reference store: the same commits, the same answers.
+
+use chrono::{DateTime, TimeZone, Utc};
+use eventhose_analytics::{
+    Aggregator, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator, Condition, Dimension,
+    Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric, MetricsQuery,
+    MetricsReader, MetricsRow, MetricsWriter, TimeRange, ValuesQuery,
+};
+use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
+use eventhose_model::{Event, EventIdGenerator};
+use eventhose_simulator::{SimConfig, Simulator};
+
+/// 2026-10-30T20:00:00Z: the simulated stream crosses the end of US daylight time.
+const START: i64 = 1_793_390_400;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, 0).single().expect("valid time")
+}
+
+/// Stored events from the simulator: two simulated days at a low rate.
+fn stored_events(n: usize) -> Vec<Vec<u8>> {
+    // One event every 20 simulated seconds: a few thousand events span more than a day.
+    let mut sim = Simulator::new(SimConfig::new(42, START, 0.05)).expect("simulator");
+    let ids = EventIdGenerator::new();
+    let mut out = Vec::new();
+    sim.write_ndjson(&mut out, n);
+    out.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            Event::parse_ingest(line, &ids)
+                .expect("simulated events are valid")
+                .to_json_bytes()
+        })
+        .collect()
+}
+
+/// Both stores with the same commits (in several transactions, as the subscriber makes them).
+fn filled(n: usize) -> (tempfile::TempDir, DuckStore, MemoryStore, i64, i64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck = DuckStore::open(
+        &dir.path().join("analytics.duckdb"),
+        &DuckOptions::default(),
+    )
+    .expect("open duckdb");
+    let memory = MemoryStore::new();
+    let events = stored_events(n);
+    let mut aggregator = Aggregator::default();
+    let mut position = 0;
+    for chunk in events.chunks(700) {
+        for event in chunk {
+            aggregator.fold(event).expect("fold");
+        }
+        position += 1;
+        let (tally, changes) = aggregator.take();
+        duck.commit(&tally, &changes, Some(position))
+            .expect("duck commit");
+        memory
+            .commit(&tally, &changes, Some(position))
+            .expect("memory commit");
+    }
+    let (first, last) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+        let ts = Event::from_stored(e).expect("stored").timestamp();
+        (lo.min(ts), hi.max(ts))
+    });
+    (dir, duck, memory, first, last)
+}
+
+fn sorted(mut rows: Vec<MetricsRow>) -> Vec<MetricsRow> {
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    rows
+}
+
+fn same_metrics(duck: &DuckStore, memory: &MemoryStore, query: &MetricsQuery) {
+    let expected = sorted(memory.metrics(query).expect("memory"));
+    let got = sorted(duck.metrics(query).expect("duck"));
+    assert_eq!(got.len(), expected.len(), "row count for {query:?}");
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g.key, e.key, "{query:?}");
+        for metric in &query.metrics {
+            assert_eq!(
+                metric.value(&g.counters),
+                metric.value(&e.counters),
+                "{metric} of {:?} for {query:?}",
+                g.key
+            );
+        }
+    }
+}
+
+fn filters() -> Vec<Filter> {
+    let mut simple = Filter::default();
+    simple.require(
+        Dimension::Domain,
+        FilterOp::Eq,
+        vec!["gmail.com".into(), "yahoo.com".into()],
+    );
+    let mut grouped = Filter::default();
+    grouped.groups.push(FilterGroup {
+        combinator: Combinator::Or,
+        conditions: vec![
+            Condition {
+                dimension: Dimension::Campaign,
+                op: FilterOp::Like,
+                values: vec!["a".into()],
+            },
+            Condition {
+                dimension: Dimension::Subaccount,
+                op: FilterOp::Eq,
+                values: vec!["0".into()],
+            },
+        ],
+    });
+    grouped.require(Dimension::Domain, FilterOp::NotLike, vec!["hotmail".into()]);
+    let mut not_eq = Filter::default();
+    not_eq.require(Dimension::Subaccount, FilterOp::NotEq, vec!["0".into()]);
+    vec![Filter::default(), simple, grouped, not_eq]
+}
+
+#[test]
+fn answers_match_the_reference_store() {
+    let (_dir, duck, memory, first, last) = filled(6_000);
+    assert!(last - first > 86_400, "the stream spans more than a day");
+    let metrics = Metric::ALL.to_vec();
+    // Ranges: whole minutes at odd offsets, so every segment kind is read.
+    let ranges = [
+        (first - first % 60, last - last % 60 + 60),
+        (
+            first - first % 60 + 17 * 60,
+            last - last % 60 - 3 * 3_600 + 60 * 7,
+        ),
+        (
+            first - first % 3_600 + 3_600,
+            first - first % 3_600 + 5 * 3_600,
+        ),
+    ];
+    for (from, to) in ranges {
+        let range = TimeRange {
+            from: t(from),
+            to: t(to),
+        };
+        for filter in filters() {
+            let mut groupings = vec![Grouping::Total];
+            groupings.extend(Dimension::ALL.iter().map(|d| Grouping::By(*d)));
+            for grouping in groupings {
+                same_metrics(
+                    &duck,
+                    &memory,
+                    &MetricsQuery {
+                        range,
+                        filter: filter.clone(),
+                        grouping,
+                        metrics: metrics.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn time_series_match_at_every_alignment() {
+    let (_dir, duck, memory, first, last) = filled(4_000);
+    let hour0 = first - first % 3_600;
+    let end = last - last % 3_600 + 3_600;
+    for step in [60 * 15, 3_600, 3 * 3_600, 86_400] {
+        let from = if step == 86_400 {
+            first - first % 86_400
+        } else {
+            hour0
+        };
+        let starts: Vec<_> = (0..)
+            .map(|i| from + i * step)
+            .take_while(|s| *s < end)
+            .map(t)
+            .collect();
+        let query = MetricsQuery {
+            range: TimeRange {
+                from: t(from),
+                to: t(end),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Time(starts),
+            metrics: vec![Metric::Targeted, Metric::Delivered, Metric::UniqueRendered],
+        };
+        same_metrics(&duck, &memory, &query);
+        let rows = duck.metrics(&query).expect("series");
+        assert!(rows.len() > 1, "several buckets have events at step {step}");
+        assert!(rows.iter().all(|r| matches!(r.key, GroupKey::Bucket(_))));
+    }
+}
+
+#[test]
+fn breakdowns_and_values_match_the_reference_store() {
+    let (_dir, duck, memory, first, last) = filled(5_000);
+    let range = TimeRange {
+        from: t(first - first % 60),
+        to: t(last - last % 60 + 60),
+    };
+    let kinds = [
+        BreakdownKind::Bounce,
+        BreakdownKind::Rejection,
+        BreakdownKind::Delay,
+        BreakdownKind::Link,
+        BreakdownKind::Attempt,
+    ];
+    let mut nonempty = 0;
+    for kind in kinds {
+        for grouping in [
+            BreakdownGrouping::Label,
+            BreakdownGrouping::LabelAndDomain,
+            BreakdownGrouping::Class,
+        ] {
+            for filter in filters() {
+                let query = BreakdownQuery {
+                    range,
+                    filter,
+                    kind,
+                    grouping,
+                };
+                let mut expected = memory.breakdown(&query).expect("memory");
+                let mut got = duck.breakdown(&query).expect("duck");
+                let key = |r: &eventhose_analytics::BreakdownRow| {
+                    (r.label.clone(), r.class, r.domain.clone())
+                };
+                expected.sort_by_key(key);
+                got.sort_by_key(key);
+                assert_eq!(got, expected, "{query:?}");
+                nonempty += usize::from(!got.is_empty());
+            }
+        }
+    }
+    assert!(nonempty > 30, "the event set exercises the breakdowns");
+    for dimension in Dimension::ALL {
+        for contains in [None, Some("o".to_owned())] {
+            let query = ValuesQuery {
+                dimension,
+                range,
+                contains,
+                limit: 5,
+                filter: Filter::default(),
+            };
+            assert_eq!(
+                duck.values(&query).expect("duck"),
+                memory.values(&query).expect("memory"),
+                "{query:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn commits_survive_reopening_with_their_position_and_ledger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("analytics.duckdb");
+    let events = stored_events(3_000);
+    let mut aggregator = Aggregator::default();
+    {
+        let duck = DuckStore::open(&path, &DuckOptions::default()).expect("open");
+        for event in &events[..2_000] {
+            aggregator.fold(event).expect("fold");
+        }
+        let (tally, changes) = aggregator.take();
+        duck.commit(&tally, &changes, Some(41)).expect("commit");
+        duck.compact_now().expect("compact");
+    }
+    let duck = DuckStore::open(&path, &DuckOptions::default()).expect("reopen");
+    let checkpoint = duck.checkpoint().expect("checkpoint");
+    assert_eq!(checkpoint.position, Some(41));
+    assert_eq!(checkpoint.ledger.len(), aggregator.ledger.len());
+    // Continuing from the restored ledger gives the same unique counts as never stopping.
+    let mut resumed = Aggregator::with_ledger(checkpoint.ledger);
+    for event in &events[2_000..] {
+        resumed.fold(event).expect("fold");
+        aggregator.fold(event).expect("fold");
+    }
+    let unique = |a: &Aggregator| -> u64 {
+        a.tally
+            .rows
+            .values()
+            .map(|c| c.get(eventhose_analytics::Counter::UniqueRendered))
+            .sum()
+    };
+    assert_eq!(unique(&resumed), unique(&aggregator));
+}
+
+#[test]
+fn a_failed_commit_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
+    let events = stored_events(500);
+    let mut aggregator = Aggregator::default();
+    for event in &events {
+        aggregator.fold(event).expect("fold");
+    }
+    let (tally, changes) = aggregator.take();
+    duck.commit(&tally, &changes, Some(1)).expect("commit");
+    let all = MetricsQuery {
+        range: TimeRange {
+            from: t(0),
+            to: t(3_999_999_960),
+        },
+        filter: Filter::default(),
+        grouping: Grouping::Total,
+        metrics: vec![Metric::Targeted],
+    };
+    let before = duck.metrics(&all).expect("query");
+    // A subaccount filter that is not a number is refused, and reading it changes nothing.
+    let mut bad = all.clone();
+    bad.filter
+        .require(Dimension::Subaccount, FilterOp::Eq, vec!["x".into()]);
+    assert!(duck.metrics(&bad).is_err());
+    assert_eq!(duck.metrics(&all).expect("query"), before);
+    assert_eq!(duck.checkpoint().expect("checkpoint").position, Some(1));
+}
+
+#[test]
+fn retention_drops_whole_monthly_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("r.duckdb"), &DuckOptions::default()).expect("open");
+    let mut aggregator = Aggregator::default();
+    // One injection each on 2026-08-29, 2026-09-30 and 2026-11-01.
+    for (i, ts) in [1_788_000_000i64, 1_790_700_000, 1_793_400_000]
+        .iter()
+        .enumerate()
+    {
+        let line = format!(
+            r#"{{"type":"injection","timestamp":"{ts}","event_id":"{i}","message_id":"m{i}"}}"#
+        );
+        aggregator.fold(line.as_bytes()).expect("fold");
+    }
+    let (tally, changes) = aggregator.take();
+    duck.commit(&tally, &changes, None).expect("commit");
+    let count = |from: i64| {
+        duck.metrics(&MetricsQuery {
+            range: TimeRange {
+                from: t(from),
+                to: t(1_800_000_000),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Total,
+            metrics: vec![Metric::Injected],
+        })
+        .expect("query")
+        .first()
+        .map_or(0, |r| Metric::Injected.value(&r.counters))
+    };
+    assert_eq!(count(1_779_999_960), 3);
+    // Keep from 2026-10-15: August and September go whole; October stays although it starts
+    // earlier.
+    let report = duck
+        .enforce_retention(t(1_792_022_400), t(1_792_022_400))
+        .expect("retention");
+    assert!(
+        ["m1_202608", "m1_202609", "m1440_202609"]
+            .iter()
+            .all(|name| report.dropped.iter().any(|n| n == name)),
+        "{report:?}"
+    );
+    assert!(
+        report.dropped.iter().all(|n| !n.ends_with("202610")),
+        "{report:?}"
+    );
+    assert_eq!(count(1_779_999_960), 1);
+}
