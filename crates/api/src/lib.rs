@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod ingest;
 pub mod metrics;
 pub mod ops;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub suppressions: Arc<dyn SuppressionStore>,
     /// The analytic store the Metrics API reads.
     pub metrics: Arc<dyn eventhose_analytics::MetricsReader>,
+    /// The message events the Events API searches and erases.
+    pub events: Arc<dyn eventhose_analytics::EventStore>,
 }
 
 /// The whole HTTP application.
@@ -58,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(suppressions::routes())
         .merge(metrics::routes())
+        .merge(events::routes())
         .fallback(|| async { ApiError::not_found() });
     Router::new()
         .nest("/api/v1", api)

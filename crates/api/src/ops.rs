@@ -14,12 +14,16 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: ready to accept events (started, and not shutting down).
+/// `GET /readyz`: ready to accept events (started, not shutting down, and the hose available:
+/// a broker-backed hose is connected).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
+    if !state.ready.load(Ordering::Acquire) {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    } else if !state.hose.is_available() {
+        let why = "not ready: the event hose is unavailable\n";
+        (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+    } else {
+        (StatusCode::OK, "ready\n").into_response()
     }
 }
 

@@ -25,6 +25,19 @@ enum Command {
     Keys(KeysArgs),
     /// Measure performance; results are printed as Markdown table rows.
     Bench(crate::bench::BenchArgs),
+    /// Delete every stored message event of a recipient (GDPR erasure) and report what was
+    /// removed. Run it while `serve` is stopped; a running server does the same through
+    /// `DELETE /api/v1/events/message?recipients=ADDR`.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// The recipient's address (compared case-insensitively).
+    #[arg(long)]
+    pub recipient: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Where settings come from; shared by every command that opens the data directory.
@@ -102,5 +115,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Erase(args) => crate::erase::run(args.config.load(None)?, &args.recipient),
     }
 }

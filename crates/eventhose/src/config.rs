@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use eventhose_api::IngestLimits;
+use eventhose_hose_amqp::{AmqpHoseConfig, QueueType};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -24,13 +25,18 @@ pub struct Config {
     pub log: String,
     /// Limits on ingest requests.
     pub ingest: IngestLimits,
-    /// The embedded hose.
-    pub hose: HoseSettings,
+    /// The hose: a table of embedded-log settings (the default), or a RabbitMQ URL
+    /// (`amqp://…`, `amqps://…`) whose options are in `amqp`.
+    pub hose: HoseChoice,
+    /// Options of the RabbitMQ hose (used when `hose` is a URL).
+    pub amqp: AmqpSettings,
     /// Let webhook targets and token URLs be loopback, private or other non-public addresses
     /// (development and tests only: it opens the door to server-side request forgery).
     pub allow_private_targets: bool,
     /// Webhooks.
     pub webhooks: WebhookSettings,
+    /// The analytic store (metrics and message events).
+    pub analytics: AnalyticsSettings,
 }
 
 impl Default for Config {
@@ -41,9 +47,71 @@ impl Default for Config {
             bootstrap_key: None,
             log: "info".into(),
             ingest: IngestLimits::default(),
-            hose: HoseSettings::default(),
+            hose: HoseChoice::default(),
+            amqp: AmqpSettings::default(),
             allow_private_targets: false,
             webhooks: WebhookSettings::default(),
+            analytics: AnalyticsSettings::default(),
+        }
+    }
+}
+
+/// Settings of the analytic store and the metrics subscriber.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsSettings {
+    /// DuckDB's memory limit, e.g. `"1GB"`.
+    pub memory_limit: String,
+    /// Threads DuckDB may use for one query.
+    pub threads: u16,
+    /// Days metrics are kept (SparkPost keeps 6 months).
+    pub metrics_retention_days: u64,
+    /// Days a message's first open or click is remembered for the unique metrics.
+    pub unique_window_days: u64,
+    /// Days raw message events are kept for the Events API (SparkPost keeps 10).
+    pub events_retention_days: u64,
+    /// How often the metrics and message-events subscribers commit, in milliseconds (how
+    /// fresh the APIs are).
+    pub commit_interval_ms: u64,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        let store = eventhose_analytics_duckdb::DuckOptions::default();
+        let retention = eventhose_subscribers::MetricsRetention::default();
+        Self {
+            memory_limit: store.memory_limit,
+            threads: store.threads,
+            metrics_retention_days: retention.keep.as_secs() / 86_400,
+            unique_window_days: retention.unique_window.as_secs() / 86_400,
+            events_retention_days: 10,
+            commit_interval_ms: 1_000,
+        }
+    }
+}
+
+impl AnalyticsSettings {
+    /// The store's options.
+    pub fn store(&self) -> eventhose_analytics_duckdb::DuckOptions {
+        eventhose_analytics_duckdb::DuckOptions {
+            memory_limit: self.memory_limit.clone(),
+            threads: self.threads.max(1),
+            ..Default::default()
+        }
+    }
+
+    /// How long raw message events are kept.
+    pub fn events_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(86_400 * self.events_retention_days.max(1))
+    }
+
+    /// The metrics subscriber's retention.
+    pub fn retention(&self) -> eventhose_subscribers::MetricsRetention {
+        let day = std::time::Duration::from_secs(86_400);
+        eventhose_subscribers::MetricsRetention {
+            keep: day * u32::try_from(self.metrics_retention_days.max(1)).unwrap_or(u32::MAX),
+            unique_window: day * u32::try_from(self.unique_window_days.max(1)).unwrap_or(u32::MAX),
+            ..Default::default()
         }
     }
 }
@@ -172,6 +240,193 @@ impl HoseSettings {
     }
 }
 
+/// Which hose carries the events: `hose = { … }` (the embedded log) or `hose = "amqp://…"`.
+#[derive(Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum HoseChoice {
+    /// The embedded, segmented log in the data directory.
+    Embedded(HoseSettings),
+    /// RabbitMQ at this URL (`amqp://user:password@host:port/vhost` or `amqps://…`).
+    Amqp(String),
+}
+
+impl Default for HoseChoice {
+    fn default() -> Self {
+        Self::Embedded(HoseSettings::default())
+    }
+}
+
+impl std::fmt::Debug for HoseChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded(settings) => f.debug_tuple("Embedded").field(settings).finish(),
+            Self::Amqp(url) => f
+                .debug_tuple("Amqp")
+                .field(&AmqpHoseConfig::with_url(url.as_str()).redacted_url())
+                .finish(),
+        }
+    }
+}
+
+/// URL schemes `hose` accepts as a string.
+const BROKER_SCHEMES: [&str; 2] = ["amqp", "amqps"];
+
+impl<'de> Deserialize<'de> for HoseChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+
+        struct ChoiceVisitor;
+
+        impl<'de> Visitor<'de> for ChoiceVisitor {
+            type Value = HoseChoice;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a RabbitMQ URL (amqp://… or amqps://…) or a table of embedded-hose settings",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, url: &str) -> Result<HoseChoice, E> {
+                let Some((scheme, _)) = url.split_once("://") else {
+                    return Err(E::custom(
+                        "a hose given as a string must be a RabbitMQ URL (amqp://… or amqps://…)",
+                    ));
+                };
+                if !BROKER_SCHEMES.contains(&scheme) {
+                    return Err(E::custom(format!(
+                        "unsupported hose URL scheme `{scheme}`: use amqp:// or amqps:// for \
+                         RabbitMQ, or a table of embedded-hose settings"
+                    )));
+                }
+                Ok(HoseChoice::Amqp(url.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<HoseChoice, A::Error> {
+                HoseSettings::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(HoseChoice::Embedded)
+            }
+        }
+
+        deserializer.deserialize_any(ChoiceVisitor)
+    }
+}
+
+/// Options of the RabbitMQ hose (`[amqp]`); the broker URL is `hose` itself. Defaults are those
+/// of [`AmqpHoseConfig`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpSettings {
+    /// Start of every exchange and queue name, so that installations can share a broker.
+    pub prefix: String,
+    /// Type of the subscriber queues: `quorum` (replicated, with a delivery limit) or `classic`.
+    pub queue_type: QueueType,
+    /// Unacknowledged deliveries the broker may push to one subscription.
+    pub prefetch: u16,
+    /// Redeliveries a quorum queue allows before moving a message to `{prefix}{name}.dead`.
+    pub max_redeliveries: u32,
+    /// First pause before reconnecting, in milliseconds (doubled after each failure) …
+    pub reconnect_min_ms: u64,
+    /// … up to this many milliseconds.
+    pub reconnect_max_ms: u64,
+    /// Longest wait for the TCP connection and AMQP handshake, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Heartbeat interval proposed to the broker, in seconds (0 disables heartbeats).
+    pub heartbeat_secs: u16,
+    /// Longest wait for the broker's publisher confirm, in milliseconds.
+    pub publish_timeout_ms: u64,
+    /// Publishes that may wait for their confirm at once.
+    pub publish_channels: usize,
+    /// Interval between queue statistics refreshes (the `/metrics` gauges), in milliseconds.
+    pub stats_interval_ms: u64,
+    /// Largest encoded batch, in bytes.
+    pub max_batch_bytes: u64,
+    /// Connection name the broker shows (`rabbitmqctl list_connections client_properties`).
+    pub connection_name: String,
+    /// How long `serve` waits for the first connection before giving up, in milliseconds.
+    pub startup_wait_ms: u64,
+}
+
+impl Default for AmqpSettings {
+    fn default() -> Self {
+        let d = AmqpHoseConfig::default();
+        Self {
+            prefix: d.prefix,
+            queue_type: d.queue_type,
+            prefetch: d.prefetch,
+            max_redeliveries: d.max_redeliveries,
+            reconnect_min_ms: d.reconnect_min_ms,
+            reconnect_max_ms: d.reconnect_max_ms,
+            connect_timeout_ms: d.connect_timeout_ms,
+            heartbeat_secs: d.heartbeat_secs,
+            publish_timeout_ms: d.publish_timeout_ms,
+            publish_channels: d.publish_channels,
+            stats_interval_ms: d.stats_interval_ms,
+            max_batch_bytes: d.max_batch_bytes,
+            connection_name: d.connection_name,
+            startup_wait_ms: 30_000,
+        }
+    }
+}
+
+impl AmqpSettings {
+    /// The RabbitMQ hose's configuration for the broker at `url`.
+    pub fn hose_config(&self, url: &str) -> AmqpHoseConfig {
+        AmqpHoseConfig {
+            url: url.to_owned(),
+            prefix: self.prefix.clone(),
+            queue_type: self.queue_type,
+            prefetch: self.prefetch,
+            max_redeliveries: self.max_redeliveries,
+            reconnect_min_ms: self.reconnect_min_ms,
+            reconnect_max_ms: self.reconnect_max_ms,
+            connect_timeout_ms: self.connect_timeout_ms,
+            heartbeat_secs: self.heartbeat_secs,
+            publish_timeout_ms: self.publish_timeout_ms,
+            publish_channels: self.publish_channels,
+            stats_interval_ms: self.stats_interval_ms,
+            max_batch_bytes: self.max_batch_bytes,
+            connection_name: self.connection_name.clone(),
+        }
+    }
+
+    /// How long `serve` waits for the first broker connection.
+    pub fn startup_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.startup_wait_ms)
+    }
+}
+
+/// The hose `serve` opens, fully configured.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HoseBackend {
+    /// The embedded log in `<data_dir>/hose`.
+    Embedded(eventhose_hose::embedded::EmbeddedConfig),
+    /// The RabbitMQ hose.
+    Amqp(AmqpHoseConfig),
+}
+
+impl Config {
+    /// The hose chosen by `hose`, with its settings.
+    pub fn hose_backend(&self) -> HoseBackend {
+        match &self.hose {
+            HoseChoice::Embedded(settings) => HoseBackend::Embedded(settings.embedded()),
+            HoseChoice::Amqp(url) => HoseBackend::Amqp(self.amqp.hose_config(url)),
+        }
+    }
+
+    /// Checks what deserializing cannot: the RabbitMQ settings, when RabbitMQ is chosen.
+    fn validate(&self) -> anyhow::Result<()> {
+        if let HoseBackend::Amqp(amqp) = self.hose_backend() {
+            amqp.validate()
+                .map_err(|e| anyhow::anyhow!("invalid `hose` URL or `amqp` settings: {e}"))?;
+            anyhow::ensure!(
+                self.amqp.startup_wait_ms > 0,
+                "amqp.startup_wait_ms must be positive"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Flags that override the file and the environment (only those given).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Overrides {
@@ -196,15 +451,17 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
         }
         None => {}
     }
-    figment
+    let config = figment
         .merge(
             Env::prefixed("EVENTHOSE_")
                 .filter(|key| key.as_str() != "config")
                 .split("__"),
         )
         .merge(Serialized::defaults(overrides))
-        .extract()
-        .context("invalid configuration")
+        .extract::<Config>()
+        .context("invalid configuration")?;
+    config.validate().context("invalid configuration")?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -256,6 +513,140 @@ mod tests {
             let err = load(Some(Path::new("bad.toml")), &Overrides::default()).unwrap_err();
             assert!(format!("{err:#}").contains("lisen"), "{err:#}");
             assert!(load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+    fn broker_config(config: &Config) -> AmqpHoseConfig {
+        match config.hose_backend() {
+            HoseBackend::Amqp(amqp) => amqp,
+            other => panic!("expected the RabbitMQ hose, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_broker_url_in_the_environment_selects_rabbitmq_with_its_options() {
+        Jail::expect_with(|jail| {
+            jail.set_env("EVENTHOSE_HOSE", BROKER);
+            jail.set_env("EVENTHOSE_AMQP__PREFIX", "tenant7.");
+            jail.set_env("EVENTHOSE_AMQP__QUEUE_TYPE", "classic");
+            jail.set_env("EVENTHOSE_AMQP__PREFETCH", "8");
+            jail.set_env("EVENTHOSE_AMQP__MAX_REDELIVERIES", "5");
+            let config = load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.hose, HoseChoice::Amqp(BROKER.into()));
+            let amqp = broker_config(&config);
+            assert_eq!(amqp.url, BROKER);
+            assert_eq!(amqp.prefix, "tenant7.");
+            assert_eq!(amqp.queue_type, QueueType::Classic);
+            assert_eq!(amqp.prefetch, 8);
+            assert_eq!(amqp.max_redeliveries, 5);
+            let defaults = AmqpHoseConfig::default();
+            assert_eq!(amqp.publish_channels, defaults.publish_channels);
+            assert_eq!(amqp.connection_name, defaults.connection_name);
+            let shown = format!("{config:?}");
+            assert!(
+                !shown.contains("guest:guest"),
+                "the password leaks: {shown}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_broker_url_in_the_file_selects_rabbitmq() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "eventhose.toml",
+                "hose = \"amqps://u:p@broker.example:5671/prod\"\n[amqp]\nprefix = \"eh.\"\nstats_interval_ms = 250\nstartup_wait_ms = 1500\n",
+            )?;
+            let config = load(None, &Overrides::default()).unwrap();
+            let amqp = broker_config(&config);
+            assert_eq!(amqp.url, "amqps://u:p@broker.example:5671/prod");
+            assert_eq!(amqp.prefix, "eh.");
+            assert_eq!(amqp.stats_interval_ms, 250);
+            assert_eq!(amqp.queue_type, QueueType::Quorum);
+            assert_eq!(
+                config.amqp.startup_wait(),
+                std::time::Duration::from_millis(1500)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn embedded_hose_settings_still_come_from_the_table_and_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file("eventhose.toml", "[hose]\nzstd_level = 3\n")?;
+            jail.set_env("EVENTHOSE_HOSE__SEGMENT_BYTES", "262144");
+            let config = load(None, &Overrides::default()).unwrap();
+            let HoseBackend::Embedded(embedded) = config.hose_backend() else {
+                panic!("expected the embedded hose: {config:?}");
+            };
+            assert_eq!(embedded.segment_bytes, 262_144);
+            assert_eq!(embedded.zstd_level, 3);
+            let defaults = HoseSettings::default();
+            assert_eq!(embedded.min_free_disk_bytes, defaults.min_free_disk_bytes);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_hose_is_embedded() {
+        Jail::expect_with(|_| {
+            let config = load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                config.hose_backend(),
+                HoseBackend::Embedded(HoseSettings::default().embedded())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_hose_values_are_clear_errors() {
+        let cases = [
+            ("hose = \"kafka://broker:9092\"\n", "kafka"),
+            ("hose = \"http://broker\"\n", "amqp://"),
+            ("hose = \"rabbitmq\"\n", "amqp://"),
+            ("[hose]\nsegment_byte = 1\n", "segment_byte"),
+            (
+                "hose = \"amqp://localhost\"\n[amqp]\nqueue_type = \"stream\"\n",
+                "stream",
+            ),
+            (
+                "hose = \"amqp://localhost\"\n[amqp]\nprefetch = 0\n",
+                "prefetch",
+            ),
+            (
+                "hose = \"amqp://localhost\"\n[amqp]\nprefix = \"amq.x\"\n",
+                "prefix",
+            ),
+            (
+                "hose = \"amqp://localhost\"\n[amqp]\nstartup_wait_ms = 0\n",
+                "startup_wait_ms",
+            ),
+            ("[amqp]\nprefech = 8\n", "prefech"),
+        ];
+        for (file, named) in cases {
+            Jail::expect_with(|jail| {
+                jail.create_file("eventhose.toml", file)?;
+                let err = load(None, &Overrides::default()).unwrap_err();
+                let text = format!("{err:#}");
+                assert!(text.contains(named), "{file:?}: {text}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn an_unknown_scheme_in_the_environment_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("EVENTHOSE_HOSE", "redis://127.0.0.1:6379");
+            let err = load(None, &Overrides::default()).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains("redis") && text.contains("amqp://"), "{text}");
             Ok(())
         });
     }

@@ -3,9 +3,12 @@
 mod bench;
 mod cli;
 mod config;
+mod erase;
+mod hose_backend;
 mod keys;
 mod serve;
 mod simulate;
+mod supervise;
 
 use clap::Parser;
 

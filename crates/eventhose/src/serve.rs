@@ -6,22 +6,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use eventhose_analytics_duckdb::DuckStore;
 use eventhose_api::{AppState, KeyResolver, WebhookServices};
-use eventhose_hose::embedded::EmbeddedHose;
 use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
 use eventhose_state::{EncryptionKey, SqliteState};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
 use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
-use eventhose_subscribers::EventCounter;
+use eventhose_subscribers::{
+    EventCounter, MessageEventsSubscriber, MetricsSubscriber, SubscriberError,
+    MESSAGE_EVENTS_SUBSCRIBER, METRICS_SUBSCRIBER,
+};
 use eventhose_webhooks::{TargetPolicy, TokenCache};
+use futures::future::{BoxFuture, FutureExt};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::sync::watch;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::Config;
+use crate::supervise::restarting;
 
 /// Histogram buckets for latencies, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -57,24 +62,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    let hose_dir = config.data_dir.join("hose");
-    let hose: Arc<dyn Hose> = EmbeddedHose::open(&hose_dir, config.hose.embedded())
-        .await
-        .with_context(|| format!("cannot open the hose in {}", hose_dir.display()))?;
+    let hose: Arc<dyn Hose> = crate::hose_backend::open(&config).await?;
 
     // Every subscriber is registered before the first event can arrive.
     hose.register(COUNTER_SUBSCRIBER).await?;
     let (stop_subscribers, subscribers_stopping) = watch::channel(false);
     let subscribers_stopping_webhooks = subscribers_stopping.clone();
     let subscribers_stopping_suppressions = subscribers_stopping.clone();
+    let subscribers_stopping_metrics = subscribers_stopping.clone();
     let subscribers_dir = config.data_dir.join("subscribers");
     std::fs::create_dir_all(&subscribers_dir)?;
-    let counter = EventCounter::open(subscribers_dir.join("counter.json"))?;
-    let counter_task = tokio::spawn(eventhose_subscribers::run(
-        hose.clone(),
+    let counter_path = subscribers_dir.join("counter.json");
+    let counter = EventCounter::open(&counter_path)?;
+    let counter_task = tokio::spawn(restarting(
         COUNTER_SUBSCRIBER,
+        subscribers_stopping.clone(),
         counter,
-        subscribers_stopping,
+        move || std::future::ready(EventCounter::open(&counter_path)),
+        runner(hose.clone(), COUNTER_SUBSCRIBER, subscribers_stopping),
     ));
 
     let policy = TargetPolicy {
@@ -96,20 +101,93 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
 
     hose.register(WEBHOOKS_SUBSCRIBER).await?;
-    let engine = WebhookEngine::new(
-        state.clone(),
-        webhooks.changes.subscribe(),
-        webhooks.tokens.clone(),
-        config.webhooks.engine(policy)?,
-    )?;
-    let webhooks_task = tokio::spawn(engine.run(hose.clone(), subscribers_stopping_webhooks));
+    let new_engine = {
+        let (store, changes, tokens) = (
+            state.clone(),
+            webhooks.changes.clone(),
+            webhooks.tokens.clone(),
+        );
+        let engine_config = config.webhooks.engine(policy)?;
+        move || {
+            WebhookEngine::new(
+                store.clone(),
+                changes.subscribe(),
+                tokens.clone(),
+                engine_config.clone(),
+            )
+        }
+    };
+    let engine = new_engine()?;
+    let webhooks_task = tokio::spawn({
+        let (hose, stopping) = (hose.clone(), subscribers_stopping_webhooks.clone());
+        restarting(
+            WEBHOOKS_SUBSCRIBER,
+            subscribers_stopping_webhooks,
+            engine,
+            move || std::future::ready(new_engine()),
+            move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone()),
+        )
+    });
 
     hose.register(SUPPRESSIONS_SUBSCRIBER).await?;
-    let suppressions_task = tokio::spawn(eventhose_subscribers::run(
-        hose.clone(),
+    let suppressions_store = state.clone();
+    let suppressions_task = tokio::spawn(restarting(
         SUPPRESSIONS_SUBSCRIBER,
+        subscribers_stopping_suppressions.clone(),
         SuppressionWriter::new(state.clone()),
-        subscribers_stopping_suppressions,
+        move || std::future::ready(Ok(SuppressionWriter::new(suppressions_store.clone()))),
+        runner(
+            hose.clone(),
+            SUPPRESSIONS_SUBSCRIBER,
+            subscribers_stopping_suppressions,
+        ),
+    ));
+
+    let analytics_path = analytics_path(&config);
+    let analytics = Arc::new(
+        DuckStore::open(&analytics_path, &config.analytics.store()).with_context(|| {
+            format!(
+                "cannot open the analytic store {}",
+                analytics_path.display()
+            )
+        })?,
+    );
+    hose.register(METRICS_SUBSCRIBER).await?;
+    let open_metrics = {
+        let (store, retention) = (analytics.clone(), config.analytics.retention());
+        let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
+        move || MetricsSubscriber::open(store.clone(), retention, commit_every)
+    };
+    let metrics_subscriber = open_metrics().await?;
+    let metrics_task = tokio::spawn(restarting(
+        METRICS_SUBSCRIBER,
+        subscribers_stopping_metrics.clone(),
+        metrics_subscriber,
+        open_metrics,
+        runner(
+            hose.clone(),
+            METRICS_SUBSCRIBER,
+            subscribers_stopping_metrics.clone(),
+        ),
+    ));
+
+    hose.register(MESSAGE_EVENTS_SUBSCRIBER).await?;
+    let open_message_events = {
+        let (store, keep) = (analytics.clone(), config.analytics.events_retention());
+        let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
+        move || MessageEventsSubscriber::open(store.clone(), keep, commit_every)
+    };
+    let message_events = open_message_events().await?;
+    let message_events_task = tokio::spawn(restarting(
+        MESSAGE_EVENTS_SUBSCRIBER,
+        subscribers_stopping_metrics.clone(),
+        message_events,
+        open_message_events,
+        runner(
+            hose.clone(),
+            MESSAGE_EVENTS_SUBSCRIBER,
+            subscribers_stopping_metrics.clone(),
+        ),
     ));
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -123,8 +201,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ready: ready.clone(),
         webhooks,
         suppressions,
-        // Until the DuckDB store is wired in: an empty in-memory store (answers zeros).
-        metrics: Arc::new(eventhose_api::analytics::MemoryStore::new()),
+        metrics: analytics.clone(),
+        events: analytics.clone(),
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
 
@@ -155,6 +233,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         (COUNTER_SUBSCRIBER, counter_task),
         (WEBHOOKS_SUBSCRIBER, webhooks_task),
         (SUPPRESSIONS_SUBSCRIBER, suppressions_task),
+        (METRICS_SUBSCRIBER, metrics_task),
+        (MESSAGE_EVENTS_SUBSCRIBER, message_events_task),
     ] {
         match task.await {
             Ok(Ok(())) => {}
@@ -165,6 +245,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     hose.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Runs a [`eventhose_subscribers::Processor`] on the named subscription, once per call.
+fn runner<P: eventhose_subscribers::Processor + 'static>(
+    hose: Arc<dyn Hose>,
+    name: &'static str,
+    stopping: watch::Receiver<bool>,
+) -> impl FnMut(P) -> BoxFuture<'static, Result<(), SubscriberError>> {
+    move |processor| {
+        eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone()).boxed()
+    }
 }
 
 /// The key that encrypts webhook secrets: the configured one, or one generated once into the
@@ -217,4 +308,9 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// The analytic store's file in the data directory.
+pub fn analytics_path(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("analytics.duckdb")
 }

@@ -427,6 +427,11 @@ impl Hose for AmqpHose {
         }
     }
 
+    /// Connected to the broker (and not closed).
+    fn is_available(&self) -> bool {
+        !self.inner.is_closed() && self.is_connected()
+    }
+
     async fn close(&self) -> Result<(), HoseError> {
         let inner = &self.inner;
         {

@@ -44,6 +44,12 @@ pub trait Hose: Send + Sync + 'static {
     /// Per-subscriber lag and totals, for /metrics and for the 429/503 decisions.
     fn stats(&self) -> HoseStats;
 
+    /// Whether publishing can work right now as far as the hose can tell (e.g. its broker is
+    /// connected); `/readyz` reports it. A local hose is always available.
+    fn is_available(&self) -> bool {
+        true
+    }
+
     /// Flushes cursors and stops accepting publishes; in-flight publishes finish first. Open subscriptions
     /// then fail with [`HoseError::Closed`]. Idempotent.
     async fn close(&self) -> Result<(), HoseError>;

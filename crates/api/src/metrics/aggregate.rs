@@ -85,11 +85,16 @@ impl Deliverability {
     }
 
     fn query(&self, grouping: Grouping) -> MetricsQuery {
+        // The store may read only what the metrics need: the order needs its metric too.
+        let mut metrics = self.metrics.clone();
+        if !metrics.contains(&self.order_by) {
+            metrics.push(self.order_by);
+        }
         MetricsQuery {
             range: self.window.range,
             filter: self.filter.clone(),
             grouping,
-            metrics: self.metrics.clone(),
+            metrics,
         }
     }
 

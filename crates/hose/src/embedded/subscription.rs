@@ -275,7 +275,7 @@ fn now_unix_ms() -> u64 {
 fn due_unix_ms(delay: Duration) -> u64 {
     let due = since_epoch().saturating_add(delay);
     let whole = due.as_millis() as u64;
-    if due.subsec_nanos() % 1_000_000 == 0 {
+    if due.subsec_nanos().is_multiple_of(1_000_000) {
         whole
     } else {
         whole + 1

@@ -1,0 +1,29 @@
+//! `eventhose erase --recipient ADDR`: GDPR erasure of a recipient's stored message events,
+//! straight on the data directory's analytic store (which a running server holds locked).
+
+use anyhow::Context;
+use eventhose_analytics::EventWriter;
+use eventhose_analytics_duckdb::DuckStore;
+
+use crate::config::Config;
+
+/// Erases and prints what was removed, per event type.
+pub fn run(config: Config, recipient: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        recipient.contains('@'),
+        "--recipient must be an email address, got {recipient:?}"
+    );
+    let path = crate::serve::analytics_path(&config);
+    let store = DuckStore::open(&path, &config.analytics.store()).with_context(|| {
+        format!(
+            "cannot open {} (if `eventhose serve` is running, use DELETE /api/v1/events/message?recipients=… instead)",
+            path.display()
+        )
+    })?;
+    let report = store.erase_recipient(recipient)?;
+    for (event_type, count) in &report.erased {
+        println!("{event_type}\t{count}");
+    }
+    println!("erased {} events of {recipient}", report.total());
+    Ok(())
+}
