@@ -1,6 +1,9 @@
 //! `eventhose bench …`: the benchmarks whose results go in BENCHMARKS.md. Each prints the
 //! machine it ran on and one Markdown table row per measurement.
 
+mod amqp;
+mod events;
+mod metrics;
 mod server;
 mod webhooks;
 
@@ -33,6 +36,14 @@ enum BenchCommand {
     Hose(HoseBench),
     /// Webhook delivery: ingest → hose → webhooks engine → a fast receiver in this process.
     Webhooks(webhooks::WebhooksBench),
+    /// The metrics subscriber's throughput, metrics freshness, and Metrics API latency over six
+    /// months of aggregates.
+    Metrics(metrics::MetricsBench),
+    /// The same end-to-end load (ingest → every subscriber acknowledged) on the embedded hose,
+    /// RabbitMQ with quorum queues and RabbitMQ with classic queues, with the broker's CPU.
+    Amqp(amqp::AmqpBench),
+    /// The message-events subscriber's insert throughput and Events API latency over stored days.
+    Events(events::EventsBench),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +88,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Ingest(bench) => ingest(bench).await,
         BenchCommand::Hose(bench) => hose(bench).await,
         BenchCommand::Webhooks(bench) => webhooks::run(bench).await,
+        BenchCommand::Metrics(bench) => metrics::run(bench).await,
+        BenchCommand::Events(bench) => events::run(bench).await,
+        BenchCommand::Amqp(bench) => amqp::run(bench).await,
     }
 }
 

@@ -1,0 +1,224 @@
+//! `eventhose bench events`: the message-events subscriber's insert throughput (hose → DuckDB),
+//! and Events API latency over days of stored events.
+//!
+//! The stored days come from the simulator (its realistic catalogue and lifecycles) at the
+//! requested events per day, inserted straight into the store in batches; queries then go
+//! through a real `eventhose serve` over that data directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use eventhose_analytics::EventWriter;
+use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
+use eventhose_hose::embedded::{EmbeddedConfig, EmbeddedHose};
+use eventhose_hose::Hose;
+use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
+use tokio::sync::watch;
+
+use super::metrics::simulate;
+use super::server::{BenchServer, BENCH_KEY};
+use super::{bench_dir, percentile};
+
+/// `eventhose bench events`.
+#[derive(Debug, Args)]
+pub struct EventsBench {
+    /// Events pushed through the subscriber for the throughput measurement.
+    #[arg(long, default_value_t = 2_000_000)]
+    events: usize,
+    /// Events per stored day for the search measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    events_per_day: usize,
+    /// Stored days.
+    #[arg(long, default_value_t = 10)]
+    days: usize,
+    /// Requests per query kind.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+    /// Skip the throughput phase.
+    #[arg(long)]
+    skip_throughput: bool,
+    /// Where the data goes (default: a new directory under /var/tmp).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// Runs both phases.
+pub async fn run(bench: EventsBench) -> anyhow::Result<()> {
+    let dir = bench_dir(bench.dir.as_deref(), "events")?;
+    if !bench.skip_throughput {
+        throughput(&bench, &dir.join("throughput")).await?;
+    }
+    search(&bench, &dir.join("search")).await?;
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+async fn throughput(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
+    let now = Utc::now().timestamp();
+    let events = simulate(bench.events, now - 86_400, 10_000.0)?;
+    let hose: Arc<dyn Hose> =
+        EmbeddedHose::open(dir.join("hose"), EmbeddedConfig::default()).await?;
+    hose.register(MESSAGE_EVENTS_SUBSCRIBER).await?;
+    for batch in events.chunks(1_000) {
+        hose.publish(batch.to_vec()).await?;
+    }
+    drop(events);
+    let store = Arc::new(DuckStore::open(
+        &dir.join("analytics.duckdb"),
+        &DuckOptions::default(),
+    )?);
+    let subscriber = MessageEventsSubscriber::open(
+        store.clone(),
+        Duration::from_secs(10 * 86_400),
+        Duration::from_secs(1),
+    )
+    .await?;
+    let (stop, stopping) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(eventhose_subscribers::run(
+        hose.clone(),
+        MESSAGE_EVENTS_SUBSCRIBER,
+        subscriber,
+        stopping,
+    ));
+    loop {
+        let lag = hose
+            .stats()
+            .subscribers
+            .iter()
+            .find(|s| s.name == MESSAGE_EVENTS_SUBSCRIBER)
+            .map_or(u64::MAX, |s| s.lag_bytes);
+        if lag == 0 {
+            break;
+        }
+        anyhow::ensure!(!task.is_finished(), "the message-events subscriber stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(true);
+    task.await??;
+    hose.close().await?;
+    println!(
+        "| message-events subscriber (hose → DuckDB insert, 1 s commits) | {} events | {:.0} events/s |",
+        bench.events,
+        bench.events as f64 / elapsed.as_secs_f64(),
+    );
+    Ok(())
+}
+
+async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
+    let now = Utc::now().timestamp();
+    let start = now - bench.days as i64 * 86_400;
+    let total = bench.events_per_day * bench.days;
+    std::fs::create_dir_all(dir)?;
+    let filling = Instant::now();
+    let mut sample = Vec::new();
+    {
+        let store = DuckStore::open(&dir.join("analytics.duckdb"), &DuckOptions::default())?;
+        let rate = bench.events_per_day as f64 / 86_400.0;
+        let mut done = 0;
+        // One simulator run for the whole span, generated and inserted a chunk at a time.
+        let chunk = 200_000;
+        let mut simulator = eventhose_simulator::Simulator::new(
+            eventhose_simulator::SimConfig::new(23, start, rate),
+        )?;
+        let ids = eventhose_model::EventIdGenerator::new();
+        let mut lines = Vec::new();
+        while done < total {
+            let n = chunk.min(total - done);
+            lines.clear();
+            simulator.write_lines(&mut lines, n, eventhose_simulator::LineFormat::Bare);
+            let stored: Vec<Vec<u8>> = lines
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| Ok(eventhose_model::Event::parse_ingest(l, &ids)?.to_json_bytes()))
+                .collect::<anyhow::Result<_>>()?;
+            if sample.len() < 1_000 {
+                sample.extend(stored.iter().rev().take(50).cloned());
+            }
+            let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+            store.insert(&slices, None)?;
+            done += n;
+        }
+    }
+    let fill_secs = filling.elapsed().as_secs_f64();
+    let disk = std::fs::metadata(dir.join("analytics.duckdb"))?.len();
+    println!(
+        "| stored events | {} events over {} days | inserted at {:.0} events/s | {:.0} bytes/event on disk |",
+        total,
+        bench.days,
+        total as f64 / fill_secs,
+        disk as f64 / total as f64,
+    );
+
+    // Query values from stored events of the last day.
+    let picks: Vec<(String, String, String)> = sample
+        .iter()
+        .filter_map(|raw| {
+            let event = eventhose_model::Event::from_stored(raw).ok()?;
+            Some((
+                event.rcpt_to()?.to_owned(),
+                event.message_id()?.to_owned(),
+                event.get_str("campaign_id")?.to_owned(),
+            ))
+        })
+        .collect();
+    anyhow::ensure!(!picks.is_empty(), "no sample events to query for");
+    let server = BenchServer::start(dir, &[])?;
+    let client = reqwest::Client::new();
+    let last_day = DateTime::<Utc>::from_timestamp(now - 86_400, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let base = format!("{}/api/v1/events/message?from={last_day}", server.base);
+    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+        (
+            "by recipient, last 24 h",
+            Box::new(|i| format!("{base}&recipients={}", picks[i % picks.len()].0)),
+        ),
+        (
+            "by message id, last 24 h",
+            Box::new(|i| format!("{base}&messages={}", picks[i % picks.len()].1)),
+        ),
+        (
+            "by campaign, last 24 h",
+            Box::new(|i| format!("{base}&campaigns={}", picks[i % picks.len()].2)),
+        ),
+        (
+            "first page, no filter, last 24 h",
+            Box::new(|_| base.clone()),
+        ),
+    ];
+    for (name, url) in kinds {
+        let mut latencies = Vec::with_capacity(bench.queries);
+        for i in 0..bench.queries {
+            let url = url(i);
+            let sent = Instant::now();
+            let response = client
+                .get(&url)
+                .header("Authorization", BENCH_KEY)
+                .send()
+                .await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            anyhow::ensure!(
+                status == 200,
+                "{url} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            latencies.push(sent.elapsed());
+        }
+        latencies.sort();
+        println!(
+            "| Events API: {name} | {} requests, one at a time | p50 {:.1} ms | p99 {:.1} ms |",
+            bench.queries,
+            percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+    server.stop()?;
+    Ok(())
+}
