@@ -14,3 +14,5 @@ mod receiver;
 mod webhooks;
 
 mod suppressions;
+
+mod amqp;
