@@ -1,13 +1,17 @@
 //! The HTTP face of eventhose: SparkPost-dialect REST APIs under `/api/v1` (each its own
 //! module), API-key authentication, and the operational endpoints.
 
+mod acting_account;
 pub mod auth;
 pub mod error;
 pub mod events;
 pub mod ingest;
 pub mod metrics;
 pub mod ops;
+mod query;
 pub mod suppressions;
+#[cfg(test)]
+mod test_app;
 pub mod webhooks;
 
 use std::sync::atomic::AtomicBool;

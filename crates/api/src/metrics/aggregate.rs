@@ -11,7 +11,7 @@ use eventhose_analytics::{
 use eventhose_state::ApiKey;
 use serde_json::{json, Map, Value};
 
-use super::params::{Params, DEFAULT_LIMIT};
+use super::params::{parse_limit, Params, DEFAULT_LIMIT};
 use super::refusal::{MetricsError, Problems};
 use super::rows::{add_metrics, key_value, link};
 use super::window::{self, Window, WindowKind};
@@ -56,7 +56,7 @@ impl Deliverability {
         let filter = problems.check(filters::parse(&params, key));
         let (limit, order_by) = if report == Report::GroupBy {
             (
-                problems.check(params.limit()),
+                problems.check(parse_limit(&params)),
                 problems.check(metric_names::order_by(
                     &params,
                     metrics.as_deref().unwrap_or_default(),

@@ -19,7 +19,7 @@ use eventhose_model::{bounce_class, BounceCategory};
 use eventhose_state::ApiKey;
 use serde_json::{json, Map, Value};
 
-use super::params::Params;
+use super::params::{parse_limit, Params};
 use super::refusal::{MetricsError, Problems};
 use super::window::{self, Window, WindowKind};
 use super::{filters, metric_names, read, GRANT};
@@ -103,7 +103,7 @@ impl Request {
         let mut problems = Problems::default();
         let window = problems.check(window::parse(&params, WindowKind::Breakdown, Utc::now()));
         let filter = problems.check(filters::parse(&params, key));
-        let limit = problems.check(params.limit());
+        let limit = problems.check(parse_limit(&params));
         let metrics = if offered.is_empty() {
             Some(Vec::new())
         } else {

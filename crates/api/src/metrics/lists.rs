@@ -7,7 +7,7 @@ use chrono::Utc;
 use eventhose_analytics::{Dimension, Filter, ValuesQuery};
 use serde_json::{json, Value};
 
-use super::params::Params;
+use super::params::{parse_limit, Params};
 use super::refusal::{MetricsError, Problems};
 use super::rows::link;
 use super::window::{self, WindowKind};
@@ -39,7 +39,7 @@ pub(super) async fn values(
     let params = Params::parse(query.as_deref());
     let mut problems = Problems::default();
     let window = problems.check(window::parse(&params, WindowKind::List, Utc::now()));
-    let limit = problems.check(params.limit());
+    let limit = problems.check(parse_limit(&params));
     problems.finish()?;
     let (Some(window), Some(limit)) = (window, limit) else {
         return Err(MetricsError::bad_param("from", "invalid window"));

@@ -5,47 +5,15 @@
 //! it writes and deletes in the primary list without the header (or with `0`) and in
 //! subaccount N's with `N`.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use eventhose_state::{ApiKey, ListScope};
 
-use crate::error::{ApiError, ErrorEntry};
-
-/// The header naming the account a request acts for.
-const SUBACCOUNT_HEADER: &str = "x-msys-subaccount";
-
-/// The account the request names, checked against the key: `None` when it names none.
-fn named_account(key: &ApiKey, headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    let named = match headers.get(SUBACCOUNT_HEADER) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .and_then(|text| text.trim().parse::<u64>().ok())
-                .ok_or_else(|| {
-                    ApiError::bad_param(
-                        "X-MSYS-SUBACCOUNT",
-                        "X-MSYS-SUBACCOUNT must be a non-negative integer",
-                    )
-                })?,
-        ),
-    };
-    match (key.subaccount, named) {
-        (Some(own), Some(named)) if named != own => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorEntry::new("Forbidden.")
-                .description("a subaccount key cannot act for another account")
-                .code("1100")
-                .param("X-MSYS-SUBACCOUNT"),
-        )),
-        (Some(own), _) => Ok(Some(own)),
-        (None, named) => Ok(named),
-    }
-}
+use crate::acting_account::acting_account;
+use crate::error::ApiError;
 
 /// The lists a read reaches.
 pub(crate) fn read_scope(key: &ApiKey, headers: &HeaderMap) -> Result<ListScope, ApiError> {
-    Ok(match named_account(key, headers)? {
+    Ok(match acting_account(key, headers)? {
         None => ListScope::All,
         Some(0) => ListScope::Primary,
         Some(n) => ListScope::Subaccount(n),
@@ -54,33 +22,14 @@ pub(crate) fn read_scope(key: &ApiKey, headers: &HeaderMap) -> Result<ListScope,
 
 /// The list a write or delete changes: `None` is the primary account's.
 pub(crate) fn write_account(key: &ApiKey, headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    Ok(named_account(key, headers)?.filter(|n| *n != 0))
+    Ok(acting_account(key, headers)?.filter(|n| *n != 0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn key(subaccount: Option<u64>) -> ApiKey {
-        ApiKey {
-            id: "k".into(),
-            label: "k".into(),
-            prefix: "abcd".into(),
-            grants: vec![],
-            subaccount,
-            created_at: 0,
-            revoked_at: None,
-        }
-    }
-
-    fn headers(value: Option<&str>) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(value) = value {
-            headers.insert(SUBACCOUNT_HEADER, HeaderValue::from_str(value).unwrap());
-        }
-        headers
-    }
+    use crate::acting_account::fixtures::{headers, key};
+    use axum::http::StatusCode;
 
     #[test]
     fn primary_key_reads_all_and_writes_primary_by_default() {

@@ -1,33 +1,22 @@
 //! The suppression list routes driven through the real router over a real SQLite state store.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use axum::Router;
-use eventhose_hose::embedded::EmbeddedHose;
-use eventhose_model::EventIdGenerator;
 use eventhose_state::{
-    EncryptionKey, KeyStore, ListScope, NewKey, SqliteState, SuppressionSource, SuppressionStore,
-    SuppressionType, SuppressionUpsert, WhenKept,
+    ListScope, SuppressionSource, SuppressionStore, SuppressionType, SuppressionUpsert, WhenKept,
 };
-use eventhose_webhooks::{TargetPolicy, TokenCache};
 use serde_json::{json, Value};
-use tokio::sync::watch;
-use tower::ServiceExt;
 
 use super::bodies::MAX_BULK_BODY_BYTES;
-use crate::{router, AppState, IngestLimits, KeyResolver, WebhookServices};
+use crate::test_app::{Answer, TestApp};
 
 const LIST: &str = "/api/v1/suppression-list";
 
 struct Harness {
-    _dir: tempfile::TempDir,
-    app: Router,
-    state: Arc<SqliteState>,
+    app: TestApp,
     /// A primary key with `suppression_lists/manage`.
     root: String,
     /// A key of subaccount 7 with `suppression_lists/manage`.
@@ -36,25 +25,7 @@ struct Harness {
     other: String,
 }
 
-/// One answer: status and JSON body (`Null` when empty).
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
 impl Answer {
-    fn params(&self) -> Vec<String> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["param"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     fn recipients(&self) -> Vec<String> {
         self.body["results"]
             .as_array()
@@ -68,56 +39,17 @@ impl Answer {
     }
 }
 
-fn key(state: &SqliteState, grants: &[&str], subaccount: Option<u64>) -> String {
-    let (_, secret) = state
-        .create_key(NewKey {
-            label: "test".into(),
-            grants: grants.iter().map(|g| g.to_string()).collect(),
-            subaccount,
-            secret: None,
-        })
-        .unwrap();
-    secret
-}
-
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(
-        SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
-            .unwrap(),
-    );
-    let hose = EmbeddedHose::open(dir.path().join("hose"), Default::default())
-        .await
-        .unwrap();
-    let policy = TargetPolicy {
-        allow_private: false,
-    };
-    let webhooks = WebhookServices {
-        store: state.clone(),
-        client: eventhose_webhooks::target::client(policy, Duration::from_secs(5)).unwrap(),
-        policy,
-        tokens: Arc::new(TokenCache::new()),
-        changes: Arc::new(watch::channel(0u64).0),
-    };
-    let app = router(AppState {
-        hose,
-        keys: Arc::new(KeyResolver::new(state.clone())),
-        event_ids: Arc::new(EventIdGenerator::new()),
-        ingest_limits: IngestLimits::default(),
-        render_metrics: Arc::new(String::new),
-        ready: Arc::new(AtomicBool::new(true)),
-        webhooks,
-        suppressions: state.clone(),
-        metrics: Arc::new(crate::analytics::MemoryStore::new()),
-        events: Arc::new(crate::analytics::MemoryEventStore::new()),
-    });
+    let app = TestApp::new(
+        Arc::new(crate::analytics::MemoryStore::new()),
+        Arc::new(crate::analytics::MemoryEventStore::new()),
+    )
+    .await;
     Harness {
-        root: key(&state, &[super::GRANT], None),
-        sub7: key(&state, &[super::GRANT], Some(7)),
-        other: key(&state, &["webhooks/view"], None),
-        _dir: dir,
+        root: app.key(&[super::GRANT], None),
+        sub7: app.key(&[super::GRANT], Some(7)),
+        other: app.key(&["webhooks/view"], None),
         app,
-        state,
     }
 }
 
@@ -137,22 +69,7 @@ impl Harness {
         if let Some(subaccount) = subaccount {
             request = request.header("X-MSYS-SUBACCOUNT", subaccount);
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(body.into()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        Answer { status, body }
+        self.app.send(request.body(body.into()).unwrap()).await
     }
 
     async fn get(&self, uri: &str, key: &str, subaccount: Option<&str>) -> Answer {
@@ -179,6 +96,7 @@ impl Harness {
     /// Stores an entry straight into the store (for sources the API cannot write).
     fn store(&self, recipient: &str, kind: SuppressionType, source: SuppressionSource) {
         let report = self
+            .app
             .state
             .upsert_suppressions(
                 vec![SuppressionUpsert {
@@ -694,7 +612,8 @@ async fn subaccount_keys_see_and_change_only_their_list() {
     let left = h.get(&uri, &h.root, None).await;
     assert_eq!(left.body["results"][0]["subaccount_id"], 9);
     assert_eq!(
-        h.state
+        h.app
+            .state
             .find_suppressions("x@example.com", ListScope::All)
             .unwrap()
             .len(),

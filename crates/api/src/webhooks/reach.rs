@@ -5,13 +5,11 @@
 //! account's webhooks; with `N` subaccount N's. A subaccount key reaches its own subaccount's
 //! webhooks only, whatever the header says.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use eventhose_state::{ApiKey, Webhook, WebhookOwner, WebhookScope};
 
-use crate::error::{ApiError, ErrorEntry};
-
-/// The header naming the account a request acts for.
-pub(crate) const SUBACCOUNT_HEADER: &str = "x-msys-subaccount";
+use crate::acting_account::acting_account;
+use crate::error::ApiError;
 
 /// The webhooks a request may touch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,37 +24,11 @@ impl Reach {
     /// The reach of `key` given the request's headers: 400 for a header that is not a
     /// non-negative integer, 403 for a subaccount key naming another account.
     pub(crate) fn of(key: &ApiKey, headers: &HeaderMap) -> Result<Self, ApiError> {
-        let named = match headers.get(SUBACCOUNT_HEADER) {
-            None => None,
-            Some(value) => Some(
-                value
-                    .to_str()
-                    .ok()
-                    .and_then(|text| text.trim().parse::<u64>().ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_param(
-                            "X-MSYS-SUBACCOUNT",
-                            "X-MSYS-SUBACCOUNT must be a non-negative integer",
-                        )
-                    })?,
-            ),
-        };
-        match (key.subaccount, named) {
-            (Some(own), None) => Ok(Self::Owner(WebhookOwner::Subaccount(own))),
-            (Some(own), Some(named)) if named == own => {
-                Ok(Self::Owner(WebhookOwner::Subaccount(own)))
-            }
-            (Some(_), Some(_)) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorEntry::new("Forbidden.")
-                    .description("a subaccount key cannot act for another account")
-                    .code("1100")
-                    .param("X-MSYS-SUBACCOUNT"),
-            )),
-            (None, None) => Ok(Self::Everything),
-            (None, Some(0)) => Ok(Self::Owner(WebhookOwner::Primary)),
-            (None, Some(n)) => Ok(Self::Owner(WebhookOwner::Subaccount(n))),
-        }
+        Ok(match acting_account(key, headers)? {
+            None => Self::Everything,
+            Some(0) => Self::Owner(WebhookOwner::Primary),
+            Some(n) => Self::Owner(WebhookOwner::Subaccount(n)),
+        })
     }
 
     /// Whether `webhook` is within reach.
@@ -93,27 +65,8 @@ impl Reach {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn key(subaccount: Option<u64>) -> ApiKey {
-        ApiKey {
-            id: "k".into(),
-            label: "k".into(),
-            prefix: "abcd".into(),
-            grants: vec![],
-            subaccount,
-            created_at: 0,
-            revoked_at: None,
-        }
-    }
-
-    fn headers(value: Option<&str>) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(value) = value {
-            headers.insert(SUBACCOUNT_HEADER, HeaderValue::from_str(value).unwrap());
-        }
-        headers
-    }
+    use crate::acting_account::fixtures::{headers, key};
+    use axum::http::StatusCode;
 
     #[test]
     fn primary_key_is_scoped_by_the_header() {

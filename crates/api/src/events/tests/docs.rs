@@ -65,6 +65,6 @@ async fn samples_are_bare_events_of_the_asked_types() {
             .get(&format!("/api/v1/events/message/samples?events={bad}"))
             .await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(answer.params(), ["events"], "{bad}");
+        assert_eq!(answer.bad_params(), ["events"], "{bad}");
     }
 }

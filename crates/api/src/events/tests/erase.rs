@@ -83,7 +83,7 @@ async fn erasure_names_exactly_one_address() {
                 &[],
             )
             .await;
-        assert_eq!(answer.params(), ["recipients"], "{query}");
+        assert_eq!(answer.bad_params(), ["recipients"], "{query}");
     }
     assert_eq!(h.ids("").await.len(), 8);
 }

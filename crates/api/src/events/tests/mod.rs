@@ -7,28 +7,18 @@ mod filters;
 mod paging;
 mod params;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
+use axum::http::Request;
 use chrono::{DateTime, Utc};
 use eventhose_analytics::{EventWriter, MemoryEventStore, MemoryStore};
-use eventhose_hose::embedded::EmbeddedHose;
-use eventhose_model::EventIdGenerator;
-use eventhose_state::{EncryptionKey, KeyStore, NewKey, SqliteState};
-use eventhose_webhooks::{TargetPolicy, TokenCache};
 use serde_json::{json, Value};
-use tokio::sync::watch;
-use tower::ServiceExt;
 
-use crate::{router, AppState, IngestLimits, KeyResolver, WebhookServices};
+use crate::test_app::{Answer, TestApp};
 
 struct Harness {
-    _dir: tempfile::TempDir,
-    app: Router,
+    app: TestApp,
     store: Arc<MemoryEventStore>,
     /// When the first sample event happened (two hours ago, whole seconds).
     t0: i64,
@@ -44,19 +34,7 @@ struct Harness {
     sub7_eraser: String,
 }
 
-/// One answer: status and JSON body.
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
 impl Answer {
-    /// The `results` of a 200.
-    fn results(&self) -> &Value {
-        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
-        &self.body["results"]
-    }
-
     /// The `event_id`s of a 200's results, in order.
     fn ids(&self) -> Vec<String> {
         self.results()
@@ -66,43 +44,6 @@ impl Answer {
             .map(|e| e["event_id"].as_str().unwrap().to_owned())
             .collect()
     }
-
-    /// The parameters named by a 400's errors.
-    fn params(&self) -> Vec<String> {
-        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
-        self.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["param"].as_str().map(String::from))
-            .collect()
-    }
-
-    /// Every error description, joined.
-    fn descriptions(&self) -> String {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["description"].as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn key(state: &SqliteState, grants: &[&str], subaccount: Option<u64>) -> String {
-    let (_, secret) = state
-        .create_key(NewKey {
-            label: "test".into(),
-            grants: grants.iter().map(|g| g.to_string()).collect(),
-            subaccount,
-            secret: None,
-        })
-        .unwrap();
-    secret
 }
 
 /// A stored event: `fields` plus its type, timestamp (unix seconds as text) and event id.
@@ -203,48 +144,17 @@ fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) {
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(
-        SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
-            .unwrap(),
-    );
-    let hose = EmbeddedHose::open(dir.path().join("hose"), Default::default())
-        .await
-        .unwrap();
-    let policy = TargetPolicy {
-        allow_private: false,
-    };
-    let webhooks = WebhookServices {
-        store: state.clone(),
-        client: eventhose_webhooks::target::client(policy, Duration::from_secs(5)).unwrap(),
-        policy,
-        tokens: Arc::new(TokenCache::new()),
-        changes: Arc::new(watch::channel(0u64).0),
-    };
     let t0 = Utc::now().timestamp() - 7_200;
     let store = Arc::new(MemoryEventStore::new());
     insert(&store, &sample_events(t0));
-
-    let app = router(AppState {
-        hose,
-        keys: Arc::new(KeyResolver::new(state.clone())),
-        event_ids: Arc::new(EventIdGenerator::new()),
-        ingest_limits: IngestLimits::default(),
-        render_metrics: Arc::new(String::new),
-        ready: Arc::new(AtomicBool::new(true)),
-        webhooks,
-        suppressions: state.clone(),
-        metrics: Arc::new(MemoryStore::new()),
-        events: store.clone(),
-    });
+    let app = TestApp::new(Arc::new(MemoryStore::new()), store.clone()).await;
     let erase_grants = super::ERASE_GRANTS;
     Harness {
-        root: key(&state, &[super::GRANT], None),
-        sub7: key(&state, &[super::GRANT], Some(7)),
-        other: key(&state, &["webhooks/view"], None),
-        eraser: key(&state, &erase_grants, None),
-        sub7_eraser: key(&state, &erase_grants, Some(7)),
-        _dir: dir,
+        root: app.key(&[super::GRANT], None),
+        sub7: app.key(&[super::GRANT], Some(7)),
+        other: app.key(&["webhooks/view"], None),
+        eraser: app.key(&erase_grants, None),
+        sub7_eraser: app.key(&erase_grants, Some(7)),
         app,
         store,
         t0,
@@ -278,18 +188,7 @@ impl Harness {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, body }
+        self.app.send(request.body(Body::empty()).unwrap()).await
     }
 
     async fn get_with(&self, uri: &str, key: Option<&str>) -> Answer {

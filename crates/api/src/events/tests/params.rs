@@ -60,7 +60,7 @@ async fn each_bad_parameter_is_named() {
         ("recipient_domains=..".to_string(), "recipient_domains"),
     ] {
         let answer = h.get(&format!("/api/v1/events/message?{query}")).await;
-        assert_eq!(answer.params(), [param], "{query}: {}", answer.body);
+        assert_eq!(answer.bad_params(), [param], "{query}: {}", answer.body);
         assert_eq!(answer.body["errors"][0]["code"], "1200", "{query}");
     }
 }
@@ -71,7 +71,7 @@ async fn every_bad_parameter_of_one_request_is_named() {
     let answer = h
         .get("/api/v1/events/message?from=soon&per_page=0&events=nope&subaccounts=x&cursor=bad")
         .await;
-    let mut named = answer.params();
+    let mut named = answer.bad_params();
     named.sort();
     assert_eq!(
         named,

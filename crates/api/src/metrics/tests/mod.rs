@@ -7,87 +7,23 @@ mod lists;
 mod params;
 mod time_series;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
+use axum::http::Request;
 use eventhose_analytics::{Aggregator, MemoryStore, MetricsWriter};
-use eventhose_hose::embedded::EmbeddedHose;
-use eventhose_model::EventIdGenerator;
-use eventhose_state::{EncryptionKey, KeyStore, NewKey, SqliteState};
-use eventhose_webhooks::{TargetPolicy, TokenCache};
 use serde_json::{json, Value};
-use tokio::sync::watch;
-use tower::ServiceExt;
 
-use crate::{router, AppState, IngestLimits, KeyResolver, WebhookServices};
+use crate::test_app::{Answer, TestApp};
 
 struct Harness {
-    _dir: tempfile::TempDir,
-    app: Router,
+    app: TestApp,
     /// A primary key with `metrics/view`.
     root: String,
     /// A key of subaccount 7 with `metrics/view`.
     sub7: String,
     /// A primary key without the grant.
     other: String,
-}
-
-/// One answer: status and JSON body.
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Answer {
-    /// The `results` of a 200.
-    fn results(&self) -> &Value {
-        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
-        &self.body["results"]
-    }
-
-    /// The parameters named by a 400's errors.
-    fn params(&self) -> Vec<String> {
-        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["param"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Every error description, joined.
-    fn descriptions(&self) -> String {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["description"].as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn key(state: &SqliteState, grants: &[&str], subaccount: Option<u64>) -> String {
-    let (_, secret) = state
-        .create_key(NewKey {
-            label: "test".into(),
-            grants: grants.iter().map(|g| g.to_string()).collect(),
-            subaccount,
-            secret: None,
-        })
-        .unwrap();
-    secret
 }
 
 /// A stored event: `fields` plus its type, timestamp (RFC 3339) and an event id.
@@ -284,25 +220,6 @@ fn dst_events() -> Vec<Vec<u8>> {
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let state = Arc::new(
-        SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
-            .unwrap(),
-    );
-    let hose = EmbeddedHose::open(dir.path().join("hose"), Default::default())
-        .await
-        .unwrap();
-    let policy = TargetPolicy {
-        allow_private: false,
-    };
-    let webhooks = WebhookServices {
-        store: state.clone(),
-        client: eventhose_webhooks::target::client(policy, Duration::from_secs(5)).unwrap(),
-        policy,
-        tokens: Arc::new(TokenCache::new()),
-        changes: Arc::new(watch::channel(0u64).0),
-    };
-
     let store = Arc::new(MemoryStore::new());
     let mut aggregator = Aggregator::default();
     let mut commits = march_events();
@@ -317,23 +234,11 @@ async fn harness() -> Harness {
             .unwrap();
     }
 
-    let app = router(AppState {
-        hose,
-        keys: Arc::new(KeyResolver::new(state.clone())),
-        event_ids: Arc::new(EventIdGenerator::new()),
-        ingest_limits: IngestLimits::default(),
-        render_metrics: Arc::new(String::new),
-        ready: Arc::new(AtomicBool::new(true)),
-        webhooks,
-        suppressions: state.clone(),
-        metrics: store,
-        events: Arc::new(crate::analytics::MemoryEventStore::new()),
-    });
+    let app = TestApp::new(store, Arc::new(crate::analytics::MemoryEventStore::new())).await;
     Harness {
-        root: key(&state, &[super::GRANT], None),
-        sub7: key(&state, &[super::GRANT], Some(7)),
-        other: key(&state, &["webhooks/view"], None),
-        _dir: dir,
+        root: app.key(&[super::GRANT], None),
+        sub7: app.key(&[super::GRANT], Some(7)),
+        other: app.key(&["webhooks/view"], None),
         app,
     }
 }
@@ -344,18 +249,7 @@ impl Harness {
         if let Some(key) = key {
             request = request.header("Authorization", key);
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, body }
+        self.app.send(request.body(Body::empty()).unwrap()).await
     }
 
     /// GET with the primary key.

@@ -29,7 +29,7 @@ async fn keys_and_the_grant_are_required_everywhere() {
 
 /// The parameters named by the 400 answering `query` on `path`.
 async fn named(h: &super::Harness, path: &str, query: &str) -> Vec<String> {
-    h.get(&uri(path, query)).await.params()
+    h.get(&uri(path, query)).await.bad_params()
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn every_bad_parameter_of_one_request_is_named_at_once() {
             "from=soon&timezone=Nowhere&metrics=count_nope,count_inbox_seed&limit=0&subaccounts=x",
         ))
         .await;
-    let mut params = answer.params();
+    let mut params = answer.bad_params();
     params.sort();
     assert_eq!(
         params,
@@ -157,7 +157,7 @@ async fn query_filter_violations_carry_their_paths() {
             ),
         ))
         .await;
-    assert_eq!(answer.params(), ["query_filters"]);
+    assert_eq!(answer.bad_params(), ["query_filters"]);
     let violations = answer.body["errors"][0]["validationErrors"]
         .as_array()
         .unwrap();
@@ -210,7 +210,11 @@ async fn windows_are_limited_by_precision() {
         if allowed {
             assert_eq!(answer.status, StatusCode::OK, "{from} {to} {precision}");
         } else {
-            assert_eq!(answer.params(), ["precision"], "{from} {to} {precision}");
+            assert_eq!(
+                answer.bad_params(),
+                ["precision"],
+                "{from} {to} {precision}"
+            );
         }
     }
     // Breakdowns have no precision and no longest window.

@@ -1,0 +1,144 @@
+//! The whole router over real stores in a temporary directory, for the API's tests: the state
+//! store and the embedded hose on disk, the analytic stores given by the test.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use eventhose_analytics::{EventStore, MetricsReader};
+use eventhose_hose::embedded::EmbeddedHose;
+use eventhose_model::EventIdGenerator;
+use eventhose_state::{EncryptionKey, KeyStore, NewKey, SqliteState};
+use eventhose_webhooks::{TargetPolicy, TokenCache};
+use serde_json::Value;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::{router, AppState, IngestLimits, KeyResolver, WebhookServices};
+
+/// A router and the state store behind it.
+pub(crate) struct TestApp {
+    /// Keeps the directory alive.
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) app: Router,
+    pub(crate) state: Arc<SqliteState>,
+}
+
+impl TestApp {
+    /// The application over `metrics` and `events`; webhooks may not target private addresses.
+    pub(crate) async fn new(
+        metrics: Arc<dyn MetricsReader>,
+        events: Arc<dyn EventStore>,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(
+            SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
+                .unwrap(),
+        );
+        let hose = EmbeddedHose::open(dir.path().join("hose"), Default::default())
+            .await
+            .unwrap();
+        let policy = TargetPolicy {
+            allow_private: false,
+        };
+        let webhooks = WebhookServices {
+            store: state.clone(),
+            client: eventhose_webhooks::target::client(policy, Duration::from_secs(5)).unwrap(),
+            policy,
+            tokens: Arc::new(TokenCache::new()),
+            changes: Arc::new(watch::channel(0u64).0),
+        };
+        let app = router(AppState {
+            hose,
+            keys: Arc::new(KeyResolver::new(state.clone())),
+            event_ids: Arc::new(EventIdGenerator::new()),
+            ingest_limits: IngestLimits::default(),
+            render_metrics: Arc::new(String::new),
+            ready: Arc::new(AtomicBool::new(true)),
+            webhooks,
+            suppressions: state.clone(),
+            metrics,
+            events,
+        });
+        TestApp {
+            _dir: dir,
+            app,
+            state,
+        }
+    }
+
+    /// Creates a key and returns its secret.
+    pub(crate) fn key(&self, grants: &[&str], subaccount: Option<u64>) -> String {
+        let (_, secret) = self
+            .state
+            .create_key(NewKey {
+                label: "test".into(),
+                grants: grants.iter().map(|g| g.to_string()).collect(),
+                subaccount,
+                secret: None,
+            })
+            .unwrap();
+        secret
+    }
+
+    /// Sends `request` through the router.
+    pub(crate) async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, body }
+    }
+}
+
+/// One answer: status and JSON body (`Null` when empty or not JSON).
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+}
+
+impl Answer {
+    /// The `results` of a 200.
+    pub(crate) fn results(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
+        &self.body["results"]
+    }
+
+    /// The parameters the errors name.
+    pub(crate) fn params(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["param"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The parameters a 400's errors name.
+    pub(crate) fn bad_params(&self) -> Vec<String> {
+        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.body);
+        self.params()
+    }
+
+    /// Every error description, joined.
+    pub(crate) fn descriptions(&self) -> String {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["description"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .unwrap_or_default()
+    }
+}
