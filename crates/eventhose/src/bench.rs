@@ -5,6 +5,7 @@ mod amqp;
 mod events;
 mod metrics;
 mod server;
+mod subscriber_rate;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

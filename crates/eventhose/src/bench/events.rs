@@ -13,13 +13,11 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use eventhose_analytics::EventWriter;
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_hose::embedded::{EmbeddedConfig, EmbeddedHose};
-use eventhose_hose::Hose;
 use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
-use tokio::sync::watch;
 
 use super::metrics::simulate;
-use super::server::{BenchServer, BENCH_KEY};
+use super::server::{timed_get, BenchServer};
+use super::subscriber_rate::drain_time;
 use super::{bench_dir, percentile};
 
 /// `eventhose bench events`.
@@ -59,48 +57,17 @@ pub async fn run(bench: EventsBench) -> anyhow::Result<()> {
 async fn throughput(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
     let now = Utc::now().timestamp();
     let events = simulate(bench.events, now - 86_400, 10_000.0)?;
-    let hose: Arc<dyn Hose> =
-        EmbeddedHose::open(dir.join("hose"), EmbeddedConfig::default()).await?;
-    hose.register(MESSAGE_EVENTS_SUBSCRIBER).await?;
-    for batch in events.chunks(1_000) {
-        hose.publish(batch.to_vec()).await?;
-    }
-    drop(events);
     let store = Arc::new(DuckStore::open(
         &dir.join("analytics.duckdb"),
         &DuckOptions::default(),
     )?);
     let subscriber = MessageEventsSubscriber::open(
-        store.clone(),
+        store,
         Duration::from_secs(10 * 86_400),
         Duration::from_secs(1),
     )
     .await?;
-    let (stop, stopping) = watch::channel(false);
-    let started = Instant::now();
-    let task = tokio::spawn(eventhose_subscribers::run(
-        hose.clone(),
-        MESSAGE_EVENTS_SUBSCRIBER,
-        subscriber,
-        stopping,
-    ));
-    loop {
-        let lag = hose
-            .stats()
-            .subscribers
-            .iter()
-            .find(|s| s.name == MESSAGE_EVENTS_SUBSCRIBER)
-            .map_or(u64::MAX, |s| s.lag_bytes);
-        if lag == 0 {
-            break;
-        }
-        anyhow::ensure!(!task.is_finished(), "the message-events subscriber stopped");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let elapsed = started.elapsed();
-    let _ = stop.send(true);
-    task.await??;
-    hose.close().await?;
+    let elapsed = drain_time(dir, MESSAGE_EVENTS_SUBSCRIBER, events, subscriber).await?;
     println!(
         "| message-events subscriber (hose → DuckDB insert, 1 s commits) | {} events | {:.0} events/s |",
         bench.events,
@@ -136,7 +103,8 @@ async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
                 .filter(|l| !l.is_empty())
                 .map(|l| Ok(eventhose_model::Event::parse_ingest(l, &ids)?.to_json_bytes()))
                 .collect::<anyhow::Result<_>>()?;
-            if sample.len() < 1_000 {
+            // Query values come from the last day, which the searches cover.
+            if done + n > total.saturating_sub(bench.events_per_day) && sample.len() < 1_000 {
                 sample.extend(stored.iter().rev().take(50).cloned());
             }
             let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
@@ -194,27 +162,18 @@ async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
     ];
     for (name, url) in kinds {
         let mut latencies = Vec::with_capacity(bench.queries);
+        let mut matched = 0u64;
         for i in 0..bench.queries {
-            let url = url(i);
-            let sent = Instant::now();
-            let response = client
-                .get(&url)
-                .header("Authorization", BENCH_KEY)
-                .send()
-                .await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            anyhow::ensure!(
-                status == 200,
-                "{url} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
-            latencies.push(sent.elapsed());
+            let (took, body) = timed_get(&client, &url(i)).await?;
+            latencies.push(took);
+            let answer: serde_json::Value = serde_json::from_slice(&body)?;
+            matched += answer["total_count"].as_u64().unwrap_or(0);
         }
         latencies.sort();
         println!(
-            "| Events API: {name} | {} requests, one at a time | p50 {:.1} ms | p99 {:.1} ms |",
+            "| Events API: {name} | {} requests, one at a time, {:.0} matches each on average | p50 {:.1} ms | p99 {:.1} ms |",
             bench.queries,
+            matched as f64 / bench.queries as f64,
             percentile(&latencies, 0.50).as_secs_f64() * 1e3,
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         );

@@ -16,14 +16,14 @@ use clap::Args;
 use eventhose_analytics::fold::{BreakdownKey, RowKey};
 use eventhose_analytics::{Aggregator, MetricsWriter, Tally};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_hose::embedded::{EmbeddedConfig, EmbeddedHose};
-use eventhose_hose::{Hose, Message};
+use eventhose_hose::Message;
 use eventhose_model::{Event, EventIdGenerator};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use eventhose_subscribers::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 use tokio::sync::watch;
 
-use super::server::{BenchServer, BENCH_KEY};
+use super::server::{timed_get, BenchServer, BENCH_KEY};
+use super::subscriber_rate::drain_time;
 use super::{bench_dir, percentile};
 
 /// `eventhose bench metrics`.
@@ -92,49 +92,13 @@ pub(super) fn simulate(
 async fn throughput(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<()> {
     let now = Utc::now().timestamp();
     let events = simulate(bench.events, now - 86_400, 10_000.0)?;
-    let hose: Arc<dyn Hose> =
-        EmbeddedHose::open(dir.join("hose"), EmbeddedConfig::default()).await?;
-    hose.register(METRICS_SUBSCRIBER).await?;
-    for batch in events.chunks(1_000) {
-        hose.publish(batch.to_vec()).await?;
-    }
-    drop(events);
     let store = Arc::new(DuckStore::open(
         &dir.join("analytics.duckdb"),
         &DuckOptions::default(),
     )?);
-    let subscriber = MetricsSubscriber::open(
-        store.clone(),
-        MetricsRetention::default(),
-        Duration::from_secs(1),
-    )
-    .await?;
-    let (stop, stopping) = watch::channel(false);
-    let started = Instant::now();
-    let task = tokio::spawn(eventhose_subscribers::run(
-        hose.clone(),
-        METRICS_SUBSCRIBER,
-        subscriber,
-        stopping,
-    ));
-    // Done when the subscriber has acknowledged (so committed) the whole log.
-    loop {
-        let stats = hose.stats();
-        let lag = stats
-            .subscribers
-            .iter()
-            .find(|s| s.name == METRICS_SUBSCRIBER)
-            .map_or(u64::MAX, |s| s.lag_bytes);
-        if lag == 0 {
-            break;
-        }
-        anyhow::ensure!(!task.is_finished(), "the metrics subscriber stopped");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let elapsed = started.elapsed();
-    let _ = stop.send(true);
-    task.await??;
-    hose.close().await?;
+    let subscriber =
+        MetricsSubscriber::open(store, MetricsRetention::default(), Duration::from_secs(1)).await?;
+    let elapsed = drain_time(dir, METRICS_SUBSCRIBER, events, subscriber).await?;
     println!(
         "| metrics subscriber (hose → fold → DuckDB commit, 1 s commits) | {} events | {:.0} events/s |",
         bench.events,
@@ -268,20 +232,7 @@ async fn latency(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<
         let mut latencies = Vec::with_capacity(bench.queries);
         for i in 0..bench.queries {
             let url = format!("{}{}", server.base, path(i));
-            let sent = Instant::now();
-            let response = client
-                .get(&url)
-                .header("Authorization", BENCH_KEY)
-                .send()
-                .await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            anyhow::ensure!(
-                status == 200,
-                "{url} answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
-            latencies.push(sent.elapsed());
+            latencies.push(timed_get(&client, &url).await?.0);
         }
         latencies.sort();
         println!(

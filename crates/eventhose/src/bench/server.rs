@@ -99,3 +99,25 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
         .sum();
     Ok(ticks / 100.0)
 }
+
+/// GETs `url` with the bench key; fails unless it answers 200. Returns the round trip and body.
+pub async fn timed_get(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<(std::time::Duration, bytes::Bytes)> {
+    let sent = std::time::Instant::now();
+    let response = client
+        .get(url)
+        .header("Authorization", BENCH_KEY)
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let elapsed = sent.elapsed();
+    anyhow::ensure!(
+        status == 200,
+        "{url} answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok((elapsed, body))
+}
