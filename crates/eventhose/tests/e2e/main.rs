@@ -13,6 +13,7 @@ mod delivery;
 mod receiver;
 mod webhooks;
 
+mod events;
 mod suppressions;
 
 mod amqp;

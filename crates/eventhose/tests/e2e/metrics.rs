@@ -14,6 +14,7 @@ mod dst;
 mod reports;
 mod scoping;
 mod series;
+mod uniques;
 
 use serde_json::{Map, Value};
 
