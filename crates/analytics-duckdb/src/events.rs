@@ -206,7 +206,7 @@ impl DuckStore {
             .filter_map(|name| parse_day_table(&name).map(|day| (day, name)))
             .filter(|(day, _)| day * DAY < to && (day + 1) * DAY > from)
             .collect();
-        days.sort_by(|a, b| b.0.cmp(&a.0));
+        days.sort_by_key(|day| std::cmp::Reverse(day.0));
         days
     }
 }

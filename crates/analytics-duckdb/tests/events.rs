@@ -69,9 +69,10 @@ fn query(filters: EventFilters, per_page: usize) -> EventQuery {
 
 fn filter_cases() -> Vec<EventFilters> {
     let mut cases = vec![EventFilters::default()];
-    let mut types = EventFilters::default();
-    types.event_types = vec![EventType::Delivery, EventType::Bounce, EventType::Click];
-    cases.push(types);
+    cases.push(EventFilters {
+        event_types: vec![EventType::Delivery, EventType::Bounce, EventType::Click],
+        ..Default::default()
+    });
     for (filter, value) in [
         (TextFilter::RecipientDomains, "gmail"),
         (TextFilter::RecipientDomains, "com"),
@@ -85,10 +86,11 @@ fn filter_cases() -> Vec<EventFilters> {
         f.set_text(filter, vec![value.into()]);
         cases.push(f);
     }
-    let mut sub = EventFilters::default();
-    sub.subaccounts = vec![0];
-    sub.bounce_classes = vec![10, 21];
-    cases.push(sub);
+    cases.push(EventFilters {
+        subaccounts: vec![0],
+        bounce_classes: vec![10, 21],
+        ..Default::default()
+    });
     cases
 }
 

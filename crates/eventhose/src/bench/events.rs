@@ -16,7 +16,7 @@ use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 
 use super::metrics::simulate;
-use super::server::{timed_get, BenchServer};
+use super::server::{timed_get, BenchServer, QueryKind};
 use super::subscriber_rate::drain_time;
 use super::{bench_dir, percentile};
 
@@ -142,7 +142,7 @@ async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let base = format!("{}/api/v1/events/message?from={last_day}", server.base);
-    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    let kinds: [QueryKind<'_>; 4] = [
         (
             "by recipient, last 24 h",
             Box::new(|i| format!("{base}&recipients={}", picks[i % picks.len()].0)),

@@ -22,7 +22,7 @@ use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use eventhose_subscribers::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 use tokio::sync::watch;
 
-use super::server::{timed_get, BenchServer, BENCH_KEY};
+use super::server::{timed_get, BenchServer, QueryKind, BENCH_KEY};
 use super::subscriber_rate::drain_time;
 use super::{bench_dir, percentile};
 
@@ -191,7 +191,7 @@ async fn latency(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<
             .to_string()
     };
     let metrics = "count_targeted,count_delivered,count_bounce,count_delayed,count_unique_rendered,count_unique_clicked";
-    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    let kinds: [QueryKind<'_>; 4] = [
         (
             "summary, 31 days",
             Box::new(|i| {

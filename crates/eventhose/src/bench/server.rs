@@ -121,3 +121,6 @@ pub async fn timed_get(
     );
     Ok((elapsed, body))
 }
+
+/// A kind of query a latency benchmark repeats: its name, and the URL of its `i`-th request.
+pub type QueryKind<'a> = (&'static str, Box<dyn Fn(usize) -> String + 'a>);
