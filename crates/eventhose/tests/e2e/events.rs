@@ -21,12 +21,16 @@ const EVENTS: [(&str, &str, &str, Option<u64>, &str); 7] = [
     ("ev-7", "open", "ann@gmail.com", None, "spring"),
 ];
 
-/// The NDJSON of [`EVENTS`], an hour ago onwards, a minute apart.
-fn body() -> String {
-    let now = SystemTime::now()
+/// Now, in unix seconds.
+fn now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
-        .as_secs();
+        .as_secs()
+}
+
+/// The NDJSON of [`EVENTS`], from `now` less an hour onwards, a minute apart.
+fn body(now: u64) -> String {
     let mut lines = String::new();
     for (i, (id, kind, rcpt, subaccount, campaign)) in EVENTS.iter().enumerate() {
         let mut event = json!({
@@ -107,7 +111,8 @@ async fn wait_stored(server: &Server, n: usize) {
 async fn events_are_searchable_through_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    assert_eq!(ingest(&server, ROOT_KEY, body()).await.status(), 200);
+    let now = now();
+    assert_eq!(ingest(&server, ROOT_KEY, body(now)).await.status(), 200);
     wait_stored(&server, EVENTS.len()).await;
 
     // Unfiltered, newest first, whole (unknown fields too).
@@ -180,10 +185,9 @@ async fn events_are_searchable_through_the_server() {
     // Redelivered events are stored once. The subscriber stores in log order, so once an
     // event sent after the copies is searchable, the copies have been read.
     // Two minutes old: well inside the default search window, which ends at the current minute.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-    let sentinel = json!({"type": "injection", "event_id": "ev-8", "timestamp": (now.as_secs() - 120).to_string(),
+    let sentinel = json!({"type": "injection", "event_id": "ev-8", "timestamp": (now - 120).to_string(),
         "message_id": "msg-dan", "rcpt_to": "dan@aol.com"});
-    let again = format!("{}{sentinel}\n", body());
+    let again = format!("{}{sentinel}\n", body(now));
     assert_eq!(ingest(&server, ROOT_KEY, again).await.status(), 200);
     wait_stored(&server, EVENTS.len() + 1).await;
     let mut want = vec!["ev-8".to_string()];
@@ -195,7 +199,8 @@ async fn events_are_searchable_through_the_server() {
 async fn erasure_leaves_nothing_of_the_recipient() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    assert_eq!(ingest(&server, ROOT_KEY, body()).await.status(), 200);
+    let now = now();
+    assert_eq!(ingest(&server, ROOT_KEY, body(now)).await.status(), 200);
     wait_stored(&server, EVENTS.len()).await;
 
     // Through the API while serving (any case of the address).
