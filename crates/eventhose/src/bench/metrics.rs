@@ -50,6 +50,9 @@ pub struct MetricsBench {
     /// Where the data goes (default: a new directory under /var/tmp).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Keep the six-month store (`<dir>/latency`) for measuring the Reports UI over it.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// Runs both phases.
@@ -60,7 +63,11 @@ pub async fn run(bench: MetricsBench) -> anyhow::Result<()> {
     }
     freshness(&bench, &dir.join("freshness")).await?;
     latency(&bench, &dir.join("latency")).await?;
-    std::fs::remove_dir_all(&dir).ok();
+    if bench.keep {
+        println!("kept the six-month store: {}", dir.join("latency").display());
+    } else {
+        std::fs::remove_dir_all(&dir).ok();
+    }
     Ok(())
 }
 
