@@ -16,4 +16,6 @@ mod webhooks;
 mod events;
 mod suppressions;
 
+mod ui;
+
 mod amqp;
