@@ -38,6 +38,20 @@ pub enum SubscriberError {
     State(#[from] eventhose_state::StateError),
 }
 
+/// Runs blocking storage work on the blocking pool; a panic there is reported as an I/O error.
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, SubscriberError>
+where
+    T: Send + 'static,
+    E: Into<SubscriberError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .map_err(Into::into)
+}
+
 /// The job of one subscriber.
 ///
 /// [`run`] calls `process` for each delivery, then `checkpoint` at most every

@@ -37,9 +37,7 @@ impl MessageEventsSubscriber {
         commit_every: Duration,
     ) -> Result<Self, SubscriberError> {
         let reader = store.clone();
-        let committed = tokio::task::spawn_blocking(move || reader.checkpoint())
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let committed = crate::blocking(move || reader.checkpoint()).await?;
         Ok(MessageEventsSubscriber {
             store,
             pending: Vec::new(),
@@ -61,9 +59,7 @@ impl MessageEventsSubscriber {
         self.last_retention = Some(Instant::now());
         let keep_from = Utc::now() - chrono::Duration::from_std(self.keep).unwrap_or_default();
         let store = self.store.clone();
-        let report = tokio::task::spawn_blocking(move || store.enforce_retention(keep_from))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let report = crate::blocking(move || store.enforce_retention(keep_from)).await?;
         if !report.dropped.is_empty() {
             tracing::info!(dropped = ?report.dropped, "message events retention dropped days");
         }
@@ -91,12 +87,11 @@ impl Processor for MessageEventsSubscriber {
         let position = self.folded.take().or(self.committed);
         if !events.is_empty() {
             let store = self.store.clone();
-            let report = tokio::task::spawn_blocking(move || {
+            let report = crate::blocking(move || {
                 let slices: Vec<&[u8]> = events.iter().map(|m| m.as_ref()).collect();
                 store.insert(&slices, position)
             })
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+            .await?;
             ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
                 .increment(report.inserted);
         }

@@ -60,9 +60,7 @@ impl MetricsSubscriber {
         commit_every: Duration,
     ) -> Result<Self, SubscriberError> {
         let reader = store.clone();
-        let checkpoint = tokio::task::spawn_blocking(move || reader.checkpoint())
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let checkpoint = crate::blocking(move || reader.checkpoint()).await?;
         Ok(MetricsSubscriber {
             store,
             aggregator: Aggregator::with_ledger(checkpoint.ledger),
@@ -92,9 +90,7 @@ impl MetricsSubscriber {
             .forget_before(i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0));
         let store = self.store.clone();
         let report =
-            tokio::task::spawn_blocking(move || store.enforce_retention(keep_from, ledger_from))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            crate::blocking(move || store.enforce_retention(keep_from, ledger_from)).await?;
         if !report.dropped.is_empty() {
             tracing::info!(dropped = ?report.dropped, "metrics retention dropped partitions");
         }
@@ -127,9 +123,7 @@ impl Processor for MetricsSubscriber {
         if !tally.is_empty() || !changes.is_empty() {
             let events = tally.events;
             let store = self.store.clone();
-            tokio::task::spawn_blocking(move || store.commit(&tally, &changes, position))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            crate::blocking(move || store.commit(&tally, &changes, position)).await?;
             ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => METRICS_SUBSCRIBER)
                 .increment(events);
         }

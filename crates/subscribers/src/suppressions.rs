@@ -90,9 +90,7 @@ impl SuppressionWriter {
         let entries = std::mem::take(&mut self.pending);
         let store = self.store.clone();
         let report =
-            tokio::task::spawn_blocking(move || store.upsert_suppressions(entries, WhenKept::Skip))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            crate::blocking(move || store.upsert_suppressions(entries, WhenKept::Skip)).await?;
         for outcome in report.outcomes {
             self.counts.add(outcome);
         }

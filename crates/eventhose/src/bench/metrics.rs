@@ -64,7 +64,10 @@ pub async fn run(bench: MetricsBench) -> anyhow::Result<()> {
     freshness(&bench, &dir.join("freshness")).await?;
     latency(&bench, &dir.join("latency")).await?;
     if bench.keep {
-        println!("kept the six-month store: {}", dir.join("latency").display());
+        println!(
+            "kept the six-month store: {}",
+            dir.join("latency").display()
+        );
     } else {
         std::fs::remove_dir_all(&dir).ok();
     }
