@@ -15,7 +15,7 @@ use eventhose_hose::Delivery;
 use eventhose_model::EventType;
 use serde::{Deserialize, Serialize};
 
-use crate::{Processor, SubscriberError};
+use crate::{already_durable, Commit, Processor, SubscriberError};
 
 /// The subscriber name the counter registers on the hose.
 pub const COUNTER_SUBSCRIBER: &str = "counter";
@@ -104,7 +104,7 @@ impl Processor for EventCounter {
         Ok(())
     }
 
-    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+    async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
         let snapshot = self
             .live
             .lock()
@@ -118,7 +118,7 @@ impl Processor for EventCounter {
             .map_err(|e| std::io::Error::other(e.to_string()))??;
         self.durable_position = snapshot.position;
         self.export();
-        Ok(())
+        Ok(already_durable())
     }
 }
 

@@ -8,6 +8,8 @@ pub mod metrics;
 pub mod suppressions;
 pub mod webhooks;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
@@ -52,17 +54,33 @@ where
         .map_err(Into::into)
 }
 
+/// The work that makes one checkpoint durable. It owns what it writes, so the runner can process
+/// later deliveries while it runs.
+pub type Commit = Pin<Box<dyn Future<Output = Result<(), SubscriberError>> + Send>>;
+
+/// A [`Commit`] for work that is already durable.
+pub fn already_durable() -> Commit {
+    Box::pin(async { Ok(()) })
+}
+
 /// The job of one subscriber.
 ///
-/// [`run`] calls `process` for each delivery, then `checkpoint` at most every
-/// [`Processor::checkpoint_interval`] (and before stopping), and acknowledges the deliveries
-/// processed before a checkpoint only once it returns: work is durable before the hose forgets it.
+/// [`run`] calls `process` for each delivery and, at most every
+/// [`Processor::checkpoint_interval`] (and before stopping), `start_checkpoint`; it
+/// acknowledges the deliveries processed before a checkpoint only once that checkpoint's
+/// [`Commit`] has succeeded: work is durable before the hose forgets it. One commit runs at a
+/// time, beside the processing of later deliveries.
 #[async_trait::async_trait]
 pub trait Processor: Send {
     /// Handles one delivery (its work need not be durable yet).
     async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError>;
     /// Makes everything processed so far durable.
-    async fn checkpoint(&mut self) -> Result<(), SubscriberError>;
+    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+        self.start_checkpoint().await?.await
+    }
+    /// Takes everything processed so far and returns the work that makes it durable, which may
+    /// run while later deliveries are processed.
+    async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError>;
     /// How often to checkpoint while deliveries keep coming.
     fn checkpoint_interval(&self) -> Duration {
         Duration::from_millis(100)
@@ -77,15 +95,25 @@ pub async fn run<P: Processor>(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), SubscriberError> {
     let mut subscription = hose.subscribe(name).await?;
+    // Processed, not yet in a commit.
     let mut pending: Vec<DeliveryTag> = Vec::new();
+    // The commit under way and the deliveries it covers.
+    let mut commit: Option<Commit> = None;
+    let mut committing: Vec<DeliveryTag> = Vec::new();
     let mut ticker = tokio::time::interval(processor.checkpoint_interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            _ = ticker.tick(), if !pending.is_empty() => {
-                checkpoint_and_ack(&mut processor, subscription.as_mut(), &mut pending).await?;
+            done = async { commit.as_mut().expect("guarded by is_some").await }, if commit.is_some() => {
+                commit = None;
+                done?;
+                ack(subscription.as_mut(), &mut committing).await?;
+            }
+            _ = ticker.tick(), if !pending.is_empty() && commit.is_none() => {
+                commit = Some(processor.start_checkpoint().await?);
+                committing = std::mem::take(&mut pending);
             }
             next = subscription.next() => match next {
                 Ok(delivery) => {
@@ -97,19 +125,23 @@ pub async fn run<P: Processor>(
             },
         }
     }
-    checkpoint_and_ack(&mut processor, subscription.as_mut(), &mut pending).await
+    if let Some(commit) = commit {
+        commit.await?;
+        ack(subscription.as_mut(), &mut committing).await?;
+    }
+    if !pending.is_empty() {
+        processor.checkpoint().await?;
+        ack(subscription.as_mut(), &mut pending).await?;
+    }
+    Ok(())
 }
 
-async fn checkpoint_and_ack<P: Processor>(
-    processor: &mut P,
+/// Acknowledges `tags` (a closed hose has nothing left to acknowledge).
+async fn ack(
     subscription: &mut dyn Subscription,
-    pending: &mut Vec<DeliveryTag>,
+    tags: &mut Vec<DeliveryTag>,
 ) -> Result<(), SubscriberError> {
-    if pending.is_empty() {
-        return Ok(());
-    }
-    processor.checkpoint().await?;
-    for tag in pending.drain(..) {
+    for tag in tags.drain(..) {
         match subscription.ack(&tag).await {
             Ok(()) | Err(HoseError::Closed) => {}
             Err(e) => return Err(e.into()),

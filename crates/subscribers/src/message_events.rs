@@ -13,7 +13,7 @@ use chrono::Utc;
 use eventhose_analytics::EventWriter;
 use eventhose_hose::{Delivery, Message};
 
-use crate::{Processor, SubscriberError};
+use crate::{Commit, Processor, SubscriberError};
 
 /// The subscriber name the message-events ETL registers on the hose.
 pub const MESSAGE_EVENTS_SUBSCRIBER: &str = "message_events";
@@ -49,21 +49,16 @@ impl MessageEventsSubscriber {
         })
     }
 
-    async fn maybe_enforce_retention(&mut self) -> Result<(), SubscriberError> {
+    /// When retention is due (hourly), where it keeps events from.
+    fn retention_due(&mut self) -> Option<chrono::DateTime<Utc>> {
         if self
             .last_retention
             .is_some_and(|at| at.elapsed() < Duration::from_secs(3_600))
         {
-            return Ok(());
+            return None;
         }
         self.last_retention = Some(Instant::now());
-        let keep_from = Utc::now() - chrono::Duration::from_std(self.keep).unwrap_or_default();
-        let store = self.store.clone();
-        let report = crate::blocking(move || store.enforce_retention(keep_from)).await?;
-        if !report.dropped.is_empty() {
-            tracing::info!(dropped = ?report.dropped, "message events retention dropped days");
-        }
-        Ok(())
+        Some(Utc::now() - chrono::Duration::from_std(self.keep).unwrap_or_default())
     }
 }
 
@@ -82,21 +77,31 @@ impl Processor for MessageEventsSubscriber {
         Ok(())
     }
 
-    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+    async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
         let events = std::mem::take(&mut self.pending);
         let position = self.folded.take().or(self.committed);
-        if !events.is_empty() {
-            let store = self.store.clone();
-            let report = crate::blocking(move || {
-                let slices: Vec<&[u8]> = events.iter().map(|m| m.as_ref()).collect();
-                store.insert(&slices, position)
-            })
-            .await?;
-            ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
-                .increment(report.inserted);
-        }
         self.committed = position;
-        self.maybe_enforce_retention().await
+        let retention_from = self.retention_due();
+        let store = self.store.clone();
+        Ok(Box::pin(async move {
+            if !events.is_empty() {
+                let writer = store.clone();
+                let report = crate::blocking(move || {
+                    let slices: Vec<&[u8]> = events.iter().map(|m| m.as_ref()).collect();
+                    writer.insert(&slices, position)
+                })
+                .await?;
+                ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
+                    .increment(report.inserted);
+            }
+            if let Some(keep_from) = retention_from {
+                let report = crate::blocking(move || store.enforce_retention(keep_from)).await?;
+                if !report.dropped.is_empty() {
+                    tracing::info!(dropped = ?report.dropped, "message events retention dropped days");
+                }
+            }
+            Ok(())
+        }))
     }
 
     fn checkpoint_interval(&self) -> Duration {

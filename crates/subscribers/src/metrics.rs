@@ -13,7 +13,7 @@ use chrono::Utc;
 use eventhose_analytics::{Aggregator, MetricsWriter};
 use eventhose_hose::Delivery;
 
-use crate::{Processor, SubscriberError};
+use crate::{Commit, Processor, SubscriberError};
 
 /// The subscriber name the metrics ETL registers on the hose.
 pub const METRICS_SUBSCRIBER: &str = "metrics";
@@ -72,13 +72,14 @@ impl MetricsSubscriber {
         })
     }
 
-    /// Drops what is older than the retention allows, when it is time to.
-    async fn maybe_enforce_retention(&mut self) -> Result<(), SubscriberError> {
+    /// When retention is due: forgets old first engagements in memory and returns the times
+    /// the store keeps aggregates and ledger days from.
+    fn retention_due(&mut self) -> Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
         if self
             .last_retention
             .is_some_and(|at| at.elapsed() < self.retention.every)
         {
-            return Ok(());
+            return None;
         }
         self.last_retention = Some(Instant::now());
         let now = Utc::now();
@@ -88,13 +89,7 @@ impl MetricsSubscriber {
         self.aggregator
             .ledger
             .forget_before(i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0));
-        let store = self.store.clone();
-        let report =
-            crate::blocking(move || store.enforce_retention(keep_from, ledger_from)).await?;
-        if !report.dropped.is_empty() {
-            tracing::info!(dropped = ?report.dropped, "metrics retention dropped partitions");
-        }
-        Ok(())
+        Some((keep_from, ledger_from))
     }
 }
 
@@ -117,18 +112,30 @@ impl Processor for MetricsSubscriber {
         Ok(())
     }
 
-    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
+    async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
         let (tally, changes) = self.aggregator.take();
         let position = self.folded.take().or(self.committed);
-        if !tally.is_empty() || !changes.is_empty() {
-            let events = tally.events;
-            let store = self.store.clone();
-            crate::blocking(move || store.commit(&tally, &changes, position)).await?;
-            ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => METRICS_SUBSCRIBER)
-                .increment(events);
-        }
         self.committed = position;
-        self.maybe_enforce_retention().await
+        let retention = self.retention_due();
+        let store = self.store.clone();
+        Ok(Box::pin(async move {
+            if !tally.is_empty() || !changes.is_empty() {
+                let events = tally.events;
+                let writer = store.clone();
+                crate::blocking(move || writer.commit(&tally, &changes, position)).await?;
+                ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => METRICS_SUBSCRIBER)
+                    .increment(events);
+            }
+            if let Some((keep_from, ledger_from)) = retention {
+                let report =
+                    crate::blocking(move || store.enforce_retention(keep_from, ledger_from))
+                        .await?;
+                if !report.dropped.is_empty() {
+                    tracing::info!(dropped = ?report.dropped, "metrics retention dropped partitions");
+                }
+            }
+            Ok(())
+        }))
     }
 
     fn checkpoint_interval(&self) -> Duration {

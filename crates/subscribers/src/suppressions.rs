@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use crate::{Processor, SubscriberError};
+use crate::{already_durable, Commit, Processor, SubscriberError};
 use eventhose_hose::Delivery;
 use eventhose_model::{BounceCategory, Event, EventType};
 use eventhose_state::suppressions::{recipient_key, truncate_description};
@@ -115,8 +115,9 @@ impl Processor for SuppressionWriter {
         Ok(())
     }
 
-    async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
-        self.write_pending().await
+    async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
+        self.write_pending().await?;
+        Ok(already_durable())
     }
 }
 
