@@ -207,7 +207,7 @@ async fn latency(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<
             Box::new(|i| {
                 let to = today - (i as i64 % 30) * 86_400;
                 format!(
-                    "/api/v1/metrics/deliverability?from={}&to={}&metrics={metrics}",
+                    "/api/v1/metrics/deliverability?from={}&to={}&metrics={metrics}&precision=day",
                     fmt(to - 31 * 86_400),
                     fmt(to)
                 )
@@ -227,7 +227,7 @@ async fn latency(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<
             "group by domain, 31 days, top 100",
             Box::new(|i| {
                 let to = today - (i as i64 % 30) * 86_400;
-                format!("/api/v1/metrics/deliverability/domain?from={}&to={}&metrics={metrics}&limit=100", fmt(to - 31 * 86_400), fmt(to))
+                format!("/api/v1/metrics/deliverability/domain?from={}&to={}&metrics={metrics}&precision=day&limit=100", fmt(to - 31 * 86_400), fmt(to))
             }),
         ),
         (
