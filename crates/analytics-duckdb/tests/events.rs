@@ -1,29 +1,19 @@
 //! The DuckDB event store against the in-memory reference store: same inserts, same pages.
 
+mod common;
+
 use eventhose_analytics::{
     EventFilters, EventPage, EventQuery, EventReader, EventWriter, MemoryEventStore, TextFilter,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_model::{Event, EventIdGenerator, EventType};
-use eventhose_simulator::{SimConfig, Simulator};
+use eventhose_model::{Event, EventType};
 
 /// 2026-11-20T00:00:00Z.
 const START: i64 = 1_795_132_800;
 
 fn stored_events(n: usize, seed: u64) -> Vec<Vec<u8>> {
     // One event every 30 simulated seconds: a few thousand events span two days.
-    let mut sim = Simulator::new(SimConfig::new(seed, START, 1.0 / 30.0)).expect("simulator");
-    let ids = EventIdGenerator::new();
-    let mut out = Vec::new();
-    sim.write_ndjson(&mut out, n);
-    out.split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| {
-            Event::parse_ingest(line, &ids)
-                .expect("valid")
-                .to_json_bytes()
-        })
-        .collect()
+    common::simulated_events(n, seed, START, 1.0 / 30.0)
 }
 
 fn stores() -> (tempfile::TempDir, DuckStore, MemoryEventStore) {

@@ -1,5 +1,7 @@
 //! The DuckDB store against the in-memory reference store: the same commits, the same answers.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
 use eventhose_analytics::{
     Aggregator, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator, Condition, Dimension,
@@ -7,8 +9,7 @@ use eventhose_analytics::{
     MetricsReader, MetricsRow, MetricsWriter, TimeRange, ValuesQuery,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_model::{Event, EventIdGenerator};
-use eventhose_simulator::{SimConfig, Simulator};
+use eventhose_model::Event;
 
 /// 2026-10-30T20:00:00Z: the simulated stream crosses the end of US daylight time.
 const START: i64 = 1_793_390_400;
@@ -20,18 +21,7 @@ fn t(seconds: i64) -> DateTime<Utc> {
 /// Stored events from the simulator: two simulated days at a low rate.
 fn stored_events(n: usize) -> Vec<Vec<u8>> {
     // One event every 20 simulated seconds: a few thousand events span more than a day.
-    let mut sim = Simulator::new(SimConfig::new(42, START, 0.05)).expect("simulator");
-    let ids = EventIdGenerator::new();
-    let mut out = Vec::new();
-    sim.write_ndjson(&mut out, n);
-    out.split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| {
-            Event::parse_ingest(line, &ids)
-                .expect("simulated events are valid")
-                .to_json_bytes()
-        })
-        .collect()
+    common::simulated_events(n, 42, START, 0.05)
 }
 
 /// Both stores with the same commits (in several transactions, as the subscriber makes them).

@@ -401,6 +401,27 @@ impl Seen {
     }
 }
 
+/// Two clients running [`stream_bounces`] against `server` until `stop`.
+fn two_streams(
+    server: &Server,
+    stop: &Arc<AtomicBool>,
+    seen: &Arc<Seen>,
+    server_may_die: bool,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..2)
+        .map(|c| {
+            tokio::spawn(stream_bounces(
+                server.base.clone(),
+                c,
+                MAX_REQUESTS,
+                stop.clone(),
+                seen.clone(),
+                server_may_die,
+            ))
+        })
+        .collect()
+}
+
 /// Sends hard bounces from client `c` until `stop`, at most `max_requests`; returns at the first
 /// transport error when `server_may_die`, else records it as unexpected.
 async fn stream_bounces(
@@ -493,19 +514,7 @@ async fn amqp_broker_fault_mid_stream_answers_503_then_recovers_losing_nothing()
     let server = start(dir.path(), &broker.env(&[]));
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());
-    let clients: Vec<_> = (0..2)
-        .map(|c| {
-            let base = server.base.clone();
-            tokio::spawn(stream_bounces(
-                base,
-                c,
-                MAX_REQUESTS,
-                stop.clone(),
-                seen.clone(),
-                false,
-            ))
-        })
-        .collect();
+    let clients = two_streams(&server, &stop, &seen, false);
 
     eventually("a stream is flowing", || async {
         seen.acked_requests() >= 20
@@ -562,19 +571,7 @@ async fn amqp_sigkill_mid_stream_then_restart_delivers_every_acknowledged_event(
     create_webhook(&server, &receiver, &["bounce"]).await;
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());
-    let clients: Vec<_> = (0..2)
-        .map(|c| {
-            let base = server.base.clone();
-            tokio::spawn(stream_bounces(
-                base,
-                c,
-                MAX_REQUESTS,
-                stop.clone(),
-                seen.clone(),
-                true,
-            ))
-        })
-        .collect();
+    let clients = two_streams(&server, &stop, &seen, true);
     eventually("a stream is flowing", || async {
         seen.acked_requests() >= 30
     })
