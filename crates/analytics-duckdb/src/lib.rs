@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use duckdb::{Config, Connection};
 use eventhose_analytics::AnalyticsError;
@@ -40,6 +41,9 @@ pub struct DuckOptions {
     pub threads: u16,
     /// Connections kept for concurrent readers.
     pub readers: usize,
+    /// How far back (in event time) inserts remember the ids of stored events, to drop
+    /// redeliveries without reading the tables; older events are looked up in their table.
+    pub event_id_window: Duration,
 }
 
 impl Default for DuckOptions {
@@ -48,6 +52,7 @@ impl Default for DuckOptions {
             memory_limit: "1GB".into(),
             threads: 2,
             readers: 4,
+            event_id_window: Duration::from_secs(3_600),
         }
     }
 }
@@ -55,7 +60,7 @@ impl Default for DuckOptions {
 /// The DuckDB analytic store.
 pub struct DuckStore {
     writer: Mutex<WriterState>,
-    events_writer: Mutex<Connection>,
+    events_writer: Mutex<events::EventsWriter>,
     /// Highest insertion sequence number of a stored event (committed).
     event_sequence: AtomicU64,
     readers: Mutex<Vec<Connection>>,
@@ -88,6 +93,7 @@ impl DuckStore {
         )
         .map_err(engine)?;
         let tables = read_table_names(&conn)?;
+        events::check_layout(&conn)?;
         let readers = (0..options.readers.max(1))
             .map(|_| conn.try_clone().map_err(engine))
             .collect::<Result<Vec<_>, _>>()?;
@@ -96,7 +102,10 @@ impl DuckStore {
         let event_sequence = read_position(&conn, events::EVENTS_SEQUENCE)?.unwrap_or(0);
         Ok(DuckStore {
             writer: Mutex::new(WriterState::new(conn)),
-            events_writer: Mutex::new(events_writer),
+            events_writer: Mutex::new(events::EventsWriter::new(
+                events_writer,
+                options.event_id_window,
+            )),
             event_sequence: AtomicU64::new(event_sequence),
             readers: Mutex::new(readers),
             spare: Mutex::new(spare),

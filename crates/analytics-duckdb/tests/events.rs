@@ -3,7 +3,8 @@
 mod common;
 
 use eventhose_analytics::{
-    EventFilters, EventPage, EventQuery, EventReader, EventWriter, MemoryEventStore, TextFilter,
+    EventBatch, EventFilters, EventPage, EventQuery, EventReader, EventWriter, MemoryEventStore,
+    TextFilter,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_model::{Event, EventType};
@@ -25,10 +26,11 @@ fn stores() -> (tempfile::TempDir, DuckStore, MemoryEventStore) {
 
 fn insert_both(duck: &DuckStore, memory: &MemoryEventStore, events: &[Vec<u8>], position: u64) {
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
-    let a = duck.insert(&slices, Some(position)).expect("duck insert");
-    let b = memory
-        .insert(&slices, Some(position))
-        .expect("memory insert");
+    let batch = EventBatch::read(&slices).expect("readable events");
+    let a = duck
+        .insert(batch.clone(), Some(position))
+        .expect("duck insert");
+    let b = memory.insert(batch, Some(position)).expect("memory insert");
     assert_eq!(a, b, "insert reports");
 }
 
@@ -128,7 +130,9 @@ fn paging_is_stable_while_events_arrive() {
     let (_dir, duck, _memory) = stores();
     let events = stored_events(3_000, 8);
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
-    duck.insert(&slices[..2_000], Some(1)).expect("insert");
+    let batch = |events: &[&[u8]]| EventBatch::read(events).expect("readable events");
+    duck.insert(batch(&slices[..2_000]), Some(1))
+        .expect("insert");
     let mut q = query(EventFilters::default(), 150);
     let mut seen = std::collections::HashSet::new();
     let mut total = None;
@@ -141,7 +145,7 @@ fn paging_is_stable_while_events_arrive() {
         }
         // New events (some older than the cursor) arrive between pages.
         if let Some(more) = arriving.next() {
-            duck.insert(more, None).expect("insert more");
+            duck.insert(batch(more), None).expect("insert more");
         }
         match page.next {
             Some(cursor) => q.cursor = Some(cursor),
@@ -189,4 +193,55 @@ fn retention_and_erasure_remove_what_they_say() {
         memory.search(&q).expect("search").total_count
     );
     assert_eq!(duck.checkpoint().expect("checkpoint"), Some(1));
+}
+
+#[test]
+fn redeliveries_are_found_in_the_window_before_it_and_after_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.duckdb");
+    // One event every 30 s for 33 hours; the window remembers the last hour.
+    let events = stored_events(4_000, 3);
+    let memory = MemoryEventStore::new();
+    {
+        let duck = DuckStore::open(&path, &DuckOptions::default()).expect("open");
+        insert_both(&duck, &memory, &events[..3_000], 1);
+        // Recent events (answered by the window) and old ones (looked up in their day).
+        insert_both(&duck, &memory, &events[2_950..3_050], 2);
+        insert_both(&duck, &memory, &events[..50], 3);
+    }
+    // A reopened store reads the window back from its tables.
+    let duck = DuckStore::open(&path, &DuckOptions::default()).expect("reopen");
+    insert_both(&duck, &memory, &events[2_900..3_100], 4);
+    // An erased recipient's events are forgotten: delivered again, they are stored again.
+    let last = Event::from_stored(&events[3_099]).expect("stored");
+    let recipient = last.rcpt_to().expect("recipient").to_owned();
+    assert_eq!(
+        duck.erase_recipient(&recipient).expect("erase"),
+        memory.erase_recipient(&recipient).expect("erase")
+    );
+    insert_both(&duck, &memory, &events[3_000..3_100], 5);
+    let q = query(EventFilters::default(), 10_000);
+    let (a, b) = (
+        duck.search(&q).expect("search"),
+        memory.search(&q).expect("search"),
+    );
+    assert_eq!(a.total_count, b.total_count);
+    assert!(a.total_count > 3_000, "the erased events came back");
+    assert_eq!(a.events, b.events);
+}
+
+#[test]
+fn an_empty_window_still_finds_every_redelivery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DuckOptions {
+        event_id_window: std::time::Duration::ZERO,
+        ..DuckOptions::default()
+    };
+    let duck = DuckStore::open(&dir.path().join("a.duckdb"), &options).expect("open");
+    let memory = MemoryEventStore::new();
+    let events = stored_events(1_000, 4);
+    insert_both(&duck, &memory, &events, 1);
+    insert_both(&duck, &memory, &events[400..], 2);
+    let q = query(EventFilters::default(), 10_000);
+    assert_eq!(duck.search(&q).expect("search").total_count, 1_000);
 }

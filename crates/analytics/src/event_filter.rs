@@ -5,10 +5,12 @@
 //! which events a set of [`EventFilters`] selects. Every store must select exactly the same
 //! events (stores are differential-tested against [`crate::MemoryEventStore`], which calls it).
 
-use eventhose_model::{Event, EventType};
-use serde_json::{Map, Value};
+use eventhose_model::{
+    parse_timestamp, parse_timestamp_str, EventType, ParseError, UnknownEventType,
+};
 
 use crate::keywords::{fold_case, Tokenizer};
+use crate::stored::{self, Scalar, StoredFields};
 use crate::AnalyticsError;
 
 /// How a text filter compares a stored value with a query value.
@@ -215,8 +217,8 @@ pub struct IndexedEvent {
     pub bounce_class: Option<u64>,
     /// `ab_test_version` read as an integer.
     pub ab_test_version: Option<u64>,
-    /// The recipient addresses the event names (`rcpt_to`, `raw_rcpt_to`), case-folded, for
-    /// erasure.
+    /// The recipient addresses the event names (`rcpt_to`, then `raw_rcpt_to` when it differs),
+    /// as text and case-folded, for erasure.
     pub recipients: Vec<String>,
     /// The value of each text filter's field, indexed by [`TextFilter::index`].
     text: [Option<String>; TextFilter::COUNT],
@@ -224,52 +226,71 @@ pub struct IndexedEvent {
 
 /// A field's value as text: a string as it is, a number as its JSON text; anything else (and
 /// a missing field) is no text.
-fn text_of(fields: &Map<String, Value>, name: &str) -> Option<String> {
-    match fields.get(name)? {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
+fn text_of(value: Option<Scalar<'_>>) -> Option<String> {
+    match value? {
+        Scalar::Text(text) => Some(text.into_owned()),
+        Scalar::Number(number) => Some(number.to_string()),
+        Scalar::Null | Scalar::Other => None,
     }
 }
 
 /// A field's value as a non-negative integer: a decimal string or a JSON integer.
-fn integer_of(fields: &Map<String, Value>, name: &str) -> Option<u64> {
-    match fields.get(name)? {
-        Value::String(text) => text.parse().ok(),
-        Value::Number(number) => number.as_u64(),
-        _ => None,
+fn integer_of(value: Option<Scalar<'_>>) -> Option<u64> {
+    match value? {
+        Scalar::Text(text) => text.parse().ok(),
+        Scalar::Number(number) => number.as_u64(),
+        Scalar::Null | Scalar::Other => None,
     }
+}
+
+fn invalid(error: ParseError) -> AnalyticsError {
+    AnalyticsError::Invalid(format!("stored event: {error}"))
 }
 
 impl IndexedEvent {
     /// Reads a stored event (the storage form of `eventhose_model::Event`). Fails when it is
-    /// not JSON or lacks a valid `type`, `timestamp` or `event_id`.
+    /// not a JSON object or lacks a valid `type`, `timestamp` or `event_id` (what
+    /// `Event::from_stored` checks).
     pub fn from_stored(stored: &[u8]) -> Result<IndexedEvent, AnalyticsError> {
-        let event = Event::from_stored(stored)
-            .map_err(|error| AnalyticsError::Invalid(format!("stored event: {error}")))?;
-        let fields = event.fields();
-        let subaccount = match fields.get("subaccount_id") {
-            None | Some(Value::Null) => Some(0),
-            Some(_) => integer_of(fields, "subaccount_id"),
+        let fields = StoredFields::read(stored).map_err(|e| invalid(ParseError::from(e)))?;
+        let event_type: EventType = match fields.get(stored::TYPE) {
+            Some(Scalar::Text(name)) => name
+                .parse()
+                .map_err(|e: UnknownEventType| invalid(e.into()))?,
+            _ => return Err(invalid(ParseError::MissingField { field: "type" })),
+        };
+        let timestamp = match fields.get(stored::TIMESTAMP) {
+            Some(Scalar::Text(text)) => parse_timestamp_str(&text),
+            Some(other) => parse_timestamp(&other.to_value()),
+            None => Err(ParseError::MissingField { field: "timestamp" }),
+        }
+        .map_err(invalid)?;
+        let event_id = match fields.get(TextFilter::EventIds.index()) {
+            Some(Scalar::Text(id)) if !id.is_empty() => id.into_owned(),
+            _ => return Err(invalid(ParseError::MissingField { field: "event_id" })),
+        };
+        let subaccount = match fields.get(stored::SUBACCOUNT_ID) {
+            None | Some(Scalar::Null) => Some(0),
+            other => integer_of(other),
         };
         let mut recipients = Vec::new();
-        for name in ["rcpt_to", "raw_rcpt_to"] {
-            if let Some(Value::String(address)) = fields.get(name) {
-                let folded = fold_case(address);
+        for slot in [TextFilter::Recipients.index(), stored::RAW_RCPT_TO] {
+            if let Some(address) = text_of(fields.get(slot)) {
+                let folded = fold_case(&address);
                 if !recipients.contains(&folded) {
                     recipients.push(folded);
                 }
             }
         }
         Ok(IndexedEvent {
-            event_id: event.event_id().to_owned(),
-            event_type: event.event_type(),
-            timestamp: event.timestamp(),
+            event_id,
+            event_type,
+            timestamp,
             subaccount,
-            bounce_class: integer_of(fields, "bounce_class"),
-            ab_test_version: integer_of(fields, "ab_test_version"),
+            bounce_class: integer_of(fields.get(stored::BOUNCE_CLASS)),
+            ab_test_version: integer_of(fields.get(stored::AB_TEST_VERSION)),
             recipients,
-            text: TextFilter::ALL.map(|filter| text_of(fields, filter.field())),
+            text: TextFilter::ALL.map(|filter| text_of(fields.get(filter.index()))),
         })
     }
 
@@ -349,6 +370,69 @@ mod tests {
         assert_eq!(odd.subaccount, None);
         assert!(IndexedEvent::from_stored(b"{\"type\":\"open\"}").is_err());
         assert!(IndexedEvent::from_stored(b"not json").is_err());
+    }
+
+    /// What `from_stored` reads, computed from the value tree (`Event::from_stored`): the
+    /// reading the fast reader must equal.
+    fn from_value_tree(stored: &[u8]) -> Option<IndexedEvent> {
+        use serde_json::Value;
+        let event = eventhose_model::Event::from_stored(stored).ok()?;
+        let fields = event.fields();
+        let text = |name: &str| match fields.get(name)? {
+            Value::String(t) => Some(t.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let integer = |name: &str| match fields.get(name)? {
+            Value::String(t) => t.parse().ok(),
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        };
+        let mut recipients: Vec<String> = Vec::new();
+        for name in ["rcpt_to", "raw_rcpt_to"] {
+            if let Some(a) = text(name) {
+                let folded = fold_case(&a);
+                if !recipients.contains(&folded) {
+                    recipients.push(folded);
+                }
+            }
+        }
+        Some(IndexedEvent {
+            event_id: event.event_id().to_owned(),
+            event_type: event.event_type(),
+            timestamp: event.timestamp(),
+            subaccount: match fields.get("subaccount_id") {
+                None | Some(Value::Null) => Some(0),
+                Some(_) => integer("subaccount_id"),
+            },
+            bounce_class: integer("bounce_class"),
+            ab_test_version: integer("ab_test_version"),
+            recipients,
+            text: TextFilter::ALL.map(|f| text(f.field())),
+        })
+    }
+
+    #[test]
+    fn the_fast_reader_equals_the_value_tree() {
+        let cases = [
+            r#"{"type":"bounce","timestamp":"1700000000","event_id":"e1","rcpt_to":"Bob@X.com","raw_rcpt_to":"bob@x.com","bounce_class":10,"subaccount_id":7,"campaign_id":"Black\u002dFriday","subject":"caf\u00e9 \"deals\"","reason":null,"ip_pool":["a"],"ab_test_version":"2","transmission_id":123,"message_id":1.5}"#,
+            r#"{"type":"open","timestamp":1700000001,"event_id":"e2","subaccount_id":null,"bounce_class":"x","sending_ip":"10.0.0.1","template_id":true}"#,
+            r#"{"type":"delivery","timestamp":"2026-11-27T10:00:00Z","event_id":"e3","subaccount_id":"-4","ab_test_version":-2,"mailbox_provider":"Gmail","mailbox_provider_region":"North America"}"#,
+            r#"{"type":"click","timestamp":"1","event_id":"e4","campaign_id":"a","campaign_id":"b","nested":{"campaign_id":"c","rcpt_to":"no@where"}}"#,
+            r#"{"type":"open","timestamp":"1","event_id":""}"#,
+            r#"{"type":"open","timestamp":"1","event_id":5}"#,
+            r#"{"type":"teleport","timestamp":"1","event_id":"e"}"#,
+            r#"{"type":"open","timestamp":"later","event_id":"e"}"#,
+            r#"{"type":"open","timestamp":{},"event_id":"e"}"#,
+            r#"{"type":"open","event_id":"e"}"#,
+            r#"{"timestamp":"1","event_id":"e"}"#,
+            r#"[{"type":"open"}]"#,
+            r#"{"type":"open","timestamp":"1","event_id":"e"} trailing"#,
+        ];
+        for case in cases {
+            let fast = IndexedEvent::from_stored(case.as_bytes()).ok();
+            assert_eq!(fast, from_value_tree(case.as_bytes()), "{case}");
+        }
     }
 
     #[test]

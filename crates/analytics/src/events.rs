@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use eventhose_model::EventType;
 
-use crate::{AnalyticsError, EventFilters, RetentionReport};
+use crate::{AnalyticsError, EventFilters, IndexedEvent, RetentionReport};
 
 /// The event types the Events API searches (SparkPost's list: no relay, A/B test or ingest
 /// events), in documentation order.
@@ -119,6 +119,65 @@ impl ErasureReport {
     }
 }
 
+/// An event read for storing: its stored form and what searches look at in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// What searches, retention and erasure look at.
+    pub indexed: IndexedEvent,
+    /// The stored form, exactly as given.
+    pub json: String,
+}
+
+/// Events read for storing, in order. Reading (the costly part of an insert) happens while a
+/// batch is built, so a writer can build the next batch while a store commits the last.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventBatch {
+    events: Vec<StoredEvent>,
+}
+
+impl EventBatch {
+    /// Reads every event of `stored`; fails naming the first unreadable one by its index.
+    pub fn read(stored: &[&[u8]]) -> Result<EventBatch, AnalyticsError> {
+        let mut batch = EventBatch::default();
+        for (i, bytes) in stored.iter().enumerate() {
+            batch
+                .push(bytes)
+                .map_err(|e| AnalyticsError::Invalid(format!("event {i}: {e}")))?;
+        }
+        Ok(batch)
+    }
+
+    /// Reads one stored event (the storage form of `eventhose_model::Event`) and adds it.
+    pub fn push(&mut self, stored: &[u8]) -> Result<(), AnalyticsError> {
+        let indexed = IndexedEvent::from_stored(stored)?;
+        let json = std::str::from_utf8(stored)
+            .map_err(|_| AnalyticsError::Invalid("stored event: not UTF-8".into()))?
+            .to_owned();
+        self.events.push(StoredEvent { indexed, json });
+        Ok(())
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    /// The events, owned.
+    pub fn into_events(self) -> Vec<StoredEvent> {
+        self.events
+    }
+
+    /// How many events.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
 /// Searching events.
 pub trait EventReader: Send + Sync {
     /// One page of the events matching `query`, newest first (see the module docs for the
@@ -130,13 +189,12 @@ pub trait EventReader: Send + Sync {
 
 /// Storing and removing events.
 pub trait EventWriter: Send + Sync {
-    /// Stores each event (the storage form of `eventhose_model::Event`) whole, once per
-    /// `event_id`, and records `position` (the highest recorded so far is kept; `None` keeps
-    /// the last one), all in one commit: all or nothing. Fails with nothing stored when any
-    /// event cannot be read ([`crate::IndexedEvent::from_stored`]).
+    /// Stores each event of `batch` whole, once per `event_id` (and timestamp), and records
+    /// `position` (the highest recorded so far is kept; `None` keeps the last one), all in one
+    /// commit: all or nothing.
     fn insert(
         &self,
-        events: &[&[u8]],
+        batch: EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError>;
 

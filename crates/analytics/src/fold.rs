@@ -23,6 +23,7 @@ use hashbrown::{Equivalent, HashMap};
 use serde::Deserialize;
 
 use crate::query::rejection_class;
+use crate::stored::{self, Raw};
 use crate::{BreakdownKind, Counter, Counters, Dimension};
 
 /// The longest reason or link label kept; longer ones are cut (at a character boundary).
@@ -143,7 +144,7 @@ impl RowKeyRef<'_> {
 }
 
 /// Key of one breakdown row.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BreakdownKey {
     /// The row it refines.
     pub row: RowKey,
@@ -153,6 +154,54 @@ pub struct BreakdownKey {
     pub label: Box<str>,
     /// Bounce class, rejection class or 0.
     pub class: u16,
+}
+
+impl Hash for BreakdownKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.row.hash(state);
+        hash_breakdown(self.kind, &self.label, self.class, state);
+    }
+}
+
+/// A borrowed [`BreakdownKey`], so counting into an existing breakdown row allocates nothing.
+struct BreakdownKeyRef<'a> {
+    row: &'a RowKeyRef<'a>,
+    kind: BreakdownKind,
+    label: &'a str,
+    class: u16,
+}
+
+impl Hash for BreakdownKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.row.hash(state);
+        hash_breakdown(self.kind, self.label, self.class, state);
+    }
+}
+
+impl Equivalent<BreakdownKey> for BreakdownKeyRef<'_> {
+    fn equivalent(&self, key: &BreakdownKey) -> bool {
+        self.kind == key.kind
+            && self.class == key.class
+            && self.label == &*key.label
+            && self.row.equivalent(&key.row)
+    }
+}
+
+fn hash_breakdown<H: Hasher>(kind: BreakdownKind, label: &str, class: u16, state: &mut H) {
+    kind.hash(state);
+    label.hash(state);
+    class.hash(state);
+}
+
+impl BreakdownKeyRef<'_> {
+    fn to_owned_key(&self) -> BreakdownKey {
+        BreakdownKey {
+            row: self.row.to_owned_key(),
+            kind: self.kind,
+            label: self.label.into(),
+            class: self.class,
+        }
+    }
 }
 
 /// What a set of events adds: counters per row and breakdown counts.
@@ -239,8 +288,9 @@ impl EngagementLedger {
     }
 }
 
-/// The fields of a stored event that metrics read; everything else is skipped unparsed.
-#[derive(Deserialize)]
+/// The fields of a stored event that metrics read; everything else is skipped (checked, not
+/// decoded).
+#[derive(Debug, PartialEq, Deserialize)]
 struct MetricFields<'a> {
     #[serde(rename = "type", borrow)]
     event_type: Cow<'a, str>,
@@ -288,6 +338,96 @@ struct MetricFields<'a> {
     prefetched: Option<bool>,
 }
 
+impl<'a> MetricFields<'a> {
+    /// Reads the fields of `stored`: by [`MetricFields::scan`] when it can, else (escaped
+    /// strings, unusual shapes, every error) by serde_json, whose result and error are the
+    /// contract.
+    fn read(stored: &'a [u8]) -> Result<Self, FoldError> {
+        match Self::scan(stored) {
+            Some(fields) => Ok(fields),
+            None => serde_json::from_slice(stored).map_err(|e| FoldError(e.to_string())),
+        }
+    }
+
+    /// The fast path of [`MetricFields::read`]: [`stored::scan`] with the fields read as serde's
+    /// derive reads them (strings without escapes, borrowed, or `null`; `prefetched` as a
+    /// flag). `None` for anything else, including repeated or missing fields, so serde_json
+    /// then reads or reports it.
+    fn scan(stored: &'a [u8]) -> Option<Self> {
+        let fields = stored::scan::<22>(stored, |name| {
+            Some(match name {
+                "type" => 0,
+                "timestamp" => 1,
+                "message_id" => 2,
+                "subaccount_id" => 3,
+                "recipient_domain" => 4,
+                "rcpt_to" => 5,
+                "mailbox_provider" => 6,
+                "mailbox_provider_region" => 7,
+                "sending_domain" => 8,
+                "campaign_id" => 9,
+                "template_id" => 10,
+                "ip_pool" => 11,
+                "sending_ip" => 12,
+                "bounce_class" => 13,
+                "reason" => 14,
+                "raw_reason" => 15,
+                "num_retries" => 16,
+                "queue_time" => 17,
+                "msg_size" => 18,
+                "target_link_name" => 19,
+                "target_link_url" => 20,
+                "prefetched" => 21,
+                _ => return None,
+            })
+        })?;
+        if fields.repeated {
+            return None;
+        }
+        // `v[i]` is the field numbered `i` above.
+        let v = fields.values;
+        Some(MetricFields {
+            event_type: plain(v[0])??,
+            timestamp: plain(v[1])??,
+            message_id: plain(v[2])?,
+            subaccount_id: plain(v[3])?,
+            recipient_domain: plain(v[4])?,
+            rcpt_to: plain(v[5])?,
+            mailbox_provider: plain(v[6])?,
+            mailbox_provider_region: plain(v[7])?,
+            sending_domain: plain(v[8])?,
+            campaign_id: plain(v[9])?,
+            template_id: plain(v[10])?,
+            ip_pool: plain(v[11])?,
+            sending_ip: plain(v[12])?,
+            bounce_class: plain(v[13])?,
+            reason: plain(v[14])?,
+            raw_reason: plain(v[15])?,
+            num_retries: plain(v[16])?,
+            queue_time: plain(v[17])?,
+            msg_size: plain(v[18])?,
+            target_link_name: plain(v[19])?,
+            target_link_url: plain(v[20])?,
+            prefetched: match v[21] {
+                None | Some(Raw::Json("null")) => None,
+                Some(Raw::Json("true")) => Some(true),
+                Some(Raw::Json("false")) => Some(false),
+                Some(_) => return None,
+            },
+        })
+    }
+}
+
+/// A scanned optional string as serde reads it when it can borrow it: absent or `null` is
+/// `None`; `None` (give up) for escaped strings and other values.
+fn plain(value: Option<Raw<'_>>) -> Option<Option<Cow<'_, str>>> {
+    match value {
+        None | Some(Raw::Json("null")) => Some(None),
+        Some(Raw::Plain(text)) => Some(Some(Cow::Borrowed(text))),
+        Some(Raw::Json(_)) => None,
+    }
+}
+
 /// A stored event that could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("unreadable stored event: {0}")]
@@ -319,8 +459,7 @@ impl Aggregator {
     /// Folds one stored event. Event types without metrics (relay, SMS, A/B test, ingest
     /// outcomes) are read and ignored.
     pub fn fold(&mut self, stored: &[u8]) -> Result<(), FoldError> {
-        let f: MetricFields<'_> =
-            serde_json::from_slice(stored).map_err(|e| FoldError(e.to_string()))?;
+        let f = MetricFields::read(stored)?;
         let event_type: EventType = f
             .event_type
             .parse()
@@ -329,45 +468,32 @@ impl Aggregator {
             .map_err(|e| FoldError(e.to_string()))?;
         let minute = seconds.div_euclid(60) * 60;
         let day = i32::try_from(seconds.div_euclid(86_400)).unwrap_or(i32::MAX);
-        let domain_from_rcpt = f
-            .rcpt_to
-            .as_deref()
-            .and_then(|to| to.rsplit_once('@'))
-            .map(|(_, domain)| domain.to_ascii_lowercase());
-        let text = |v: &'_ Option<Cow<'_, str>>| -> String { v.as_deref().unwrap_or("").into() };
-        // Owned copies only of what the key needs; values are short.
-        let key_text: [String; 8] = [
-            f.recipient_domain
+        let domain = match f.recipient_domain.as_deref() {
+            Some(domain) => Cow::Borrowed(domain),
+            None => f
+                .rcpt_to
                 .as_deref()
-                .map(str::to_owned)
-                .or(domain_from_rcpt)
-                .unwrap_or_default(),
-            text(&f.mailbox_provider),
-            text(&f.mailbox_provider_region),
-            text(&f.sending_domain),
-            text(&f.campaign_id),
-            text(&f.template_id),
-            text(&f.ip_pool),
-            text(&f.sending_ip),
-        ];
+                .and_then(|to| to.rsplit_once('@'))
+                .map_or(Cow::Borrowed(""), |(_, domain)| ascii_lowercase(domain)),
+        };
         let key = RowKeyRef {
             minute,
             subaccount: number(&f.subaccount_id).unwrap_or(0),
             text: [
-                &key_text[0],
-                &key_text[1],
-                &key_text[2],
-                &key_text[3],
-                &key_text[4],
-                &key_text[5],
-                &key_text[6],
-                &key_text[7],
+                &domain,
+                text(&f.mailbox_provider),
+                text(&f.mailbox_provider_region),
+                text(&f.sending_domain),
+                text(&f.campaign_id),
+                text(&f.template_id),
+                text(&f.ip_pool),
+                text(&f.sending_ip),
             ],
         };
         let first_attempt = number(&f.num_retries).unwrap_or(0) == 0;
         let not_prefetched = f.prefetched != Some(true);
         let mut add = Counters::default();
-        let mut breakdown: Option<(BreakdownKind, String, u16, [u64; 4])> = None;
+        let mut breakdown: Option<(BreakdownKind, &str, u16, [u64; 4])> = None;
         let reason = || label(f.reason.as_deref().or(f.raw_reason.as_deref()));
 
         use Counter as C;
@@ -402,7 +528,7 @@ impl Aggregator {
                     1 => "2",
                     _ => "3+",
                 };
-                breakdown = Some((BreakdownKind::Attempt, attempt.into(), 0, [1, 0, 0, 0]));
+                breakdown = Some((BreakdownKind::Attempt, attempt, 0, [1, 0, 0, 0]));
             }
             T::Bounce | T::OutOfBand => {
                 let class_code = number(&f.bounce_class)
@@ -476,7 +602,7 @@ impl Aggregator {
                     count_firsts(&mut add, new);
                     let new_link =
                         self.ledger
-                            .claim(message_key(message, Some(&link)), LINK_CLICKED, day);
+                            .claim(message_key(message, Some(link)), LINK_CLICKED, day);
                     per_link = u64::from(new_link != 0);
                 }
                 breakdown = Some((BreakdownKind::Link, link, 0, [per_link, 1, 0, 0]));
@@ -496,18 +622,21 @@ impl Aggregator {
             }
         }
         if let Some((kind, label, class, counts)) = breakdown {
-            let slot = self
-                .tally
-                .breakdowns
-                .entry(BreakdownKey {
-                    row: key.to_owned_key(),
-                    kind,
-                    label: label.into(),
-                    class,
-                })
-                .or_default();
-            for (total, n) in slot.iter_mut().zip(counts) {
-                *total += n;
+            let key = BreakdownKeyRef {
+                row: &key,
+                kind,
+                label,
+                class,
+            };
+            match self.tally.breakdowns.get_mut(&key) {
+                Some(slot) => {
+                    for (total, n) in slot.iter_mut().zip(counts) {
+                        *total += n;
+                    }
+                }
+                None => {
+                    self.tally.breakdowns.insert(key.to_owned_key(), counts);
+                }
             }
         }
         Ok(())
@@ -546,21 +675,37 @@ fn message_key(message_id: &str, link: Option<&str>) -> u128 {
     }
 }
 
+/// An optional text field, empty when absent.
+fn text<'a>(value: &'a Option<Cow<'_, str>>) -> &'a str {
+    value.as_deref().unwrap_or("")
+}
+
 fn number(value: &Option<Cow<'_, str>>) -> Option<u64> {
     value.as_deref().and_then(|text| text.parse().ok())
 }
 
 /// A reason or link label, cut to [`MAX_LABEL_CHARS`].
-fn label(text: Option<&str>) -> String {
+fn label(text: Option<&str>) -> &str {
     let text = text.unwrap_or("");
     match text.char_indices().nth(MAX_LABEL_CHARS) {
-        Some((cut, _)) => text[..cut].to_owned(),
-        None => text.to_owned(),
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// `text` with ASCII letters lower-cased, copied only when it has upper-case ones.
+fn ascii_lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::hash::BuildHasher;
+
     use super::*;
 
     fn event(json: &str) -> Vec<u8> {
@@ -659,6 +804,100 @@ mod tests {
         .unwrap();
         assert_eq!(total(&agg, Counter::UniqueRendered), 1);
         assert_eq!(total(&agg, Counter::NonprefetchedUniqueRendered), 1);
+    }
+
+    #[test]
+    fn the_domain_comes_from_rcpt_to_only_without_recipient_domain() {
+        for (fields, domain) in [
+            (r#""recipient_domain":"","rcpt_to":"a@B.example""#, ""),
+            (
+                r#""recipient_domain":"Keep.Case","rcpt_to":"a@b.example""#,
+                "Keep.Case",
+            ),
+            (r#""rcpt_to":"a@b@Mail.Example""#, "mail.example"),
+            (r#""rcpt_to":"a@b.example""#, "b.example"),
+            (r#""rcpt_to":"nobody""#, ""),
+        ] {
+            let mut agg = Aggregator::default();
+            agg.fold(&event(&format!(
+                r#"{{"type":"injection","timestamp":"1700000000",{fields}}}"#
+            )))
+            .unwrap();
+            let key = agg.tally.rows.keys().next().expect("a row");
+            assert_eq!(&*key.dims.value(Dimension::Domain), domain, "{fields}");
+        }
+        // Only a domain with upper case is copied.
+        assert!(matches!(ascii_lowercase("b.example"), Cow::Borrowed(_)));
+        assert_eq!(ascii_lowercase("B.Example"), "b.example");
+    }
+
+    #[test]
+    fn labels_are_cut_and_breakdown_rows_counted_in_place() {
+        let long = "é".repeat(MAX_LABEL_CHARS + 44);
+        let bounce = |reason: &str| {
+            event(&format!(
+                r#"{{"type":"bounce","timestamp":"1700000000","bounce_class":"10","reason":"{reason}"}}"#
+            ))
+        };
+        let mut agg = Aggregator::default();
+        agg.fold(&bounce(&long)).unwrap();
+        agg.fold(&bounce(&long)).unwrap();
+        agg.fold(&bounce("550 no")).unwrap();
+        assert_eq!(agg.tally.breakdowns.len(), 2);
+        let (key, counts) = agg
+            .tally
+            .breakdowns
+            .iter()
+            .find(|(k, _)| k.label.len() > 6)
+            .expect("the long reason");
+        assert_eq!(key.label.chars().count(), MAX_LABEL_CHARS);
+        assert!(long.starts_with(&*key.label));
+        assert_eq!(counts, &[2, 2, 0, 0]);
+        // The borrowed key finds the owned one: same hash, equivalent.
+        let row = RowKeyRef {
+            minute: key.row.minute,
+            subaccount: key.row.dims.subaccount,
+            text: key.row.dims.text.each_ref().map(|t| &**t),
+        };
+        let borrowed = BreakdownKeyRef {
+            row: &row,
+            kind: key.kind,
+            label: &key.label,
+            class: key.class,
+        };
+        let hasher = agg.tally.breakdowns.hasher();
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(key));
+        assert!(borrowed.equivalent(key));
+        assert_eq!(&borrowed.to_owned_key(), key);
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded_by_serde_json() {
+        let stored = event(
+            r#"{"type":"bounce","timestamp":"1700000000","bounce_class":"10","reason":"550 \"no\" \u00e9"}"#,
+        );
+        assert!(MetricFields::scan(&stored).is_none());
+        let fields = MetricFields::read(&stored).unwrap();
+        assert!(matches!(fields.reason, Some(Cow::Owned(_))));
+        let mut agg = Aggregator::default();
+        agg.fold(&stored).unwrap();
+        let key = agg.tally.breakdowns.keys().next().expect("a breakdown");
+        assert_eq!(&*key.label, "550 \"no\" é");
+    }
+
+    /// Whatever the fast path accepts, serde_json reads to the same fields (the inputs and
+    /// the scanner's own differential test are in `stored`).
+    #[test]
+    fn scan_reads_what_serde_json_reads() {
+        for input in &stored::tests::EVENTS[..3] {
+            assert!(MetricFields::scan(input.as_bytes()).is_some(), "{input}");
+        }
+        for input in stored::tests::differential_inputs() {
+            if let Some(fast) = MetricFields::scan(&input) {
+                let slow: Result<MetricFields<'_>, _> = serde_json::from_slice(&input);
+                assert_eq!(Some(fast), slow.ok(), "{}", String::from_utf8_lossy(&input));
+            }
+        }
     }
 
     #[test]

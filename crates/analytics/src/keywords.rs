@@ -39,6 +39,20 @@ impl Tokenizer {
         tokens
     }
 
+    /// `text`'s keywords in one string a store can match with a substring search: the folded
+    /// text with every separator replaced by a space, and a space at each end. A keyword `k`
+    /// is a keyword of `text` exactly when the result contains `" k "` (keywords never hold a
+    /// separator). Repeated keywords stay, which no substring search minds.
+    pub fn keyword_text(self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push(' ');
+        for c in fold_case(text).chars() {
+            out.push(if self.separates(c) { ' ' } else { c });
+        }
+        out.push(' ');
+        out
+    }
+
     /// Whether the query value `wanted` matches `text`: `wanted` has at least one keyword, and
     /// each of its keywords is a keyword of `text` (order and adjacency do not matter). A value
     /// made only of separators matches nothing.
@@ -94,6 +108,50 @@ mod tests {
             !Tokenizer::Words.matches("mail.gmail.com", "gmail"),
             "words keep periods"
         );
+    }
+
+    #[test]
+    fn keyword_text_holds_exactly_the_keywords() {
+        let texts = [
+            "Summer  deals_are-here!\tNow",
+            "Mail.Example-Corp.com",
+            "ÉTÉ soldes",
+            "--_ ",
+            "",
+            "a-a_A",
+            "x\u{2003}y",
+        ];
+        let probes = [
+            "summer",
+            "deals are",
+            "here!",
+            "now",
+            "mail",
+            "example.com",
+            "corp",
+            "été",
+            "a",
+            "x",
+            "y",
+            "deal",
+            "-",
+            "mail.example",
+        ];
+        for tokenizer in [Tokenizer::Words, Tokenizer::Domain] {
+            for text in texts {
+                let joined = tokenizer.keyword_text(text);
+                for wanted in probes {
+                    let tokens = tokenizer.tokens(wanted);
+                    let by_substring = !tokens.is_empty()
+                        && tokens.iter().all(|t| joined.contains(&format!(" {t} ")));
+                    assert_eq!(
+                        by_substring,
+                        tokenizer.matches(text, wanted),
+                        "{tokenizer:?} {text:?} {wanted:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

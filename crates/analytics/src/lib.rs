@@ -15,12 +15,13 @@ mod memory_events;
 mod metric;
 mod query;
 mod store;
+mod stored;
 
 pub use dimension::Dimension;
 pub use event_filter::{Comparison, EventFilters, IndexedEvent, TextFilter};
 pub use events::{
-    ErasureReport, EventCursor, EventPage, EventQuery, EventReader, EventStore, EventWriter,
-    InsertReport, SEARCHABLE_EVENT_TYPES,
+    ErasureReport, EventBatch, EventCursor, EventPage, EventQuery, EventReader, EventStore,
+    EventWriter, InsertReport, StoredEvent, SEARCHABLE_EVENT_TYPES,
 };
 pub use filter::{Combinator, Condition, Filter, FilterGroup, FilterOp};
 pub use fold::{Aggregator, EngagementLedger, LedgerChange, Tally};

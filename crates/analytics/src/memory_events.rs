@@ -11,8 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AnalyticsError, ErasureReport, EventPage, EventQuery, EventReader, EventWriter, IndexedEvent,
-    InsertReport, RetentionReport,
+    AnalyticsError, ErasureReport, EventBatch, EventPage, EventQuery, EventReader, EventWriter,
+    IndexedEvent, InsertReport, RetentionReport, StoredEvent,
 };
 
 const DAY_SECONDS: i64 = 86_400;
@@ -112,20 +112,12 @@ impl EventReader for MemoryEventStore {
 impl EventWriter for MemoryEventStore {
     fn insert(
         &self,
-        events: &[&[u8]],
+        batch: EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError> {
-        let mut parsed = Vec::with_capacity(events.len());
-        for (i, bytes) in events.iter().enumerate() {
-            let indexed = IndexedEvent::from_stored(bytes)
-                .map_err(|error| AnalyticsError::Invalid(format!("event {i}: {error}")))?;
-            let json = String::from_utf8(bytes.to_vec())
-                .map_err(|_| AnalyticsError::Invalid(format!("event {i}: not UTF-8")))?;
-            parsed.push((indexed, json));
-        }
         let mut stored = self.lock()?;
         let mut report = InsertReport::default();
-        for (indexed, json) in parsed {
+        for StoredEvent { indexed, json } in batch.into_events() {
             if !stored
                 .ids
                 .insert((indexed.timestamp, indexed.event_id.clone()))
@@ -210,7 +202,9 @@ mod tests {
 
     fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) -> InsertReport {
         let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
-        store.insert(&slices, None).unwrap()
+        store
+            .insert(EventBatch::read(&slices).unwrap(), None)
+            .unwrap()
     }
 
     fn query(filters: EventFilters) -> EventQuery {
@@ -339,29 +333,19 @@ mod tests {
             b"{\"type\":\"open\"}".to_vec(),
         ];
         let slices: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
-        assert!(store.insert(&slices, Some(9)).is_err());
-        assert_eq!(
-            store
-                .search(&query(EventFilters::default()))
-                .unwrap()
-                .total_count,
-            3
-        );
-        assert_eq!(
-            store.checkpoint().unwrap(),
-            None,
-            "a failed insert records nothing"
-        );
+        let refused = EventBatch::read(&slices).unwrap_err().to_string();
+        assert!(refused.contains("event 1"), "{refused}");
     }
 
     #[test]
     fn checkpoint_keeps_the_highest_position() {
         let store = MemoryEventStore::new();
         let one = event("open", T0, "a", json!({}));
-        store.insert(&[&one], Some(5)).unwrap();
-        store.insert(&[], None).unwrap();
+        let batch = || EventBatch::read(&[&one]).unwrap();
+        store.insert(batch(), Some(5)).unwrap();
+        store.insert(EventBatch::default(), None).unwrap();
         assert_eq!(store.checkpoint().unwrap(), Some(5));
-        store.insert(&[&one], Some(8)).unwrap();
+        store.insert(batch(), Some(8)).unwrap();
         assert_eq!(store.checkpoint().unwrap(), Some(8));
     }
 

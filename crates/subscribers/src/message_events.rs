@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use eventhose_analytics::EventWriter;
-use eventhose_hose::{Delivery, Message};
+use eventhose_analytics::{EventBatch, EventWriter};
+use eventhose_hose::Delivery;
 
 use crate::{Commit, Processor, SubscriberError};
 
@@ -21,7 +21,9 @@ pub const MESSAGE_EVENTS_SUBSCRIBER: &str = "message_events";
 /// Stores events whole, committing them with their hose position.
 pub struct MessageEventsSubscriber {
     store: Arc<dyn EventWriter>,
-    pending: Vec<Message>,
+    /// Events read since the last checkpoint (reading is the costly part of storing, so it
+    /// happens here, beside the commit of the previous batch).
+    pending: EventBatch,
     committed: Option<u64>,
     folded: Option<u64>,
     keep: Duration,
@@ -40,7 +42,7 @@ impl MessageEventsSubscriber {
         let committed = crate::blocking(move || reader.checkpoint()).await?;
         Ok(MessageEventsSubscriber {
             store,
-            pending: Vec::new(),
+            pending: EventBatch::default(),
             committed,
             folded: None,
             keep,
@@ -70,7 +72,11 @@ impl Processor for MessageEventsSubscriber {
                 return Ok(());
             }
         }
-        self.pending.extend(delivery.messages.iter().cloned());
+        for message in &delivery.messages {
+            self.pending
+                .push(message)
+                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+        }
         if let Some(position) = delivery.position {
             self.folded = Some(self.folded.map_or(position, |p| p.max(position)));
         }
@@ -86,11 +92,7 @@ impl Processor for MessageEventsSubscriber {
         Ok(Box::pin(async move {
             if !events.is_empty() {
                 let writer = store.clone();
-                let report = crate::blocking(move || {
-                    let slices: Vec<&[u8]> = events.iter().map(|m| m.as_ref()).collect();
-                    writer.insert(&slices, position)
-                })
-                .await?;
+                let report = crate::blocking(move || writer.insert(events, position)).await?;
                 ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
                     .increment(report.inserted);
             }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use eventhose_analytics::EventWriter;
+use eventhose_analytics::{EventBatch, EventWriter};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 
@@ -108,7 +108,7 @@ async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
                 sample.extend(stored.iter().rev().take(50).cloned());
             }
             let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
-            store.insert(&slices, None)?;
+            store.insert(EventBatch::read(&slices)?, None)?;
             done += n;
         }
     }

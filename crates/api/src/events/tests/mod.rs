@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, Utc};
-use eventhose_analytics::{EventWriter, MemoryEventStore, MemoryStore};
+use eventhose_analytics::{EventBatch, EventWriter, MemoryEventStore, MemoryStore};
 use serde_json::{json, Value};
 
 use crate::test_app::{Answer, TestApp};
@@ -140,7 +140,9 @@ fn sample_events(t0: i64) -> Vec<Vec<u8>> {
 
 fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) {
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
-    store.insert(&slices, None).unwrap();
+    store
+        .insert(EventBatch::read(&slices).unwrap(), None)
+        .unwrap();
 }
 
 async fn harness() -> Harness {

@@ -1,0 +1,672 @@
+//! Raw events for the Events API, in daily tables (see [`layout`]).
+//!
+//! * **Bulk appends.** An insert reads nothing back: each event's identity
+//!   `(timestamp, event_id)` is checked against [`RecentIds`], which holds every stored event
+//!   of the redelivery window; only events older than the window are looked up in their day
+//!   table. New rows go to their day tables as Arrow batches, in one transaction with the
+//!   sequence high-water mark and the hose position.
+//! * **Stable paging.** Each stored row gets an insertion sequence number; the high-water mark
+//!   is committed with the rows. A first page fixes its snapshot (the mark then) and every
+//!   later page filters `seq <= snapshot`.
+//! * **Newest first, cheaply.** A page is read from slices of the time range, newest first
+//!   (the last hour, then growing slices), stopping as soon as the page is full, so a first
+//!   page rarely reads more than the newest row groups.
+
+mod layout;
+mod recent;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use duckdb::{Connection, ToSql};
+use eventhose_analytics::keywords::{fold_case, Tokenizer};
+use eventhose_analytics::{
+    AnalyticsError, Comparison, ErasureReport, EventBatch, EventCursor, EventFilters, EventPage,
+    EventQuery, EventReader, EventWriter, InsertReport, RetentionReport, StoredEvent, TextFilter,
+};
+use eventhose_model::EventType;
+
+use crate::{engine, poisoned, DuckStore};
+pub(crate) use layout::parse_day_table;
+use layout::{day_table, text_column, DayRows, DAY};
+use recent::{id_hash, RecentIds};
+
+/// The position row of the message-events subscriber.
+pub const EVENTS_POSITION: &str = "message_events";
+/// The row holding the highest sequence number ever assigned.
+pub(crate) const EVENTS_SEQUENCE: &str = "message_events_sequence";
+
+/// The writer connection of the event tables and the identities of recent events (loaded
+/// from the tables at the first insert).
+pub(crate) struct EventsWriter {
+    conn: Connection,
+    window: i64,
+    recent: Option<RecentIds>,
+}
+
+impl EventsWriter {
+    pub(crate) fn new(conn: Connection, window: std::time::Duration) -> EventsWriter {
+        EventsWriter {
+            conn,
+            window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 4),
+            recent: None,
+        }
+    }
+}
+
+/// Refuses a store whose day tables have another layout than this build writes (stores made
+/// by development builds before the layout settled).
+pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
+    let expected = layout::column_list();
+    let mut stmt = conn
+        .prepare(
+            "SELECT table_name, string_agg(column_name, ', ' ORDER BY column_index) \
+             FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
+             GROUP BY table_name",
+        )
+        .map_err(engine)?;
+    let tables = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(engine)?;
+    for table in tables {
+        let (name, columns) = table.map_err(engine)?;
+        if parse_day_table(&name).is_some() && columns != expected {
+            return Err(AnalyticsError::Engine(format!(
+                "table {name} has another column layout than this version writes; \
+                 drop the events_* tables (message events only) or use a new data directory"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+impl DuckStore {
+    /// The day tables, oldest first.
+    fn day_tables(&self) -> Result<Vec<(i64, String)>, AnalyticsError> {
+        Ok(self
+            .table_names()?
+            .into_iter()
+            .filter_map(|name| parse_day_table(&name).map(|day| (day, name)))
+            .collect())
+    }
+
+    /// Reads the identities of the stored events of the redelivery window.
+    fn load_recent(&self, writer: &EventsWriter) -> Result<RecentIds, AnalyticsError> {
+        let tables = self.day_tables()?;
+        // The newest timestamp that may move the floor (see `RecentIds`).
+        let limit = now().saturating_add(writer.window);
+        let mut newest = None;
+        for (_, table) in tables.iter().rev() {
+            let max: Option<i64> = writer
+                .conn
+                .query_row(
+                    &format!("SELECT max(ts) FROM {table} WHERE ts <= {limit}"),
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(engine)?;
+            if max.is_some() {
+                newest = max;
+                break;
+            }
+        }
+        let Some(newest) = newest else {
+            return Ok(RecentIds::new(writer.window));
+        };
+        let floor = newest - writer.window;
+        let mut stored = Vec::new();
+        for (day, table) in &tables {
+            if (day + 1) * DAY <= floor {
+                continue;
+            }
+            let mut stmt = writer
+                .conn
+                .prepare(&format!(
+                    "SELECT ts, event_id FROM {table} WHERE ts >= {floor}"
+                ))
+                .map_err(engine)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(engine)?;
+            for row in rows {
+                let (ts, id) = row.map_err(engine)?;
+                stored.push((ts, id_hash(&id)));
+            }
+        }
+        let mut recent = RecentIds::with_newest(writer.window, newest);
+        recent.extend(stored, now());
+        Ok(recent)
+    }
+}
+
+/// Of `late` (batch index, event) pairs, the indexes whose `(ts, event_id)` is stored in its
+/// day table already.
+fn stored_already(
+    conn: &Connection,
+    table: &str,
+    late: &[(usize, &StoredEvent)],
+) -> Result<HashSet<usize>, duckdb::Error> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE incoming (ord UBIGINT NOT NULL, ts BIGINT NOT NULL, event_id VARCHAR NOT NULL)",
+    )?;
+    {
+        let mut appender = conn.appender("incoming")?;
+        for (i, event) in late {
+            appender.append_row(duckdb::params![
+                *i as u64,
+                event.indexed.timestamp,
+                event.indexed.event_id
+            ])?;
+        }
+        appender.flush()?;
+    }
+    let (lo, hi) = late.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (_, e)| {
+        (lo.min(e.indexed.timestamp), hi.max(e.indexed.timestamp))
+    });
+    let mut stmt = conn.prepare(&format!(
+        "SELECT i.ord FROM incoming i WHERE EXISTS (SELECT 1 FROM {table} e \
+         WHERE e.ts BETWEEN {lo} AND {hi} AND e.ts = i.ts AND e.event_id = i.event_id)"
+    ))?;
+    let found = stmt
+        .query_map([], |row| row.get::<_, u64>(0))?
+        .map(|ord| ord.map(|o| o as usize))
+        .collect::<Result<HashSet<usize>, _>>()?;
+    conn.execute_batch("DROP TABLE incoming")?;
+    Ok(found)
+}
+
+/// The WHERE clause of the filters, with its parameters.
+fn filter_sql(filters: &EventFilters) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut sql = Sql::default();
+    sql.any_of(
+        "type",
+        filters
+            .event_types
+            .iter()
+            .map(|t| Box::new(t.as_str().to_owned()) as Box<dyn ToSql>)
+            .collect(),
+    );
+    sql.any_of("bounce_class", boxed(&filters.bounce_classes));
+    sql.any_of("subaccount", boxed(&filters.subaccounts));
+    sql.any_of("ab_test_version", boxed(&filters.ab_test_versions));
+    for filter in TextFilter::ALL {
+        let wanted = filters.text(filter);
+        if wanted.is_empty() {
+            continue;
+        }
+        let column = text_column(filter);
+        let values = |fold: bool| -> Vec<String> {
+            wanted
+                .iter()
+                .map(|w| if fold { fold_case(w) } else { w.clone() })
+                .collect()
+        };
+        let mut any_of = |values: Vec<String>| {
+            if let Some(hash_column) = layout::hash_column(filter) {
+                let hashes = values.iter().map(|v| boxed_value(layout::lookup_hash(v)));
+                sql.any_of(hash_column, hashes.collect());
+            }
+            sql.any_of(column, values.into_iter().map(boxed_value).collect());
+        };
+        match filter.comparison() {
+            Comparison::Exact => any_of(values(false)),
+            Comparison::Caseless => any_of(values(true)),
+            Comparison::Keywords(tokenizer) => {
+                let alternatives: Vec<String> = wanted
+                    .iter()
+                    .map(|w| keyword_condition(&column, tokenizer, w, &mut sql.params))
+                    .collect();
+                sql.parts.push(format!("({})", alternatives.join(" OR ")));
+            }
+        }
+    }
+    let where_sql = if sql.parts.is_empty() {
+        "TRUE".to_owned()
+    } else {
+        sql.parts.join(" AND ")
+    };
+    (where_sql, sql.params)
+}
+
+/// Conditions (ANDed) and their parameters, in order.
+#[derive(Default)]
+struct Sql {
+    parts: Vec<String>,
+    params: Vec<Box<dyn ToSql>>,
+}
+
+impl Sql {
+    /// `column IN (values)`; nothing when there are no values.
+    fn any_of(&mut self, column: &str, values: Vec<Box<dyn ToSql>>) {
+        if values.is_empty() {
+            return;
+        }
+        self.parts.push(format!(
+            "{column} IN ({})",
+            vec!["?"; values.len()].join(", ")
+        ));
+        self.params.extend(values);
+    }
+}
+
+/// Every keyword of `wanted` is a keyword of the column's text (nothing matches a value
+/// without keywords).
+fn keyword_condition(
+    column: &str,
+    tokenizer: Tokenizer,
+    wanted: &str,
+    params: &mut Vec<Box<dyn ToSql>>,
+) -> String {
+    let tokens = tokenizer.tokens(wanted);
+    if tokens.is_empty() {
+        return "FALSE".into();
+    }
+    let all: Vec<String> = tokens
+        .into_iter()
+        .map(|token| {
+            params.push(Box::new(format!(" {token} ")));
+            format!("contains({column}, ?)")
+        })
+        .collect();
+    format!("({})", all.join(" AND "))
+}
+
+fn boxed_value<T: ToSql + 'static>(value: T) -> Box<dyn ToSql> {
+    Box::new(value)
+}
+
+fn boxed(values: &[u64]) -> Vec<Box<dyn ToSql>> {
+    values
+        .iter()
+        .map(|v| Box::new(*v) as Box<dyn ToSql>)
+        .collect()
+}
+
+/// Slices of `[from, to)` to read a page from, newest first: the last hour, then slices
+/// doubling in length.
+fn slices(from: i64, to: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut hi = to;
+    let mut width = 3_600;
+    while hi > from {
+        let lo = (hi - width).max(from);
+        out.push((lo, hi));
+        hi = lo;
+        width = width.saturating_mul(2);
+    }
+    out
+}
+
+impl EventReader for DuckStore {
+    fn search(&self, query: &EventQuery) -> Result<EventPage, AnalyticsError> {
+        if query.per_page == 0 {
+            return Err(AnalyticsError::Invalid(
+                "per_page must be at least 1".into(),
+            ));
+        }
+        let snapshot = query.cursor.as_ref().map_or_else(
+            || self.event_sequence.load(Ordering::Acquire),
+            |c| c.snapshot,
+        );
+        let (to, cursor_cond) = match &query.cursor {
+            // Rows at the cursor's second or earlier; ties broken by event id.
+            Some(cursor) => (
+                query.to.min(cursor.timestamp + 1),
+                Some((cursor.timestamp, cursor.event_id.clone())),
+            ),
+            None => (query.to, None),
+        };
+        let tables = self.event_tables(query.from, query.to);
+        let (filter, filter_params) = filter_sql(&query.filters);
+        let base = format!("seq <= {snapshot} AND ({filter})");
+        self.with_reader(|conn| {
+            // Matches per day over the whole range: the total (constant across the pages of
+            // one snapshot), and which days a page needs to read at all.
+            let mut counts = Vec::with_capacity(tables.len());
+            for (_, table) in &tables {
+                let sql = format!(
+                    "SELECT count(*) FROM {table} WHERE ts >= {} AND ts < {} AND {base}",
+                    query.from, query.to
+                );
+                let params: Vec<&dyn ToSql> = filter_params.iter().map(|p| p.as_ref()).collect();
+                let n: u64 = conn
+                    .query_row(&sql, params.as_slice(), |row| row.get(0))
+                    .map_err(engine)?;
+                counts.push(n);
+            }
+            let total_count = counts.iter().sum();
+            let wanted = query.per_page + 1;
+            // The page's keys first (no stored forms: those are read for the page's rows only).
+            let mut rows: Vec<(i64, String, u64, &str)> = Vec::with_capacity(wanted);
+            'tables: for ((day, table), count) in tables.iter().zip(counts) {
+                if count == 0 {
+                    continue;
+                }
+                let (from, to) = (query.from.max(day * DAY), to.min((day + 1) * DAY));
+                // A day with few matches is read in one go; a busy one newest slice first,
+                // until the page is full.
+                let ranges = if count <= (wanted - rows.len()) as u64 {
+                    vec![(from, to)]
+                } else {
+                    slices(from, to)
+                };
+                for (lo, hi) in ranges {
+                    let mut params: Vec<&dyn ToSql> =
+                        filter_params.iter().map(|p| p.as_ref()).collect();
+                    let cursor_sql = match &cursor_cond {
+                        Some((ts, id)) => {
+                            params.push(ts);
+                            params.push(ts);
+                            params.push(id);
+                            " AND (ts < ? OR (ts = ? AND event_id < ?))"
+                        }
+                        None => "",
+                    };
+                    let sql = format!(
+                        "SELECT ts, event_id, seq FROM {table} WHERE ts >= {lo} AND ts < {hi} AND {base}{cursor_sql} \
+                         ORDER BY ts DESC, event_id DESC LIMIT {}",
+                        wanted - rows.len()
+                    );
+                    let mut stmt = conn.prepare(&sql).map_err(engine)?;
+                    let found = stmt
+                        .query_map(params.as_slice(), |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?, table.as_str()))
+                        })
+                        .map_err(engine)?;
+                    for row in found {
+                        rows.push(row.map_err(engine)?);
+                    }
+                    if rows.len() >= wanted {
+                        break 'tables;
+                    }
+                }
+            }
+            let next = (rows.len() > query.per_page).then(|| {
+                let (timestamp, event_id, _, _) = &rows[query.per_page - 1];
+                EventCursor {
+                    timestamp: *timestamp,
+                    event_id: event_id.clone(),
+                    snapshot,
+                }
+            });
+            rows.truncate(query.per_page);
+            let mut stored = stored_forms(conn, &rows)?;
+            let events = rows
+                .iter()
+                .map(|(_, _, seq, _)| {
+                    stored.remove(seq).ok_or_else(|| {
+                        AnalyticsError::Engine(format!("event {seq} vanished while read"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(EventPage {
+                events,
+                total_count,
+                next,
+            })
+        })
+    }
+}
+
+/// Sequence numbers further apart than this are fetched by separate queries: one DuckDB vector
+/// of rows, so a query never decompresses stored forms far from the rows it wants.
+const FETCH_GAP: u64 = 2_048;
+
+/// The stored forms of the page's rows (`(ts, event_id, seq, table)`), by sequence number.
+/// Sequence numbers grow with appends, so a range condition lets the scan skip every row group
+/// outside it; the page's numbers are fetched in runs of near neighbours.
+fn stored_forms(
+    conn: &Connection,
+    rows: &[(i64, String, u64, &str)],
+) -> Result<HashMap<u64, String>, AnalyticsError> {
+    let mut by_table: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (_, _, seq, table) in rows {
+        by_table.entry(table).or_default().push(*seq);
+    }
+    let mut out = HashMap::with_capacity(rows.len());
+    for (table, mut seqs) in by_table {
+        seqs.sort_unstable();
+        for run in seqs.chunk_by(|a, b| b - a <= FETCH_GAP) {
+            let (lo, hi) = (run[0], run[run.len() - 1]);
+            let list = run
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi} AND seq IN ({list})"
+                ))
+                .map_err(engine)?;
+            let found = stmt
+                .query_map([], |row| {
+                    Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(engine)?;
+            for row in found {
+                let (seq, raw) = row.map_err(engine)?;
+                out.insert(seq, raw);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl DuckStore {
+    /// Tables of days overlapping `[from, to)`, newest first.
+    fn event_tables(&self, from: i64, to: i64) -> Vec<(i64, String)> {
+        let mut days: Vec<(i64, String)> = self
+            .day_tables()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(day, _)| day * DAY < to && (day + 1) * DAY > from)
+            .collect();
+        days.reverse();
+        days
+    }
+
+    fn events_writer(&self) -> Result<std::sync::MutexGuard<'_, EventsWriter>, AnalyticsError> {
+        self.events_writer.lock().map_err(poisoned)
+    }
+}
+
+impl EventWriter for DuckStore {
+    fn insert(
+        &self,
+        batch: EventBatch,
+        position: Option<u64>,
+    ) -> Result<InsertReport, AnalyticsError> {
+        let mut writer = self.events_writer()?;
+        if writer.recent.is_none() {
+            writer.recent = Some(self.load_recent(&writer)?);
+        }
+        let EventsWriter { conn, recent, .. } = &mut *writer;
+        let Some(recent) = recent.as_mut() else {
+            return Err(AnalyticsError::Engine("recent event ids not loaded".into()));
+        };
+        let events = batch.events();
+        let mut report = InsertReport::default();
+        // Sort out duplicates: within the batch, in the window, then (older events) in the
+        // day tables.
+        let mut keys: HashSet<(i64, u128)> = HashSet::with_capacity(events.len());
+        let mut fresh: Vec<Option<u128>> = Vec::with_capacity(events.len());
+        let mut late: BTreeMap<i64, Vec<(usize, &StoredEvent)>> = BTreeMap::new();
+        for (i, event) in events.iter().enumerate() {
+            let ts = event.indexed.timestamp;
+            let id = id_hash(&event.indexed.event_id);
+            let new = keys.insert((ts, id)) && !(recent.covers(ts) && recent.contains(ts, id));
+            if new && !recent.covers(ts) {
+                late.entry(ts.div_euclid(DAY)).or_default().push((i, event));
+            }
+            fresh.push(new.then_some(id));
+        }
+        let stored_tables = self.table_names()?;
+        for (day, rows) in &late {
+            let table = day_table(*day);
+            if !stored_tables.contains(&table) {
+                continue;
+            }
+            for i in stored_already(conn, &table, rows).map_err(engine)? {
+                fresh[i] = None;
+            }
+        }
+
+        let mut fresh_by_day: BTreeMap<i64, Vec<(&StoredEvent, u128)>> = BTreeMap::new();
+        for (event, id) in events.iter().zip(&fresh) {
+            match id {
+                Some(id) => fresh_by_day
+                    .entry(event.indexed.timestamp.div_euclid(DAY))
+                    .or_default()
+                    .push((event, *id)),
+                None => report.duplicates += 1,
+            }
+        }
+        let mut sequence = self.event_sequence.load(Ordering::Acquire);
+        let mut by_day = Vec::with_capacity(fresh_by_day.len());
+        let mut appended = Vec::new();
+        for (day, fresh) in fresh_by_day {
+            let raw_bytes = fresh.iter().map(|(e, _)| e.json.len()).sum();
+            let mut rows = DayRows::with_capacity(fresh.len(), raw_bytes);
+            for (event, id) in fresh {
+                sequence += 1;
+                rows.push(sequence, event);
+                appended.push((event.indexed.timestamp, id));
+            }
+            by_day.push((day, rows));
+        }
+        report.inserted = appended.len() as u64;
+
+        let mut created = Vec::new();
+        conn.execute_batch("BEGIN").map_err(engine)?;
+        let result = (|| -> Result<(), AnalyticsError> {
+            for (day, rows) in by_day {
+                let table = day_table(day);
+                conn.execute_batch(&layout::create_day_table(&table))
+                    .map_err(engine)?;
+                created.push(table.clone());
+                let rows = rows
+                    .finish()
+                    .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
+                let mut appender = conn.appender(&table).map_err(engine)?;
+                appender.append_record_batch(rows).map_err(engine)?;
+                appender.flush().map_err(engine)?;
+            }
+            conn.execute(
+                "INSERT OR REPLACE INTO positions VALUES (?, ?)",
+                duckdb::params![EVENTS_SEQUENCE, sequence],
+            )
+            .map_err(engine)?;
+            if let Some(position) = position {
+                conn.execute(
+                    "INSERT OR REPLACE INTO positions VALUES (?, ?)",
+                    duckdb::params![EVENTS_POSITION, position],
+                )
+                .map_err(engine)?;
+            }
+            conn.execute_batch("COMMIT").map_err(engine)
+        })();
+        if let Err(e) = result {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        recent.extend(appended, now());
+        self.tables.write().map_err(poisoned)?.extend(created);
+        self.event_sequence.store(sequence, Ordering::Release);
+        Ok(report)
+    }
+
+    fn checkpoint(&self) -> Result<Option<u64>, AnalyticsError> {
+        let writer = self.events_writer()?;
+        crate::read_position(&writer.conn, EVENTS_POSITION)
+    }
+
+    fn enforce_retention(
+        &self,
+        keep_from: DateTime<Utc>,
+    ) -> Result<RetentionReport, AnalyticsError> {
+        let mut writer = self.events_writer()?;
+        let mut report = RetentionReport::default();
+        for (day, name) in self.day_tables()? {
+            if (day + 1) * DAY <= keep_from.timestamp() {
+                writer
+                    .conn
+                    .execute_batch(&format!("DROP TABLE IF EXISTS {name}"))
+                    .map_err(engine)?;
+                self.tables.write().map_err(poisoned)?.remove(&name);
+                report.dropped.push(name);
+            }
+        }
+        if !report.dropped.is_empty() {
+            // Forgotten events may be stored again: reload the window's identities.
+            writer.recent = None;
+        }
+        Ok(report)
+    }
+
+    fn erase_recipient(&self, recipient: &str) -> Result<ErasureReport, AnalyticsError> {
+        let wanted = fold_case(recipient);
+        let mut writer = self.events_writer()?;
+        let tables = self.day_tables()?;
+        let mut report = ErasureReport::default();
+        let matches = "(f_recipients = $1 OR raw_rcpt = $1)";
+        let conn = &writer.conn;
+        conn.execute_batch("BEGIN").map_err(engine)?;
+        let result = (|| -> Result<(), AnalyticsError> {
+            for (_, table) in &tables {
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT type, count(*) FROM {table} WHERE {matches} GROUP BY type"
+                    ))
+                    .map_err(engine)?;
+                let counts = stmt
+                    .query_map([&wanted], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+                    })
+                    .map_err(engine)?;
+                for count in counts {
+                    let (name, n) = count.map_err(engine)?;
+                    let event_type: EventType =
+                        name.parse()
+                            .map_err(|e: eventhose_model::UnknownEventType| {
+                                AnalyticsError::Engine(e.to_string())
+                            })?;
+                    *report.erased.entry(event_type).or_default() += n;
+                }
+                conn.execute(&format!("DELETE FROM {table} WHERE {matches}"), [&wanted])
+                    .map_err(engine)?;
+            }
+            conn.execute_batch("COMMIT").map_err(engine)
+        })();
+        if let Err(e) = result {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        if report.total() > 0 {
+            writer.recent = None;
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_cover_the_range_newest_first() {
+        let s = slices(0, 20_000);
+        assert_eq!(s[0], (16_400, 20_000));
+        assert_eq!(s.last().map(|x| x.0), Some(0));
+        let covered: i64 = s.iter().map(|(lo, hi)| hi - lo).sum();
+        assert_eq!(covered, 20_000);
+    }
+}
