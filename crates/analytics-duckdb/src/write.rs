@@ -1,14 +1,20 @@
 //! The write side: atomic commits of tallies, compaction of deltas, retention.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use duckdb::arrow::array::{
+    ArrayRef, Int64Builder, StringBuilder, UInt16Array, UInt64Array, UInt64Builder, UInt8Array,
+};
+use duckdb::arrow::datatypes::{Field, Schema};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::fold::{BreakdownKey, Dimensions};
 use eventhose_analytics::{
     AnalyticsError, Counters, EngagementLedger, LedgerChange, MetricsCheckpoint, MetricsWriter,
-    RetentionReport, Tally,
+    RetentionReport, Tally, COUNTER_COUNT,
 };
 
 use crate::layout::{self, Family, Granularity};
@@ -23,6 +29,8 @@ const COMPACT_AFTER_ROWS: u64 = 100_000;
 pub(crate) struct WriterState {
     conn: Connection,
     dirty: HashMap<String, Dirty>,
+    /// The highest bucket in each partition (`None`: empty), as far as read or written.
+    newest: HashMap<String, Option<i64>>,
     last_compaction: Instant,
 }
 
@@ -40,6 +48,7 @@ impl WriterState {
         WriterState {
             conn,
             dirty: HashMap::new(),
+            newest: HashMap::new(),
             last_compaction: Instant::now(),
         }
     }
@@ -90,12 +99,93 @@ fn breakdown_partitions(tally: &Tally) -> HashMap<String, BreakdownRows<'_>> {
     out
 }
 
-fn bind_dimensions<'a>(params: &mut Vec<&'a dyn ToSql>, bucket: &'a i64, dims: &'a Dimensions) {
-    params.push(bucket);
-    params.push(&dims.subaccount);
-    for text in &dims.text {
-        params.push(text);
+/// The columns every partition starts with: bucket and dimensions.
+struct KeyColumns {
+    bucket: Int64Builder,
+    subaccount: UInt64Builder,
+    text: Vec<StringBuilder>,
+}
+
+impl KeyColumns {
+    fn new() -> KeyColumns {
+        KeyColumns {
+            bucket: Int64Builder::new(),
+            subaccount: UInt64Builder::new(),
+            text: (0..8).map(|_| StringBuilder::new()).collect(),
+        }
     }
+
+    fn push(&mut self, bucket: i64, dims: &Dimensions) {
+        self.bucket.append_value(bucket);
+        self.subaccount.append_value(dims.subaccount);
+        for (builder, value) in self.text.iter_mut().zip(dims.text.iter()) {
+            builder.append_value(value);
+        }
+    }
+
+    fn finish(mut self) -> Vec<ArrayRef> {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.bucket.finish()),
+            Arc::new(self.subaccount.finish()),
+        ];
+        arrays.extend(
+            self.text
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        arrays
+    }
+}
+
+fn u64_column(values: impl Iterator<Item = u64>) -> ArrayRef {
+    Arc::new(UInt64Array::from_iter_values(values))
+}
+
+/// A record batch whose fields are named and typed by its arrays (DuckDB's appender matches
+/// columns by position).
+fn record_batch(arrays: Vec<ArrayRef>) -> Result<RecordBatch, duckdb::Error> {
+    let fields: Vec<Field> = arrays
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Field::new(format!("c{i}"), a.data_type().clone(), false))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// The rows of a metrics partition, in table column order.
+fn metric_batch(rows: &MetricRows<'_>) -> Result<RecordBatch, duckdb::Error> {
+    let mut keys = KeyColumns::new();
+    for (bucket, dims) in rows.keys() {
+        keys.push(*bucket, dims);
+    }
+    let mut arrays = keys.finish();
+    for i in 0..COUNTER_COUNT {
+        arrays.push(u64_column(rows.values().map(|c| c.0[i])));
+    }
+    record_batch(arrays)
+}
+
+/// The rows of a breakdown partition, in table column order.
+fn breakdown_batch(rows: &BreakdownRows<'_>) -> Result<RecordBatch, duckdb::Error> {
+    let mut keys = KeyColumns::new();
+    let mut label = StringBuilder::new();
+    for (bucket, dims, _, text, _) in rows.keys() {
+        keys.push(*bucket, dims);
+        label.append_value(text);
+    }
+    let mut arrays = keys.finish();
+    arrays.push(Arc::new(UInt8Array::from_iter_values(
+        rows.keys().map(|k| k.2),
+    )));
+    arrays.push(Arc::new(label.finish()));
+    arrays.push(Arc::new(UInt16Array::from_iter_values(
+        rows.keys().map(|k| k.4),
+    )));
+    for i in 0..4 {
+        arrays.push(u64_column(rows.values().map(|c| c[i])));
+    }
+    record_batch(arrays)
 }
 
 impl WriterState {
@@ -109,42 +199,41 @@ impl WriterState {
         let conn = &self.conn;
         let metric_rows = metric_partitions(tally);
         let breakdown_rows = breakdown_partitions(tally);
-        let mut appended: Vec<(String, Family, i64, i64, u64)> = Vec::new();
+        let mut appended: Vec<(String, Family, i64, i64, u64, Option<i64>)> = Vec::new();
 
         for (name, rows) in &metric_rows {
             conn.execute_batch(&layout::create_partition(Family::Metrics, name))?;
             created.push(name.clone());
+            let newest = newest_bucket(conn, &self.newest, name)?;
             let mut appender = conn.appender(name)?;
-            for ((bucket, dims), counters) in rows {
-                let mut params: Vec<&dyn ToSql> = Vec::with_capacity(42);
-                bind_dimensions(&mut params, bucket, dims);
-                for n in &counters.0 {
-                    params.push(n);
-                }
-                appender.append_row(params.as_slice())?;
-            }
+            appender.append_record_batch(metric_batch(rows)?)?;
             appender.flush()?;
             let (lo, hi) = bounds(rows.keys().map(|(b, _)| *b));
-            appended.push((name.clone(), Family::Metrics, lo, hi, rows.len() as u64));
+            appended.push((
+                name.clone(),
+                Family::Metrics,
+                lo,
+                hi,
+                rows.len() as u64,
+                newest,
+            ));
         }
         for (name, rows) in &breakdown_rows {
             conn.execute_batch(&layout::create_partition(Family::Breakdowns, name))?;
             created.push(name.clone());
+            let newest = newest_bucket(conn, &self.newest, name)?;
             let mut appender = conn.appender(name)?;
-            for ((bucket, dims, kind, label, class), counts) in rows {
-                let mut params: Vec<&dyn ToSql> = Vec::with_capacity(17);
-                bind_dimensions(&mut params, bucket, dims);
-                params.push(kind);
-                params.push(label);
-                params.push(class);
-                for n in counts {
-                    params.push(n);
-                }
-                appender.append_row(params.as_slice())?;
-            }
+            appender.append_record_batch(breakdown_batch(rows)?)?;
             appender.flush()?;
             let (lo, hi) = bounds(rows.keys().map(|k| k.0));
-            appended.push((name.clone(), Family::Breakdowns, lo, hi, rows.len() as u64));
+            appended.push((
+                name.clone(),
+                Family::Breakdowns,
+                lo,
+                hi,
+                rows.len() as u64,
+                newest,
+            ));
         }
         let mut by_day: BTreeMap<i32, Vec<&LedgerChange>> = BTreeMap::new();
         for change in ledger {
@@ -168,7 +257,15 @@ impl WriterState {
                 duckdb::params![METRICS_POSITION, position],
             )?;
         }
-        for (name, family, lo, hi, rows) in appended {
+        for (name, family, lo, hi, rows, newest) in appended {
+            // Rows of a commit have distinct keys; they can repeat a stored key only if a
+            // bucket they hold is already in the partition. Appends past its newest bucket
+            // (a backfill day by day, say) need no compaction.
+            self.newest
+                .insert(name.clone(), Some(newest.map_or(hi, |n| n.max(hi))));
+            if newest.is_none_or(|newest| newest < lo) {
+                continue;
+            }
             let dirty = self.dirty.entry(name).or_insert(Dirty {
                 family,
                 lo,
@@ -220,6 +317,20 @@ impl WriterState {
             self.last_compaction = Instant::now();
         }
         Ok(())
+    }
+}
+
+/// The highest bucket in partition `name` (known, or read before anything is appended).
+fn newest_bucket(
+    conn: &Connection,
+    known: &HashMap<String, Option<i64>>,
+    name: &str,
+) -> Result<Option<i64>, duckdb::Error> {
+    match known.get(name) {
+        Some(newest) => Ok(*newest),
+        None => conn.query_row(&format!("SELECT max(bucket) FROM {name}"), [], |row| {
+            row.get(0)
+        }),
     }
 }
 
@@ -317,6 +428,7 @@ impl MetricsWriter for DuckStore {
                     .map_err(engine)?;
                 self.tables.write().map_err(crate::poisoned)?.remove(&name);
                 writer.dirty.remove(&name);
+                writer.newest.remove(&name);
                 report.dropped.push(name);
             }
         }

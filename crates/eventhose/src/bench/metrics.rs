@@ -176,6 +176,14 @@ async fn latency(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<
         let store = DuckStore::open(&dir.join("analytics.duckdb"), &DuckOptions::default())?;
         for d in 0..bench.days {
             store.commit(&shifted(&day, d * 86_400), &[], None)?;
+            if (d + 1) % 30 == 0 {
+                eprintln!(
+                    "filled {} of {} days in {:.0} s",
+                    d + 1,
+                    bench.days,
+                    filling.elapsed().as_secs_f64()
+                );
+            }
         }
         store.compact_now()?;
     }
