@@ -223,7 +223,7 @@ fn filter_sql(filters: &EventFilters) -> (String, Vec<Box<dyn ToSql>>) {
             Comparison::Keywords(tokenizer) => {
                 let alternatives: Vec<String> = wanted
                     .iter()
-                    .map(|w| keyword_condition(&column, tokenizer, w, &mut sql.params))
+                    .map(|w| keyword_condition(column, tokenizer, w, &mut sql.params))
                     .collect();
                 sql.parts.push(format!("({})", alternatives.join(" OR ")));
             }
