@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
+use duckdb::types::FromSql;
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::keywords::{fold_case, Tokenizer};
 use eventhose_analytics::{
@@ -59,20 +60,14 @@ impl EventsWriter {
 /// by development builds before the layout settled).
 pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
     let expected = layout::column_list();
-    let mut stmt = conn
-        .prepare(
-            "SELECT table_name, string_agg(column_name, ', ' ORDER BY column_index) \
-             FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
-             GROUP BY table_name",
-        )
-        .map_err(engine)?;
-    let tables = stmt
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
-        .map_err(engine)?;
-    for table in tables {
-        let (name, columns) = table.map_err(engine)?;
+    let tables = query_pairs::<String, String>(
+        conn,
+        "SELECT table_name, string_agg(column_name, ', ' ORDER BY column_index) \
+         FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
+         GROUP BY table_name",
+        &[],
+    )?;
+    for (name, columns) in tables {
         if parse_day_table(&name).is_some() && columns != expected {
             return Err(AnalyticsError::Engine(format!(
                 "table {name} has another column layout than this version writes; \
@@ -81,6 +76,19 @@ pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
         }
     }
     Ok(())
+}
+
+/// The rows of a two-column query.
+fn query_pairs<A: FromSql, B: FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<(A, B)>, AnalyticsError> {
+    let mut stmt = conn.prepare(sql).map_err(engine)?;
+    let rows = stmt
+        .query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))
+        .map_err(engine)?;
+    rows.collect::<Result<_, _>>().map_err(engine)
 }
 
 fn now() -> i64 {
@@ -126,19 +134,8 @@ impl DuckStore {
             if (day + 1) * DAY <= floor {
                 continue;
             }
-            let mut stmt = writer
-                .conn
-                .prepare(&format!(
-                    "SELECT ts, event_id FROM {table} WHERE ts >= {floor}"
-                ))
-                .map_err(engine)?;
-            let rows = stmt
-                .query_map([], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(engine)?;
-            for row in rows {
-                let (ts, id) = row.map_err(engine)?;
+            let sql = format!("SELECT ts, event_id FROM {table} WHERE ts >= {floor}");
+            for (ts, id) in query_pairs::<i64, String>(&writer.conn, &sql, &[])? {
                 stored.push((ts, id_hash(&id)));
             }
         }
@@ -442,20 +439,10 @@ fn stored_forms(
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi} AND seq IN ({list})"
-                ))
-                .map_err(engine)?;
-            let found = stmt
-                .query_map([], |row| {
-                    Ok((row.get::<_, u64>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(engine)?;
-            for row in found {
-                let (seq, raw) = row.map_err(engine)?;
-                out.insert(seq, raw);
-            }
+            let sql = format!(
+                "SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi} AND seq IN ({list})"
+            );
+            out.extend(query_pairs::<u64, String>(conn, &sql, &[])?);
         }
     }
     Ok(out)
@@ -622,18 +609,9 @@ impl EventWriter for DuckStore {
         conn.execute_batch("BEGIN").map_err(engine)?;
         let result = (|| -> Result<(), AnalyticsError> {
             for (_, table) in &tables {
-                let mut stmt = conn
-                    .prepare(&format!(
-                        "SELECT type, count(*) FROM {table} WHERE {matches} GROUP BY type"
-                    ))
-                    .map_err(engine)?;
-                let counts = stmt
-                    .query_map([&wanted], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
-                    })
-                    .map_err(engine)?;
-                for count in counts {
-                    let (name, n) = count.map_err(engine)?;
+                let sql =
+                    format!("SELECT type, count(*) FROM {table} WHERE {matches} GROUP BY type");
+                for (name, n) in query_pairs::<String, u64>(conn, &sql, &[&wanted])? {
                     let event_type: EventType =
                         name.parse()
                             .map_err(|e: eventhose_model::UnknownEventType| {
