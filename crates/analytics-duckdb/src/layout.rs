@@ -2,8 +2,16 @@
 //!
 //! Aggregates live in one table per granularity and calendar month (UTC), so retention drops
 //! whole tables: `m1_202611` holds minute rows of November 2026, `m60_…` hour rows and
-//! `m1440_…` day rows; breakdowns likewise in `b1_…`, `b60_…`, `b1440_…`. The engagement ledger
-//! has one table per day, `ledger_20261127`. `bucket` is the bucket's start in unix seconds.
+//! `m1440_…` day rows; breakdowns likewise in `b1_…`, `b60_…`, `b1440_…`. `bucket` is the
+//! bucket's start in unix seconds.
+//!
+//! Hour and day partitions have rollups beside them, written in the same commit: the same rows
+//! summed over every dimension but the subaccount (`m1440_202611_by_subaccount`) or but the
+//! subaccount and one other (`m1440_202611_by_campaign`). A query reads the narrowest table that
+//! keeps every dimension it filters or groups by; a month of day rows by subaccount is a few
+//! hundred rows where the full table has millions.
+//!
+//! The engagement ledger has one table per day, `ledger_20261127`.
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use eventhose_analytics::{Counter, Dimension};
@@ -62,6 +70,186 @@ impl Family {
     }
 }
 
+/// Which dimension columns a partition keeps; the others are summed away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Rollup {
+    /// Every dimension.
+    Full,
+    /// The subaccount only.
+    Subaccount,
+    /// The subaccount and one text dimension.
+    With(Dimension),
+}
+
+impl Rollup {
+    /// The rollups written beside a full hour or day partition.
+    pub(crate) fn narrow() -> impl Iterator<Item = Rollup> {
+        std::iter::once(Rollup::Subaccount).chain(
+            Dimension::ALL
+                .into_iter()
+                .filter(|d| *d != Dimension::Subaccount)
+                .map(Rollup::With),
+        )
+    }
+
+    /// The narrowest written rollup that keeps every one of `dimensions`.
+    pub(crate) fn covering(dimensions: impl IntoIterator<Item = Dimension> + Clone) -> Rollup {
+        Rollup::narrow()
+            .find(|r| {
+                let kept = r.dimensions();
+                dimensions.clone().into_iter().all(|d| kept.contains(&d))
+            })
+            .unwrap_or(Rollup::Full)
+    }
+
+    /// The rollup a partition of granularity `g` can be read with (minutes have none).
+    pub(crate) fn at(self, g: Granularity) -> Rollup {
+        if g == Granularity::Minute {
+            Rollup::Full
+        } else {
+            self
+        }
+    }
+
+    /// The text dimension values this rollup keeps, out of a row's eight.
+    pub(crate) fn texts(self, text: &[Box<str>]) -> &[Box<str>] {
+        match self {
+            Rollup::Full => text,
+            Rollup::Subaccount => &text[..0],
+            Rollup::With(d) => {
+                let i = d.index() - 1;
+                &text[i..=i]
+            }
+        }
+    }
+
+    /// The dimensions kept, in column order.
+    pub(crate) fn dimensions(self) -> Vec<Dimension> {
+        match self {
+            Rollup::Full => Dimension::ALL.to_vec(),
+            Rollup::Subaccount => vec![Dimension::Subaccount],
+            Rollup::With(d) => vec![Dimension::Subaccount, d],
+        }
+    }
+
+    fn suffix(self) -> String {
+        match self {
+            Rollup::Full => String::new(),
+            Rollup::Subaccount => format!("_by_{}", Dimension::Subaccount.column()),
+            Rollup::With(d) => format!("_by_{}", d.column()),
+        }
+    }
+
+    fn from_suffix(suffix: &str) -> Option<Rollup> {
+        if suffix.is_empty() {
+            return Some(Rollup::Full);
+        }
+        Rollup::narrow().find(|r| r.suffix() == suffix)
+    }
+}
+
+/// What a partition table's name says: family, granularity, month and rollup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Partition {
+    pub(crate) family: Family,
+    pub(crate) g: Granularity,
+    pub(crate) month: (i32, u32),
+    pub(crate) rollup: Rollup,
+}
+
+impl Partition {
+    /// The table name.
+    pub(crate) fn name(&self) -> String {
+        let (year, month) = self.month;
+        format!(
+            "{}{}_{year:04}{month:02}{}",
+            self.family.prefix(),
+            self.g.minutes(),
+            self.rollup.suffix()
+        )
+    }
+
+    /// Parses a table name back; `None` for other tables.
+    pub(crate) fn parse(name: &str) -> Option<Partition> {
+        let (head, tail) = name.split_once('_')?;
+        let family = match head.chars().next()? {
+            'm' => Family::Metrics,
+            'b' => Family::Breakdowns,
+            _ => return None,
+        };
+        let g = match &head[1..] {
+            "1" => Granularity::Minute,
+            "60" => Granularity::Hour,
+            "1440" => Granularity::Day,
+            _ => return None,
+        };
+        let ym = tail.get(..6)?;
+        if !ym.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let year = ym[..4].parse().ok()?;
+        let month = ym[4..].parse().ok()?;
+        let rollup = Rollup::from_suffix(&tail[6..])?;
+        if !(1..=12).contains(&month) || (g == Granularity::Minute && rollup != Rollup::Full) {
+            return None;
+        }
+        Some(Partition {
+            family,
+            g,
+            month: (year, month),
+            rollup,
+        })
+    }
+
+    /// DDL of the table.
+    pub(crate) fn create(&self) -> String {
+        let dimensions = self
+            .rollup
+            .dimensions()
+            .into_iter()
+            .map(|d| match d {
+                Dimension::Subaccount => format!("{} UBIGINT NOT NULL", d.column()),
+                d => format!("{} VARCHAR NOT NULL", d.column()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let tail = match self.family {
+            Family::Metrics => Counter::ALL
+                .iter()
+                .map(|c| format!("{} UBIGINT NOT NULL", c.column()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Family::Breakdowns => {
+                "kind UTINYINT NOT NULL, label VARCHAR NOT NULL, class USMALLINT NOT NULL, \
+                 c0 UBIGINT NOT NULL, c1 UBIGINT NOT NULL, c2 UBIGINT NOT NULL, c3 UBIGINT NOT NULL"
+                    .to_owned()
+            }
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (bucket BIGINT NOT NULL, {dimensions}, {tail})",
+            self.name()
+        )
+    }
+
+    /// The columns the table is grouped by when compacted.
+    pub(crate) fn key_columns(&self) -> Vec<&'static str> {
+        let mut keys = vec!["bucket"];
+        keys.extend(self.rollup.dimensions().into_iter().map(Dimension::column));
+        if self.family == Family::Breakdowns {
+            keys.extend(["kind", "label", "class"]);
+        }
+        keys
+    }
+
+    /// The summed columns of the table.
+    pub(crate) fn value_columns(&self) -> Vec<&'static str> {
+        match self.family {
+            Family::Metrics => Counter::ALL.iter().map(|c| c.column()).collect(),
+            Family::Breakdowns => vec!["c0", "c1", "c2", "c3"],
+        }
+    }
+}
+
 /// `(year, month)` of a unix time, UTC.
 pub(crate) fn month_of(t: i64) -> (i32, u32) {
     let date = DateTime::<Utc>::from_timestamp(t, 0)
@@ -86,35 +274,6 @@ pub(crate) fn next_month(year: i32, month: u32) -> (i32, u32) {
     }
 }
 
-/// The partition table of a family, granularity and month.
-pub(crate) fn partition(family: Family, g: Granularity, (year, month): (i32, u32)) -> String {
-    format!("{}{}_{year:04}{month:02}", family.prefix(), g.minutes())
-}
-
-/// Parses a partition name back; `None` for other tables.
-pub(crate) fn parse_partition(name: &str) -> Option<(Family, Granularity, (i32, u32))> {
-    let (head, ym) = name.split_once('_')?;
-    let family = match head.chars().next()? {
-        'm' => Family::Metrics,
-        'b' => Family::Breakdowns,
-        _ => return None,
-    };
-    let g = match &head[1..] {
-        "1" => Granularity::Minute,
-        "60" => Granularity::Hour,
-        "1440" => Granularity::Day,
-        _ => return None,
-    };
-    if ym.len() != 6 || !ym.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year = ym[..4].parse().ok()?;
-    let month = ym[4..].parse().ok()?;
-    (1..=12)
-        .contains(&month)
-        .then_some((family, g, (year, month)))
-}
-
 /// The ledger table of a day (days since the epoch).
 pub(crate) fn ledger_table(day: i32) -> String {
     let date = NaiveDate::from_num_days_from_ce_opt(day + 719_163).unwrap_or_default();
@@ -126,62 +285,6 @@ pub(crate) fn parse_ledger_table(name: &str) -> Option<i32> {
     let digits = name.strip_prefix("ledger_")?;
     let date = NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
     Some(date.num_days_from_ce() - 719_163)
-}
-
-/// The dimension columns, in storage order.
-pub(crate) fn dimension_columns() -> impl Iterator<Item = &'static str> {
-    Dimension::ALL.into_iter().map(Dimension::column)
-}
-
-fn dimension_ddl() -> String {
-    dimension_columns()
-        .map(|c| {
-            if c == Dimension::Subaccount.column() {
-                format!("{c} UBIGINT NOT NULL")
-            } else {
-                format!("{c} VARCHAR NOT NULL")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// DDL of a partition table.
-pub(crate) fn create_partition(family: Family, name: &str) -> String {
-    let tail = match family {
-        Family::Metrics => Counter::ALL
-            .iter()
-            .map(|c| format!("{} UBIGINT NOT NULL", c.column()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Family::Breakdowns => {
-            "kind UTINYINT NOT NULL, label VARCHAR NOT NULL, class USMALLINT NOT NULL, \
-             c0 UBIGINT NOT NULL, c1 UBIGINT NOT NULL, c2 UBIGINT NOT NULL, c3 UBIGINT NOT NULL"
-                .to_owned()
-        }
-    };
-    format!(
-        "CREATE TABLE IF NOT EXISTS {name} (bucket BIGINT NOT NULL, {}, {tail})",
-        dimension_ddl()
-    )
-}
-
-/// The columns a partition is grouped by when compacted.
-pub(crate) fn key_columns(family: Family) -> Vec<&'static str> {
-    let mut keys = vec!["bucket"];
-    keys.extend(dimension_columns());
-    if family == Family::Breakdowns {
-        keys.extend(["kind", "label", "class"]);
-    }
-    keys
-}
-
-/// The summed columns of a partition.
-pub(crate) fn value_columns(family: Family) -> Vec<&'static str> {
-    match family {
-        Family::Metrics => Counter::ALL.iter().map(|c| c.column()).collect(),
-        Family::Breakdowns => vec!["c0", "c1", "c2", "c3"],
-    }
 }
 
 /// DDL of a ledger table.
@@ -199,15 +302,57 @@ mod tests {
     fn partition_names_round_trip() {
         for family in [Family::Metrics, Family::Breakdowns] {
             for g in Granularity::ALL {
-                let name = partition(family, g, (2026, 3));
-                assert_eq!(parse_partition(&name), Some((family, g, (2026, 3))));
+                for rollup in std::iter::once(Rollup::Full).chain(Rollup::narrow()) {
+                    let rollup = rollup.at(g);
+                    let partition = Partition {
+                        family,
+                        g,
+                        month: (2026, 3),
+                        rollup,
+                    };
+                    assert_eq!(Partition::parse(&partition.name()), Some(partition));
+                }
             }
         }
-        assert_eq!(parse_partition("positions"), None);
-        assert_eq!(parse_partition("m1_202613"), None);
+        assert_eq!(
+            Partition::parse("m1440_202603_by_campaign").map(|p| p.rollup),
+            Some(Rollup::With(Dimension::Campaign))
+        );
+        assert_eq!(
+            Partition::parse("m1440_202603_by_domain").map(|p| p.rollup),
+            Some(Rollup::With(Dimension::Domain))
+        );
+        assert_eq!(Partition::parse("positions"), None);
+        assert_eq!(Partition::parse("m1_202613"), None);
+        assert_eq!(Partition::parse("m1_202603_by_campaign"), None);
+        assert_eq!(Partition::parse("m60_202603_by_nothing"), None);
+        assert_eq!(Partition::parse("m60_2026"), None);
         let day = 20_000;
         assert_eq!(parse_ledger_table(&ledger_table(day)), Some(day));
         assert_eq!(ledger_table(0), "ledger_19700101");
+    }
+
+    #[test]
+    fn queries_read_the_narrowest_rollup_that_keeps_their_dimensions() {
+        use Dimension as D;
+        assert_eq!(Rollup::covering([]), Rollup::Subaccount);
+        assert_eq!(Rollup::covering([D::Subaccount]), Rollup::Subaccount);
+        assert_eq!(
+            Rollup::covering([D::Campaign, D::Subaccount, D::Campaign]),
+            Rollup::With(D::Campaign)
+        );
+        assert_eq!(Rollup::covering([D::Campaign, D::Template]), Rollup::Full);
+        assert_eq!(Rollup::covering([D::Domain]), Rollup::With(D::Domain));
+        assert_eq!(
+            Rollup::With(D::IpPool).at(Granularity::Minute),
+            Rollup::Full
+        );
+        let text: [Box<str>; 8] = std::array::from_fn(|i| i.to_string().into());
+        assert_eq!(Rollup::With(D::MailboxProvider).texts(&text), &text[1..2]);
+        assert_eq!(Rollup::With(D::SendingIp).texts(&text), &text[7..]);
+        assert!(Rollup::Subaccount.texts(&text).is_empty());
+        assert_eq!(Rollup::Full.texts(&text).len(), 8);
+        assert_eq!(Rollup::narrow().count(), 9);
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! plays in SparkPost's pipeline. It implements the `eventhose-analytics` traits.
 //!
 //! * **Writes** come from one subscriber at a time through [`DuckStore::commit`]: each commit
-//!   appends the tally's rows (as deltas) to the minute, hour and day partitions, the
-//!   engagement-ledger changes, and the hose position, in one transaction. Deltas are compacted
+//!   appends the tally's rows (as deltas) to the minute, hour and day partitions and to the
+//!   hour and day rollups (summed over all dimensions but the subaccount and at most one
+//!   other), the engagement-ledger changes, and the hose position, in one transaction. Deltas are compacted
 //!   (summed per key) in the background of later commits, so queries read few rows.
 //! * **Reads** split a time range into day, hour and minute segments and read each from the
-//!   coarsest partitions that cover it exactly.
+//!   coarsest partitions that cover it exactly, and from the narrowest rollup that keeps every
+//!   dimension the query filters or groups by.
 //! * **Retention** drops whole monthly partitions (and daily ledger tables).
 //! * **Raw events** for the Events API live in daily tables beside the aggregates (`events`).
 
@@ -92,7 +94,15 @@ impl DuckStore {
             "CREATE TABLE IF NOT EXISTS positions (subscriber VARCHAR PRIMARY KEY, position UBIGINT NOT NULL)",
         )
         .map_err(engine)?;
-        let tables = read_table_names(&conn)?;
+        let mut tables = read_table_names(&conn)?;
+        let built = write::build_missing_rollups(&conn, &tables).map_err(engine)?;
+        if !built.is_empty() {
+            tracing::info!(
+                tables = built.len(),
+                "built the metrics rollups this store lacked"
+            );
+        }
+        tables.extend(built);
         events::check_layout(&conn)?;
         let readers = (0..options.readers.max(1))
             .map(|_| conn.try_clone().map_err(engine))

@@ -1,14 +1,15 @@
-//! The read side: each query reads the coarsest partitions that cover its range exactly.
+//! The read side: each query reads the coarsest partitions that cover its range exactly, and of
+//! those the narrowest rollup that keeps every dimension it filters or groups by.
 
 use std::collections::HashMap;
 
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
     AnalyticsError, BreakdownGrouping, BreakdownQuery, BreakdownRow, Counter, Counters, Dimension,
-    GroupKey, Grouping, MetricsQuery, MetricsReader, MetricsRow, TimeRange, ValuesQuery,
+    Filter, GroupKey, Grouping, MetricsQuery, MetricsReader, MetricsRow, TimeRange, ValuesQuery,
 };
 
-use crate::layout::{self, Family, Granularity};
+use crate::layout::{self, Family, Granularity, Partition, Rollup};
 use crate::sql::{escape_like, filter_sql, Predicate};
 use crate::{engine, DuckStore};
 
@@ -71,6 +72,7 @@ impl DuckStore {
     fn union<'p>(
         &self,
         family: Family,
+        rollup: Rollup,
         segments: &[Segment],
         columns: &str,
         predicate: &'p Predicate,
@@ -82,7 +84,13 @@ impl DuckStore {
             let mut month = layout::month_of(segment.lo);
             let last = layout::month_of(segment.hi - 1);
             loop {
-                let name = layout::partition(family, segment.g, month);
+                let name = Partition {
+                    family,
+                    g: segment.g,
+                    month,
+                    rollup: rollup.at(segment.g),
+                }
+                .name();
                 if self.has_table(&name) {
                     parts.push(format!(
                         "SELECT {columns} FROM {name} WHERE bucket >= {} AND bucket < {} AND ({}){extra}",
@@ -101,6 +109,17 @@ impl DuckStore {
             params,
         })
     }
+}
+
+/// The narrowest rollup that keeps the dimensions of `filter` and of `more`.
+fn rollup_for(filter: &Filter, more: Option<Dimension>) -> Rollup {
+    Rollup::covering(
+        filter
+            .groups
+            .iter()
+            .flat_map(|g| g.conditions.iter().map(|c| c.dimension))
+            .chain(more),
+    )
 }
 
 fn needed_counters(query: &MetricsQuery) -> Vec<Counter> {
@@ -172,7 +191,13 @@ impl MetricsReader for DuckStore {
             .collect::<Vec<_>>()
             .join(", ");
         let predicate = filter_sql(&query.filter)?;
-        let Some(union) = self.union(Family::Metrics, &segments, &columns, &predicate, "") else {
+        let grouped_by = match &query.grouping {
+            Grouping::By(dimension) => Some(*dimension),
+            _ => None,
+        };
+        let rollup = rollup_for(&query.filter, grouped_by);
+        let Some(union) = self.union(Family::Metrics, rollup, &segments, &columns, &predicate, "")
+        else {
             return Ok(Vec::new());
         };
         let sums = counters
@@ -224,8 +249,11 @@ impl MetricsReader for DuckStore {
         let columns = format!("{label} AS l, class, {domain} AS d, c0, c1, c2, c3");
         let predicate = filter_sql(&query.filter)?;
         let extra = format!(" AND kind = {}", query.kind.code());
+        let by_domain = query.grouping == BreakdownGrouping::LabelAndDomain;
+        let rollup = rollup_for(&query.filter, by_domain.then_some(Dimension::Domain));
         let Some(union) = self.union(
             Family::Breakdowns,
+            rollup,
             &split(from, to),
             &columns,
             &predicate,
@@ -238,7 +266,6 @@ impl MetricsReader for DuckStore {
              FROM ({}) GROUP BY l, class, d ORDER BY l, class, d",
             union.sql
         );
-        let by_domain = query.grouping == BreakdownGrouping::LabelAndDomain;
         self.with_reader(|conn| {
             run(conn, &union, &sql, |row| {
                 let domain: String = row.get(2)?;
@@ -260,9 +287,15 @@ impl MetricsReader for DuckStore {
         }
         let columns = format!("{} AS v", dimension_text(query.dimension));
         let predicate = filter_sql(&query.filter)?;
-        let Some(mut union) =
-            self.union(Family::Metrics, &split(from, to), &columns, &predicate, "")
-        else {
+        let rollup = rollup_for(&query.filter, Some(query.dimension));
+        let Some(mut union) = self.union(
+            Family::Metrics,
+            rollup,
+            &split(from, to),
+            &columns,
+            &predicate,
+            "",
+        ) else {
             return Ok(Vec::new());
         };
         let pattern = query

@@ -1,23 +1,24 @@
 //! The write side: atomic commits of tallies, compaction of deltas, retention.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{
-    ArrayRef, Int64Builder, StringBuilder, UInt16Array, UInt64Array, UInt64Builder, UInt8Array,
+    ArrayRef, Int64Builder, StringArray, StringBuilder, UInt16Array, UInt64Array, UInt64Builder,
+    UInt8Array,
 };
 use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, ToSql};
-use eventhose_analytics::fold::{BreakdownKey, Dimensions};
 use eventhose_analytics::{
     AnalyticsError, Counters, EngagementLedger, LedgerChange, MetricsCheckpoint, MetricsWriter,
     RetentionReport, Tally, COUNTER_COUNT,
 };
 
-use crate::layout::{self, Family, Granularity};
+use crate::layout::{self, Family, Granularity, Partition, Rollup};
 use crate::{engine, DuckStore, METRICS_POSITION};
 
 /// Compact a partition's new deltas at least this often…
@@ -37,7 +38,7 @@ pub(crate) struct WriterState {
 /// The bucket range and row count appended to a partition since it was last compacted.
 #[derive(Clone, Copy, Debug)]
 struct Dirty {
-    family: Family,
+    partition: Partition,
     lo: i64,
     hi: i64,
     rows: u64,
@@ -54,96 +55,244 @@ impl WriterState {
     }
 }
 
-/// Rows of one partition, keyed by bucket and dimensions.
-type MetricRows<'a> = BTreeMap<(i64, &'a Dimensions), Counters>;
-type BreakdownRows<'a> = BTreeMap<(i64, &'a Dimensions, u8, &'a str, u16), [u64; 4]>;
-
-fn metric_partitions(tally: &Tally) -> HashMap<String, MetricRows<'_>> {
-    let mut out: HashMap<String, MetricRows<'_>> = HashMap::new();
-    for (key, counters) in &tally.rows {
-        for g in Granularity::ALL {
-            let bucket = g.floor(key.minute);
-            let name = layout::partition(Family::Metrics, g, layout::month_of(bucket));
-            out.entry(name)
-                .or_default()
-                .entry((bucket, &key.dims))
-                .or_default()
-                .merge(counters);
-        }
-    }
-    out
+/// The key of an aggregate row in one table: its bucket, the dimension values the table keeps
+/// and, for breakdowns, kind, label and class (zero and empty for metrics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct RowKey<'a> {
+    bucket: i64,
+    subaccount: u64,
+    texts: &'a [Box<str>],
+    breakdown: (u8, &'a str, u16),
 }
 
-fn breakdown_partitions(tally: &Tally) -> HashMap<String, BreakdownRows<'_>> {
-    let mut out: HashMap<String, BreakdownRows<'_>> = HashMap::new();
-    for (key, counts) in &tally.breakdowns {
-        let BreakdownKey {
-            row,
-            kind,
-            label,
-            class,
-        } = key;
-        for g in Granularity::ALL {
-            let bucket = g.floor(row.minute);
-            let name = layout::partition(Family::Breakdowns, g, layout::month_of(bucket));
-            let slot = out
-                .entry(name)
-                .or_default()
-                .entry((bucket, &row.dims, kind.code(), &**label, *class))
-                .or_default();
-            for (total, n) in slot.iter_mut().zip(counts) {
-                *total += n;
+/// The summed values of a row: counters for metrics, four counts for breakdowns.
+trait Sums: Default {
+    const WIDTH: usize;
+    fn add(&mut self, other: &Self);
+    fn value(&self, i: usize) -> u64;
+}
+
+impl Sums for Counters {
+    const WIDTH: usize = COUNTER_COUNT;
+    fn add(&mut self, other: &Self) {
+        self.merge(other);
+    }
+    fn value(&self, i: usize) -> u64 {
+        self.0[i]
+    }
+}
+
+impl Sums for [u64; 4] {
+    const WIDTH: usize = 4;
+    fn add(&mut self, other: &Self) {
+        for (total, n) in self.iter_mut().zip(other) {
+            *total = total.saturating_add(*n);
+        }
+    }
+    fn value(&self, i: usize) -> u64 {
+        self[i]
+    }
+}
+
+/// The rows a commit appends to one table. Keys are hashed from hashes of their parts, so a
+/// commit hashes each dimension string of a tally row once, not once for each of the tables
+/// the row goes to; the index holds only hashes and positions, so growing it moves little.
+struct Rows<'a, V> {
+    index: hashbrown::HashTable<(u64, usize)>,
+    keys: Vec<RowKey<'a>>,
+    values: Vec<V>,
+}
+
+impl<'a, V: Sums> Rows<'a, V> {
+    fn new() -> Self {
+        Rows {
+            index: hashbrown::HashTable::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds `values` to the row of `key`, whose hash is `hash`.
+    fn add(&mut self, hash: u64, key: RowKey<'a>, values: &V) {
+        let keys = &self.keys;
+        let entry = self
+            .index
+            .entry(hash, |&(h, i)| h == hash && keys[i] == key, |&(h, _)| h);
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(row) => self.values[row.get().1].add(values),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert((hash, self.keys.len()));
+                self.push(key, values);
             }
         }
     }
+
+    /// Appends a row whose key is known to be new (a tally's minute rows are distinct).
+    fn push(&mut self, key: RowKey<'a>, values: &V) {
+        let mut sum = V::default();
+        sum.add(values);
+        self.keys.push(key);
+        self.values.push(sum);
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&RowKey<'a>, &V)> {
+        self.keys.iter().zip(&self.values)
+    }
+}
+
+/// The rows a commit appends to the tables of one month: full rows at each granularity, and
+/// hour rows of each narrow rollup (in [`Rollup::narrow`] order).
+struct MonthRows<'a, V> {
+    full: [Rows<'a, V>; 3],
+    hours: Vec<Rows<'a, V>>,
+}
+
+/// Every row a commit appends for one family, by table: a tally's minute rows (distinct by
+/// construction) go to the full minute, hour and day tables and to the hour rollups; the day rollups are summed from the (smaller)
+/// hour rollups.
+fn family_tables<'a, V: Sums + 'a>(
+    family: Family,
+    rows: impl Iterator<Item = (RowKey<'a>, &'a V)>,
+) -> Vec<(Partition, Rows<'a, V>)> {
+    let state = hashbrown::DefaultHashBuilder::default();
+    let rollups: Vec<Rollup> = Rollup::narrow().collect();
+    let mut months: HashMap<(i32, u32), MonthRows<'a, V>> = HashMap::new();
+    for (key, values) in rows {
+        // Hour and day buckets lie in the month of their minutes.
+        let month = months
+            .entry(layout::month_of(key.bucket))
+            .or_insert_with(|| MonthRows {
+                full: std::array::from_fn(|_| Rows::new()),
+                hours: rollups.iter().map(|_| Rows::new()).collect(),
+            });
+        let mut text_hashes = [0u64; 8];
+        for (h, text) in text_hashes.iter_mut().zip(key.texts) {
+            *h = state.hash_one(&**text);
+        }
+        let breakdown = state.hash_one(key.breakdown);
+        let dimensions = state.hash_one((key.subaccount, text_hashes, breakdown));
+        let [minutes, hours, days] = &mut month.full;
+        minutes.push(key, values);
+        for (rows, g) in [(hours, Granularity::Hour), (days, Granularity::Day)] {
+            let bucket = g.floor(key.bucket);
+            let hash = state.hash_one((bucket, dimensions));
+            rows.add(hash, RowKey { bucket, ..key }, values);
+        }
+        let hour = Granularity::Hour.floor(key.bucket);
+        for (rows, rollup) in month.hours.iter_mut().zip(&rollups) {
+            let text = match rollup {
+                Rollup::With(d) => text_hashes[d.index() - 1],
+                _ => 0,
+            };
+            let hash = state.hash_one((hour, key.subaccount, text, breakdown));
+            let rollup_key = RowKey {
+                bucket: hour,
+                texts: rollup.texts(key.texts),
+                ..key
+            };
+            rows.add(hash, rollup_key, values);
+        }
+    }
+    let mut out = Vec::new();
+    for (month, MonthRows { full, hours }) in months {
+        let partition = |g, rollup| Partition {
+            family,
+            g,
+            month,
+            rollup,
+        };
+        for (rollup, hour_rows) in rollups.iter().zip(hours) {
+            let mut day_rows = Rows::new();
+            for (key, values) in hour_rows.iter() {
+                let key = RowKey {
+                    bucket: Granularity::Day.floor(key.bucket),
+                    ..*key
+                };
+                day_rows.add(state.hash_one(key), key, values);
+            }
+            out.push((partition(Granularity::Hour, *rollup), hour_rows));
+            out.push((partition(Granularity::Day, *rollup), day_rows));
+        }
+        for (g, rows) in Granularity::ALL.into_iter().zip(full) {
+            out.push((partition(g, Rollup::Full), rows));
+        }
+    }
     out
 }
 
-/// The columns every partition starts with: bucket and dimensions.
-struct KeyColumns {
-    bucket: Int64Builder,
-    subaccount: UInt64Builder,
-    text: Vec<StringBuilder>,
+fn metric_tables(tally: &Tally) -> Vec<(Partition, Rows<'_, Counters>)> {
+    family_tables(
+        Family::Metrics,
+        tally.rows.iter().map(|(key, counters)| {
+            let key = RowKey {
+                bucket: key.minute,
+                subaccount: key.dims.subaccount,
+                texts: &key.dims.text[..],
+                breakdown: (0, "", 0),
+            };
+            (key, counters)
+        }),
+    )
 }
 
-impl KeyColumns {
-    fn new() -> KeyColumns {
-        KeyColumns {
-            bucket: Int64Builder::new(),
-            subaccount: UInt64Builder::new(),
-            text: (0..8).map(|_| StringBuilder::new()).collect(),
-        }
-    }
-
-    fn push(&mut self, bucket: i64, dims: &Dimensions) {
-        self.bucket.append_value(bucket);
-        self.subaccount.append_value(dims.subaccount);
-        for (builder, value) in self.text.iter_mut().zip(dims.text.iter()) {
-            builder.append_value(value);
-        }
-    }
-
-    fn finish(mut self) -> Vec<ArrayRef> {
-        let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(self.bucket.finish()),
-            Arc::new(self.subaccount.finish()),
-        ];
-        arrays.extend(
-            self.text
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        arrays
-    }
+fn breakdown_tables(tally: &Tally) -> Vec<(Partition, Rows<'_, [u64; 4]>)> {
+    family_tables(
+        Family::Breakdowns,
+        tally.breakdowns.iter().map(|(key, counts)| {
+            let row = RowKey {
+                bucket: key.row.minute,
+                subaccount: key.row.dims.subaccount,
+                texts: &key.row.dims.text[..],
+                breakdown: (key.kind.code(), &*key.label, key.class),
+            };
+            (row, counts)
+        }),
+    )
 }
 
 fn u64_column(values: impl Iterator<Item = u64>) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(values))
 }
 
-/// A record batch whose fields are named and typed by its arrays (DuckDB's appender matches
+/// A partition's rows as one record batch, in table column order (DuckDB's appender matches
 /// columns by position).
-fn record_batch(arrays: Vec<ArrayRef>) -> Result<RecordBatch, duckdb::Error> {
+fn record_batch<V: Sums>(
+    partition: &Partition,
+    rows: &Rows<'_, V>,
+) -> Result<RecordBatch, duckdb::Error> {
+    let rows: Vec<(&RowKey<'_>, &V)> = rows.iter().collect();
+    let mut bucket = Int64Builder::with_capacity(rows.len());
+    let mut subaccount = UInt64Builder::with_capacity(rows.len());
+    let mut texts: Vec<StringBuilder> = (1..partition.rollup.dimensions().len())
+        .map(|_| StringBuilder::new())
+        .collect();
+    for (key, _) in &rows {
+        bucket.append_value(key.bucket);
+        subaccount.append_value(key.subaccount);
+        for (builder, value) in texts.iter_mut().zip(key.texts) {
+            builder.append_value(value);
+        }
+    }
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(bucket.finish()), Arc::new(subaccount.finish())];
+    arrays.extend(texts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    if partition.family == Family::Breakdowns {
+        arrays.push(Arc::new(UInt8Array::from_iter_values(
+            rows.iter().map(|(k, _)| k.breakdown.0),
+        )));
+        arrays.push(Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(k, _)| k.breakdown.1),
+        )));
+        arrays.push(Arc::new(UInt16Array::from_iter_values(
+            rows.iter().map(|(k, _)| k.breakdown.2),
+        )));
+    }
+    for i in 0..V::WIDTH {
+        arrays.push(u64_column(rows.iter().map(|(_, v)| v.value(i))));
+    }
     let fields: Vec<Field> = arrays
         .iter()
         .enumerate()
@@ -153,42 +302,43 @@ fn record_batch(arrays: Vec<ArrayRef>) -> Result<RecordBatch, duckdb::Error> {
         .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// The rows of a metrics partition, in table column order.
-fn metric_batch(rows: &MetricRows<'_>) -> Result<RecordBatch, duckdb::Error> {
-    let mut keys = KeyColumns::new();
-    for (bucket, dims) in rows.keys() {
-        keys.push(*bucket, dims);
-    }
-    let mut arrays = keys.finish();
-    for i in 0..COUNTER_COUNT {
-        arrays.push(u64_column(rows.values().map(|c| c.0[i])));
-    }
-    record_batch(arrays)
-}
-
-/// The rows of a breakdown partition, in table column order.
-fn breakdown_batch(rows: &BreakdownRows<'_>) -> Result<RecordBatch, duckdb::Error> {
-    let mut keys = KeyColumns::new();
-    let mut label = StringBuilder::new();
-    for (bucket, dims, _, text, _) in rows.keys() {
-        keys.push(*bucket, dims);
-        label.append_value(text);
-    }
-    let mut arrays = keys.finish();
-    arrays.push(Arc::new(UInt8Array::from_iter_values(
-        rows.keys().map(|k| k.2),
-    )));
-    arrays.push(Arc::new(label.finish()));
-    arrays.push(Arc::new(UInt16Array::from_iter_values(
-        rows.keys().map(|k| k.4),
-    )));
-    for i in 0..4 {
-        arrays.push(u64_column(rows.values().map(|c| c[i])));
-    }
-    record_batch(arrays)
+/// What an append wrote to one partition: its bucket range, row count, and the partition's
+/// newest bucket before it.
+struct Appended {
+    partition: Partition,
+    lo: i64,
+    hi: i64,
+    rows: u64,
+    newest_before: Option<i64>,
 }
 
 impl WriterState {
+    /// Appends a partition's rows, creating the table if needed.
+    fn append<V: Sums>(
+        &self,
+        partition: Partition,
+        rows: &Rows<'_, V>,
+        created: &mut Vec<String>,
+    ) -> Result<Appended, duckdb::Error> {
+        let name = partition.name();
+        if !self.newest.contains_key(&name) {
+            self.conn.execute_batch(&partition.create())?;
+        }
+        let newest_before = newest_bucket(&self.conn, &self.newest, &name)?;
+        let mut appender = self.conn.appender(&name)?;
+        appender.append_record_batch(record_batch(&partition, rows)?)?;
+        appender.flush()?;
+        created.push(name);
+        let (lo, hi) = bounds(rows.iter().map(|(k, _)| k.bucket));
+        Ok(Appended {
+            partition,
+            lo,
+            hi,
+            rows: rows.len() as u64,
+            newest_before,
+        })
+    }
+
     fn append_all(
         &mut self,
         tally: &Tally,
@@ -196,45 +346,14 @@ impl WriterState {
         position: Option<u64>,
         created: &mut Vec<String>,
     ) -> Result<(), duckdb::Error> {
+        let mut appended = Vec::new();
+        for (partition, rows) in &metric_tables(tally) {
+            appended.push(self.append(*partition, rows, created)?);
+        }
+        for (partition, rows) in &breakdown_tables(tally) {
+            appended.push(self.append(*partition, rows, created)?);
+        }
         let conn = &self.conn;
-        let metric_rows = metric_partitions(tally);
-        let breakdown_rows = breakdown_partitions(tally);
-        let mut appended: Vec<(String, Family, i64, i64, u64, Option<i64>)> = Vec::new();
-
-        for (name, rows) in &metric_rows {
-            conn.execute_batch(&layout::create_partition(Family::Metrics, name))?;
-            created.push(name.clone());
-            let newest = newest_bucket(conn, &self.newest, name)?;
-            let mut appender = conn.appender(name)?;
-            appender.append_record_batch(metric_batch(rows)?)?;
-            appender.flush()?;
-            let (lo, hi) = bounds(rows.keys().map(|(b, _)| *b));
-            appended.push((
-                name.clone(),
-                Family::Metrics,
-                lo,
-                hi,
-                rows.len() as u64,
-                newest,
-            ));
-        }
-        for (name, rows) in &breakdown_rows {
-            conn.execute_batch(&layout::create_partition(Family::Breakdowns, name))?;
-            created.push(name.clone());
-            let newest = newest_bucket(conn, &self.newest, name)?;
-            let mut appender = conn.appender(name)?;
-            appender.append_record_batch(breakdown_batch(rows)?)?;
-            appender.flush()?;
-            let (lo, hi) = bounds(rows.keys().map(|k| k.0));
-            appended.push((
-                name.clone(),
-                Family::Breakdowns,
-                lo,
-                hi,
-                rows.len() as u64,
-                newest,
-            ));
-        }
         let mut by_day: BTreeMap<i32, Vec<&LedgerChange>> = BTreeMap::new();
         for change in ledger {
             by_day.entry(change.day).or_default().push(change);
@@ -257,24 +376,25 @@ impl WriterState {
                 duckdb::params![METRICS_POSITION, position],
             )?;
         }
-        for (name, family, lo, hi, rows, newest) in appended {
+        for a in appended {
             // Rows of a commit have distinct keys; they can repeat a stored key only if a
             // bucket they hold is already in the partition. Appends past its newest bucket
             // (a backfill day by day, say) need no compaction.
-            self.newest
-                .insert(name.clone(), Some(newest.map_or(hi, |n| n.max(hi))));
-            if newest.is_none_or(|newest| newest < lo) {
+            let name = a.partition.name();
+            let newest = a.newest_before.map_or(a.hi, |n| n.max(a.hi));
+            self.newest.insert(name.clone(), Some(newest));
+            if a.newest_before.is_none_or(|newest| newest < a.lo) {
                 continue;
             }
             let dirty = self.dirty.entry(name).or_insert(Dirty {
-                family,
-                lo,
-                hi,
+                partition: a.partition,
+                lo: a.lo,
+                hi: a.hi,
                 rows: 0,
             });
-            dirty.lo = dirty.lo.min(lo);
-            dirty.hi = dirty.hi.max(hi);
-            dirty.rows += rows;
+            dirty.lo = dirty.lo.min(a.lo);
+            dirty.hi = dirty.hi.max(a.hi);
+            dirty.rows += a.rows;
         }
         Ok(())
     }
@@ -292,16 +412,11 @@ impl WriterState {
             let Some(dirty) = self.dirty.remove(&name) else {
                 continue;
             };
-            let keys = layout::key_columns(dirty.family).join(", ");
-            let sums = layout::value_columns(dirty.family)
-                .iter()
-                .map(|c| format!("SUM({c})::UBIGINT AS {c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
             let range = format!("bucket >= {} AND bucket <= {}", dirty.lo, dirty.hi);
+            let compacted = summed(&dirty.partition, &name, &range);
             let sql = format!(
                 "BEGIN;
-                 CREATE OR REPLACE TEMP TABLE compacted AS SELECT {keys}, {sums} FROM {name} WHERE {range} GROUP BY {keys};
+                 CREATE OR REPLACE TEMP TABLE compacted AS {compacted};
                  DELETE FROM {name} WHERE {range};
                  INSERT INTO {name} SELECT * FROM compacted;
                  DROP TABLE compacted;
@@ -318,6 +433,55 @@ impl WriterState {
         }
         Ok(())
     }
+}
+
+/// `SELECT` of `source`'s rows where `condition` holds, summed by the key columns of
+/// `partition`, in its column order.
+fn summed(partition: &Partition, source: &str, condition: &str) -> String {
+    let keys = partition.key_columns().join(", ");
+    let sums = partition
+        .value_columns()
+        .iter()
+        .map(|c| format!("SUM({c})::UBIGINT AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("SELECT {keys}, {sums} FROM {source} WHERE {condition} GROUP BY {keys}")
+}
+
+/// Builds, from its full hour and day partitions, the rollups a store written before they
+/// existed lacks; one transaction per rollup, so an interrupted pass resumes at the next open.
+/// Returns the tables created.
+pub(crate) fn build_missing_rollups(
+    conn: &Connection,
+    tables: &BTreeSet<String>,
+) -> Result<Vec<String>, duckdb::Error> {
+    let mut created = Vec::new();
+    for name in tables {
+        let Some(full) = Partition::parse(name) else {
+            continue;
+        };
+        if full.rollup != Rollup::Full || full.g == Granularity::Minute {
+            continue;
+        }
+        for rollup in Rollup::narrow() {
+            let partition = Partition { rollup, ..full };
+            let target = partition.name();
+            if tables.contains(&target) {
+                continue;
+            }
+            let sql = format!(
+                "BEGIN; {}; INSERT INTO {target} {}; COMMIT;",
+                partition.create(),
+                summed(&partition, name, "TRUE")
+            );
+            if let Err(e) = conn.execute_batch(&sql) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+            created.push(target);
+        }
+    }
+    Ok(created)
 }
 
 /// The highest bucket in partition `name` (known, or read before anything is appended).
@@ -414,8 +578,11 @@ impl MetricsWriter for DuckStore {
         let ledger_day = i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0);
         let mut report = RetentionReport::default();
         for name in self.table_names()? {
-            let expired = match layout::parse_partition(&name) {
-                Some((_, _, (year, month))) => {
+            let expired = match Partition::parse(&name) {
+                Some(Partition {
+                    month: (year, month),
+                    ..
+                }) => {
                     let (y, m) = layout::next_month(year, month);
                     layout::month_start(y, m) <= keep_from.timestamp()
                 }

@@ -103,7 +103,10 @@ fn filters() -> Vec<Filter> {
     grouped.require(Dimension::Domain, FilterOp::NotLike, vec!["hotmail".into()]);
     let mut not_eq = Filter::default();
     not_eq.require(Dimension::Subaccount, FilterOp::NotEq, vec!["0".into()]);
-    vec![Filter::default(), simple, grouped, not_eq]
+    let mut like = Filter::default();
+    like.require(Dimension::Template, FilterOp::Like, vec!["e".into()]);
+    like.require(Dimension::Subaccount, FilterOp::NotLike, vec!["9".into()]);
+    vec![Filter::default(), simple, grouped, not_eq, like]
 }
 
 #[test]
@@ -305,6 +308,49 @@ fn a_failed_commit_changes_nothing() {
 }
 
 #[test]
+fn a_store_written_before_rollups_gets_them_at_open() {
+    let (dir, duck, memory, first, last) = filled(3_000);
+    drop(duck);
+    let path = dir.path().join("analytics.duckdb");
+    {
+        let conn = duckdb::Connection::open(&path).expect("open raw");
+        let rollups: Vec<String> = conn
+            .prepare("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%\\_by\\_%' ESCAPE '\\'")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| row.get(0))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("list rollups");
+        // Nine rollups per family, granularity (hour, day) and month.
+        assert!(
+            rollups.len() >= 2 * 2 * 9 && rollups.len().is_multiple_of(9),
+            "{rollups:?}"
+        );
+        for name in rollups {
+            conn.execute_batch(&format!("DROP TABLE {name}"))
+                .expect("drop rollup");
+        }
+    }
+    let duck = DuckStore::open(&path, &DuckOptions::default()).expect("reopen");
+    let range = TimeRange {
+        from: t(first - first % 86_400),
+        to: t(last - last % 86_400 + 86_400),
+    };
+    for grouping in [Grouping::Total, Grouping::By(Dimension::Campaign)] {
+        same_metrics(
+            &duck,
+            &memory,
+            &MetricsQuery {
+                range,
+                filter: Filter::default(),
+                grouping,
+                metrics: Metric::ALL.to_vec(),
+            },
+        );
+    }
+}
+
+#[test]
 fn retention_drops_whole_monthly_partitions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =
@@ -343,9 +389,15 @@ fn retention_drops_whole_monthly_partitions() {
         .enforce_retention(t(1_792_022_400), t(1_792_022_400))
         .expect("retention");
     assert!(
-        ["m1_202608", "m1_202609", "m1440_202609"]
-            .iter()
-            .all(|name| report.dropped.iter().any(|n| n == name)),
+        [
+            "m1_202608",
+            "m1_202609",
+            "m1440_202609",
+            "m1440_202609_by_subaccount",
+            "m60_202609_by_campaign"
+        ]
+        .iter()
+        .all(|name| report.dropped.iter().any(|n| n == name)),
         "{report:?}"
     );
     assert!(
