@@ -46,7 +46,17 @@ pub(crate) struct EmbeddedSubscription {
     /// A poll of the delayed queue that may already have taken a due message. It lives here,
     /// not in `next`'s future, so that a `next` dropped mid-way (in a `select!`) leaves its
     /// result for the following call: `next` is cancel-safe.
-    deferred_poll: Option<JoinHandle<Result<DuePoll, HoseError>>>,
+    deferred_poll: Option<InFlightPoll>,
+    /// Counts this subscription's defers, so that a poll begun before a defer is known to be
+    /// stale: its "nothing due" must not hide the message deferred since.
+    defers: u64,
+}
+
+/// A poll of the delayed queue running on the blocking pool.
+struct InFlightPoll {
+    /// The value of `defers` when the poll began.
+    defers_before: u64,
+    task: JoinHandle<Result<DuePoll, HoseError>>,
 }
 
 enum DeferredPoll {
@@ -68,6 +78,7 @@ impl EmbeddedSubscription {
             segment: None,
             deferred_not_due_before: 0,
             deferred_poll: None,
+            defers: 0,
         }
     }
 
@@ -88,14 +99,18 @@ impl EmbeddedSubscription {
                 return Ok(DeferredPoll::Idle(known));
             }
             let state = Arc::clone(&self.state);
-            self.deferred_poll = Some(tokio::task::spawn_blocking(move || {
-                lock(&state.deferred).poll_due(now_unix_ms())
-            }));
+            self.deferred_poll = Some(InFlightPoll {
+                defers_before: self.defers,
+                task: tokio::task::spawn_blocking(move || {
+                    lock(&state.deferred).poll_due(now_unix_ms())
+                }),
+            });
         }
         let Some(poll) = self.deferred_poll.as_mut() else {
             return Ok(DeferredPoll::Idle(None));
         };
-        let joined = poll.await;
+        let joined = (&mut poll.task).await;
+        let stale = poll.defers_before != self.defers;
         self.deferred_poll = None;
         let poll = joined.map_err(join_error)??;
         Ok(match poll {
@@ -109,6 +124,8 @@ impl EmbeddedSubscription {
                 attempt,
                 position: None,
             }),
+            // A defer came after this poll looked: poll again rather than trust its answer.
+            DuePoll::Idle { .. } if stale => DeferredPoll::Idle(Some(now_unix_ms())),
             DuePoll::Idle { next_due_ms } => {
                 self.deferred_not_due_before = next_due_ms.unwrap_or(u64::MAX);
                 DeferredPoll::Idle(next_due_ms)
@@ -242,6 +259,7 @@ impl Subscription for EmbeddedSubscription {
         tokio::task::spawn_blocking(move || lock(&state.deferred).put(&message, due_ms, attempt))
             .await
             .map_err(join_error)??;
+        self.defers += 1;
         self.deferred_not_due_before = 0;
         Ok(())
     }

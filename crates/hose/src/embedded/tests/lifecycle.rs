@@ -131,3 +131,35 @@ async fn empty_batches_store_nothing_and_writer_totals_count_records() {
     assert!(totals.fsyncs >= 1 && totals.fsyncs <= 2);
     hose.close().await.unwrap();
 }
+
+/// A `next` dropped while its poll of the delayed queue runs (the webhook engine drops it
+/// whenever an attempt finishes first) must not hide a message deferred afterwards.
+#[tokio::test]
+async fn a_defer_after_a_dropped_next_is_still_served() {
+    let mut harness = EmbeddedHarness::new();
+    let hose = harness.open().await.unwrap();
+    hose.register("webhooks").await.unwrap();
+    let mut sub = hose.subscribe("webhooks").await.unwrap();
+    sub.defer(message("first"), Duration::ZERO, 1)
+        .await
+        .unwrap();
+    let first = next(&mut *sub).await;
+
+    // Begin a poll that can find nothing due (the only message is in flight), then drop it.
+    tokio::select! {
+        biased;
+        _ = sub.next() => panic!("nothing is due yet"),
+        () = std::future::ready(()) => {}
+    }
+    // Let the abandoned poll finish before the defer it must not hide.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sub.defer(message("second"), Duration::ZERO, 2)
+        .await
+        .unwrap();
+    sub.ack(&first.tag).await.unwrap();
+
+    let second = next(&mut *sub).await;
+    assert_eq!(texts(&second), ["second"]);
+    assert_eq!(second.attempt, 2);
+    hose.close().await.unwrap();
+}
