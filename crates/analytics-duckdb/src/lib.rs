@@ -65,6 +65,8 @@ pub struct DuckStore {
     events_writer: Mutex<events::EventsWriter>,
     /// Highest insertion sequence number of a stored event (committed).
     event_sequence: AtomicU64,
+    /// The event types each day table holds (see `events::TypesHeld`).
+    event_types: events::TypesHeld,
     readers: Mutex<Vec<Connection>>,
     spare: Mutex<Connection>,
     tables: RwLock<BTreeSet<String>>,
@@ -117,6 +119,7 @@ impl DuckStore {
                 options.event_id_window,
             )),
             event_sequence: AtomicU64::new(event_sequence),
+            event_types: events::TypesHeld::default(),
             readers: Mutex::new(readers),
             spare: Mutex::new(spare),
             tables: RwLock::new(tables),

@@ -9,11 +9,14 @@
 //!   is committed with the rows. A first page fixes its snapshot (the mark then) and every
 //!   later page filters `seq <= snapshot`.
 //! * **Newest first, cheaply.** A page is read from slices of the time range, newest first
-//!   (the last hour, then growing slices), stopping as soon as the page is full, so a first
-//!   page rarely reads more than the newest row groups.
+//!   (the first as long as the day's count says a page needs, then doubling), stopping as
+//!   soon as the page is full, so a first page rarely reads more than the newest row groups.
+//! * **Type filters only where they exclude something.** The API always names event types;
+//!   a day table holding no other types is searched without the condition (`types_held`).
 
 mod layout;
 mod recent;
+mod types_held;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -32,6 +35,8 @@ use crate::{engine, poisoned, DuckStore};
 pub(crate) use layout::parse_day_table;
 use layout::{day_table, text_column, DayRows, DAY};
 use recent::{id_hash, RecentIds};
+use types_held::TypeSet;
+pub(crate) use types_held::TypesHeld;
 
 /// The position row of the message-events subscriber.
 pub const EVENTS_POSITION: &str = "message_events";
@@ -181,17 +186,20 @@ fn stored_already(
     Ok(found)
 }
 
-/// The WHERE clause of the filters, with its parameters.
-fn filter_sql(filters: &EventFilters) -> (String, Vec<Box<dyn ToSql>>) {
+/// The WHERE clause of the filters, with its parameters; the event type condition only when
+/// `by_type` (see [`types_held`]).
+fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToSql>>) {
     let mut sql = Sql::default();
-    sql.any_of(
-        "type",
-        filters
-            .event_types
-            .iter()
-            .map(|t| Box::new(t.as_str().to_owned()) as Box<dyn ToSql>)
-            .collect(),
-    );
+    if by_type {
+        sql.any_of(
+            "type",
+            filters
+                .event_types
+                .iter()
+                .map(|t| Box::new(t.as_str().to_owned()) as Box<dyn ToSql>)
+                .collect(),
+        );
+    }
     sql.any_of("bounce_class", boxed(&filters.bounce_classes));
     sql.any_of("subaccount", boxed(&filters.subaccounts));
     sql.any_of("ab_test_version", boxed(&filters.ab_test_versions));
@@ -288,12 +296,20 @@ fn boxed(values: &[u64]) -> Vec<Box<dyn ToSql>> {
         .collect()
 }
 
-/// Slices of `[from, to)` to read a page from, newest first: the last hour, then slices
-/// doubling in length.
-fn slices(from: i64, to: i64) -> Vec<(i64, i64)> {
+/// The length of a first slice holding about twice `rows` if `matches` were spread evenly over
+/// `span` seconds: a minute at least, an hour at most. Sorting a slice costs in proportion to
+/// the rows it holds, not to the page.
+fn first_slice(rows: usize, matches: u64, span: i64) -> i64 {
+    let width = 2.0 * rows as f64 * span.max(1) as f64 / matches.max(1) as f64;
+    (width as i64).clamp(60, 3_600)
+}
+
+/// Slices of `[from, to)` to read a page from, newest first: `first` seconds long, then
+/// slices doubling in length.
+fn slices(from: i64, to: i64, first: i64) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut hi = to;
-    let mut width = 3_600;
+    let mut width = first;
     while hi > from {
         let lo = (hi - width).max(from);
         out.push((lo, hi));
@@ -323,13 +339,23 @@ impl EventReader for DuckStore {
             None => (query.to, None),
         };
         let tables = self.event_tables(query.from, query.to);
-        let (filter, filter_params) = filter_sql(&query.filters);
-        let base = format!("seq <= {snapshot} AND ({filter})");
         self.with_reader(|conn| {
+            // Each day's conditions: the type condition only where it excludes something.
+            let mut filters = Vec::with_capacity(tables.len());
+            for (_, table) in &tables {
+                let by_type = self.type_condition_needed(
+                    conn,
+                    table,
+                    &query.filters.event_types,
+                    snapshot,
+                )?;
+                let (filter, params) = filter_sql(&query.filters, by_type);
+                filters.push((format!("seq <= {snapshot} AND ({filter})"), params));
+            }
             // Matches per day over the whole range: the total (constant across the pages of
             // one snapshot), and which days a page needs to read at all.
             let mut counts = Vec::with_capacity(tables.len());
-            for (_, table) in &tables {
+            for ((_, table), (base, filter_params)) in tables.iter().zip(&filters) {
                 let sql = format!(
                     "SELECT count(*) FROM {table} WHERE ts >= {} AND ts < {} AND {base}",
                     query.from, query.to
@@ -344,17 +370,23 @@ impl EventReader for DuckStore {
             let wanted = query.per_page + 1;
             // The page's keys first (no stored forms: those are read for the page's rows only).
             let mut rows: Vec<(i64, String, u64, &str)> = Vec::with_capacity(wanted);
-            'tables: for ((day, table), count) in tables.iter().zip(counts) {
+            'tables: for (((day, table), count), (base, filter_params)) in
+                tables.iter().zip(counts).zip(&filters)
+            {
                 if count == 0 {
                     continue;
                 }
-                let (from, to) = (query.from.max(day * DAY), to.min((day + 1) * DAY));
+                let (day_from, day_to) = (day * DAY, (day + 1) * DAY);
+                let (from, to) = (query.from.max(day_from), to.min(day_to));
                 // A day with few matches is read in one go; a busy one newest slice first,
                 // until the page is full.
-                let ranges = if count <= (wanted - rows.len()) as u64 {
+                let missing = wanted - rows.len();
+                let ranges = if count <= missing as u64 {
                     vec![(from, to)]
                 } else {
-                    slices(from, to)
+                    // The count's range, over which its matches are spread.
+                    let counted = query.to.min(day_to) - query.from.max(day_from);
+                    slices(from, to, first_slice(missing, count, counted))
                 };
                 for (lo, hi) in ranges {
                     let mut params: Vec<&dyn ToSql> =
@@ -414,13 +446,11 @@ impl EventReader for DuckStore {
     }
 }
 
-/// Sequence numbers further apart than this are fetched by separate queries: one DuckDB vector
-/// of rows, so a query never decompresses stored forms far from the rows it wants.
-const FETCH_GAP: u64 = 2_048;
-
-/// The stored forms of the page's rows (`(ts, event_id, seq, table)`), by sequence number.
-/// Sequence numbers grow with appends, so a range condition lets the scan skip every row group
-/// outside it; the page's numbers are fetched in runs of near neighbours.
+/// The stored forms of the page's rows (`(ts, event_id, seq, table)`), by sequence number: one
+/// query per day table. Sequence numbers grow with appends, so the range condition lets the
+/// scan skip every row group outside it, and the list (typed as the column is, so DuckDB
+/// filters the scan with it instead of joining) decompresses the page's own rows only. A page
+/// that is most of its range (a busy day's newest rows) is read whole and sifted here.
 fn stored_forms(
     conn: &Connection,
     rows: &[(i64, String, u64, &str)],
@@ -432,23 +462,58 @@ fn stored_forms(
     let mut out = HashMap::with_capacity(rows.len());
     for (table, mut seqs) in by_table {
         seqs.sort_unstable();
-        for run in seqs.chunk_by(|a, b| b - a <= FETCH_GAP) {
-            let (lo, hi) = (run[0], run[run.len() - 1]);
-            let list = run
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi} AND seq IN ({list})"
-            );
-            out.extend(query_pairs::<u64, String>(conn, &sql, &[])?);
-        }
+        let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else {
+            continue;
+        };
+        let only = if hi - lo < 2 * seqs.len() as u64 {
+            String::new()
+        } else {
+            let list = seqs.iter().map(u64::to_string).collect::<Vec<_>>();
+            format!(" AND seq = ANY([{}]::UBIGINT[])", list.join(", "))
+        };
+        let sql = format!("SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi}{only}");
+        let found = query_pairs::<u64, String>(conn, &sql, &[])?;
+        out.extend(
+            found
+                .into_iter()
+                .filter(|(seq, _)| seqs.binary_search(seq).is_ok()),
+        );
     }
     Ok(out)
 }
 
 impl DuckStore {
+    /// Whether a search for `wanted` types (none: any type) needs the type condition on
+    /// `table`: whether its rows up to `snapshot` hold a type outside `wanted`.
+    fn type_condition_needed(
+        &self,
+        conn: &Connection,
+        table: &str,
+        wanted: &[EventType],
+        snapshot: u64,
+    ) -> Result<bool, AnalyticsError> {
+        if wanted.is_empty() {
+            return Ok(false);
+        }
+        let wanted = TypeSet::of(wanted.iter().copied());
+        if let Some(held) = self.event_types.get(table, snapshot) {
+            return Ok(!held.is_subset(wanted));
+        }
+        // Every row up to `through` is visible to the query that follows.
+        let through = self.event_sequence.load(Ordering::Acquire);
+        let sql = format!("SELECT type, count(*) FROM {table} GROUP BY type");
+        let mut held = TypeSet::default();
+        for (name, _) in query_pairs::<String, u64>(conn, &sql, &[])? {
+            match name.parse() {
+                Ok(event_type) => held.insert(event_type),
+                // A type this build does not know: keep the condition, remember nothing.
+                Err(_) => return Ok(true),
+            }
+        }
+        self.event_types.loaded(table, held, through);
+        Ok(!held.is_subset(wanted))
+    }
+
     /// Tables of days overlapping `[from, to)`, newest first.
     fn event_tables(&self, from: i64, to: i64) -> Vec<(i64, String)> {
         let mut days: Vec<(i64, String)> = self
@@ -517,17 +582,22 @@ impl EventWriter for DuckStore {
                 None => report.duplicates += 1,
             }
         }
-        let mut sequence = self.event_sequence.load(Ordering::Acquire);
+        let before = self.event_sequence.load(Ordering::Acquire);
+        let mut sequence = before;
         let mut by_day = Vec::with_capacity(fresh_by_day.len());
         let mut appended = Vec::new();
+        let mut types_added = Vec::with_capacity(fresh_by_day.len());
         for (day, fresh) in fresh_by_day {
             let raw_bytes = fresh.iter().map(|(e, _)| e.json.len()).sum();
             let mut rows = DayRows::with_capacity(fresh.len(), raw_bytes);
+            let mut types = TypeSet::default();
             for (event, id) in fresh {
                 sequence += 1;
                 rows.push(sequence, event);
+                types.insert(event.indexed.event_type);
                 appended.push((event.indexed.timestamp, id));
             }
+            types_added.push((day_table(day), types));
             by_day.push((day, rows));
         }
         report.inserted = appended.len() as u64;
@@ -567,6 +637,9 @@ impl EventWriter for DuckStore {
         }
         recent.extend(appended, now());
         self.tables.write().map_err(poisoned)?.extend(created);
+        // Before the new sequence number is published, so a search that sees it finds the
+        // types of its rows.
+        self.event_types.committed(before, sequence, &types_added);
         self.event_sequence.store(sequence, Ordering::Release);
         Ok(report)
     }
@@ -589,6 +662,7 @@ impl EventWriter for DuckStore {
                     .execute_batch(&format!("DROP TABLE IF EXISTS {name}"))
                     .map_err(engine)?;
                 self.tables.write().map_err(poisoned)?.remove(&name);
+                self.event_types.forget(&name);
                 report.dropped.push(name);
             }
         }
@@ -641,10 +715,20 @@ mod tests {
 
     #[test]
     fn slices_cover_the_range_newest_first() {
-        let s = slices(0, 20_000);
+        // Sparse matches: the first slice is the longest allowed.
+        let s = slices(0, 20_000, first_slice(1_000, 1_000, 20_000));
         assert_eq!(s[0], (16_400, 20_000));
+        assert_eq!(s[1], (9_200, 16_400));
         assert_eq!(s.last().map(|x| x.0), Some(0));
         let covered: i64 = s.iter().map(|(lo, hi)| hi - lo).sum();
         assert_eq!(covered, 20_000);
+    }
+
+    #[test]
+    fn dense_matches_start_with_a_short_slice() {
+        // 10M matches a day, 1,001 rows wanted: about 17 s would do, a minute is the floor.
+        assert_eq!(first_slice(1_001, 10_000_000, 86_400), 60);
+        // 100,000 a day: about half an hour.
+        assert_eq!(first_slice(1_001, 100_000, 86_400), 1_729);
     }
 }
