@@ -10,7 +10,8 @@
 //!   coarsest partitions that cover it exactly, and from the narrowest rollup that keeps every
 //!   dimension the query filters or groups by.
 //! * **Retention** drops whole monthly partitions (and daily ledger tables).
-//! * **Raw events** for the Events API live in daily tables beside the aggregates (`events`).
+//! * **Raw events** for the Events API live in daily tables beside the aggregates, their
+//!   stored forms in compressed body files beside the database file (`events`).
 
 mod events;
 mod layout;
@@ -67,6 +68,8 @@ pub struct DuckStore {
     event_sequence: AtomicU64,
     /// The event types each day table holds (see `events::TypesHeld`).
     event_types: events::TypesHeld,
+    /// The stored forms of raw events, beside the database file (see `events::BodyFiles`).
+    bodies: events::BodyFiles,
     readers: Mutex<Vec<Connection>>,
     spare: Mutex<Connection>,
     tables: RwLock<BTreeSet<String>>,
@@ -111,15 +114,18 @@ impl DuckStore {
             .collect::<Result<Vec<_>, _>>()?;
         let spare = conn.try_clone().map_err(engine)?;
         let events_writer = conn.try_clone().map_err(engine)?;
+        let (bodies, body_lengths) = events::open_bodies(&conn, &path.with_extension("bodies"))?;
         let event_sequence = read_position(&conn, events::EVENTS_SEQUENCE)?.unwrap_or(0);
         Ok(DuckStore {
             writer: Mutex::new(WriterState::new(conn)),
             events_writer: Mutex::new(events::EventsWriter::new(
                 events_writer,
                 options.event_id_window,
+                body_lengths,
             )),
             event_sequence: AtomicU64::new(event_sequence),
             event_types: events::TypesHeld::default(),
+            bodies,
             readers: Mutex::new(readers),
             spare: Mutex::new(spare),
             tables: RwLock::new(tables),
@@ -173,6 +179,23 @@ fn read_table_names(conn: &Connection) -> Result<BTreeSet<String>, AnalyticsErro
         .collect::<Result<BTreeSet<_>, _>>()
         .map_err(engine)?;
     Ok(names)
+}
+
+/// Runs `f` in a transaction on `conn`: committed when `f` succeeds, rolled back when `f` or
+/// the commit fails.
+fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, AnalyticsError>,
+) -> Result<T, AnalyticsError> {
+    conn.execute_batch("BEGIN").map_err(engine)?;
+    let done = f().and_then(|value| {
+        conn.execute_batch("COMMIT").map_err(engine)?;
+        Ok(value)
+    });
+    if done.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    done
 }
 
 /// The value stored in `positions` for `name`, if any.

@@ -1,7 +1,7 @@
 //! The day tables of raw events: names, columns, and the Arrow batches appended to them.
 //!
-//! One table per UTC day (`events_20261127`). Each row is one event: its stored form (`raw`)
-//! and the values searches filter on, computed once at insert time by the shared definitions
+//! One table per UTC day (`events_20261127`). Each row is one event: where its stored form
+//! lies in the day's body file (`body`, see [`super::bodies`]) and the values searches filter on, computed once at insert time by the shared definitions
 //! (`IndexedEvent`, the keyword tokenizer), so SQL needs only `=`, `IN` and `contains`:
 //! exact fields as they are, case-insensitive ones folded, keyword fields as
 //! [`Tokenizer::keyword_text`]. `event_id` is a column of its own, so the `event_ids` filter
@@ -102,7 +102,7 @@ fn columns() -> Vec<(&'static str, &'static str, bool)> {
         ("h_message", "UBIGINT", true),
     ];
     out.extend(filter_columns().map(|f| (text_column(f), "VARCHAR", true)));
-    out.push(("raw", "VARCHAR", false));
+    out.push(("body", "UBIGINT", false));
     out
 }
 
@@ -165,13 +165,13 @@ pub(crate) struct DayRows {
     raw_rcpt: StringBuilder,
     hashes: [UInt64Builder; 3],
     texts: Vec<StringBuilder>,
-    raw: StringBuilder,
+    body: UInt64Builder,
 }
 
 impl DayRows {
-    /// Room for `rows` rows holding `raw_bytes` of stored events: one allocation per column
-    /// instead of a chain of doublings, each copying what came before.
-    pub(crate) fn with_capacity(rows: usize, raw_bytes: usize) -> DayRows {
+    /// Room for `rows` rows: one allocation per column instead of a chain of doublings, each
+    /// copying what came before.
+    pub(crate) fn with_capacity(rows: usize) -> DayRows {
         let text = |bytes_per_row: usize| StringBuilder::with_capacity(rows, rows * bytes_per_row);
         DayRows {
             seq: UInt64Builder::with_capacity(rows),
@@ -184,12 +184,12 @@ impl DayRows {
             raw_rcpt: text(0),
             hashes: std::array::from_fn(|_| UInt64Builder::with_capacity(rows)),
             texts: filter_columns().map(|_| text(16)).collect(),
-            raw: StringBuilder::with_capacity(rows, raw_bytes),
+            body: UInt64Builder::with_capacity(rows),
         }
     }
 
-    /// Adds one event with its sequence number.
-    pub(crate) fn push(&mut self, seq: u64, event: &StoredEvent) {
+    /// Adds one event with its sequence number and the location of its stored form.
+    pub(crate) fn push(&mut self, seq: u64, event: &StoredEvent, body: u64) {
         let ix = &event.indexed;
         self.seq.append_value(seq);
         self.ts.append_value(ix.timestamp);
@@ -216,7 +216,7 @@ impl DayRows {
                 (_, None) => builder.append_null(),
             }
         }
-        self.raw.append_value(&event.json);
+        self.body.append_value(body);
     }
 
     /// The rows as one Arrow batch in table column order.
@@ -241,7 +241,7 @@ impl DayRows {
                 .iter_mut()
                 .map(|b| Arc::new(b.finish()) as ArrayRef),
         );
-        arrays.push(Arc::new(self.raw.finish()));
+        arrays.push(Arc::new(self.body.finish()));
         RecordBatch::try_new(schema(), arrays)
     }
 }
@@ -269,8 +269,8 @@ mod tests {
             .unwrap(),
             json: "{}".into(),
         };
-        let mut rows = DayRows::with_capacity(1, 2);
-        rows.push(1, &event);
+        let mut rows = DayRows::with_capacity(1);
+        rows.push(1, &event, 42);
         let batch = rows.finish().unwrap();
         assert_eq!(batch.num_rows(), 1);
         let column = |name: &str| {

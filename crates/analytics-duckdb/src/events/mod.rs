@@ -13,12 +13,17 @@
 //!   soon as the page is full, so a first page rarely reads more than the newest row groups.
 //! * **Type filters only where they exclude something.** The API always names event types;
 //!   a day table holding no other types is searched without the condition (`types_held`).
+//! * **Stored forms beside the tables.** Each day's event bodies are compressed blocks in a
+//!   file of their own (`bodies`); a row holds its body's location. The blocks are synced
+//!   before the transaction that commits their rows and the file's new length.
 
+mod bodies;
 mod layout;
 mod recent;
 mod types_held;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -31,7 +36,8 @@ use eventhose_analytics::{
 };
 use eventhose_model::EventType;
 
-use crate::{engine, poisoned, DuckStore};
+use crate::{engine, in_transaction, poisoned, DuckStore};
+pub(crate) use bodies::BodyFiles;
 pub(crate) use layout::parse_day_table;
 use layout::{day_table, text_column, DayRows, DAY};
 use recent::{id_hash, RecentIds};
@@ -43,22 +49,77 @@ pub const EVENTS_POSITION: &str = "message_events";
 /// The row holding the highest sequence number ever assigned.
 pub(crate) const EVENTS_SEQUENCE: &str = "message_events_sequence";
 
-/// The writer connection of the event tables and the identities of recent events (loaded
-/// from the tables at the first insert).
+/// The writer connection of the event tables, the committed lengths of their body files, and
+/// the identities of recent events (loaded from the tables at the first insert).
 pub(crate) struct EventsWriter {
     conn: Connection,
     window: i64,
+    lengths: HashMap<String, u64>,
     recent: Option<RecentIds>,
 }
 
 impl EventsWriter {
-    pub(crate) fn new(conn: Connection, window: std::time::Duration) -> EventsWriter {
+    pub(crate) fn new(
+        conn: Connection,
+        window: std::time::Duration,
+        lengths: HashMap<String, u64>,
+    ) -> EventsWriter {
         EventsWriter {
             conn,
             window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 4),
+            lengths,
             recent: None,
         }
     }
+}
+
+/// Opens the body files in `dir` as the store last committed them (see [`bodies`]): creates
+/// the tables of committed lengths and erased blocks, cuts and removes what no commit
+/// covers, and buries the blocks a crash left listed as erased. Returns the files and their
+/// committed lengths.
+pub(crate) fn open_bodies(
+    conn: &Connection,
+    dir: &Path,
+) -> Result<(BodyFiles, HashMap<String, u64>), AnalyticsError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS event_bodies (day_table VARCHAR PRIMARY KEY, length UBIGINT NOT NULL);
+         CREATE TABLE IF NOT EXISTS event_bodies_erased (day_table VARCHAR NOT NULL, block UBIGINT NOT NULL);",
+    )
+    .map_err(engine)?;
+    let lengths: HashMap<String, u64> =
+        query_pairs(conn, "SELECT day_table, length FROM event_bodies", &[])?
+            .into_iter()
+            .collect();
+    let files = BodyFiles::open(dir, &lengths)?;
+    bury_erased(conn, &files)?;
+    Ok((files, lengths))
+}
+
+/// Buries the blocks listed as erased, then unlists them.
+fn bury_erased(conn: &Connection, files: &BodyFiles) -> Result<(), AnalyticsError> {
+    let listed = query_pairs::<String, u64>(
+        conn,
+        "SELECT day_table, block FROM event_bodies_erased",
+        &[],
+    )?;
+    for (table, block) in &listed {
+        files.bury(table, *block)?;
+    }
+    if !listed.is_empty() {
+        conn.execute_batch("DELETE FROM event_bodies_erased")
+            .map_err(engine)?;
+    }
+    Ok(())
+}
+
+/// Records a body file's committed length (inside the caller's transaction).
+fn set_length(conn: &Connection, table: &str, length: u64) -> Result<(), AnalyticsError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO event_bodies VALUES (?, ?)",
+        duckdb::params![table, length],
+    )
+    .map_err(engine)?;
+    Ok(())
 }
 
 /// Refuses a store whose day tables have another layout than this build writes (stores made
@@ -368,7 +429,8 @@ impl EventReader for DuckStore {
             }
             let total_count = counts.iter().sum();
             let wanted = query.per_page + 1;
-            // The page's keys first (no stored forms: those are read for the page's rows only).
+            // The page's keys and body locations first; the stored forms of the page's rows
+            // only are read afterwards.
             let mut rows: Vec<(i64, String, u64, &str)> = Vec::with_capacity(wanted);
             'tables: for (((day, table), count), (base, filter_params)) in
                 tables.iter().zip(counts).zip(&filters)
@@ -401,7 +463,7 @@ impl EventReader for DuckStore {
                         None => "",
                     };
                     let sql = format!(
-                        "SELECT ts, event_id, seq FROM {table} WHERE ts >= {lo} AND ts < {hi} AND {base}{cursor_sql} \
+                        "SELECT ts, event_id, body FROM {table} WHERE ts >= {lo} AND ts < {hi} AND {base}{cursor_sql} \
                          ORDER BY ts DESC, event_id DESC LIMIT {}",
                         wanted - rows.len()
                     );
@@ -428,15 +490,7 @@ impl EventReader for DuckStore {
                 }
             });
             rows.truncate(query.per_page);
-            let mut stored = stored_forms(conn, &rows)?;
-            let events = rows
-                .iter()
-                .map(|(_, _, seq, _)| {
-                    stored.remove(seq).ok_or_else(|| {
-                        AnalyticsError::Engine(format!("event {seq} vanished while read"))
-                    })
-                })
-                .collect::<Result<_, _>>()?;
+            let events = self.stored_forms(&rows)?;
             Ok(EventPage {
                 events,
                 total_count,
@@ -446,43 +500,32 @@ impl EventReader for DuckStore {
     }
 }
 
-/// The stored forms of the page's rows (`(ts, event_id, seq, table)`), by sequence number: one
-/// query per day table. Sequence numbers grow with appends, so the range condition lets the
-/// scan skip every row group outside it, and the list (typed as the column is, so DuckDB
-/// filters the scan with it instead of joining) decompresses the page's own rows only. A page
-/// that is most of its range (a busy day's newest rows) is read whole and sifted here.
-fn stored_forms(
-    conn: &Connection,
-    rows: &[(i64, String, u64, &str)],
-) -> Result<HashMap<u64, String>, AnalyticsError> {
-    let mut by_table: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for (_, _, seq, table) in rows {
-        by_table.entry(table).or_default().push(*seq);
-    }
-    let mut out = HashMap::with_capacity(rows.len());
-    for (table, mut seqs) in by_table {
-        seqs.sort_unstable();
-        let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else {
-            continue;
-        };
-        let only = if hi - lo < 2 * seqs.len() as u64 {
-            String::new()
-        } else {
-            let list = seqs.iter().map(u64::to_string).collect::<Vec<_>>();
-            format!(" AND seq = ANY([{}]::UBIGINT[])", list.join(", "))
-        };
-        let sql = format!("SELECT seq, raw FROM {table} WHERE seq BETWEEN {lo} AND {hi}{only}");
-        let found = query_pairs::<u64, String>(conn, &sql, &[])?;
-        out.extend(
-            found
-                .into_iter()
-                .filter(|(seq, _)| seqs.binary_search(seq).is_ok()),
-        );
-    }
-    Ok(out)
-}
-
 impl DuckStore {
+    /// The stored forms of a page's rows (`(ts, event_id, body location, table)`), in order:
+    /// one read of each day's body file, each block decompressed once.
+    fn stored_forms(
+        &self,
+        rows: &[(i64, String, u64, &str)],
+    ) -> Result<Vec<String>, AnalyticsError> {
+        let mut by_table: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, (_, _, _, table)) in rows.iter().enumerate() {
+            by_table.entry(table).or_default().push(i);
+        }
+        let mut out = vec![String::new(); rows.len()];
+        for (table, indexes) in by_table {
+            let locations: Vec<u64> = indexes.iter().map(|&i| rows[i].2).collect();
+            // A block erased or a day dropped since the rows were read fails here.
+            let bodies = self
+                .bodies
+                .read(table, &locations)
+                .map_err(|e| AnalyticsError::Engine(format!("stored events of {table}: {e}")))?;
+            for (i, body) in indexes.into_iter().zip(bodies) {
+                out[i] = body;
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether a search for `wanted` types (none: any type) needs the type condition on
     /// `table`: whether its rows up to `snapshot` hold a type outside `wanted`.
     fn type_condition_needed(
@@ -541,7 +584,12 @@ impl EventWriter for DuckStore {
         if writer.recent.is_none() {
             writer.recent = Some(self.load_recent(&writer)?);
         }
-        let EventsWriter { conn, recent, .. } = &mut *writer;
+        let EventsWriter {
+            conn,
+            recent,
+            lengths,
+            ..
+        } = &mut *writer;
         let Some(recent) = recent.as_mut() else {
             return Err(AnalyticsError::Engine("recent event ids not loaded".into()));
         };
@@ -588,34 +636,38 @@ impl EventWriter for DuckStore {
         let mut appended = Vec::new();
         let mut types_added = Vec::with_capacity(fresh_by_day.len());
         for (day, fresh) in fresh_by_day {
-            let raw_bytes = fresh.iter().map(|(e, _)| e.json.len()).sum();
-            let mut rows = DayRows::with_capacity(fresh.len(), raw_bytes);
+            let table = day_table(day);
+            let offset = lengths.get(&table).copied().unwrap_or(0);
+            let packed = bodies::pack(fresh.iter().map(|(e, _)| e.json.as_str()), offset)?;
+            let mut rows = DayRows::with_capacity(fresh.len());
             let mut types = TypeSet::default();
-            for (event, id) in fresh {
+            for ((event, id), body) in fresh.into_iter().zip(packed.locations) {
                 sequence += 1;
-                rows.push(sequence, event);
+                rows.push(sequence, event, body);
                 types.insert(event.indexed.event_type);
                 appended.push((event.indexed.timestamp, id));
             }
-            types_added.push((day_table(day), types));
-            by_day.push((day, rows));
+            // Durable before the rows that point into them are committed.
+            self.bodies.write(&table, offset, &packed.bytes)?;
+            let length = offset + packed.bytes.len() as u64;
+            types_added.push((table.clone(), types));
+            by_day.push((table, rows, length));
         }
         report.inserted = appended.len() as u64;
 
         let mut created = Vec::new();
-        conn.execute_batch("BEGIN").map_err(engine)?;
-        let result = (|| -> Result<(), AnalyticsError> {
-            for (day, rows) in by_day {
-                let table = day_table(day);
+        in_transaction(conn, || {
+            for (table, rows, length) in by_day {
                 conn.execute_batch(&layout::create_day_table(&table))
                     .map_err(engine)?;
-                created.push(table.clone());
                 let rows = rows
                     .finish()
                     .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
                 let mut appender = conn.appender(&table).map_err(engine)?;
                 appender.append_record_batch(rows).map_err(engine)?;
                 appender.flush().map_err(engine)?;
+                set_length(conn, &table, length)?;
+                created.push((table, length));
             }
             conn.execute(
                 "INSERT OR REPLACE INTO positions VALUES (?, ?)",
@@ -629,14 +681,15 @@ impl EventWriter for DuckStore {
                 )
                 .map_err(engine)?;
             }
-            conn.execute_batch("COMMIT").map_err(engine)
-        })();
-        if let Err(e) = result {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
+            Ok(())
+        })?;
         recent.extend(appended, now());
-        self.tables.write().map_err(poisoned)?.extend(created);
+        let mut tables = self.tables.write().map_err(poisoned)?;
+        for (table, length) in created {
+            lengths.insert(table.clone(), length);
+            tables.insert(table);
+        }
+        drop(tables);
         // Before the new sequence number is published, so a search that sees it finds the
         // types of its rows.
         self.event_types.committed(before, sequence, &types_added);
@@ -657,10 +710,20 @@ impl EventWriter for DuckStore {
         let mut report = RetentionReport::default();
         for (day, name) in self.day_tables()? {
             if (day + 1) * DAY <= keep_from.timestamp() {
-                writer
-                    .conn
-                    .execute_batch(&format!("DROP TABLE IF EXISTS {name}"))
-                    .map_err(engine)?;
+                // The table and its committed length go together; the file after them (a
+                // crash in between leaves a file of no table, removed at open).
+                in_transaction(&writer.conn, || {
+                    writer
+                        .conn
+                        .execute_batch(&format!(
+                            "DROP TABLE IF EXISTS {name}; \
+                             DELETE FROM event_bodies WHERE day_table = '{name}'; \
+                             DELETE FROM event_bodies_erased WHERE day_table = '{name}';"
+                        ))
+                        .map_err(engine)
+                })?;
+                self.bodies.remove(&name)?;
+                writer.lengths.remove(&name);
                 self.tables.write().map_err(poisoned)?.remove(&name);
                 self.event_types.forget(&name);
                 report.dropped.push(name);
@@ -674,36 +737,83 @@ impl EventWriter for DuckStore {
     }
 
     fn erase_recipient(&self, recipient: &str) -> Result<ErasureReport, AnalyticsError> {
-        let wanted = fold_case(recipient);
         let mut writer = self.events_writer()?;
+        let report = self.erase_rows(&mut writer, &fold_case(recipient))?;
+        bury_erased(&writer.conn, &self.bodies)?;
+        if report.total() > 0 {
+            writer.recent = None;
+        }
+        Ok(report)
+    }
+}
+
+impl DuckStore {
+    /// Deletes the rows of a (folded) recipient in one transaction that also moves the other
+    /// rows of their body blocks to copies without the erased bodies and lists the old blocks
+    /// as erased (see [`bodies`]); burying them is left to the caller.
+    fn erase_rows(
+        &self,
+        writer: &mut EventsWriter,
+        wanted: &str,
+    ) -> Result<ErasureReport, AnalyticsError> {
         let tables = self.day_tables()?;
         let mut report = ErasureReport::default();
         let matches = "(f_recipients = $1 OR raw_rcpt = $1)";
-        let conn = &writer.conn;
-        conn.execute_batch("BEGIN").map_err(engine)?;
-        let result = (|| -> Result<(), AnalyticsError> {
+        let EventsWriter { conn, lengths, .. } = writer;
+        // First, each block holding an erased body is copied without it to the end of its
+        // file; the transaction below moves the block's other rows to the copy.
+        let mut moves = Vec::new();
+        let mut grown = Vec::new();
+        for (_, table) in &tables {
+            let sql = format!("SELECT type, body FROM {table} WHERE {matches}");
+            let mut erased: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for (name, body) in query_pairs::<String, u64>(conn, &sql, &[&wanted])? {
+                let event_type: EventType =
+                    name.parse()
+                        .map_err(|e: eventhose_model::UnknownEventType| {
+                            AnalyticsError::Engine(e.to_string())
+                        })?;
+                *report.erased.entry(event_type).or_default() += 1;
+                erased
+                    .entry(bodies::block_of(body))
+                    .or_default()
+                    .push(bodies::index_of(body));
+            }
+            if erased.is_empty() {
+                continue;
+            }
+            let start = lengths.get(table).copied().unwrap_or(0);
+            let mut copies = Vec::new();
+            for (block, indexes) in erased {
+                let copy = self.bodies.without(table, block, &indexes)?;
+                moves.push((table, block, start + copies.len() as u64));
+                copies.extend(copy);
+            }
+            self.bodies.write(table, start, &copies)?;
+            grown.push((table, start + copies.len() as u64));
+        }
+        in_transaction(conn, || {
             for (_, table) in &tables {
-                let sql =
-                    format!("SELECT type, count(*) FROM {table} WHERE {matches} GROUP BY type");
-                for (name, n) in query_pairs::<String, u64>(conn, &sql, &[&wanted])? {
-                    let event_type: EventType =
-                        name.parse()
-                            .map_err(|e: eventhose_model::UnknownEventType| {
-                                AnalyticsError::Engine(e.to_string())
-                            })?;
-                    *report.erased.entry(event_type).or_default() += n;
-                }
                 conn.execute(&format!("DELETE FROM {table} WHERE {matches}"), [&wanted])
                     .map_err(engine)?;
             }
-            conn.execute_batch("COMMIT").map_err(engine)
-        })();
-        if let Err(e) = result {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-        if report.total() > 0 {
-            writer.recent = None;
+            for (table, old, new) in &moves {
+                let ((old_first, old_last), (new_first, _)) =
+                    (bodies::locations_of(*old), bodies::locations_of(*new));
+                conn.execute_batch(&format!(
+                    "UPDATE {table} SET body = body - {old_first} + {new_first} \
+                     WHERE body BETWEEN {old_first} AND {old_last}; \
+                     INSERT INTO event_bodies_erased VALUES ('{table}', {old})"
+                ))
+                .map_err(engine)?;
+            }
+            for (table, length) in &grown {
+                set_length(conn, table, *length)?;
+            }
+            Ok(())
+        })?;
+        for (table, length) in grown {
+            lengths.insert(table.clone(), length);
         }
         Ok(report)
     }
@@ -712,6 +822,93 @@ impl EventWriter for DuckStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DuckOptions;
+
+    /// 2026-11-20T00:00:00Z.
+    const START: i64 = 1_795_132_800;
+
+    /// 1,500 events a second apart (several body blocks), every third one to
+    /// `gone@example.com`.
+    fn events() -> Vec<Vec<u8>> {
+        (0..1_500)
+            .map(|i| {
+                let rcpt = if i % 3 == 0 { "gone" } else { "kept" };
+                format!(
+                    r#"{{"type":"delivery","timestamp":"{}","event_id":"e{i}","message_id":"m{i}","rcpt_to":"{rcpt}@example.com"}}"#,
+                    START + i
+                )
+                .into_bytes()
+            })
+            .collect()
+    }
+
+    fn insert(store: &DuckStore, events: &[Vec<u8>]) {
+        let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+        let batch = EventBatch::read(&slices).expect("readable");
+        store.insert(batch, Some(1)).expect("insert");
+    }
+
+    fn search(store: &DuckStore) -> Vec<String> {
+        let query = EventQuery {
+            from: START,
+            to: START + DAY,
+            filters: EventFilters::default(),
+            per_page: 10_000,
+            cursor: None,
+        };
+        store.search(&query).expect("search").events
+    }
+
+    #[test]
+    fn erasure_leaves_no_body_of_the_recipient_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.duckdb");
+        let table = day_table(START / DAY);
+        {
+            let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+            insert(&store, &events());
+            let report = store.erase_recipient("Gone@Example.com").unwrap();
+            assert_eq!(report.total(), 500);
+            let on_disk = store.bodies.all(&table).unwrap();
+            assert!(on_disk.iter().all(|b| !b.contains("gone@")));
+            assert_eq!(
+                on_disk.iter().filter(|b| b.contains("kept@")).count(),
+                1_000
+            );
+            let found = search(&store);
+            assert_eq!(found.len(), 1_000);
+            assert!(found.iter().all(|b| b.contains("kept@")));
+        }
+        // And after reopening.
+        let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+        assert_eq!(search(&store).len(), 1_000);
+    }
+
+    #[test]
+    fn a_crash_before_burial_is_buried_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.duckdb");
+        let table = day_table(START / DAY);
+        {
+            let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+            insert(&store, &events());
+            // The erasure committed, and the process died before burying the old blocks.
+            let mut writer = store.events_writer().unwrap();
+            let report = store.erase_rows(&mut writer, "gone@example.com").unwrap();
+            assert_eq!(report.total(), 500);
+            let on_disk = store.bodies.all(&table).unwrap();
+            assert!(
+                on_disk.iter().any(|b| b.contains("gone@")),
+                "not buried yet"
+            );
+        }
+        let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+        let on_disk = store.bodies.all(&table).unwrap();
+        assert!(on_disk.iter().all(|b| !b.contains("gone@")));
+        let found = search(&store);
+        assert_eq!(found.len(), 1_000);
+        assert!(found.iter().all(|b| b.contains("kept@")));
+    }
 
     #[test]
     fn slices_cover_the_range_newest_first() {

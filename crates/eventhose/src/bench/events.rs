@@ -119,13 +119,19 @@ fn fill(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
         }
     }
     let fill_secs = filling.elapsed().as_secs_f64();
-    let disk = std::fs::metadata(dir.join("analytics.duckdb"))?.len();
+    // The database file and the body files beside it.
+    let database = std::fs::metadata(dir.join("analytics.duckdb"))?.len();
+    let mut bodies = 0;
+    for entry in std::fs::read_dir(dir.join("analytics.bodies"))? {
+        bodies += entry?.metadata()?.len();
+    }
     println!(
-        "| stored events | {} events over {} days | inserted at {:.0} events/s | {:.0} bytes/event on disk |",
+        "| stored events | {} events over {} days | inserted at {:.0} events/s | {:.0} bytes/event on disk ({:.0} of them bodies) |",
         total,
         bench.days,
         total as f64 / fill_secs,
-        disk as f64 / total as f64,
+        (database + bodies) as f64 / total as f64,
+        bodies as f64 / total as f64,
     );
     Ok(())
 }

@@ -1,0 +1,493 @@
+//! The stored forms ("bodies") of raw events, kept beside DuckDB: one append-only file per day
+//! table, made of zstd-compressed blocks that the table's rows point into.
+//!
+//! Why not a DuckDB column: whole JSON documents were the largest column by far, most of the
+//! cost of an insert went into compressing them as strings, and reading one row back
+//! decompressed a whole column segment (about 0.3 ms a row). A block here holds a few dozen
+//! bodies of one insert, so reading a row costs one small read and one small decompression.
+//!
+//! * **Format.** A file is a run of blocks. A block is a header (a 4-byte tag, the compressed
+//!   and the plain length as little-endian u32) and a zstd frame, with checksum, of: the number
+//!   of bodies (u32), the end of each body (u32 each), and the bodies one after another.
+//! * **Locations.** A row's `body` column is `offset << 16 | index`: the block's offset in the
+//!   file and the body's place in the block.
+//! * **Commit.** New blocks are written past the file's committed length and synced; the
+//!   DuckDB transaction that adds the rows pointing into them also records the new length.
+//!   At open, a file is cut back to its committed length (a crash may leave blocks no row
+//!   points to) and a file that belongs to no table is removed.
+//! * **Erasure.** A block holding an erased body is written again at the end of its file with
+//!   the erased bodies emptied (the others keep their index); in one transaction the rows move
+//!   to the copy and the old block is listed as erased. Listed blocks are then buried (their
+//!   tag marked dead, their bytes zeroed) and unlisted; at open, any a crash left listed are
+//!   buried again. Burial is idempotent.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::layout::parse_day_table;
+
+/// Bits of a location that hold the body's index in its block.
+const INDEX_BITS: u32 = 16;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// The tag of a block in use, and of one whose bytes were zeroed by an erasure.
+const LIVE: [u8; 4] = *b"EHB1";
+const DEAD: [u8; 4] = *b"EHB0";
+const HEADER: usize = 12;
+/// A block is closed before its bodies would pass this many bytes (a larger body gets a block
+/// of its own) or this many bodies. Smaller blocks make a random read cheaper and compress
+/// less well; 32 KiB is a few dozen events.
+const BLOCK_BYTES: usize = 32 * 1024;
+const BLOCK_BODIES: usize = 4_096;
+/// zstd's default level: at this block size, faster levels save little time and cost space.
+const LEVEL: i32 = 3;
+
+/// The location of body `index` of the block at `offset`.
+fn location(offset: u64, index: usize) -> u64 {
+    offset << INDEX_BITS | index as u64
+}
+
+/// The offset of the block holding the body at `location`.
+pub(crate) fn block_of(location: u64) -> u64 {
+    location >> INDEX_BITS
+}
+
+/// The index in its block of the body at `location`.
+pub(crate) fn index_of(location: u64) -> usize {
+    (location & INDEX_MASK) as usize
+}
+
+/// The first and last location a block at `offset` can hold (for SQL range conditions).
+pub(crate) fn locations_of(offset: u64) -> (u64, u64) {
+    (location(offset, 0), location(offset, INDEX_MASK as usize))
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// Bodies packed into blocks, to be written at the offset they were packed for.
+pub(crate) struct Packed {
+    /// The blocks, one after another.
+    pub(crate) bytes: Vec<u8>,
+    /// Each body's location, in the order the bodies came.
+    pub(crate) locations: Vec<u64>,
+}
+
+/// Packs `bodies` into blocks that start at `offset` of their file.
+pub(crate) fn pack<'a>(
+    bodies: impl IntoIterator<Item = &'a str>,
+    offset: u64,
+) -> io::Result<Packed> {
+    let mut compressor = Compressor::new()?;
+    let mut packed = Packed {
+        bytes: Vec::new(),
+        locations: Vec::new(),
+    };
+    let mut block: Vec<&str> = Vec::new();
+    let mut block_bytes = 0;
+    for body in bodies {
+        if !block.is_empty()
+            && (block_bytes + body.len() > BLOCK_BYTES || block.len() == BLOCK_BODIES)
+        {
+            compressor.block(&block, &mut packed.bytes)?;
+            block.clear();
+            block_bytes = 0;
+        }
+        let block_offset = offset + packed.bytes.len() as u64;
+        packed.locations.push(location(block_offset, block.len()));
+        block.push(body);
+        block_bytes += body.len();
+    }
+    if !block.is_empty() {
+        compressor.block(&block, &mut packed.bytes)?;
+    }
+    Ok(packed)
+}
+
+/// A zstd compressor set up for blocks.
+struct Compressor(zstd::bulk::Compressor<'static>);
+
+impl Compressor {
+    fn new() -> io::Result<Compressor> {
+        let mut inner = zstd::bulk::Compressor::new(LEVEL)?;
+        inner.include_checksum(true)?;
+        Ok(Compressor(inner))
+    }
+
+    /// Appends one block of `bodies` to `out`.
+    fn block(&mut self, bodies: &[&str], out: &mut Vec<u8>) -> io::Result<()> {
+        let too_large = || invalid("an event block over 4 GiB".into());
+        let total: usize = bodies.iter().map(|b| b.len()).sum();
+        let mut plain = Vec::with_capacity(4 * (bodies.len() + 1) + total);
+        let count = u32::try_from(bodies.len()).map_err(|_| too_large())?;
+        plain.extend_from_slice(&count.to_le_bytes());
+        let mut end = 0usize;
+        for body in bodies {
+            end += body.len();
+            let end = u32::try_from(end).map_err(|_| too_large())?;
+            plain.extend_from_slice(&end.to_le_bytes());
+        }
+        for body in bodies {
+            plain.extend_from_slice(body.as_bytes());
+        }
+        let compressed = self.0.compress(&plain)?;
+        out.extend_from_slice(&LIVE);
+        for length in [compressed.len(), plain.len()] {
+            let length = u32::try_from(length).map_err(|_| too_large())?;
+            out.extend_from_slice(&length.to_le_bytes());
+        }
+        out.extend_from_slice(&compressed);
+        Ok(())
+    }
+}
+
+/// A block's header: its tag, compressed length and plain length.
+fn header(file: &File, offset: u64) -> io::Result<([u8; 4], usize, usize)> {
+    let mut bytes = [0u8; HEADER];
+    file.read_exact_at(&mut bytes, offset)?;
+    let word = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[at..at + 4]);
+        w
+    };
+    let tag = word(0);
+    if tag != LIVE && tag != DEAD {
+        return Err(invalid(format!("no event block at offset {offset}")));
+    }
+    Ok((
+        tag,
+        u32::from_le_bytes(word(4)) as usize,
+        u32::from_le_bytes(word(8)) as usize,
+    ))
+}
+
+/// One block, decompressed.
+struct Block {
+    plain: Vec<u8>,
+    count: usize,
+}
+
+impl Block {
+    fn read(file: &File, offset: u64) -> io::Result<Block> {
+        let (tag, compressed, plain) = header(file, offset)?;
+        if tag != LIVE {
+            return Err(invalid(format!(
+                "the event block at offset {offset} was erased"
+            )));
+        }
+        let mut data = vec![0u8; compressed];
+        file.read_exact_at(&mut data, offset + HEADER as u64)?;
+        let plain = zstd::bulk::decompress(&data, plain)?;
+        let count = plain
+            .get(..4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
+            .ok_or_else(|| invalid(format!("an empty event block at offset {offset}")))?;
+        Ok(Block { plain, count })
+    }
+
+    fn end(&self, index: usize) -> Option<usize> {
+        let at = 4 + 4 * index;
+        let w = self.plain.get(at..at + 4)?;
+        Some(u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
+    }
+
+    fn body(&self, index: usize) -> io::Result<&str> {
+        if index >= self.count {
+            return Err(invalid(format!("no event body {index}")));
+        }
+        let base = 4 + 4 * self.count;
+        let start = match index {
+            0 => Some(0),
+            _ => self.end(index - 1),
+        };
+        let bytes = start
+            .zip(self.end(index))
+            .and_then(|(start, end)| self.plain.get(base + start..base + end))
+            .ok_or_else(|| invalid(format!("event body {index} lies outside its block")))?;
+        std::str::from_utf8(bytes).map_err(|_| invalid(format!("event body {index} is not UTF-8")))
+    }
+}
+
+/// The body files of one store, in their own directory.
+#[derive(Debug)]
+pub(crate) struct BodyFiles {
+    dir: PathBuf,
+}
+
+impl BodyFiles {
+    /// Opens `dir` (creating it) and brings its files back to their `committed` lengths: what a
+    /// crash left past a committed length is cut off, and a day table's file that has no
+    /// committed length (its table was dropped, or never committed a row) is removed.
+    pub(crate) fn open(dir: &Path, committed: &HashMap<String, u64>) -> io::Result<BodyFiles> {
+        fs::create_dir_all(dir)?;
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(table) = name.to_str().filter(|n| parse_day_table(n).is_some()) else {
+                continue;
+            };
+            let Some(&length) = committed.get(table) else {
+                fs::remove_file(entry.path())?;
+                continue;
+            };
+            let file = OpenOptions::new().write(true).open(entry.path())?;
+            let actual = file.metadata()?.len();
+            if actual > length {
+                file.set_len(length)?;
+                file.sync_all()?;
+            } else if actual < length {
+                // Committed blocks were written and synced before their commit: only a disk
+                // that lost synced data gets here. The rows pointing past the end fail to read.
+                tracing::error!(
+                    file = %entry.path().display(),
+                    actual,
+                    committed = length,
+                    "event bodies file is shorter than committed"
+                );
+            }
+        }
+        Ok(BodyFiles {
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn path(&self, table: &str) -> PathBuf {
+        self.dir.join(table)
+    }
+
+    /// Writes `bytes` at `offset` of a table's file (created if new) and makes them durable.
+    pub(crate) fn write(&self, table: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path(table);
+        let new = !path.exists();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.write_all_at(bytes, offset)?;
+        file.sync_data()?;
+        if new {
+            // The new name must survive a crash too.
+            File::open(&self.dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The bodies at `locations` of a table's file, in the same order. Each block is read
+    /// and decompressed once.
+    pub(crate) fn read(&self, table: &str, locations: &[u64]) -> io::Result<Vec<String>> {
+        let file = File::open(self.path(table))?;
+        let mut order: Vec<usize> = (0..locations.len()).collect();
+        order.sort_unstable_by_key(|&i| locations[i]);
+        let mut out = vec![String::new(); locations.len()];
+        let mut current: Option<(u64, Block)> = None;
+        for i in order {
+            let offset = block_of(locations[i]);
+            let block = match current {
+                Some((at, ref block)) if at == offset => block,
+                _ => &current.insert((offset, Block::read(&file, offset)?)).1,
+            };
+            out[i] = block.body(index_of(locations[i]))?.to_owned();
+        }
+        Ok(out)
+    }
+
+    /// The block at `offset` of a table's file packed again, as one block, with the bodies at
+    /// `erased` indexes emptied: wherever the copy is written, the other bodies keep their
+    /// index.
+    pub(crate) fn without(
+        &self,
+        table: &str,
+        offset: u64,
+        erased: &[usize],
+    ) -> io::Result<Vec<u8>> {
+        let file = File::open(self.path(table))?;
+        let block = Block::read(&file, offset)?;
+        let bodies = (0..block.count)
+            .map(|i| match erased.contains(&i) {
+                true => Ok(""),
+                false => block.body(i),
+            })
+            .collect::<io::Result<Vec<&str>>>()?;
+        let mut out = Vec::new();
+        Compressor::new()?.block(&bodies, &mut out)?;
+        Ok(out)
+    }
+
+    /// Marks the block at `offset` of a table's file dead and zeroes its bytes. Burying a
+    /// dead block again, or one of a removed file, does nothing more.
+    pub(crate) fn bury(&self, table: &str, offset: u64) -> io::Result<()> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.path(table))
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let (_, compressed, plain) = header(&file, offset)?;
+        let mut region = Vec::with_capacity(HEADER + compressed);
+        region.extend_from_slice(&DEAD);
+        for length in [compressed, plain] {
+            region.extend_from_slice(&(length as u32).to_le_bytes());
+        }
+        region.resize(HEADER + compressed, 0);
+        file.write_all_at(&region, offset)?;
+        file.sync_data()
+    }
+
+    /// Removes a table's file (nothing if there is none).
+    pub(crate) fn remove(&self, table: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(table)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every live body of a table's file, block by block (for tests).
+    #[cfg(test)]
+    pub(crate) fn all(&self, table: &str) -> io::Result<Vec<String>> {
+        let file = File::open(self.path(table))?;
+        let length = file.metadata()?.len();
+        let mut out = Vec::new();
+        let mut offset = 0;
+        while offset < length {
+            let (tag, compressed, _) = header(&file, offset)?;
+            if tag == LIVE {
+                let block = Block::read(&file, offset)?;
+                for i in 0..block.count {
+                    out.push(block.body(i)?.to_owned());
+                }
+            }
+            offset += (HEADER + compressed) as u64;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "events_20261127";
+
+    fn bodies(n: usize) -> Vec<String> {
+        // Mostly small events, one larger than a block, one empty.
+        (0..n)
+            .map(|i| match i {
+                7 => "x".repeat(BLOCK_BYTES + 10),
+                9 => String::new(),
+                _ => format!(r#"{{"event_id":"{i}","rcpt_to":"r{i}@example.com"}}"#),
+            })
+            .collect()
+    }
+
+    fn write(files: &BodyFiles, offset: u64, bodies: &[String]) -> Packed {
+        let packed = pack(bodies.iter().map(String::as_str), offset).unwrap();
+        files.write(TABLE, offset, &packed.bytes).unwrap();
+        packed
+    }
+
+    #[test]
+    fn bodies_read_back_from_several_blocks_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        let first = bodies(2_000);
+        let a = write(&files, 0, &first);
+        let blocks: std::collections::BTreeSet<u64> =
+            a.locations.iter().map(|l| block_of(*l)).collect();
+        assert!(blocks.len() > 3, "several blocks: {}", blocks.len());
+        // A second write appends after the first.
+        let second = bodies(10);
+        let b = write(&files, a.bytes.len() as u64, &second);
+        let mut wanted: Vec<(u64, &String)> = a
+            .locations
+            .iter()
+            .zip(&first)
+            .chain(b.locations.iter().zip(&second))
+            .map(|(l, body)| (*l, body))
+            .collect();
+        wanted.reverse();
+        wanted.swap(3, 1_500);
+        let locations: Vec<u64> = wanted.iter().map(|(l, _)| *l).collect();
+        let read = files.read(TABLE, &locations).unwrap();
+        let expected: Vec<&String> = wanted.iter().map(|(_, b)| *b).collect();
+        assert_eq!(read.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(files.all(TABLE).unwrap().len(), 2_010);
+    }
+
+    #[test]
+    fn open_cuts_what_no_commit_covers_and_removes_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        let committed = write(&files, 0, &bodies(100));
+        let length = committed.bytes.len() as u64;
+        // A crash after a write but before its commit.
+        write(&files, length, &bodies(50));
+        files.write("events_20261126", 0, b"orphan").unwrap();
+        fs::write(dir.path().join("README"), "not ours").unwrap();
+
+        let files =
+            BodyFiles::open(dir.path(), &HashMap::from([(TABLE.to_owned(), length)])).unwrap();
+        assert_eq!(fs::metadata(files.path(TABLE)).unwrap().len(), length);
+        assert!(!files.path("events_20261126").exists());
+        assert!(dir.path().join("README").exists());
+        assert_eq!(files.all(TABLE).unwrap(), bodies(100));
+    }
+
+    #[test]
+    fn an_erased_block_is_copied_without_its_bodies_and_buried() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        let original = bodies(20);
+        let packed = write(&files, 0, &original);
+        let offset = block_of(packed.locations[3]);
+        let in_block: Vec<usize> = (0..20)
+            .filter(|i| block_of(packed.locations[*i]) == offset)
+            .collect();
+        let erased = [index_of(packed.locations[3]), index_of(packed.locations[4])];
+        let at = packed.bytes.len() as u64;
+        let copy = files.without(TABLE, offset, &erased).unwrap();
+        files.write(TABLE, at, &copy).unwrap();
+        files.bury(TABLE, offset).unwrap();
+        files.bury(TABLE, offset).unwrap();
+
+        // The old block no longer reads; the copy holds every other body at its index.
+        assert!(files.read(TABLE, &[packed.locations[5]]).is_err());
+        for i in in_block {
+            let moved = location(at, index_of(packed.locations[i]));
+            let body = files.read(TABLE, &[moved]).unwrap().remove(0);
+            match i {
+                3 | 4 => assert_eq!(body, ""),
+                _ => assert_eq!(body, original[i]),
+            }
+        }
+        let all = files.all(TABLE).unwrap();
+        assert!(!all.contains(&original[3]) && !all.contains(&original[4]));
+        // The dead block's bytes are gone from the file.
+        let raw = fs::read(files.path(TABLE)).unwrap();
+        let dead = offset as usize;
+        assert_eq!(&raw[dead..dead + 4], b"EHB0");
+        let len = u32::from_le_bytes(raw[dead + 4..dead + 8].try_into().unwrap()) as usize;
+        assert!(raw[dead + HEADER..dead + HEADER + len]
+            .iter()
+            .all(|b| *b == 0));
+    }
+
+    #[test]
+    fn damage_is_reported_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        let packed = write(&files, 0, &bodies(5));
+        let mut raw = fs::read(files.path(TABLE)).unwrap();
+        let last = raw.len() - 6;
+        raw[last] ^= 0xff;
+        fs::write(files.path(TABLE), &raw).unwrap();
+        assert!(files.read(TABLE, &packed.locations).is_err());
+        assert!(files.read(TABLE, &[location(3, 0)]).is_err());
+    }
+}
