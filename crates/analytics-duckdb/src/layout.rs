@@ -79,27 +79,44 @@ pub(crate) enum Rollup {
     Subaccount,
     /// The subaccount and one text dimension.
     With(Dimension),
+    /// One text dimension, summed over every subaccount too: the reading of queries that
+    /// neither filter nor group by subaccount (a primary key's), with a row per value instead
+    /// of one per value and subaccount. Its subaccount column holds 0, so every rollup has
+    /// the same columns.
+    Across(Dimension),
 }
 
 impl Rollup {
-    /// The rollups written beside a full hour or day partition.
+    /// The rollups written beside a full hour or day partition, narrowest first.
     pub(crate) fn narrow() -> impl Iterator<Item = Rollup> {
-        std::iter::once(Rollup::Subaccount).chain(
+        let texts = || {
             Dimension::ALL
                 .into_iter()
                 .filter(|d| *d != Dimension::Subaccount)
-                .map(Rollup::With),
-        )
+        };
+        std::iter::once(Rollup::Subaccount)
+            .chain(texts().map(Rollup::Across))
+            .chain(texts().map(Rollup::With))
     }
 
     /// The narrowest written rollup that keeps every one of `dimensions`.
     pub(crate) fn covering(dimensions: impl IntoIterator<Item = Dimension> + Clone) -> Rollup {
         Rollup::narrow()
-            .find(|r| {
-                let kept = r.dimensions();
-                dimensions.clone().into_iter().all(|d| kept.contains(&d))
-            })
+            .find(|r| dimensions.clone().into_iter().all(|d| r.keeps(d)))
             .unwrap_or(Rollup::Full)
+    }
+
+    /// Whether the rollup's rows tell the values of `dimension` apart.
+    fn keeps(self, dimension: Dimension) -> bool {
+        match self {
+            Rollup::Across(d) => d == dimension,
+            _ => self.dimensions().contains(&dimension),
+        }
+    }
+
+    /// Whether the subaccount column holds the rows' subaccounts (not 0 for all).
+    pub(crate) fn keeps_subaccount(self) -> bool {
+        self.keeps(Dimension::Subaccount)
     }
 
     /// The rollup a partition of granularity `g` can be read with (minutes have none).
@@ -116,19 +133,19 @@ impl Rollup {
         match self {
             Rollup::Full => text,
             Rollup::Subaccount => &text[..0],
-            Rollup::With(d) => {
+            Rollup::With(d) | Rollup::Across(d) => {
                 let i = d.index() - 1;
                 &text[i..=i]
             }
         }
     }
 
-    /// The dimensions kept, in column order.
+    /// The dimension columns, in column order.
     pub(crate) fn dimensions(self) -> Vec<Dimension> {
         match self {
             Rollup::Full => Dimension::ALL.to_vec(),
             Rollup::Subaccount => vec![Dimension::Subaccount],
-            Rollup::With(d) => vec![Dimension::Subaccount, d],
+            Rollup::With(d) | Rollup::Across(d) => vec![Dimension::Subaccount, d],
         }
     }
 
@@ -137,6 +154,7 @@ impl Rollup {
             Rollup::Full => String::new(),
             Rollup::Subaccount => format!("_by_{}", Dimension::Subaccount.column()),
             Rollup::With(d) => format!("_by_{}", d.column()),
+            Rollup::Across(d) => format!("_across_{}", d.column()),
         }
     }
 
@@ -231,10 +249,17 @@ impl Partition {
         )
     }
 
-    /// The columns the table is grouped by when compacted.
+    /// The columns the table's rows are told apart by (the subaccount column of an
+    /// [`Rollup::Across`] is not one: it holds 0).
     pub(crate) fn key_columns(&self) -> Vec<&'static str> {
         let mut keys = vec!["bucket"];
-        keys.extend(self.rollup.dimensions().into_iter().map(Dimension::column));
+        keys.extend(
+            self.rollup
+                .dimensions()
+                .into_iter()
+                .filter(|d| self.rollup.keeps(*d))
+                .map(Dimension::column),
+        );
         if self.family == Family::Breakdowns {
             keys.extend(["kind", "label", "class"]);
         }
@@ -342,7 +367,11 @@ mod tests {
             Rollup::With(D::Campaign)
         );
         assert_eq!(Rollup::covering([D::Campaign, D::Template]), Rollup::Full);
-        assert_eq!(Rollup::covering([D::Domain]), Rollup::With(D::Domain));
+        assert_eq!(Rollup::covering([D::Domain]), Rollup::Across(D::Domain));
+        assert_eq!(
+            Rollup::covering([D::Domain, D::Subaccount]),
+            Rollup::With(D::Domain)
+        );
         assert_eq!(
             Rollup::With(D::IpPool).at(Granularity::Minute),
             Rollup::Full
@@ -352,7 +381,8 @@ mod tests {
         assert_eq!(Rollup::With(D::SendingIp).texts(&text), &text[7..]);
         assert!(Rollup::Subaccount.texts(&text).is_empty());
         assert_eq!(Rollup::Full.texts(&text).len(), 8);
-        assert_eq!(Rollup::narrow().count(), 9);
+        assert_eq!(Rollup::narrow().count(), 17);
+        assert_eq!(Rollup::Across(D::Domain).texts(&text), &text[..1]);
     }
 
     #[test]

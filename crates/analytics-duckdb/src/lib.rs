@@ -4,8 +4,9 @@
 //! * **Writes** come from one subscriber at a time through [`DuckStore::commit`]: each commit
 //!   appends the tally's rows (as deltas) to the minute, hour and day partitions and to the
 //!   hour and day rollups (summed over all dimensions but the subaccount and at most one
-//!   other), the engagement-ledger changes, and the hose position, in one transaction. Deltas are compacted
-//!   (summed per key) in the background of later commits, so queries read few rows.
+//!   other, or over all but one), the engagement-ledger changes, and the hose position, in one
+//!   transaction. Deltas are compacted (summed per key) in the background of later commits, so
+//!   queries read few rows.
 //! * **Reads** split a time range into day, hour and minute segments and read each from the
 //!   coarsest partitions that cover it exactly, and from the narrowest rollup that keeps every
 //!   dimension the query filters or groups by.

@@ -14,8 +14,8 @@ use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
-    AnalyticsError, Counters, EngagementLedger, LedgerChange, MetricsCheckpoint, MetricsWriter,
-    RetentionReport, Tally, COUNTER_COUNT,
+    AnalyticsError, Counters, Dimension, EngagementLedger, LedgerChange, MetricsCheckpoint,
+    MetricsWriter, RetentionReport, Tally, COUNTER_COUNT,
 };
 
 use crate::layout::{self, Family, Granularity, Partition, Rollup};
@@ -185,12 +185,18 @@ fn family_tables<'a, V: Sums + 'a>(
         let hour = Granularity::Hour.floor(key.bucket);
         for (rows, rollup) in month.hours.iter_mut().zip(&rollups) {
             let text = match rollup {
-                Rollup::With(d) => text_hashes[d.index() - 1],
+                Rollup::With(d) | Rollup::Across(d) => text_hashes[d.index() - 1],
                 _ => 0,
             };
-            let hash = state.hash_one((hour, key.subaccount, text, breakdown));
+            let subaccount = if rollup.keeps_subaccount() {
+                key.subaccount
+            } else {
+                0
+            };
+            let hash = state.hash_one((hour, subaccount, text, breakdown));
             let rollup_key = RowKey {
                 bucket: hour,
+                subaccount,
                 texts: rollup.texts(key.texts),
                 ..key
             };
@@ -439,13 +445,22 @@ impl WriterState {
 /// `partition`, in its column order.
 fn summed(partition: &Partition, source: &str, condition: &str) -> String {
     let keys = partition.key_columns().join(", ");
+    // The subaccount column (after the bucket) of a rollup summed over subaccounts.
+    let selected = if partition.rollup.keeps_subaccount() {
+        keys.clone()
+    } else {
+        let mut columns = partition.key_columns();
+        let zero = format!("0::UBIGINT AS {}", Dimension::Subaccount.column());
+        columns.insert(1, &zero);
+        columns.join(", ")
+    };
     let sums = partition
         .value_columns()
         .iter()
         .map(|c| format!("SUM({c})::UBIGINT AS {c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    format!("SELECT {keys}, {sums} FROM {source} WHERE {condition} GROUP BY {keys}")
+    format!("SELECT {selected}, {sums} FROM {source} WHERE {condition} GROUP BY {keys}")
 }
 
 /// Builds, from its full hour and day partitions, the rollups a store written before they

@@ -315,15 +315,18 @@ fn a_store_written_before_rollups_gets_them_at_open() {
     {
         let conn = duckdb::Connection::open(&path).expect("open raw");
         let rollups: Vec<String> = conn
-            .prepare("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%\\_by\\_%' ESCAPE '\\'")
+            .prepare(
+                "SELECT table_name FROM duckdb_tables() \
+                 WHERE table_name LIKE '%\\_by\\_%' ESCAPE '\\' OR table_name LIKE '%\\_across\\_%' ESCAPE '\\'",
+            )
             .and_then(|mut stmt| {
                 stmt.query_map([], |row| row.get(0))?
                     .collect::<Result<_, _>>()
             })
             .expect("list rollups");
-        // Nine rollups per family, granularity (hour, day) and month.
+        // Seventeen rollups per family, granularity (hour, day) and month.
         assert!(
-            rollups.len() >= 2 * 2 * 9 && rollups.len().is_multiple_of(9),
+            rollups.len() >= 2 * 2 * 17 && rollups.len().is_multiple_of(17),
             "{rollups:?}"
         );
         for name in rollups {
@@ -405,4 +408,39 @@ fn retention_drops_whole_monthly_partitions() {
         "{report:?}"
     );
     assert_eq!(count(1_779_999_960), 1);
+}
+
+/// The rollup of one dimension across subaccounts tells only that dimension's values apart:
+/// a row per (bucket, value) where the rollup with the subaccount has one per (bucket,
+/// subaccount, value).
+#[test]
+fn a_rollup_across_subaccounts_keeps_one_row_per_value() {
+    let (dir, duck, _, _, _) = filled(3_000);
+    drop(duck);
+    let conn = duckdb::Connection::open(dir.path().join("analytics.duckdb")).expect("open raw");
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT table_name FROM duckdb_tables() \
+             WHERE table_name LIKE 'm1440\\_%\\_across\\_domain' ESCAPE '\\'",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("list rollups");
+    assert!(!tables.is_empty());
+    for across in tables {
+        let with = across.replace("_across_", "_by_");
+        let count =
+            |sql: String| -> u64 { conn.query_row(&sql, [], |row| row.get(0)).expect("count") };
+        let subaccounts = format!("SELECT count(DISTINCT subaccount) FROM {across}");
+        assert_eq!(count(subaccounts), 1, "{across}: subaccount 0 only");
+        let values = |table: &str| format!("SELECT count(DISTINCT (bucket, domain)) FROM {table}");
+        assert_eq!(count(values(&across)), count(values(&with)));
+        let with_keys = format!("SELECT count(DISTINCT (bucket, subaccount, domain)) FROM {with}");
+        assert!(
+            count(with_keys) > count(values(&across)),
+            "{with}: several subaccounts share values"
+        );
+    }
 }
