@@ -171,7 +171,11 @@ struct Block {
 }
 
 impl Block {
-    fn read(file: &File, offset: u64) -> io::Result<Block> {
+    fn read(
+        file: &File,
+        offset: u64,
+        decompressor: &mut zstd::bulk::Decompressor<'_>,
+    ) -> io::Result<Block> {
         let (tag, compressed, plain) = header(file, offset)?;
         if tag != LIVE {
             return Err(invalid(format!(
@@ -180,7 +184,7 @@ impl Block {
         }
         let mut data = vec![0u8; compressed];
         file.read_exact_at(&mut data, offset + HEADER as u64)?;
-        let plain = zstd::bulk::decompress(&data, plain)?;
+        let plain = decompressor.decompress(&data, plain)?;
         let count = plain
             .get(..4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
@@ -280,6 +284,7 @@ impl BodyFiles {
     /// and decompressed once.
     pub(crate) fn read(&self, table: &str, locations: &[u64]) -> io::Result<Vec<String>> {
         let file = File::open(self.path(table))?;
+        let mut decompressor = zstd::bulk::Decompressor::new()?;
         let mut order: Vec<usize> = (0..locations.len()).collect();
         order.sort_unstable_by_key(|&i| locations[i]);
         let mut out = vec![String::new(); locations.len()];
@@ -288,7 +293,10 @@ impl BodyFiles {
             let offset = block_of(locations[i]);
             let block = match current {
                 Some((at, ref block)) if at == offset => block,
-                _ => &current.insert((offset, Block::read(&file, offset)?)).1,
+                _ => {
+                    let block = Block::read(&file, offset, &mut decompressor)?;
+                    &current.insert((offset, block)).1
+                }
             };
             out[i] = block.body(index_of(locations[i]))?.to_owned();
         }
@@ -305,7 +313,7 @@ impl BodyFiles {
         erased: &[usize],
     ) -> io::Result<Vec<u8>> {
         let file = File::open(self.path(table))?;
-        let block = Block::read(&file, offset)?;
+        let block = Block::read(&file, offset, &mut zstd::bulk::Decompressor::new()?)?;
         let bodies = (0..block.count)
             .map(|i| match erased.contains(&i) {
                 true => Ok(""),
@@ -358,7 +366,7 @@ impl BodyFiles {
         while offset < length {
             let (tag, compressed, _) = header(&file, offset)?;
             if tag == LIVE {
-                let block = Block::read(&file, offset)?;
+                let block = Block::read(&file, offset, &mut zstd::bulk::Decompressor::new()?)?;
                 for i in 0..block.count {
                     out.push(block.body(i)?.to_owned());
                 }

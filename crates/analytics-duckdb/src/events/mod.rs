@@ -32,7 +32,8 @@ use duckdb::{Connection, ToSql};
 use eventhose_analytics::keywords::{fold_case, Tokenizer};
 use eventhose_analytics::{
     AnalyticsError, Comparison, ErasureReport, EventBatch, EventCursor, EventFilters, EventPage,
-    EventQuery, EventReader, EventWriter, InsertReport, RetentionReport, StoredEvent, TextFilter,
+    EventQuery, EventReader, EventWriter, IndexedEvent, InsertReport, RetentionReport, StoredEvent,
+    TextFilter,
 };
 use eventhose_model::EventType;
 
@@ -276,12 +277,16 @@ fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToS
                 .map(|w| if fold { fold_case(w) } else { w.clone() })
                 .collect()
         };
-        let mut any_of = |values: Vec<String>| {
-            if let Some(hash_column) = layout::hash_column(filter) {
+        let mut any_of = |values: Vec<String>| match layout::hash_column(filter) {
+            // The hash alone selects: comparing the text as well makes DuckDB read the
+            // column's strings for every row of the day (50 ms of 10M rows, against 5 for the
+            // hashes). The rows of a page are checked against the filters once read
+            // (`search`); a count could only be off by a 64-bit hash collision.
+            Some(hash_column) => {
                 let hashes = values.iter().map(|v| boxed_value(layout::lookup_hash(v)));
                 sql.any_of(hash_column, hashes.collect());
             }
-            sql.any_of(column, values.into_iter().map(boxed_value).collect());
+            None => sql.any_of(column, values.into_iter().map(boxed_value).collect()),
         };
         match filter.comparison() {
             Comparison::Exact => any_of(values(false)),
@@ -301,6 +306,13 @@ fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToS
         sql.parts.join(" AND ")
     };
     (where_sql, sql.params)
+}
+
+/// Whether `filters` name a lookup whose SQL compares hashes only (see [`filter_sql`]).
+fn selects_by_hash(filters: &EventFilters) -> bool {
+    TextFilter::ALL
+        .into_iter()
+        .any(|f| layout::hash_column(f).is_some() && !filters.text(f).is_empty())
 }
 
 /// Conditions (ANDed) and their parameters, in order.
@@ -490,7 +502,13 @@ impl EventReader for DuckStore {
                 }
             });
             rows.truncate(query.per_page);
-            let events = self.stored_forms(&rows)?;
+            let mut events = self.stored_forms(&rows)?;
+            if selects_by_hash(&query.filters) {
+                events.retain(|body| {
+                    IndexedEvent::from_stored(body.as_bytes())
+                        .is_ok_and(|event| event.matches(&query.filters))
+                });
+            }
             Ok(EventPage {
                 events,
                 total_count,
