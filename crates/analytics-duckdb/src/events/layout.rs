@@ -62,8 +62,7 @@ pub(crate) fn text_column(filter: TextFilter) -> &'static str {
 }
 
 /// The hash column beside a lookup filter's column: a 64-bit hash of the column's value, which
-/// a scan compares far faster than text, so `h IN (hashes) AND f IN (values)` finds the few
-/// matching rows of a day cheaply (the text comparison keeps the result exact).
+/// a scan compares far faster than text; searches select by it alone (see `filter_sql`).
 pub(crate) fn hash_column(filter: TextFilter) -> Option<&'static str> {
     match filter {
         TextFilter::EventIds => Some("h_event_id"),
