@@ -109,12 +109,15 @@ impl Rollup {
     /// Whether the rollup's rows tell the values of `dimension` apart.
     fn keeps(self, dimension: Dimension) -> bool {
         match self {
-            Rollup::Across(d) => d == dimension,
-            _ => self.dimensions().contains(&dimension),
+            Rollup::Full => true,
+            Rollup::Subaccount => dimension == Dimension::Subaccount,
+            Rollup::With(d) => dimension == Dimension::Subaccount || dimension == d,
+            Rollup::Across(d) => dimension == d,
         }
     }
 
-    /// Whether the subaccount column holds the rows' subaccounts (not 0 for all).
+    /// Whether the subaccount column holds the rows' subaccounts (not 0 for all). Asked for
+    /// every row a commit writes: no allocation.
     pub(crate) fn keeps_subaccount(self) -> bool {
         self.keeps(Dimension::Subaccount)
     }

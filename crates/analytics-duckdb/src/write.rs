@@ -444,16 +444,14 @@ impl WriterState {
 /// `SELECT` of `source`'s rows where `condition` holds, summed by the key columns of
 /// `partition`, in its column order.
 fn summed(partition: &Partition, source: &str, condition: &str) -> String {
-    let keys = partition.key_columns().join(", ");
-    // The subaccount column (after the bucket) of a rollup summed over subaccounts.
-    let selected = if partition.rollup.keeps_subaccount() {
-        keys.clone()
-    } else {
-        let mut columns = partition.key_columns();
-        let zero = format!("0::UBIGINT AS {}", Dimension::Subaccount.column());
-        columns.insert(1, &zero);
-        columns.join(", ")
-    };
+    let keys = partition.key_columns();
+    // The subaccount column (after the bucket) of a rollup summed over subaccounts holds 0.
+    let zero = format!("0::UBIGINT AS {}", Dimension::Subaccount.column());
+    let mut selected = keys.clone();
+    if !partition.rollup.keeps_subaccount() {
+        selected.insert(1, &zero);
+    }
+    let (keys, selected) = (keys.join(", "), selected.join(", "));
     let sums = partition
         .value_columns()
         .iter()
