@@ -60,7 +60,8 @@ pub struct AmqpHoseConfig {
     pub connect_timeout_ms: u64,
     /// Heartbeat interval proposed to the broker, in seconds (0 disables heartbeats).
     pub heartbeat_secs: u16,
-    /// Longest wait for the broker's publisher confirm, in milliseconds.
+    /// Longest wait for the broker's publisher confirm (and for an acknowledgement to be sent),
+    /// in milliseconds.
     pub publish_timeout_ms: u64,
     /// Publishes that may wait for their confirm at once (one channel each).
     pub publish_channels: usize,

@@ -292,8 +292,21 @@ impl Subscription for AmqpSubscription {
         let Some(acker) = self.unacked.remove(&id) else {
             return Ok(());
         };
-        if let Err(error) = acker.ack(BasicAckOptions::default()).await {
-            tracing::debug!(subscriber = %self.name, %error, "ack failed; the broker will redeliver");
+        // Bounded: an ack sent while its connection is being torn down may never settle, and
+        // an ack the broker did not see only means a redelivery.
+        let acked = tokio::time::timeout(
+            self.inner.config.publish_timeout(),
+            acker.ack(BasicAckOptions::default()),
+        )
+        .await;
+        match acked {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(subscriber = %self.name, %error, "ack failed; the broker will redeliver");
+            }
+            Err(_) => {
+                tracing::debug!(subscriber = %self.name, "ack timed out; the broker will redeliver");
+            }
         }
         Ok(())
     }
