@@ -123,7 +123,7 @@ impl DuckStore {
                 events_writer,
                 options.event_id_window,
                 body_lengths,
-            )),
+            )?),
             event_sequence: AtomicU64::new(event_sequence),
             event_types: events::TypesHeld::default(),
             bodies,

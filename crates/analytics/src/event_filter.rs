@@ -220,18 +220,33 @@ pub struct IndexedEvent {
     /// The recipient addresses the event names (`rcpt_to`, then `raw_rcpt_to` when it differs),
     /// as text and case-folded, for erasure.
     pub recipients: Vec<String>,
-    /// The value of each text filter's field, indexed by [`TextFilter::index`].
-    text: [Option<String>; TextFilter::COUNT],
+    /// The text filters' values one after another: one allocation per event instead of one
+    /// per field, which a subscriber reading 10^5 events a second notices.
+    texts: String,
+    /// Where each text filter's value lies in `texts`, indexed by [`TextFilter::index`].
+    spans: [Option<(u32, u32)>; TextFilter::COUNT],
 }
 
 /// A field's value as text: a string as it is, a number as its JSON text; anything else (and
 /// a missing field) is no text.
 fn text_of(value: Option<Scalar<'_>>) -> Option<String> {
+    let mut text = String::new();
+    append_text(&mut text, value).map(|_| text)
+}
+
+/// Appends a field's value as text (see [`text_of`]) to `texts`; returns where it lies.
+fn append_text(texts: &mut String, value: Option<Scalar<'_>>) -> Option<(u32, u32)> {
+    let start = texts.len();
     match value? {
-        Scalar::Text(text) => Some(text.into_owned()),
-        Scalar::Number(number) => Some(number.to_string()),
-        Scalar::Null | Scalar::Other => None,
+        Scalar::Text(text) => texts.push_str(&text),
+        Scalar::Number(number) => {
+            use std::fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(texts, "{number}");
+        }
+        Scalar::Null | Scalar::Other => return None,
     }
+    Some((u32::try_from(start).ok()?, u32::try_from(texts.len()).ok()?))
 }
 
 /// A field's value as a non-negative integer: a decimal string or a JSON integer.
@@ -273,6 +288,7 @@ impl IndexedEvent {
             None | Some(Scalar::Null) => Some(0),
             other => integer_of(other),
         };
+        let mut texts = String::with_capacity(256);
         let mut recipients = Vec::new();
         for slot in [TextFilter::Recipients.index(), stored::RAW_RCPT_TO] {
             if let Some(address) = text_of(fields.get(slot)) {
@@ -290,13 +306,16 @@ impl IndexedEvent {
             bounce_class: integer_of(fields.get(stored::BOUNCE_CLASS)),
             ab_test_version: integer_of(fields.get(stored::AB_TEST_VERSION)),
             recipients,
-            text: TextFilter::ALL.map(|filter| text_of(fields.get(filter.index()))),
+            spans: TextFilter::ALL
+                .map(|filter| append_text(&mut texts, fields.get(filter.index()))),
+            texts,
         })
     }
 
     /// The value of `filter`'s field as text.
     pub fn text(&self, filter: TextFilter) -> Option<&str> {
-        self.text[filter.index()].as_deref()
+        let (start, end) = self.spans[filter.index()]?;
+        self.texts.get(start as usize..end as usize)
     }
 
     /// Whether the event names `address` as its recipient (`rcpt_to` or `raw_rcpt_to`),
@@ -388,6 +407,7 @@ mod tests {
             Value::Number(n) => n.as_u64(),
             _ => None,
         };
+        let mut texts = String::new();
         let mut recipients: Vec<String> = Vec::new();
         for name in ["rcpt_to", "raw_rcpt_to"] {
             if let Some(a) = text(name) {
@@ -408,7 +428,12 @@ mod tests {
             bounce_class: integer("bounce_class"),
             ab_test_version: integer("ab_test_version"),
             recipients,
-            text: TextFilter::ALL.map(|f| text(f.field())),
+            spans: TextFilter::ALL.map(|f| {
+                let start = texts.len() as u32;
+                texts.push_str(&text(f.field())?);
+                Some((start, texts.len() as u32))
+            }),
+            texts,
         })
     }
 

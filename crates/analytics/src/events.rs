@@ -30,6 +30,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use eventhose_model::EventType;
 
@@ -124,8 +125,9 @@ impl ErasureReport {
 pub struct StoredEvent {
     /// What searches, retention and erasure look at.
     pub indexed: IndexedEvent,
-    /// The stored form, exactly as given.
-    pub json: String,
+    /// The stored form, exactly as given (UTF-8, checked when read; shared with the buffer it
+    /// was read from, not copied).
+    pub json: Bytes,
 }
 
 /// Events read for storing, in order. Reading (the costly part of an insert) happens while a
@@ -136,6 +138,14 @@ pub struct EventBatch {
 }
 
 impl EventBatch {
+    /// An empty batch with room for `events` events (a writer that knows its usual batch size
+    /// saves the copies of a growing one).
+    pub fn with_capacity(events: usize) -> EventBatch {
+        EventBatch {
+            events: Vec::with_capacity(events),
+        }
+    }
+
     /// Reads every event of `stored`; fails naming the first unreadable one by its index.
     pub fn read(stored: &[&[u8]]) -> Result<EventBatch, AnalyticsError> {
         let mut batch = EventBatch::default();
@@ -147,13 +157,20 @@ impl EventBatch {
         Ok(batch)
     }
 
-    /// Reads one stored event (the storage form of `eventhose_model::Event`) and adds it.
+    /// Reads one stored event (the storage form of `eventhose_model::Event`) and adds a copy.
     pub fn push(&mut self, stored: &[u8]) -> Result<(), AnalyticsError> {
-        let indexed = IndexedEvent::from_stored(stored)?;
-        let json = std::str::from_utf8(stored)
-            .map_err(|_| AnalyticsError::Invalid("stored event: not UTF-8".into()))?
-            .to_owned();
-        self.events.push(StoredEvent { indexed, json });
+        self.push_shared(Bytes::copy_from_slice(stored))
+    }
+
+    /// Reads one stored event and adds it without copying it.
+    pub fn push_shared(&mut self, stored: Bytes) -> Result<(), AnalyticsError> {
+        let indexed = IndexedEvent::from_stored(&stored)?;
+        std::str::from_utf8(&stored)
+            .map_err(|_| AnalyticsError::Invalid("stored event: not UTF-8".into()))?;
+        self.events.push(StoredEvent {
+            indexed,
+            json: stored,
+        });
         Ok(())
     }
 

@@ -127,6 +127,8 @@ impl EventWriter for MemoryEventStore {
             }
             stored.last_seq += 1;
             let seq = stored.last_seq;
+            // Checked as UTF-8 when the batch was read.
+            let json = String::from_utf8_lossy(&json).into_owned();
             stored.rows.push(Row { seq, indexed, json });
             report.inserted += 1;
         }

@@ -74,7 +74,7 @@ impl Processor for MessageEventsSubscriber {
         }
         for message in &delivery.messages {
             self.pending
-                .push(message)
+                .push_shared(message.clone())
                 .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
         }
         if let Some(position) = delivery.position {
@@ -84,7 +84,8 @@ impl Processor for MessageEventsSubscriber {
     }
 
     async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
-        let events = std::mem::take(&mut self.pending);
+        let usual = self.pending.len();
+        let events = std::mem::replace(&mut self.pending, EventBatch::with_capacity(usual));
         let position = self.folded.take().or(self.committed);
         self.committed = position;
         let retention_from = self.retention_due();

@@ -1,21 +1,23 @@
 //! The day tables of raw events: names, columns, and the Arrow batches appended to them.
 //!
 //! One table per UTC day (`events_20261127`). Each row is one event: where its stored form
-//! lies in the day's body file (`body`, see [`super::bodies`]) and the values searches filter on, computed once at insert time by the shared definitions
-//! (`IndexedEvent`, the keyword tokenizer), so SQL needs only `=`, `IN` and `contains`:
-//! exact fields as they are, case-insensitive ones folded, keyword fields as
-//! [`Tokenizer::keyword_text`]. `event_id` is a column of its own, so the `event_ids` filter
-//! uses it.
+//! lies in the day's body file (`body`, see [`super::bodies`]) and the values searches filter
+//! on, read once at insert time by the shared definitions (`IndexedEvent`): the integer
+//! fields, a 64-bit hash for each lookup filter (`event_ids`, `recipients`, `messages`, and
+//! `raw_rcpt_to` for erasure), and for every other text filter an id in the day's dictionary
+//! of that filter (see [`super::dictionary`]). `event_id` is also kept as text: it breaks
+//! ties in the order of a page.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, UInt64Builder};
+use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
-use eventhose_analytics::keywords::fold_case;
-use eventhose_analytics::{Comparison, StoredEvent, TextFilter};
+use eventhose_analytics::{StoredEvent, TextFilter};
+
+use super::dictionary::{dictionary_filters, DayDictionary};
 
 pub(crate) const DAY: i64 = 86_400;
 
@@ -39,11 +41,10 @@ pub(crate) fn parse_day_table(name: &str) -> Option<i64> {
     )
 }
 
-/// The column a text filter reads.
-pub(crate) fn text_column(filter: TextFilter) -> &'static str {
-    match filter {
-        TextFilter::EventIds => "event_id",
-        TextFilter::Recipients => "f_recipients",
+/// The id column of a dictionary filter (`None` for the lookups by hash).
+pub(crate) fn id_column(filter: TextFilter) -> Option<&'static str> {
+    Some(match filter {
+        TextFilter::EventIds | TextFilter::Recipients | TextFilter::Messages => return None,
         TextFilter::RecipientDomains => "f_recipient_domains",
         TextFilter::FromAddresses => "f_from_addresses",
         TextFilter::SendingDomains => "f_sending_domains",
@@ -53,16 +54,16 @@ pub(crate) fn text_column(filter: TextFilter) -> &'static str {
         TextFilter::Templates => "f_templates",
         TextFilter::SendingIps => "f_sending_ips",
         TextFilter::IpPools => "f_ip_pools",
-        TextFilter::Messages => "f_messages",
         TextFilter::Transmissions => "f_transmissions",
         TextFilter::MailboxProviders => "f_mailbox_providers",
         TextFilter::MailboxProviderRegions => "f_mailbox_provider_regions",
         TextFilter::AbTests => "f_ab_tests",
-    }
+    })
 }
 
-/// The hash column beside a lookup filter's column: a 64-bit hash of the column's value, which
-/// a scan compares far faster than text; searches select by it alone (see `filter_sql`).
+/// The hash column of a lookup filter: a 64-bit hash of the (folded) value, which a scan
+/// compares far faster than text; a page's rows are checked against the filters once read, so
+/// only a count could be off, by a hash collision.
 pub(crate) fn hash_column(filter: TextFilter) -> Option<&'static str> {
     match filter {
         TextFilter::EventIds => Some("h_event_id"),
@@ -77,13 +78,6 @@ pub(crate) fn lookup_hash(value: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(value.as_bytes())
 }
 
-/// The text filters with a column of their own (`event_ids` reads `event_id`).
-fn filter_columns() -> impl Iterator<Item = TextFilter> {
-    TextFilter::ALL
-        .into_iter()
-        .filter(|f| *f != TextFilter::EventIds)
-}
-
 /// Every column of a day table, in order, with its SQL type and nullability.
 fn columns() -> Vec<(&'static str, &'static str, bool)> {
     let mut out = vec![
@@ -94,13 +88,14 @@ fn columns() -> Vec<(&'static str, &'static str, bool)> {
         ("subaccount", "UBIGINT", true),
         ("bounce_class", "UBIGINT", true),
         ("ab_test_version", "UBIGINT", true),
-        // `raw_rcpt_to` folded, where it differs from the folded `rcpt_to` (for erasure).
-        ("raw_rcpt", "VARCHAR", true),
+        // The hash of `raw_rcpt_to` folded, where it differs from the folded `rcpt_to` (for
+        // erasure).
+        ("h_raw_rcpt", "UBIGINT", true),
         ("h_event_id", "UBIGINT", false),
         ("h_recipient", "UBIGINT", true),
         ("h_message", "UBIGINT", true),
     ];
-    out.extend(filter_columns().map(|f| (text_column(f), "VARCHAR", true)));
+    out.extend(dictionary_filters().filter_map(|f| Some((id_column(f)?, "UINTEGER", true))));
     out.push(("body", "UBIGINT", false));
     out
 }
@@ -134,6 +129,7 @@ fn schema() -> Arc<Schema> {
         .map(|(name, sql_type, nullable)| {
             let data_type = match sql_type {
                 "UBIGINT" => DataType::UInt64,
+                "UINTEGER" => DataType::UInt32,
                 "BIGINT" => DataType::Int64,
                 _ => DataType::Utf8,
             };
@@ -141,15 +137,6 @@ fn schema() -> Arc<Schema> {
         })
         .collect();
     Arc::new(Schema::new(fields))
-}
-
-/// What a text filter's column holds for a value.
-fn column_value(filter: TextFilter, text: &str) -> String {
-    match filter.comparison() {
-        Comparison::Exact => text.to_owned(),
-        Comparison::Caseless => fold_case(text),
-        Comparison::Keywords(tokenizer) => tokenizer.keyword_text(text),
-    }
 }
 
 /// Rows for one day table, built column by column.
@@ -161,9 +148,8 @@ pub(crate) struct DayRows {
     subaccount: UInt64Builder,
     bounce_class: UInt64Builder,
     ab_test_version: UInt64Builder,
-    raw_rcpt: StringBuilder,
-    hashes: [UInt64Builder; 3],
-    texts: Vec<StringBuilder>,
+    hashes: [UInt64Builder; 4],
+    ids: Vec<UInt32Builder>,
     body: UInt64Builder,
 }
 
@@ -180,15 +166,23 @@ impl DayRows {
             subaccount: UInt64Builder::with_capacity(rows),
             bounce_class: UInt64Builder::with_capacity(rows),
             ab_test_version: UInt64Builder::with_capacity(rows),
-            raw_rcpt: text(0),
             hashes: std::array::from_fn(|_| UInt64Builder::with_capacity(rows)),
-            texts: filter_columns().map(|_| text(16)).collect(),
+            ids: dictionary_filters()
+                .map(|_| UInt32Builder::with_capacity(rows))
+                .collect(),
             body: UInt64Builder::with_capacity(rows),
         }
     }
 
-    /// Adds one event with its sequence number and the location of its stored form.
-    pub(crate) fn push(&mut self, seq: u64, event: &StoredEvent, body: u64) {
+    /// Adds one event with its sequence number and the location of its stored form; its text
+    /// values get their ids from the day's `dictionary`.
+    pub(crate) fn push(
+        &mut self,
+        seq: u64,
+        event: &StoredEvent,
+        body: u64,
+        dictionary: &mut DayDictionary,
+    ) {
         let ix = &event.indexed;
         self.seq.append_value(seq);
         self.ts.append_value(ix.timestamp);
@@ -203,17 +197,13 @@ impl DayRows {
             Some(_) => (ix.recipients.first(), ix.recipients.get(1)),
             None => (None, ix.recipients.first()),
         };
-        self.raw_rcpt.append_option(raw_rcpt);
-        let [event_id, recipient, message] = &mut self.hashes;
+        let [raw_recipient, event_id, recipient, message] = &mut self.hashes;
+        raw_recipient.append_option(raw_rcpt.map(|r| lookup_hash(r)));
         event_id.append_value(lookup_hash(&ix.event_id));
         recipient.append_option(rcpt.map(|r| lookup_hash(r)));
         message.append_option(ix.text(TextFilter::Messages).map(lookup_hash));
-        for (builder, filter) in self.texts.iter_mut().zip(filter_columns()) {
-            match (filter, ix.text(filter)) {
-                (TextFilter::Recipients, _) => builder.append_option(rcpt),
-                (_, Some(text)) => builder.append_value(column_value(filter, text)),
-                (_, None) => builder.append_null(),
-            }
+        for (builder, filter) in self.ids.iter_mut().zip(dictionary_filters()) {
+            builder.append_option(ix.text(filter).map(|text| dictionary.id(filter, text)));
         }
         self.body.append_value(body);
     }
@@ -228,7 +218,6 @@ impl DayRows {
             Arc::new(self.subaccount.finish()),
             Arc::new(self.bounce_class.finish()),
             Arc::new(self.ab_test_version.finish()),
-            Arc::new(self.raw_rcpt.finish()),
         ];
         arrays.extend(
             self.hashes
@@ -236,7 +225,7 @@ impl DayRows {
                 .map(|b| Arc::new(b.finish()) as ArrayRef),
         );
         arrays.extend(
-            self.texts
+            self.ids
                 .iter_mut()
                 .map(|b| Arc::new(b.finish()) as ArrayRef),
         );
@@ -257,6 +246,21 @@ mod tests {
     }
 
     #[test]
+    fn every_text_filter_has_a_hash_or_an_id_column() {
+        for filter in TextFilter::ALL {
+            assert_ne!(
+                hash_column(filter).is_some(),
+                id_column(filter).is_some(),
+                "{filter:?}"
+            );
+        }
+        assert_eq!(
+            dictionary_filters().count(),
+            TextFilter::ALL.into_iter().filter_map(id_column).count()
+        );
+    }
+
+    #[test]
     fn the_batch_matches_the_table() {
         let columns = columns();
         let schema = schema();
@@ -269,18 +273,29 @@ mod tests {
             json: "{}".into(),
         };
         let mut rows = DayRows::with_capacity(1);
-        rows.push(1, &event, 42);
+        let mut dictionary = DayDictionary::default();
+        dictionary.id(TextFilter::Campaigns, "Fall");
+        rows.push(1, &event, 42, &mut dictionary);
         let batch = rows.finish().unwrap();
         assert_eq!(batch.num_rows(), 1);
         let column = |name: &str| {
             let i = columns.iter().position(|c| c.0 == name).unwrap();
-            let array = batch.column(i);
-            duckdb::arrow::array::as_string_array(array)
-                .value(0)
-                .to_owned()
+            batch.column(i).clone()
         };
-        assert_eq!(column("f_campaigns"), " spring sale ");
-        assert_eq!(column("f_recipients"), "a@b.com");
-        assert!(batch.column(7).is_null(0), "raw_rcpt_to folds to rcpt_to");
+        let campaign = column("f_campaigns");
+        let campaign = duckdb::arrow::array::as_primitive_array::<
+            duckdb::arrow::datatypes::UInt32Type,
+        >(&campaign);
+        assert_eq!(campaign.value(0), 1, "the second campaign of the day");
+        let recipient = column("h_recipient");
+        let recipient = duckdb::arrow::array::as_primitive_array::<
+            duckdb::arrow::datatypes::UInt64Type,
+        >(&recipient);
+        assert_eq!(recipient.value(0), lookup_hash("a@b.com"));
+        assert!(
+            column("h_raw_rcpt").is_null(0),
+            "raw_rcpt_to folds to rcpt_to"
+        );
+        assert!(column("f_templates").is_null(0));
     }
 }

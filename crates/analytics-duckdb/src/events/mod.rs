@@ -13,11 +13,15 @@
 //!   soon as the page is full, so a first page rarely reads more than the newest row groups.
 //! * **Type filters only where they exclude something.** The API always names event types;
 //!   a day table holding no other types is searched without the condition (`types_held`).
+//! * **Text as dictionary ids.** Text filters other than the lookups by hash are stored as
+//!   ids in a dictionary per day and filter (`dictionary`); a search turns its values into
+//!   the matching ids of each day first.
 //! * **Stored forms beside the tables.** Each day's event bodies are compressed blocks in a
 //!   file of their own (`bodies`); a row holds its body's location. The blocks are synced
 //!   before the transaction that commits their rows and the file's new length.
 
 mod bodies;
+mod dictionary;
 mod layout;
 mod recent;
 mod types_held;
@@ -29,7 +33,7 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, Utc};
 use duckdb::types::FromSql;
 use duckdb::{Connection, ToSql};
-use eventhose_analytics::keywords::{fold_case, Tokenizer};
+use eventhose_analytics::keywords::fold_case;
 use eventhose_analytics::{
     AnalyticsError, Comparison, ErasureReport, EventBatch, EventCursor, EventFilters, EventPage,
     EventQuery, EventReader, EventWriter, IndexedEvent, InsertReport, RetentionReport, StoredEvent,
@@ -39,8 +43,9 @@ use eventhose_model::EventType;
 
 use crate::{engine, in_transaction, poisoned, DuckStore};
 pub(crate) use bodies::BodyFiles;
+use dictionary::DayDictionary;
 pub(crate) use layout::parse_day_table;
-use layout::{day_table, text_column, DayRows, DAY};
+use layout::{day_table, DayRows, DAY};
 use recent::{id_hash, RecentIds};
 use types_held::TypeSet;
 pub(crate) use types_held::TypesHeld;
@@ -50,13 +55,16 @@ pub const EVENTS_POSITION: &str = "message_events";
 /// The row holding the highest sequence number ever assigned.
 pub(crate) const EVENTS_SEQUENCE: &str = "message_events_sequence";
 
-/// The writer connection of the event tables, the committed lengths of their body files, and
-/// the identities of recent events (loaded from the tables at the first insert).
+/// The writer connection of the event tables, the committed lengths of their body files, the
+/// identities of recent events (loaded from the tables at the first insert), and the
+/// dictionaries of the days written lately.
 pub(crate) struct EventsWriter {
     conn: Connection,
     window: i64,
     lengths: HashMap<String, u64>,
     recent: Option<RecentIds>,
+    dictionaries: BTreeMap<String, DayDictionary>,
+    packer: bodies::Packer,
 }
 
 impl EventsWriter {
@@ -64,15 +72,21 @@ impl EventsWriter {
         conn: Connection,
         window: std::time::Duration,
         lengths: HashMap<String, u64>,
-    ) -> EventsWriter {
-        EventsWriter {
+    ) -> Result<EventsWriter, AnalyticsError> {
+        Ok(EventsWriter {
             conn,
             window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 4),
             lengths,
             recent: None,
-        }
+            dictionaries: BTreeMap::new(),
+            packer: bodies::Packer::new()?,
+        })
     }
 }
+
+/// How many days' dictionaries the writer keeps in memory: today's and yesterday's, which
+/// take nearly every event; an older day's is read from its table when one of its events comes.
+const DICTIONARIES_KEPT: usize = 2;
 
 /// Opens the body files in `dir` as the store last committed them (see [`bodies`]): creates
 /// the tables of committed lengths and erased blocks, cuts and removes what no commit
@@ -123,6 +137,40 @@ fn set_length(conn: &Connection, table: &str, length: u64) -> Result<(), Analyti
     Ok(())
 }
 
+/// Deletes the rows of `table` whose bodies lie at `locations`, and the dictionary entries no
+/// other row uses (an erased event's values, a bounce reason naming the recipient say, must go
+/// with it). Inside the caller's transaction.
+fn delete_rows(conn: &Connection, table: &str, locations: &[u64]) -> Result<(), AnalyticsError> {
+    let list: Vec<String> = locations.iter().map(u64::to_string).collect();
+    let rows = format!("body IN ({})", list.join(", "));
+    let values = dictionary::values_table(table);
+    let mut sql = String::new();
+    for filter in dictionary::dictionary_filters() {
+        let Some(column) = layout::id_column(filter) else {
+            continue;
+        };
+        sql.push_str(&format!(
+            "DELETE FROM {values} WHERE filter = {index} \
+               AND id IN (SELECT {column} FROM {table} WHERE {rows}) \
+               AND id NOT IN (SELECT {column} FROM {table} WHERE NOT ({rows}) AND {column} IS NOT NULL); ",
+            index = filter.index(),
+        ));
+    }
+    sql.push_str(&format!("DELETE FROM {table} WHERE {rows};"));
+    conn.execute_batch(&sql).map_err(engine)
+}
+
+/// Appends an Arrow batch to `table` (inside the caller's transaction).
+fn append(
+    conn: &Connection,
+    table: &str,
+    rows: duckdb::arrow::record_batch::RecordBatch,
+) -> Result<(), AnalyticsError> {
+    let mut appender = conn.appender(table).map_err(engine)?;
+    appender.append_record_batch(rows).map_err(engine)?;
+    appender.flush().map_err(engine)
+}
+
 /// Refuses a store whose day tables have another layout than this build writes (stores made
 /// by development builds before the layout settled).
 pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
@@ -143,6 +191,17 @@ pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
         }
     }
     Ok(())
+}
+
+/// The values of a one-column query.
+fn query_column<T: FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<T>, AnalyticsError> {
+    let mut stmt = conn.prepare(sql).map_err(engine)?;
+    let rows = stmt.query_map(params, |row| row.get(0)).map_err(engine)?;
+    rows.collect::<Result<_, _>>().map_err(engine)
 }
 
 /// The rows of a two-column query.
@@ -248,9 +307,15 @@ fn stored_already(
     Ok(found)
 }
 
-/// The WHERE clause of the filters, with its parameters; the event type condition only when
-/// `by_type` (see [`types_held`]).
-fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToSql>>) {
+/// The WHERE clause of the filters on day table `table`, with its parameters; the event type
+/// condition only when `by_type` (see [`types_held`]). Dictionary filters are turned into
+/// the day's matching ids first.
+fn filter_sql(
+    conn: &Connection,
+    table: &str,
+    filters: &EventFilters,
+    by_type: bool,
+) -> Result<(String, Vec<Box<dyn ToSql>>), AnalyticsError> {
     let mut sql = Sql::default();
     if by_type {
         sql.any_of(
@@ -270,34 +335,37 @@ fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToS
         if wanted.is_empty() {
             continue;
         }
-        let column = text_column(filter);
-        let values = |fold: bool| -> Vec<String> {
-            wanted
-                .iter()
-                .map(|w| if fold { fold_case(w) } else { w.clone() })
-                .collect()
+        if let Some(hash_column) = layout::hash_column(filter) {
+            // The hash alone selects: comparing the text as well would make DuckDB read
+            // strings for every row of the day. The rows of a page are checked against the
+            // filters once read (`search`).
+            let hashes = wanted.iter().map(|w| {
+                let value = match filter.comparison() {
+                    Comparison::Caseless => fold_case(w),
+                    _ => w.clone(),
+                };
+                boxed_value(layout::lookup_hash(&value))
+            });
+            sql.any_of(hash_column, hashes.collect());
+            continue;
+        }
+        let Some(column) = layout::id_column(filter) else {
+            continue;
         };
-        let mut any_of = |values: Vec<String>| match layout::hash_column(filter) {
-            // The hash alone selects: comparing the text as well makes DuckDB read the
-            // column's strings for every row of the day (50 ms of 10M rows, against 5 for the
-            // hashes). The rows of a page are checked against the filters once read
-            // (`search`); a count could only be off by a 64-bit hash collision.
-            Some(hash_column) => {
-                let hashes = values.iter().map(|v| boxed_value(layout::lookup_hash(v)));
-                sql.any_of(hash_column, hashes.collect());
-            }
-            None => sql.any_of(column, values.into_iter().map(boxed_value).collect()),
+        let Some((ids_sql, params)) = dictionary::matching_ids_sql(table, filter, wanted) else {
+            sql.parts.push("FALSE".into());
+            continue;
         };
-        match filter.comparison() {
-            Comparison::Exact => any_of(values(false)),
-            Comparison::Caseless => any_of(values(true)),
-            Comparison::Keywords(tokenizer) => {
-                let alternatives: Vec<String> = wanted
-                    .iter()
-                    .map(|w| keyword_condition(column, tokenizer, w, &mut sql.params))
-                    .collect();
-                sql.parts.push(format!("({})", alternatives.join(" OR ")));
-            }
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let ids: Vec<u32> = query_column(conn, &ids_sql, &refs)?;
+        if ids.is_empty() {
+            sql.parts.push("FALSE".into());
+        } else if ids.len() <= INLINE_IDS {
+            let list: Vec<String> = ids.iter().map(u32::to_string).collect();
+            sql.parts.push(format!("{column} IN ({})", list.join(", ")));
+        } else {
+            sql.parts.push(format!("{column} IN ({ids_sql})"));
+            sql.params.extend(params.into_iter().map(boxed_value));
         }
     }
     let where_sql = if sql.parts.is_empty() {
@@ -305,8 +373,12 @@ fn filter_sql(filters: &EventFilters, by_type: bool) -> (String, Vec<Box<dyn ToS
     } else {
         sql.parts.join(" AND ")
     };
-    (where_sql, sql.params)
+    Ok((where_sql, sql.params))
 }
+
+/// Up to this many matching ids are written into a search's SQL as constants (which DuckDB
+/// checks against each row group's bounds); more are selected by a subquery.
+const INLINE_IDS: usize = 256;
 
 /// Whether `filters` name a lookup whose SQL compares hashes only (see [`filter_sql`]).
 fn selects_by_hash(filters: &EventFilters) -> bool {
@@ -334,28 +406,6 @@ impl Sql {
         ));
         self.params.extend(values);
     }
-}
-
-/// Every keyword of `wanted` is a keyword of the column's text (nothing matches a value
-/// without keywords).
-fn keyword_condition(
-    column: &str,
-    tokenizer: Tokenizer,
-    wanted: &str,
-    params: &mut Vec<Box<dyn ToSql>>,
-) -> String {
-    let tokens = tokenizer.tokens(wanted);
-    if tokens.is_empty() {
-        return "FALSE".into();
-    }
-    let all: Vec<String> = tokens
-        .into_iter()
-        .map(|token| {
-            params.push(Box::new(format!(" {token} ")));
-            format!("contains({column}, ?)")
-        })
-        .collect();
-    format!("({})", all.join(" AND "))
 }
 
 fn boxed_value<T: ToSql + 'static>(value: T) -> Box<dyn ToSql> {
@@ -422,7 +472,7 @@ impl EventReader for DuckStore {
                     &query.filters.event_types,
                     snapshot,
                 )?;
-                let (filter, params) = filter_sql(&query.filters, by_type);
+                let (filter, params) = filter_sql(conn, table, &query.filters, by_type)?;
                 filters.push((format!("seq <= {snapshot} AND ({filter})"), params));
             }
             // Matches per day over the whole range: the total (constant across the pages of
@@ -592,22 +642,25 @@ impl DuckStore {
     }
 }
 
-impl EventWriter for DuckStore {
-    fn insert(
+impl DuckStore {
+    /// Stores a batch (see [`EventWriter::insert`]) with the writer held.
+    fn insert_locked(
         &self,
-        batch: EventBatch,
+        writer: &mut EventsWriter,
+        batch: &EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError> {
-        let mut writer = self.events_writer()?;
         if writer.recent.is_none() {
-            writer.recent = Some(self.load_recent(&writer)?);
+            writer.recent = Some(self.load_recent(writer)?);
         }
         let EventsWriter {
             conn,
             recent,
             lengths,
+            dictionaries,
+            packer,
             ..
-        } = &mut *writer;
+        } = writer;
         let Some(recent) = recent.as_mut() else {
             return Err(AnalyticsError::Engine("recent event ids not loaded".into()));
         };
@@ -615,7 +668,8 @@ impl EventWriter for DuckStore {
         let mut report = InsertReport::default();
         // Sort out duplicates: within the batch, in the window, then (older events) in the
         // day tables.
-        let mut keys: HashSet<(i64, u128)> = HashSet::with_capacity(events.len());
+        let mut keys: hashbrown::HashSet<(i64, u128)> =
+            hashbrown::HashSet::with_capacity(events.len());
         let mut fresh: Vec<Option<u128>> = Vec::with_capacity(events.len());
         let mut late: BTreeMap<i64, Vec<(usize, &StoredEvent)>> = BTreeMap::new();
         for (i, event) in events.iter().enumerate() {
@@ -656,34 +710,50 @@ impl EventWriter for DuckStore {
         for (day, fresh) in fresh_by_day {
             let table = day_table(day);
             let offset = lengths.get(&table).copied().unwrap_or(0);
-            let packed = bodies::pack(fresh.iter().map(|(e, _)| e.json.as_str()), offset)?;
+            let (packed, locations) =
+                packer.pack(fresh.iter().map(|(e, _)| &e.json[..]), offset)?;
+            if !dictionaries.contains_key(&table) {
+                let loaded = DayDictionary::load(conn, &table).map_err(engine)?;
+                dictionaries.insert(table.clone(), loaded);
+            }
+            let dictionary = dictionaries
+                .get_mut(&table)
+                .ok_or_else(|| AnalyticsError::Engine("dictionary not loaded".into()))?;
             let mut rows = DayRows::with_capacity(fresh.len());
             let mut types = TypeSet::default();
-            for ((event, id), body) in fresh.into_iter().zip(packed.locations) {
+            for ((event, id), body) in fresh.into_iter().zip(locations) {
                 sequence += 1;
-                rows.push(sequence, event, body);
+                rows.push(sequence, event, body, dictionary);
                 types.insert(event.indexed.event_type);
                 appended.push((event.indexed.timestamp, id));
             }
+            let values = dictionary
+                .take_added()
+                .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
             // Durable before the rows that point into them are committed.
-            self.bodies.write(&table, offset, &packed.bytes)?;
-            let length = offset + packed.bytes.len() as u64;
+            self.bodies.write(&table, offset, packed)?;
+            let length = offset + packed.len() as u64;
             types_added.push((table.clone(), types));
-            by_day.push((table, rows, length));
+            by_day.push((table, rows, values, length));
         }
         report.inserted = appended.len() as u64;
 
         let mut created = Vec::new();
         in_transaction(conn, || {
-            for (table, rows, length) in by_day {
-                conn.execute_batch(&layout::create_day_table(&table))
-                    .map_err(engine)?;
+            for (table, rows, values, length) in by_day {
+                conn.execute_batch(&format!(
+                    "{}; {}",
+                    layout::create_day_table(&table),
+                    dictionary::create_values_table(&table)
+                ))
+                .map_err(engine)?;
+                if let Some(values) = values {
+                    append(conn, &dictionary::values_table(&table), values)?;
+                }
                 let rows = rows
                     .finish()
                     .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
-                let mut appender = conn.appender(&table).map_err(engine)?;
-                appender.append_record_batch(rows).map_err(engine)?;
-                appender.flush().map_err(engine)?;
+                append(conn, &table, rows)?;
                 set_length(conn, &table, length)?;
                 created.push((table, length));
             }
@@ -701,6 +771,9 @@ impl EventWriter for DuckStore {
             }
             Ok(())
         })?;
+        while dictionaries.len() > DICTIONARIES_KEPT {
+            dictionaries.pop_first();
+        }
         recent.extend(appended, now());
         let mut tables = self.tables.write().map_err(poisoned)?;
         for (table, length) in created {
@@ -713,6 +786,22 @@ impl EventWriter for DuckStore {
         self.event_types.committed(before, sequence, &types_added);
         self.event_sequence.store(sequence, Ordering::Release);
         Ok(report)
+    }
+}
+
+impl EventWriter for DuckStore {
+    fn insert(
+        &self,
+        batch: EventBatch,
+        position: Option<u64>,
+    ) -> Result<InsertReport, AnalyticsError> {
+        let mut writer = self.events_writer()?;
+        let inserted = self.insert_locked(&mut writer, &batch, position);
+        if inserted.is_err() {
+            // The dictionaries may hold entries no table has: read them again when needed.
+            writer.dictionaries.clear();
+        }
+        inserted
     }
 
     fn checkpoint(&self) -> Result<Option<u64>, AnalyticsError> {
@@ -735,13 +824,16 @@ impl EventWriter for DuckStore {
                         .conn
                         .execute_batch(&format!(
                             "DROP TABLE IF EXISTS {name}; \
+                             DROP TABLE IF EXISTS {values}; \
                              DELETE FROM event_bodies WHERE day_table = '{name}'; \
-                             DELETE FROM event_bodies_erased WHERE day_table = '{name}';"
+                             DELETE FROM event_bodies_erased WHERE day_table = '{name}';",
+                            values = dictionary::values_table(&name),
                         ))
                         .map_err(engine)
                 })?;
                 self.bodies.remove(&name)?;
                 writer.lengths.remove(&name);
+                writer.dictionaries.remove(&name);
                 self.tables.write().map_err(poisoned)?.remove(&name);
                 self.event_types.forget(&name);
                 report.dropped.push(name);
@@ -776,30 +868,52 @@ impl DuckStore {
     ) -> Result<ErasureReport, AnalyticsError> {
         let tables = self.day_tables()?;
         let mut report = ErasureReport::default();
-        let matches = "(f_recipients = $1 OR raw_rcpt = $1)";
-        let EventsWriter { conn, lengths, .. } = writer;
+        let hash = layout::lookup_hash(wanted);
+        let EventsWriter {
+            conn,
+            lengths,
+            dictionaries,
+            ..
+        } = writer;
         // First, each block holding an erased body is copied without it to the end of its
         // file; the transaction below moves the block's other rows to the copy.
         let mut moves = Vec::new();
         let mut grown = Vec::new();
+        // The rows to delete, by body location.
+        let mut doomed: Vec<(&str, Vec<u64>)> = Vec::new();
         for (_, table) in &tables {
-            let sql = format!("SELECT type, body FROM {table} WHERE {matches}");
+            // The hashes select candidates; their stored forms decide (a hash collision must
+            // not erase another recipient's event).
+            let sql = format!(
+                "SELECT body FROM {table} WHERE h_recipient = {hash} OR h_raw_rcpt = {hash}"
+            );
+            let candidates: Vec<u64> = query_column(conn, &sql, &[])?;
+            if candidates.is_empty() {
+                continue;
+            }
+            let stored = self
+                .bodies
+                .read(table, &candidates)
+                .map_err(|e| AnalyticsError::Engine(format!("stored events of {table}: {e}")))?;
             let mut erased: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-            for (name, body) in query_pairs::<String, u64>(conn, &sql, &[&wanted])? {
-                let event_type: EventType =
-                    name.parse()
-                        .map_err(|e: eventhose_model::UnknownEventType| {
-                            AnalyticsError::Engine(e.to_string())
-                        })?;
-                *report.erased.entry(event_type).or_default() += 1;
+            let mut locations = Vec::new();
+            for (body, json) in candidates.into_iter().zip(stored) {
+                let event = IndexedEvent::from_stored(json.as_bytes())
+                    .map_err(|e| AnalyticsError::Engine(format!("stored event of {table}: {e}")))?;
+                if !event.recipients.iter().any(|r| r == wanted) {
+                    continue;
+                }
+                *report.erased.entry(event.event_type).or_default() += 1;
                 erased
                     .entry(bodies::block_of(body))
                     .or_default()
                     .push(bodies::index_of(body));
+                locations.push(body);
             }
             if erased.is_empty() {
                 continue;
             }
+            doomed.push((table, locations));
             let start = lengths.get(table).copied().unwrap_or(0);
             let mut copies = Vec::new();
             for (block, indexes) in erased {
@@ -811,9 +925,8 @@ impl DuckStore {
             grown.push((table, start + copies.len() as u64));
         }
         in_transaction(conn, || {
-            for (_, table) in &tables {
-                conn.execute(&format!("DELETE FROM {table} WHERE {matches}"), [&wanted])
-                    .map_err(engine)?;
+            for (table, locations) in &doomed {
+                delete_rows(conn, table, locations)?;
             }
             for (table, old, new) in &moves {
                 let ((old_first, old_last), (new_first, _)) =
@@ -832,6 +945,10 @@ impl DuckStore {
         })?;
         for (table, length) in grown {
             lengths.insert(table.clone(), length);
+        }
+        // Dictionary entries only erased rows used are gone from the tables.
+        for (table, _) in &doomed {
+            dictionaries.remove(*table);
         }
         Ok(report)
     }
@@ -900,6 +1017,106 @@ mod tests {
         // And after reopening.
         let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
         assert_eq!(search(&store).len(), 1_000);
+    }
+
+    /// The dictionary values of the store's `filter` for the day of `START`.
+    fn dictionary_values(store: &DuckStore, filter: TextFilter) -> Vec<String> {
+        let table = dictionary::values_table(&day_table(START / DAY));
+        let writer = store.events_writer().unwrap();
+        let sql = format!(
+            "SELECT raw FROM {table} WHERE filter = {} ORDER BY id",
+            filter.index()
+        );
+        query_column(&writer.conn, &sql, &[]).unwrap()
+    }
+
+    fn campaign_search(store: &DuckStore, campaign: &str) -> u64 {
+        let mut filters = EventFilters::default();
+        filters.set_text(TextFilter::Campaigns, vec![campaign.into()]);
+        let query = EventQuery {
+            from: START,
+            to: START + DAY,
+            filters,
+            per_page: 10,
+            cursor: None,
+        };
+        store.search(&query).expect("search").total_count
+    }
+
+    #[test]
+    fn erasure_removes_the_dictionary_values_only_its_rows_used() {
+        let event = |i: i64, rcpt: &str, campaign: &str| {
+            format!(
+                r#"{{"type":"bounce","timestamp":"{}","event_id":"d{i}","rcpt_to":"{rcpt}","reason":"550 {rcpt} unknown","campaign_id":"{campaign}"}}"#,
+                START + i
+            )
+            .into_bytes()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.duckdb");
+        {
+            let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+            insert(
+                &store,
+                &[
+                    event(0, "gone@example.com", "Shared"),
+                    event(1, "kept@example.com", "Shared"),
+                    event(2, "gone@example.com", "Only Gone"),
+                ],
+            );
+            assert_eq!(campaign_search(&store, "only"), 1);
+            store.erase_recipient("gone@example.com").unwrap();
+            assert_eq!(
+                dictionary_values(&store, TextFilter::Reasons),
+                ["550 kept@example.com unknown"]
+            );
+            assert_eq!(dictionary_values(&store, TextFilter::Campaigns), ["Shared"]);
+            assert_eq!(campaign_search(&store, "only"), 0);
+            // A new value after the erasure gets an id of its own.
+            insert(&store, &[event(3, "new@example.com", "Fresh")]);
+            assert_eq!(campaign_search(&store, "fresh"), 1);
+            assert_eq!(campaign_search(&store, "shared"), 1);
+        }
+        // After reopening, ids continue past every id given, erased ones too.
+        let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+        insert(&store, &[event(4, "later@example.com", "Later")]);
+        assert_eq!(campaign_search(&store, "later"), 1);
+        assert_eq!(campaign_search(&store, "fresh"), 1);
+        assert_eq!(campaign_search(&store, "shared"), 1);
+        assert_eq!(
+            dictionary_values(&store, TextFilter::Campaigns),
+            ["Shared", "Fresh", "Later"]
+        );
+    }
+
+    #[test]
+    fn a_day_whose_dictionary_was_dropped_from_memory_reads_it_back() {
+        let event = |day: i64, i: i64, campaign: &str| {
+            format!(
+                r#"{{"type":"delivery","timestamp":"{}","event_id":"{day}-{i}","rcpt_to":"a@example.com","campaign_id":"{campaign}"}}"#,
+                START + day * DAY + i
+            )
+            .into_bytes()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).unwrap();
+        insert(&store, &[event(0, 0, "First"), event(0, 1, "Second")]);
+        // Two later days push the first day's dictionary out of memory.
+        insert(&store, &[event(1, 0, "Other")]);
+        insert(&store, &[event(2, 0, "Other")]);
+        assert!(!store
+            .events_writer()
+            .unwrap()
+            .dictionaries
+            .contains_key(&day_table(START / DAY)));
+        insert(&store, &[event(0, 2, "Second"), event(0, 3, "Third")]);
+        assert_eq!(
+            dictionary_values(&store, TextFilter::Campaigns),
+            ["First", "Second", "Third"]
+        );
+        assert_eq!(campaign_search(&store, "second"), 2);
+        assert_eq!(campaign_search(&store, "third"), 1);
+        assert_eq!(campaign_search(&store, "first"), 1);
     }
 
     #[test]

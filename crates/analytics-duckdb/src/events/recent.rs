@@ -9,7 +9,9 @@
 //! window ahead of the clock are remembered but do not move the floor, so one bad clock cannot
 //! push every other event onto the slow path.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use hashbrown::HashSet;
 
 /// An event's identity within its second: a 128-bit hash of its `event_id` (xxh3; a chance
 /// collision of two ids of one second is far below any hardware error rate).
