@@ -45,6 +45,11 @@ pub(crate) fn create_values_table(day_table: &str) -> String {
     )
 }
 
+/// The key of a raw text in a dictionary's memory.
+fn raw_hash(raw: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(raw.as_bytes())
+}
+
 /// What a text filter's searches compare for a value.
 pub(crate) fn compared_form(filter: TextFilter, text: &str) -> String {
     match filter.comparison() {
@@ -55,9 +60,13 @@ pub(crate) fn compared_form(filter: TextFilter, text: &str) -> String {
 }
 
 /// One day's dictionaries, and the entries added since they were last written.
+///
+/// In memory a dictionary maps the 128-bit hash of a raw text to its id: less than half the
+/// memory of keeping the texts, which counts for a field whose values are unique per message
+/// (subjects, transmission ids); a collision is out of reach.
 #[derive(Default)]
 pub(crate) struct DayDictionary {
-    ids: [HashMap<Box<str>, u32>; TextFilter::COUNT],
+    ids: [HashMap<u128, u32>; TextFilter::COUNT],
     /// The next id of each filter: past every id given, erased ones too.
     next: [u32; TextFilter::COUNT],
     added: Vec<(TextFilter, u32, Box<str>)>,
@@ -93,7 +102,7 @@ impl DayDictionary {
                 dictionary.ids.get_mut(filter),
                 dictionary.next.get_mut(filter),
             ) {
-                ids.insert(raw.into_boxed_str(), id);
+                ids.insert(raw_hash(&raw), id);
                 *next = (*next).max(id.saturating_add(1));
             }
         }
@@ -102,15 +111,14 @@ impl DayDictionary {
 
     /// The id of `raw` in `filter`'s dictionary, added when new.
     pub(crate) fn id(&mut self, filter: TextFilter, raw: &str) -> u32 {
-        let ids = &mut self.ids[filter.index()];
-        if let Some(id) = ids.get(raw) {
-            return *id;
-        }
+        let slot = match self.ids[filter.index()].entry(raw_hash(raw)) {
+            hashbrown::hash_map::Entry::Occupied(known) => return *known.get(),
+            hashbrown::hash_map::Entry::Vacant(slot) => slot,
+        };
         // A day holds far fewer than 2^32 distinct values of one field.
         let next = &mut self.next[filter.index()];
-        let id = *next;
+        let id = *slot.insert(*next);
         *next = next.saturating_add(1);
-        ids.insert(raw.into(), id);
         self.added.push((filter, id, raw.into()));
         id
     }
