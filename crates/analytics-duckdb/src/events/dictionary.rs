@@ -8,8 +8,8 @@
 //! Ids count up from 0 per day and filter, in order of first appearance; two raw texts with the
 //! same compared form get an id each, and a search selects every id whose value matches.
 //!
-//! The writer keeps the dictionaries of the days it writes in memory (raw text → id) and
-//! appends the new entries in the transaction that commits the rows using them.
+//! The writer keeps the dictionaries of the days it writes in memory (a hash of the raw text →
+//! id) and appends the new entries in the transaction that commits the rows using them.
 
 use std::sync::Arc;
 
@@ -67,7 +67,8 @@ pub(crate) fn compared_form(filter: TextFilter, text: &str) -> String {
 #[derive(Default)]
 pub(crate) struct DayDictionary {
     ids: [HashMap<u128, u32>; TextFilter::COUNT],
-    /// The next id of each filter: past every id given, erased ones too.
+    /// The next id of each filter: past every id the values table holds (an id whose rows and
+    /// entry were all erased may be given again, harmlessly).
     next: [u32; TextFilter::COUNT],
     added: Vec<(TextFilter, u32, Box<str>)>,
 }
