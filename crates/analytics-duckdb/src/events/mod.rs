@@ -35,9 +35,8 @@ use duckdb::types::FromSql;
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::keywords::fold_case;
 use eventhose_analytics::{
-    AnalyticsError, Comparison, ErasureReport, EventBatch, EventCursor, EventFilters, EventPage,
-    EventQuery, EventReader, EventWriter, IndexedEvent, InsertReport, RetentionReport, StoredEvent,
-    TextFilter,
+    AnalyticsError, ErasureReport, EventBatch, EventCursor, EventFilters, EventPage, EventQuery,
+    EventReader, EventWriter, IndexedEvent, InsertReport, RetentionReport, StoredEvent, TextFilter,
 };
 use eventhose_model::EventType;
 
@@ -339,13 +338,9 @@ fn filter_sql(
             // The hash alone selects: comparing the text as well would make DuckDB read
             // strings for every row of the day. The rows of a page are checked against the
             // filters once read (`search`).
-            let hashes = wanted.iter().map(|w| {
-                let value = match filter.comparison() {
-                    Comparison::Caseless => fold_case(w),
-                    _ => w.clone(),
-                };
-                boxed_value(layout::lookup_hash(&value))
-            });
+            let hashes = wanted
+                .iter()
+                .map(|w| boxed_value(layout::lookup_hash(&dictionary::compared_form(filter, w))));
             sql.any_of(hash_column, hashes.collect());
             continue;
         }
