@@ -267,7 +267,18 @@ impl IndexedEvent {
     /// not a JSON object or lacks a valid `type`, `timestamp` or `event_id` (what
     /// `Event::from_stored` checks).
     pub fn from_stored(stored: &[u8]) -> Result<IndexedEvent, AnalyticsError> {
-        let fields = StoredFields::read(stored).map_err(|e| invalid(ParseError::from(e)))?;
+        IndexedEvent::from_fields(StoredFields::read(stored))
+    }
+
+    /// [`IndexedEvent::from_stored`] of a stored event already checked to be UTF-8.
+    pub fn from_stored_text(stored: &str) -> Result<IndexedEvent, AnalyticsError> {
+        IndexedEvent::from_fields(StoredFields::read_text(stored))
+    }
+
+    fn from_fields(
+        fields: Result<StoredFields<'_>, serde_json::Error>,
+    ) -> Result<IndexedEvent, AnalyticsError> {
+        let fields = fields.map_err(|e| invalid(ParseError::from(e)))?;
         let event_type: EventType = match fields.get(stored::TYPE) {
             Some(Scalar::Text(name)) => name
                 .parse()

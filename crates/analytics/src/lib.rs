@@ -34,3 +34,4 @@ pub use query::{
     ValuesQuery,
 };
 pub use store::{AnalyticsError, MetricsCheckpoint, MetricsReader, MetricsWriter, RetentionReport};
+pub use stored::value_span;

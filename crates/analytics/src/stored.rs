@@ -84,7 +84,16 @@ pub(crate) fn scan<'a, const N: usize>(
 ) -> Option<Fields<'a, N>> {
     // One check of the whole event is cheaper than one per string. serde_json accepts
     // invalid UTF-8 in skipped strings: such events take its path.
-    let text = std::str::from_utf8(stored).ok()?;
+    scan_text(std::str::from_utf8(stored).ok()?, slot)
+}
+
+/// [`scan`] of an event already known to be UTF-8.
+#[inline]
+pub(crate) fn scan_text<'a, const N: usize>(
+    text: &'a str,
+    slot: impl Fn(&str) -> Option<usize>,
+) -> Option<Fields<'a, N>> {
+    let stored = text.as_bytes();
     let mut s = Scanner { text, at: 0 };
     let mut fields = Fields {
         values: [None; N],
@@ -365,6 +374,23 @@ fn string_end(bytes: &[u8], from: usize) -> usize {
     at
 }
 
+/// Where the value of the top-level field `name` lies in `stored` (one JSON object), quotes
+/// included, when the scanner reads the event and the field occurs once; `None` otherwise
+/// (absent, repeated, or an event left to serde_json), for the caller's slower path.
+pub fn value_span(stored: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let fields = scan_text::<1>(stored, |key| (key == name).then_some(0))?;
+    if fields.repeated {
+        return None;
+    }
+    let (text, quote) = match fields.values[0]? {
+        Raw::Plain(text) => (text, 1),
+        Raw::Json(json) => (json, 0),
+    };
+    // `text` is borrowed from `stored`.
+    let start = (text.as_ptr() as usize).checked_sub(stored.as_ptr() as usize)?;
+    Some(start - quote..start + text.len() + quote)
+}
+
 /// Slots after the text filters' fields (which take slots `0..TextFilter::COUNT`).
 pub(crate) const TYPE: usize = TextFilter::COUNT;
 pub(crate) const TIMESTAMP: usize = TYPE + 1;
@@ -415,6 +441,17 @@ impl<'a> StoredFields<'a> {
     /// Reads `stored`, which must be one JSON object.
     pub(crate) fn read(stored: &'a [u8]) -> Result<Self, serde_json::Error> {
         let fields = read(stored, slot)?;
+        Ok(StoredFields {
+            values: fields.values,
+        })
+    }
+
+    /// [`StoredFields::read`] of an event already known to be UTF-8 (checked once, not twice).
+    pub(crate) fn read_text(stored: &'a str) -> Result<Self, serde_json::Error> {
+        let fields = match scan_text(stored, slot) {
+            Some(fields) => fields,
+            None => read_by_serde(stored.as_bytes(), &slot)?,
+        };
         Ok(StoredFields {
             values: fields.values,
         })
@@ -629,6 +666,20 @@ pub(crate) mod tests {
             matches!(fields.get(TextFilter::Messages.index()), Some(Scalar::Number(n)) if n.to_string() == "-1500.0")
         );
         assert!(fields.get(TIMESTAMP).is_none());
+    }
+
+    #[test]
+    fn value_spans_cover_the_whole_value() {
+        let stored =
+            r#"{"a":"x","timestamp" : "1460989507" ,"n":[1,{"timestamp":2}],"e":"\u00e9","t":12}"#;
+        let span = |name| value_span(stored, name).map(|r| &stored[r]);
+        assert_eq!(span("timestamp"), Some(r#""1460989507""#));
+        assert_eq!(span("n"), Some(r#"[1,{"timestamp":2}]"#));
+        assert_eq!(span("e"), Some(r#""\u00e9""#));
+        assert_eq!(span("t"), Some("12"));
+        assert_eq!(span("missing"), None);
+        assert_eq!(value_span(r#"{"a":1,"a":2}"#, "a"), None);
+        assert_eq!(value_span("not json", "a"), None);
     }
 
     #[test]

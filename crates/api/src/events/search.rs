@@ -1,9 +1,10 @@
 //! `GET /events/message`: one page of the message events matching the request.
 
 use axum::extract::{RawQuery, State};
-use axum::Json;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::params::Params;
 use super::request::{self, Window};
@@ -17,14 +18,12 @@ pub(super) async fn search(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let key = caller.require(GRANT)?;
     let params = Params::parse(query.as_deref());
     let search = request::parse(&params, key, Utc::now())?;
     if !search.visible {
-        return Ok(Json(
-            json!({ "results": [], "total_count": 0, "links": {} }),
-        ));
+        return Ok(answer(render::page_body(&[], 0, &json!({}))));
     }
     let window = Window {
         from: search.query.from,
@@ -36,8 +35,8 @@ pub(super) async fn search(
         let results = page
             .events
             .iter()
-            .map(|stored| render::stored_event(stored))
-            .collect::<Result<Vec<Value>, _>>()
+            .map(|stored| render::stored_event_text(stored))
+            .collect::<Result<Vec<String>, _>>()
             .map_err(ApiError::internal)?;
         Ok((results, page.total_count, page.next))
     })
@@ -46,9 +45,10 @@ pub(super) async fn search(
         Some(next) => json!({ "next": render::next_link(&params, window, &next) }),
         None => json!({}),
     };
-    Ok(Json(json!({
-        "results": results,
-        "total_count": total_count,
-        "links": links,
-    })))
+    Ok(answer(render::page_body(&results, total_count, &links)))
+}
+
+/// A JSON answer from its text.
+fn answer(body: String) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
