@@ -27,10 +27,10 @@ fn stores() -> (tempfile::TempDir, DuckStore, MemoryEventStore) {
 fn insert_both(duck: &DuckStore, memory: &MemoryEventStore, events: &[Vec<u8>], position: u64) {
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
     let batch = EventBatch::read(&slices).expect("readable events");
-    let a = duck
-        .insert(batch.clone(), Some(position))
-        .expect("duck insert");
-    let b = memory.insert(batch, Some(position)).expect("memory insert");
+    let a = duck.insert(&batch, Some(position)).expect("duck insert");
+    let b = memory
+        .insert(&batch, Some(position))
+        .expect("memory insert");
     assert_eq!(a, b, "insert reports");
 }
 
@@ -144,7 +144,7 @@ fn paging_is_stable_while_events_arrive() {
     let events = stored_events(3_000, 8);
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
     let batch = |events: &[&[u8]]| EventBatch::read(events).expect("readable events");
-    duck.insert(batch(&slices[..2_000]), Some(1))
+    duck.insert(&batch(&slices[..2_000]), Some(1))
         .expect("insert");
     let mut q = query(EventFilters::default(), 150);
     let mut seen = std::collections::HashSet::new();
@@ -158,7 +158,7 @@ fn paging_is_stable_while_events_arrive() {
         }
         // New events (some older than the cursor) arrive between pages.
         if let Some(more) = arriving.next() {
-            duck.insert(batch(more), None).expect("insert more");
+            duck.insert(&batch(more), None).expect("insert more");
         }
         match page.next {
             Some(cursor) => q.cursor = Some(cursor),

@@ -164,9 +164,9 @@ impl EventBatch {
 
     /// Reads one stored event and adds it without copying it.
     pub fn push_shared(&mut self, stored: Bytes) -> Result<(), AnalyticsError> {
-        let indexed = IndexedEvent::from_stored(&stored)?;
-        std::str::from_utf8(&stored)
+        let text = std::str::from_utf8(&stored)
             .map_err(|_| AnalyticsError::Invalid("stored event: not UTF-8".into()))?;
+        let indexed = IndexedEvent::from_stored_text(text)?;
         self.events.push(StoredEvent {
             indexed,
             json: stored,
@@ -179,9 +179,10 @@ impl EventBatch {
         &self.events
     }
 
-    /// The events, owned.
-    pub fn into_events(self) -> Vec<StoredEvent> {
-        self.events
+    /// Removes every event, keeping the room they took: a writer that reuses its batches
+    /// touches no fresh memory for the next one.
+    pub fn clear(&mut self) {
+        self.events.clear();
     }
 
     /// How many events.
@@ -211,7 +212,7 @@ pub trait EventWriter: Send + Sync {
     /// commit: all or nothing.
     fn insert(
         &self,
-        batch: EventBatch,
+        batch: &EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError>;
 

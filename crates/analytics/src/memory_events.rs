@@ -112,12 +112,12 @@ impl EventReader for MemoryEventStore {
 impl EventWriter for MemoryEventStore {
     fn insert(
         &self,
-        batch: EventBatch,
+        batch: &EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError> {
         let mut stored = self.lock()?;
         let mut report = InsertReport::default();
-        for StoredEvent { indexed, json } in batch.into_events() {
+        for StoredEvent { indexed, json } in batch.events() {
             if !stored
                 .ids
                 .insert((indexed.timestamp, indexed.event_id.clone()))
@@ -128,8 +128,12 @@ impl EventWriter for MemoryEventStore {
             stored.last_seq += 1;
             let seq = stored.last_seq;
             // Checked as UTF-8 when the batch was read.
-            let json = String::from_utf8_lossy(&json).into_owned();
-            stored.rows.push(Row { seq, indexed, json });
+            let json = String::from_utf8_lossy(json).into_owned();
+            stored.rows.push(Row {
+                seq,
+                indexed: indexed.clone(),
+                json,
+            });
             report.inserted += 1;
         }
         stored.position = stored.position.max(position);
@@ -205,7 +209,7 @@ mod tests {
     fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) -> InsertReport {
         let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
         store
-            .insert(EventBatch::read(&slices).unwrap(), None)
+            .insert(&EventBatch::read(&slices).unwrap(), None)
             .unwrap()
     }
 
@@ -344,10 +348,10 @@ mod tests {
         let store = MemoryEventStore::new();
         let one = event("open", T0, "a", json!({}));
         let batch = || EventBatch::read(&[&one]).unwrap();
-        store.insert(batch(), Some(5)).unwrap();
-        store.insert(EventBatch::default(), None).unwrap();
+        store.insert(&batch(), Some(5)).unwrap();
+        store.insert(&EventBatch::default(), None).unwrap();
         assert_eq!(store.checkpoint().unwrap(), Some(5));
-        store.insert(batch(), Some(8)).unwrap();
+        store.insert(&batch(), Some(8)).unwrap();
         assert_eq!(store.checkpoint().unwrap(), Some(8));
     }
 

@@ -69,7 +69,9 @@ pub fn already_durable() -> Commit {
 /// [`Processor::checkpoint_interval`] (and before stopping), `start_checkpoint`; it
 /// acknowledges the deliveries processed before a checkpoint only once that checkpoint's
 /// [`Commit`] has succeeded: work is durable before the hose forgets it. One commit runs at a
-/// time, beside the processing of later deliveries.
+/// time, beside the processing of later deliveries; a checkpoint that falls due meanwhile
+/// starts as soon as it ends. At most [`MAX_PENDING_MESSAGES`] wait beside a commit: then
+/// reading pauses, so a store slower than reading bounds memory instead of growing every batch.
 #[async_trait::async_trait]
 pub trait Processor: Send {
     /// Handles one delivery (its work need not be durable yet).
@@ -87,6 +89,10 @@ pub trait Processor: Send {
     }
 }
 
+/// How many processed messages may wait for a checkpoint before reading pauses (or, with no
+/// commit running, one starts at once).
+pub const MAX_PENDING_MESSAGES: usize = 200_000;
+
 /// Drives `processor` on the named subscription until `shutdown` turns true or the hose closes.
 pub async fn run<P: Processor>(
     hose: std::sync::Arc<dyn Hose>,
@@ -102,27 +108,43 @@ pub async fn run<P: Processor>(
     let mut committing: Vec<DeliveryTag> = Vec::new();
     let mut ticker = tokio::time::interval(processor.checkpoint_interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Messages in `pending`; reading pauses at `MAX_PENDING_MESSAGES` until a commit can take them.
+    let mut pending_messages = 0;
+    // A checkpoint fell due while the last commit ran: the next one starts when it ends.
+    let mut checkpoint_due = false;
     loop {
-        tokio::select! {
+        let full = pending_messages >= MAX_PENDING_MESSAGES;
+        let start = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
             done = async { commit.as_mut().expect("guarded by is_some").await }, if commit.is_some() => {
                 commit = None;
                 done?;
                 ack(subscription.as_mut(), &mut committing).await?;
+                let start = (checkpoint_due || full) && !pending.is_empty();
+                checkpoint_due &= start;
+                start
             }
-            _ = ticker.tick(), if !pending.is_empty() && commit.is_none() => {
-                commit = Some(processor.start_checkpoint().await?);
-                committing = std::mem::take(&mut pending);
+            _ = ticker.tick(), if !pending.is_empty() && !checkpoint_due => {
+                checkpoint_due = commit.is_some();
+                commit.is_none()
             }
-            next = subscription.next() => match next {
+            next = subscription.next(), if !full => match next {
                 Ok(delivery) => {
                     processor.process(&delivery).await?;
                     pending.push(delivery.tag);
+                    pending_messages += delivery.messages.len();
+                    commit.is_none() && pending_messages >= MAX_PENDING_MESSAGES
                 }
                 Err(HoseError::Closed) => break,
                 Err(e) => return Err(e.into()),
             },
+        };
+        if start {
+            commit = Some(processor.start_checkpoint().await?);
+            committing = std::mem::take(&mut pending);
+            pending_messages = 0;
+            checkpoint_due = false;
         }
     }
     if let Some(commit) = commit {
@@ -148,4 +170,105 @@ async fn ack(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use eventhose_hose::embedded::{EmbeddedConfig, EmbeddedHose};
+    use tokio::sync::Semaphore;
+
+    /// Counts the messages it processes; each commit waits for a permit.
+    struct HeldCommits {
+        processed: Arc<AtomicUsize>,
+        permits: Arc<Semaphore>,
+    }
+
+    #[async_trait::async_trait]
+    impl Processor for HeldCommits {
+        async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
+            self.processed
+                .fetch_add(delivery.messages.len(), Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
+            let permits = self.permits.clone();
+            Ok(Box::pin(async move {
+                permits
+                    .acquire()
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .forget();
+                Ok(())
+            }))
+        }
+
+        fn checkpoint_interval(&self) -> Duration {
+            Duration::from_millis(10)
+        }
+    }
+
+    async fn wait_for(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..3_000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reading_pauses_while_a_slow_commit_holds_the_most_pending_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let hose: Arc<dyn Hose> = EmbeddedHose::open(dir.path(), EmbeddedConfig::default())
+            .await
+            .unwrap();
+        hose.register("slow").await.unwrap();
+        const PER_DELIVERY: usize = 1_000;
+        let total = MAX_PENDING_MESSAGES + 100 * PER_DELIVERY;
+        let batch = vec![bytes::Bytes::from_static(b"{}"); PER_DELIVERY];
+        for _ in 0..total / PER_DELIVERY {
+            hose.publish(batch.clone()).await.unwrap();
+        }
+        let processed = Arc::new(AtomicUsize::new(0));
+        let permits = Arc::new(Semaphore::new(0));
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(run(
+            hose.clone(),
+            "slow",
+            HeldCommits {
+                processed: processed.clone(),
+                permits: permits.clone(),
+            },
+            stopping,
+        ));
+
+        // The first commit starts with what came before the first tick, and is held; reading
+        // goes on until the most pending work waits beside it, then stops.
+        wait_for("the pending work to fill", || {
+            processed.load(Ordering::SeqCst) >= MAX_PENDING_MESSAGES
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let held = processed.load(Ordering::SeqCst);
+        assert!(
+            held < total - 50 * PER_DELIVERY,
+            "reading went on beside the held commit: {held} of {total} processed"
+        );
+
+        // Released commits let the rest through.
+        permits.add_permits(1_000);
+        wait_for("every message", || {
+            processed.load(Ordering::SeqCst) == total
+        })
+        .await;
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+        hose.close().await.unwrap();
+    }
 }

@@ -6,7 +6,7 @@
 //! crash) is skipped: events that retention or erasure removed since do not come back.
 //! Retention (whole days) runs between commits.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -24,6 +24,10 @@ pub struct MessageEventsSubscriber {
     /// Events read since the last checkpoint (reading is the costly part of storing, so it
     /// happens here, beside the commit of the previous batch).
     pending: EventBatch,
+    /// The batch of the last commit, handed back once stored, to be emptied here and filled
+    /// again: its events are freed by the thread that allocated them, and the next batch
+    /// reuses its room instead of touching fresh memory.
+    recycled: Arc<Mutex<Option<EventBatch>>>,
     committed: Option<u64>,
     folded: Option<u64>,
     keep: Duration,
@@ -43,6 +47,7 @@ impl MessageEventsSubscriber {
         Ok(MessageEventsSubscriber {
             store,
             pending: EventBatch::default(),
+            recycled: Arc::default(),
             committed,
             folded: None,
             keep,
@@ -84,8 +89,16 @@ impl Processor for MessageEventsSubscriber {
     }
 
     async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
-        let usual = self.pending.len();
-        let events = std::mem::replace(&mut self.pending, EventBatch::with_capacity(usual));
+        let recycled = self.recycled.lock().ok().and_then(|mut slot| slot.take());
+        let next = match recycled {
+            Some(mut batch) => {
+                batch.clear();
+                batch
+            }
+            None => EventBatch::with_capacity(self.pending.len()),
+        };
+        let events = std::mem::replace(&mut self.pending, next);
+        let recycled = self.recycled.clone();
         let position = self.folded.take().or(self.committed);
         self.committed = position;
         let retention_from = self.retention_due();
@@ -93,7 +106,15 @@ impl Processor for MessageEventsSubscriber {
         Ok(Box::pin(async move {
             if !events.is_empty() {
                 let writer = store.clone();
-                let report = crate::blocking(move || writer.insert(events, position)).await?;
+                let (report, events) = crate::blocking(move || {
+                    writer
+                        .insert(&events, position)
+                        .map(|report| (report, events))
+                })
+                .await?;
+                if let Ok(mut slot) = recycled.lock() {
+                    *slot = Some(events);
+                }
                 ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => MESSAGE_EVENTS_SUBSCRIBER)
                     .increment(report.inserted);
             }
@@ -146,6 +167,65 @@ mod tests {
             })
             .unwrap()
             .total_count
+    }
+
+    /// A memory store that records the size of every batch it is given.
+    #[derive(Default)]
+    struct Recording {
+        store: MemoryEventStore,
+        batches: Mutex<Vec<usize>>,
+    }
+
+    impl EventWriter for Recording {
+        fn insert(
+            &self,
+            batch: &EventBatch,
+            position: Option<u64>,
+        ) -> Result<eventhose_analytics::InsertReport, eventhose_analytics::AnalyticsError>
+        {
+            self.batches.lock().unwrap().push(batch.len());
+            self.store.insert(batch, position)
+        }
+        fn checkpoint(&self) -> Result<Option<u64>, eventhose_analytics::AnalyticsError> {
+            self.store.checkpoint()
+        }
+        fn enforce_retention(
+            &self,
+            keep_from: chrono::DateTime<Utc>,
+        ) -> Result<eventhose_analytics::RetentionReport, eventhose_analytics::AnalyticsError>
+        {
+            self.store.enforce_retention(keep_from)
+        }
+        fn erase_recipient(
+            &self,
+            recipient: &str,
+        ) -> Result<eventhose_analytics::ErasureReport, eventhose_analytics::AnalyticsError>
+        {
+            self.store.erase_recipient(recipient)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_recycled_batch_starts_empty() {
+        let store = Arc::new(Recording::default());
+        let mut subscriber = MessageEventsSubscriber::open(
+            store.clone(),
+            Duration::from_secs(10 * 86_400),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        subscriber.process(&delivery(1, &["a", "b"])).await.unwrap();
+        subscriber.checkpoint().await.unwrap();
+        for (position, id) in [(2, "c"), (3, "d"), (4, "e")] {
+            subscriber
+                .process(&delivery(position, &[id]))
+                .await
+                .unwrap();
+            subscriber.checkpoint().await.unwrap();
+        }
+        assert_eq!(*store.batches.lock().unwrap(), [2, 1, 1, 1]);
+        assert_eq!(stored(&store.store), 5);
     }
 
     #[tokio::test]

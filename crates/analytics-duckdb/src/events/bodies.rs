@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -69,51 +70,155 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// Packs bodies into blocks, reusing its compression context and buffers from one batch to the
-/// next (fresh ones cost page faults every commit).
+/// Packs bodies into blocks, reusing its compression contexts and buffers from one batch to
+/// the next (fresh ones cost page faults every commit). A large batch is compressed on several
+/// threads, each taking a run of whole blocks: the blocks come out as one thread would write
+/// them.
 pub(crate) struct Packer {
+    /// One per thread; the first one's output is the packed batch.
+    workers: Vec<Worker>,
+}
+
+/// A compression context and the blocks it wrote for the batch at hand.
+struct Worker {
     compressor: Compressor,
     bytes: Vec<u8>,
 }
 
+/// A batch smaller than this is compressed by one thread: starting another costs more than it
+/// saves.
+const PARALLEL_BYTES: usize = 1 << 20;
+/// At most this many threads compress one batch.
+const MAX_WORKERS: usize = 4;
+
 impl Packer {
+    /// A packer with a thread for each core, up to [`MAX_WORKERS`].
     pub(crate) fn new() -> io::Result<Packer> {
-        Ok(Packer {
-            compressor: Compressor::new()?,
-            bytes: Vec::new(),
-        })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Packer::with_threads(cores.min(MAX_WORKERS))
+    }
+
+    fn with_threads(threads: usize) -> io::Result<Packer> {
+        let workers = (0..threads.max(1))
+            .map(|_| {
+                Ok(Worker {
+                    compressor: Compressor::new()?,
+                    bytes: Vec::new(),
+                })
+            })
+            .collect::<io::Result<_>>()?;
+        Ok(Packer { workers })
     }
 
     /// Packs `bodies` into blocks that start at `offset` of their file: returns the blocks, one
     /// after another, and each body's location, in the order the bodies came.
-    pub(crate) fn pack<'a>(
-        &mut self,
-        bodies: impl IntoIterator<Item = &'a [u8]>,
-        offset: u64,
-    ) -> io::Result<(&[u8], Vec<u64>)> {
-        let Packer { compressor, bytes } = self;
-        bytes.clear();
-        let mut locations = Vec::new();
-        let mut block: Vec<&[u8]> = Vec::new();
-        let mut block_bytes = 0;
-        for body in bodies {
-            if !block.is_empty()
-                && (block_bytes + body.len() > BLOCK_BYTES || block.len() == BLOCK_BODIES)
-            {
-                compressor.block(&block, bytes)?;
-                block.clear();
-                block_bytes = 0;
+    pub(crate) fn pack(&mut self, bodies: &[&[u8]], offset: u64) -> io::Result<(&[u8], Vec<u64>)> {
+        let blocks = blocks(bodies);
+        let total: usize = bodies.iter().map(|b| b.len()).sum();
+        let threads = if total < PARALLEL_BYTES {
+            1
+        } else {
+            self.workers.len()
+        };
+        let runs = runs(&blocks, bodies, total, threads);
+        let (first, others) = self
+            .workers
+            .split_first_mut()
+            .ok_or_else(|| invalid("a packer without workers".into()))?;
+        // Where each block of each run starts in its worker's output.
+        let starts: Vec<io::Result<Vec<usize>>> = std::thread::scope(|scope| {
+            let spawned: Vec<_> = others
+                .iter_mut()
+                .zip(runs.iter().skip(1))
+                .map(|(worker, run)| scope.spawn(move || worker.compress(bodies, run)))
+                .collect();
+            let mut starts = vec![first.compress(bodies, runs.first().copied().unwrap_or(&[]))];
+            starts.extend(spawned.into_iter().map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a compression thread panicked")))
+            }));
+            starts
+        });
+        // The runs one after another in the first worker's buffer; each body located.
+        let mut locations = vec![0; bodies.len()];
+        for (thread, (run, starts)) in runs.iter().zip(starts).enumerate() {
+            let starts = starts?;
+            let base = match thread.checked_sub(1) {
+                None => 0,
+                Some(other) => {
+                    let base = first.bytes.len();
+                    first.bytes.extend_from_slice(&others[other].bytes);
+                    base
+                }
+            };
+            for (block, start) in run.iter().zip(starts) {
+                let block_offset = offset + (base + start) as u64;
+                for (index, body) in block.clone().enumerate() {
+                    locations[body] = location(block_offset, index);
+                }
             }
-            let block_offset = offset + bytes.len() as u64;
-            locations.push(location(block_offset, block.len()));
-            block.push(body);
-            block_bytes += body.len();
         }
-        if !block.is_empty() {
-            compressor.block(&block, bytes)?;
-        }
-        Ok((bytes.as_slice(), locations))
+        Ok((first.bytes.as_slice(), locations))
     }
+}
+
+/// Splits `blocks` into at most `threads` runs of consecutive blocks, each holding about an
+/// equal share of the `total` bytes of `bodies`.
+fn runs<'b>(
+    blocks: &'b [Range<usize>],
+    bodies: &[&[u8]],
+    total: usize,
+    threads: usize,
+) -> Vec<&'b [Range<usize>]> {
+    let mut runs = Vec::with_capacity(threads);
+    let (mut rest, mut bytes_left) = (blocks, total);
+    for thread in 0..threads {
+        let last = thread + 1 == threads;
+        let share = bytes_left / (threads - thread);
+        let (mut taken, mut count) = (0, 0);
+        while count < rest.len() && (taken < share || last) {
+            taken += rest[count].clone().map(|i| bodies[i].len()).sum::<usize>();
+            count += 1;
+        }
+        let (run, after) = rest.split_at(count);
+        runs.push(run);
+        (rest, bytes_left) = (after, bytes_left - taken);
+    }
+    runs
+}
+
+impl Worker {
+    /// Compresses the `run` of blocks (ranges of `bodies`) into this worker's buffer, replacing
+    /// what it held; returns where each block starts in it.
+    fn compress(&mut self, bodies: &[&[u8]], run: &[Range<usize>]) -> io::Result<Vec<usize>> {
+        self.bytes.clear();
+        let mut starts = Vec::with_capacity(run.len());
+        for block in run {
+            starts.push(self.bytes.len());
+            self.compressor
+                .block(&bodies[block.clone()], &mut self.bytes)?;
+        }
+        Ok(starts)
+    }
+}
+
+/// Cuts `bodies` into blocks (ranges of indexes): a block is closed before its bodies would
+/// pass [`BLOCK_BYTES`] or [`BLOCK_BODIES`] (a larger body gets a block of its own).
+fn blocks(bodies: &[&[u8]]) -> Vec<Range<usize>> {
+    let mut blocks = Vec::new();
+    let (mut start, mut block_bytes) = (0, 0);
+    for (i, body) in bodies.iter().enumerate() {
+        if i > start && (block_bytes + body.len() > BLOCK_BYTES || i - start == BLOCK_BODIES) {
+            blocks.push(start..i);
+            (start, block_bytes) = (i, 0);
+        }
+        block_bytes += body.len();
+    }
+    if start < bodies.len() {
+        blocks.push(start..bodies.len());
+    }
+    blocks
 }
 
 /// A zstd compressor set up for blocks, with the buffers it reuses from block to block.
@@ -422,9 +527,8 @@ mod tests {
 
     fn write(files: &BodyFiles, offset: u64, bodies: &[String]) -> Packed {
         let mut packer = Packer::new().unwrap();
-        let (bytes, locations) = packer
-            .pack(bodies.iter().map(String::as_bytes), offset)
-            .unwrap();
+        let bodies: Vec<&[u8]> = bodies.iter().map(String::as_bytes).collect();
+        let (bytes, locations) = packer.pack(&bodies, offset).unwrap();
         files.write(TABLE, offset, bytes).unwrap();
         Packed {
             bytes: bytes.to_vec(),
@@ -531,21 +635,45 @@ mod tests {
         assert!(files.read(TABLE, &[location(3, 0)]).is_err());
     }
 
+    fn as_bytes(bodies: &[String]) -> Vec<&[u8]> {
+        bodies.iter().map(String::as_bytes).collect()
+    }
+
     #[test]
     fn a_packer_reused_packs_as_a_new_one() {
         let mut reused = Packer::new().unwrap();
-        reused
-            .pack(bodies(300).iter().map(String::as_bytes), 0)
-            .unwrap();
+        reused.pack(&as_bytes(&bodies(300)), 0).unwrap();
         let second = bodies(40);
-        let (bytes, locations) = reused
-            .pack(second.iter().map(String::as_bytes), 77)
-            .unwrap();
+        let (bytes, locations) = reused.pack(&as_bytes(&second), 77).unwrap();
         let (bytes, locations) = (bytes.to_vec(), locations);
         let mut fresh = Packer::new().unwrap();
-        let (fresh_bytes, fresh_locations) =
-            fresh.pack(second.iter().map(String::as_bytes), 77).unwrap();
+        let (fresh_bytes, fresh_locations) = fresh.pack(&as_bytes(&second), 77).unwrap();
         assert_eq!(bytes, fresh_bytes);
         assert_eq!(locations, fresh_locations);
+    }
+
+    #[test]
+    fn a_batch_packed_on_several_threads_packs_as_on_one() {
+        // Over `PARALLEL_BYTES`, in blocks of several sizes.
+        let many: Vec<String> = (0..40_000)
+            .map(|i| format!(r#"{{"event_id":"{i}","pad":"{}"}}"#, "p".repeat(i % 97)))
+            .collect();
+        let bodies = as_bytes(&many);
+        assert!(bodies.iter().map(|b| b.len()).sum::<usize>() > PARALLEL_BYTES);
+        let mut parallel = Packer::with_threads(3).unwrap();
+        let (bytes, locations) = parallel.pack(&bodies, 5).unwrap();
+        let (bytes, locations) = (bytes.to_vec(), locations);
+        let mut single = Packer::with_threads(1).unwrap();
+        let (single_bytes, single_locations) = single.pack(&bodies, 5).unwrap();
+        assert_eq!(bytes, single_bytes);
+        assert_eq!(locations, single_locations);
+        // And it reads back.
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        files.write(TABLE, 5, &bytes).unwrap();
+        let read = files.read(TABLE, &locations[..50]).unwrap();
+        assert_eq!(read, many[..50]);
+        let last = files.read(TABLE, &locations[39_990..]).unwrap();
+        assert_eq!(last, many[39_990..]);
     }
 }

@@ -705,8 +705,8 @@ impl DuckStore {
         for (day, fresh) in fresh_by_day {
             let table = day_table(day);
             let offset = lengths.get(&table).copied().unwrap_or(0);
-            let (packed, locations) =
-                packer.pack(fresh.iter().map(|(e, _)| &e.json[..]), offset)?;
+            let bodies: Vec<&[u8]> = fresh.iter().map(|(e, _)| &e.json[..]).collect();
+            let (packed, locations) = packer.pack(&bodies, offset)?;
             if !dictionaries.contains_key(&table) {
                 let loaded = DayDictionary::load(conn, &table).map_err(engine)?;
                 dictionaries.insert(table.clone(), loaded);
@@ -787,11 +787,11 @@ impl DuckStore {
 impl EventWriter for DuckStore {
     fn insert(
         &self,
-        batch: EventBatch,
+        batch: &EventBatch,
         position: Option<u64>,
     ) -> Result<InsertReport, AnalyticsError> {
         let mut writer = self.events_writer()?;
-        let inserted = self.insert_locked(&mut writer, &batch, position);
+        let inserted = self.insert_locked(&mut writer, batch, position);
         if inserted.is_err() {
             // The dictionaries may hold entries no table has: read them again when needed.
             writer.dictionaries.clear();
@@ -975,7 +975,7 @@ mod tests {
     fn insert(store: &DuckStore, events: &[Vec<u8>]) {
         let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
         let batch = EventBatch::read(&slices).expect("readable");
-        store.insert(batch, Some(1)).expect("insert");
+        store.insert(&batch, Some(1)).expect("insert");
     }
 
     fn search(store: &DuckStore) -> Vec<String> {

@@ -79,7 +79,8 @@ async fn throughput(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
     .await?;
     let elapsed = drain_time(dir, MESSAGE_EVENTS_SUBSCRIBER, events, subscriber).await?;
     println!(
-        "| message-events subscriber (hose → DuckDB insert, 1 s commits) | {} events | {:.0} events/s |",
+        "| message-events subscriber (hose → DuckDB insert, commits each second or {} events) | {} events | {:.0} events/s |",
+        eventhose_subscribers::MAX_PENDING_MESSAGES,
         bench.events,
         bench.events as f64 / elapsed.as_secs_f64(),
     );
@@ -114,7 +115,7 @@ fn fill(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
                 .map(|l| Ok(eventhose_model::Event::parse_ingest(l, &ids)?.to_json_bytes()))
                 .collect::<anyhow::Result<_>>()?;
             let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
-            store.insert(EventBatch::read(&slices)?, None)?;
+            store.insert(&EventBatch::read(&slices)?, None)?;
             done += n;
         }
     }

@@ -110,7 +110,8 @@ async fn throughput(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Resu
         MetricsSubscriber::open(store, MetricsRetention::default(), Duration::from_secs(1)).await?;
     let elapsed = drain_time(dir, METRICS_SUBSCRIBER, events, subscriber).await?;
     println!(
-        "| metrics subscriber (hose → fold → DuckDB commit, 1 s commits) | {} events | {:.0} events/s |",
+        "| metrics subscriber (hose → fold → DuckDB commit, commits each second or {} events) | {} events | {:.0} events/s |",
+        eventhose_subscribers::MAX_PENDING_MESSAGES,
         bench.events,
         bench.events as f64 / elapsed.as_secs_f64(),
     );

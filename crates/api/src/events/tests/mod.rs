@@ -141,7 +141,7 @@ fn sample_events(t0: i64) -> Vec<Vec<u8>> {
 fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) {
     let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
     store
-        .insert(EventBatch::read(&slices).unwrap(), None)
+        .insert(&EventBatch::read(&slices).unwrap(), None)
         .unwrap();
 }
 
