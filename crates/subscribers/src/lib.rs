@@ -121,9 +121,7 @@ pub async fn run<P: Processor>(
                 commit = None;
                 done?;
                 ack(subscription.as_mut(), &mut committing).await?;
-                let start = (checkpoint_due || full) && !pending.is_empty();
-                checkpoint_due &= start;
-                start
+                (std::mem::take(&mut checkpoint_due) || full) && !pending.is_empty()
             }
             _ = ticker.tick(), if !pending.is_empty() && !checkpoint_due => {
                 checkpoint_due = commit.is_some();
