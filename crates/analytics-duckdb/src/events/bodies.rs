@@ -269,6 +269,25 @@ impl Compressor {
     }
 }
 
+/// Bytes written to a body file, not yet durable.
+#[must_use = "written bytes are durable only once synced"]
+pub(crate) struct Written {
+    file: File,
+    /// The directory of a file the write created, whose entry must be synced too.
+    new_in: Option<PathBuf>,
+}
+
+impl Written {
+    /// Makes the bytes (and a new file's name) durable.
+    pub(crate) fn sync(self) -> io::Result<()> {
+        self.file.sync_data()?;
+        if let Some(dir) = self.new_in {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
 /// A block's header: its tag, compressed length and plain length.
 fn header(file: &File, offset: u64) -> io::Result<([u8; 4], usize, usize)> {
     let mut bytes = [0u8; HEADER];
@@ -389,6 +408,17 @@ impl BodyFiles {
 
     /// Writes `bytes` at `offset` of a table's file (created if new) and makes them durable.
     pub(crate) fn write(&self, table: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.write_unsynced(table, offset, bytes)?.sync()
+    }
+
+    /// Writes `bytes` at `offset` of a table's file (created if new); they are durable once
+    /// the returned [`Written`] is synced, which may happen on another thread.
+    pub(crate) fn write_unsynced(
+        &self,
+        table: &str,
+        offset: u64,
+        bytes: &[u8],
+    ) -> io::Result<Written> {
         let path = self.path(table);
         let new = !path.exists();
         let file = OpenOptions::new()
@@ -397,12 +427,11 @@ impl BodyFiles {
             .write(true)
             .open(&path)?;
         file.write_all_at(bytes, offset)?;
-        file.sync_data()?;
-        if new {
+        Ok(Written {
+            file,
             // The new name must survive a crash too.
-            File::open(&self.dir)?.sync_all()?;
-        }
-        Ok(())
+            new_in: new.then(|| self.dir.clone()),
+        })
     }
 
     /// The bodies at `locations` of a table's file, in the same order. Each block is read
