@@ -150,13 +150,13 @@ pub(crate) fn valid_record_at(bytes: &[u8]) -> bool {
 /// Decodes a checksum-verified payload into its messages (sharing one buffer).
 pub(crate) fn decode_payload(header: &Header, payload: Vec<u8>) -> Result<Vec<Message>, String> {
     let raw = if header.codec == CODEC_ZSTD {
-        let mut raw = vec![0u8; header.raw_len as usize];
+        let mut raw = Vec::with_capacity(header.raw_len as usize);
         let written = codec::decompress_into(&payload, &mut raw)
             .map_err(|e| format!("zstd decompression failed: {e}"))?;
-        if written != raw.len() {
+        if written != header.raw_len as usize {
             return Err(format!(
                 "decompressed {written} bytes, header says {}",
-                raw.len()
+                header.raw_len
             ));
         }
         Bytes::from(raw)
