@@ -88,8 +88,11 @@ struct Worker {
 /// A batch smaller than this is compressed by one thread: starting another costs more than it
 /// saves.
 const PARALLEL_BYTES: usize = 1 << 20;
-/// At most this many threads compress one batch.
+/// At most this many threads compress one batch, or read one page's blocks.
 const MAX_WORKERS: usize = 4;
+/// A read of fewer blocks than this runs on one thread: a page of a few dozen events costs
+/// less than starting threads.
+const PARALLEL_BLOCKS: usize = 64;
 
 impl Packer {
     /// A packer with a thread for each core, up to [`MAX_WORKERS`].
@@ -435,24 +438,61 @@ impl BodyFiles {
     }
 
     /// The bodies at `locations` of a table's file, in the same order. Each block is read
-    /// and decompressed once.
+    /// and decompressed once; many blocks are read on one thread per core.
     pub(crate) fn read(&self, table: &str, locations: &[u64]) -> io::Result<Vec<String>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.read_on(table, locations, cores.min(MAX_WORKERS))
+    }
+
+    /// [`BodyFiles::read`] on up to `threads` threads.
+    fn read_on(&self, table: &str, locations: &[u64], threads: usize) -> io::Result<Vec<String>> {
         let file = File::open(self.path(table))?;
-        let mut decompressor = zstd::bulk::Decompressor::new()?;
-        let mut order: Vec<usize> = (0..locations.len()).collect();
-        order.sort_unstable_by_key(|&i| locations[i]);
-        let mut out = vec![String::new(); locations.len()];
-        let mut current: Option<(u64, Block)> = None;
-        for i in order {
-            let offset = block_of(locations[i]);
-            let block = match current {
-                Some((at, ref block)) if at == offset => block,
-                _ => {
-                    let block = Block::read(&file, offset, &mut decompressor)?;
-                    &current.insert((offset, block)).1
+        // The bodies wanted of each block, blocks in file order.
+        let mut by_block: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+        for (i, location) in locations.iter().enumerate() {
+            by_block.entry(block_of(*location)).or_default().push(i);
+        }
+        let blocks: Vec<(u64, Vec<usize>)> = by_block.into_iter().collect();
+        let threads = if blocks.len() < PARALLEL_BLOCKS {
+            1
+        } else {
+            threads.max(1)
+        };
+        let part = blocks.len().div_ceil(threads).max(1);
+        let read_part = |blocks: &[(u64, Vec<usize>)]| -> io::Result<Vec<(usize, String)>> {
+            let mut decompressor = zstd::bulk::Decompressor::new()?;
+            let mut bodies = Vec::new();
+            for (offset, wanted) in blocks {
+                let block = Block::read(&file, *offset, &mut decompressor)?;
+                for &i in wanted {
+                    bodies.push((i, block.body(index_of(locations[i]))?.to_owned()));
                 }
-            };
-            out[i] = block.body(index_of(locations[i]))?.to_owned();
+            }
+            Ok(bodies)
+        };
+        let parts: Vec<io::Result<Vec<(usize, String)>>> = if threads == 1 {
+            vec![read_part(&blocks)]
+        } else {
+            std::thread::scope(|scope| {
+                let spawned: Vec<_> = blocks
+                    .chunks(part)
+                    .map(|blocks| scope.spawn(|| read_part(blocks)))
+                    .collect();
+                spawned
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|_| Err(io::Error::other("a reading thread panicked")))
+                    })
+                    .collect()
+            })
+        };
+        let mut out = vec![String::new(); locations.len()];
+        for part in parts {
+            for (i, body) in part? {
+                out[i] = body;
+            }
         }
         Ok(out)
     }
@@ -591,6 +631,31 @@ mod tests {
         let expected: Vec<&String> = wanted.iter().map(|(_, b)| *b).collect();
         assert_eq!(read.iter().collect::<Vec<_>>(), expected);
         assert_eq!(files.all(TABLE).unwrap().len(), 2_010);
+    }
+
+    #[test]
+    fn many_blocks_read_alike_on_one_thread_or_several() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = BodyFiles::open(dir.path(), &HashMap::new()).unwrap();
+        let stored: Vec<String> = (0..800)
+            .map(|i| format!("{i}:{}", "y".repeat(4_000 + i % 97)))
+            .collect();
+        let packed = write(&files, 0, &stored);
+        let blocks: std::collections::BTreeSet<u64> =
+            packed.locations.iter().map(|l| block_of(*l)).collect();
+        assert!(blocks.len() >= PARALLEL_BLOCKS, "{} blocks", blocks.len());
+        // Every other body, newest first.
+        let wanted: Vec<usize> = (0..stored.len()).rev().step_by(2).collect();
+        let locations: Vec<u64> = wanted.iter().map(|&i| packed.locations[i]).collect();
+        let expected: Vec<&String> = wanted.iter().map(|&i| &stored[i]).collect();
+        for threads in [1, 3] {
+            let read = files.read_on(TABLE, &locations, threads).unwrap();
+            assert_eq!(
+                read.iter().collect::<Vec<_>>(),
+                expected,
+                "{threads} threads"
+            );
+        }
     }
 
     #[test]
