@@ -21,7 +21,7 @@
 //!   tag marked dead, their bytes zeroed) and unlisted; at open, any a crash left listed are
 //!   buried again. Burial is idempotent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::ops::Range;
@@ -448,7 +448,7 @@ impl BodyFiles {
     fn read_on(&self, table: &str, locations: &[u64], threads: usize) -> io::Result<Vec<String>> {
         let file = File::open(self.path(table))?;
         // The bodies wanted of each block, blocks in file order.
-        let mut by_block: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+        let mut by_block: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for (i, location) in locations.iter().enumerate() {
             by_block.entry(block_of(*location)).or_default().push(i);
         }
