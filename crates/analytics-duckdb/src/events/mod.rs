@@ -393,6 +393,11 @@ const LOOKUP_ROWS: usize = 20_000;
 /// A row of a page before its stored form is read: `(ts, event_id, body location, table)`.
 type PageRow<'t> = (i64, String, u64, &'t str);
 
+/// A [`PageRow`] of a `SELECT ts, event_id, body` from `table`.
+fn page_row<'t>(row: &duckdb::Row<'_>, table: &'t str) -> duckdb::Result<PageRow<'t>> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, table))
+}
+
 /// What a search knows of one day's matches before it reads a page.
 enum DayMatches<'t> {
     /// All of them (a lookup by hash), newest first.
@@ -519,9 +524,7 @@ impl EventReader for DuckStore {
                     );
                     let mut stmt = conn.prepare(&sql).map_err(engine)?;
                     let found = stmt
-                        .query_map(params.as_slice(), |row| {
-                            Ok((row.get(0)?, row.get(1)?, row.get(2)?, table.as_str()))
-                        })
+                        .query_map(params.as_slice(), |row| page_row(row, table))
                         .map_err(engine)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(engine)?;
@@ -593,9 +596,7 @@ impl EventReader for DuckStore {
                     );
                     let mut stmt = conn.prepare(&sql).map_err(engine)?;
                     let found = stmt
-                        .query_map(params.as_slice(), |row| {
-                            Ok((row.get(0)?, row.get(1)?, row.get(2)?, table.as_str()))
-                        })
+                        .query_map(params.as_slice(), |row| page_row(row, table))
                         .map_err(engine)?;
                     for row in found {
                         rows.push(row.map_err(engine)?);
