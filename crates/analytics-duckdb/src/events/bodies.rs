@@ -94,11 +94,24 @@ const MAX_WORKERS: usize = 4;
 /// less than starting threads.
 const PARALLEL_BLOCKS: usize = 64;
 
+/// One thread per core, up to [`MAX_WORKERS`]: how many threads compress a batch or read a
+/// page's blocks.
+fn worker_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(MAX_WORKERS)
+}
+
+/// The result of a scoped worker thread; a panic there is an I/O error.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, io::Result<T>>) -> io::Result<T> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("a body worker thread panicked")))
+}
+
 impl Packer {
     /// A packer with a thread for each core, up to [`MAX_WORKERS`].
     pub(crate) fn new() -> io::Result<Packer> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Packer::with_threads(cores.min(MAX_WORKERS))
+        Packer::with_threads(worker_threads())
     }
 
     fn with_threads(threads: usize) -> io::Result<Packer> {
@@ -136,11 +149,7 @@ impl Packer {
                 .map(|(worker, run)| scope.spawn(move || worker.compress(bodies, run)))
                 .collect();
             let mut starts = vec![first.compress(bodies, runs.first().copied().unwrap_or(&[]))];
-            starts.extend(spawned.into_iter().map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a compression thread panicked")))
-            }));
+            starts.extend(spawned.into_iter().map(joined));
             starts
         });
         // The runs one after another in the first worker's buffer; each body located.
@@ -440,8 +449,7 @@ impl BodyFiles {
     /// The bodies at `locations` of a table's file, in the same order. Each block is read
     /// and decompressed once; many blocks are read on one thread per core.
     pub(crate) fn read(&self, table: &str, locations: &[u64]) -> io::Result<Vec<String>> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.read_on(table, locations, cores.min(MAX_WORKERS))
+        self.read_on(table, locations, worker_threads())
     }
 
     /// [`BodyFiles::read`] on up to `threads` threads.
@@ -478,14 +486,7 @@ impl BodyFiles {
                     .chunks(part)
                     .map(|blocks| scope.spawn(|| read_part(blocks)))
                     .collect();
-                spawned
-                    .into_iter()
-                    .map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|_| Err(io::Error::other("a reading thread panicked")))
-                    })
-                    .collect()
+                spawned.into_iter().map(joined).collect()
             })
         };
         let mut out = vec![String::new(); locations.len()];
