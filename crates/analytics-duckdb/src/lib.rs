@@ -109,7 +109,7 @@ impl DuckStore {
             );
         }
         tables.extend(built);
-        events::check_layout(&conn)?;
+        events::upgrade_layout(&conn)?;
         let readers = (0..options.readers.max(1))
             .map(|_| conn.try_clone().map_err(engine))
             .collect::<Result<Vec<_>, _>>()?;

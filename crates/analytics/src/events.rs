@@ -19,9 +19,10 @@
 //!   up to the highest number assigned when it runs: its *snapshot*. Its cursor carries the
 //!   snapshot, and every later page sees only events numbered at or below it. So paging never
 //!   skips or repeats an event and `total_count` stays the same while new events arrive;
-//!   only deletions (retention, erasure) between pages can lower it.
-//! - **Order.** Newest first: `timestamp` descending, then `event_id` descending, comparing the
-//!   ids' UTF-8 bytes. `event_id` is unique, so the order is total.
+//!   only deletions (retention, erasure) between pages can lower it. Within one insert,
+//!   events of one timestamp are numbered in batch order.
+//! - **Order.** Newest first: `timestamp` descending, then sequence number descending (of one
+//!   second, the last stored first). Sequence numbers are unique, so the order is total.
 //! - **Filters.** As [`crate::EventFilters`] and [`crate::IndexedEvent::matches`] define them,
 //!   over the values [`crate::IndexedEvent::from_stored`] extracts.
 //! - **Time.** `from <= timestamp < to`, in unix seconds.
@@ -64,8 +65,8 @@ pub const SEARCHABLE_EVENT_TYPES: [EventType; 18] = [
 pub struct EventCursor {
     /// `timestamp` of the last event returned.
     pub timestamp: i64,
-    /// `event_id` of the last event returned.
-    pub event_id: String,
+    /// Insertion sequence number of the last event returned.
+    pub seq: u64,
     /// The highest insertion sequence number the search sees.
     pub snapshot: u64,
 }
@@ -200,7 +201,7 @@ impl EventBatch {
 pub trait EventReader: Send + Sync {
     /// One page of the events matching `query`, newest first (see the module docs for the
     /// snapshot, order and filters). With a cursor, the page starts after the cursor's
-    /// `(timestamp, event_id)` and sees only the cursor's snapshot. An [`AnalyticsError::Invalid`]
+    /// `(timestamp, seq)` and sees only the cursor's snapshot. An [`AnalyticsError::Invalid`]
     /// when `per_page` is 0.
     fn search(&self, query: &EventQuery) -> Result<EventPage, AnalyticsError>;
 }

@@ -83,12 +83,12 @@ impl EventReader for MemoryEventStore {
             })
             .collect();
         let total_count = matching.len() as u64;
-        let key = |row: &Row| (row.indexed.timestamp, row.indexed.event_id.clone());
+        let key = |row: &Row| (row.indexed.timestamp, row.seq);
         matching.sort_by_key(|row| std::cmp::Reverse(key(row)));
         let after_cursor: Vec<&Row> = match &query.cursor {
             None => matching,
             Some(cursor) => {
-                let last = (cursor.timestamp, cursor.event_id.clone());
+                let last = (cursor.timestamp, cursor.seq);
                 matching.into_iter().filter(|row| key(row) < last).collect()
             }
         };
@@ -98,7 +98,7 @@ impl EventReader for MemoryEventStore {
             .flatten()
             .map(|last| crate::EventCursor {
                 timestamp: last.indexed.timestamp,
-                event_id: last.indexed.event_id.clone(),
+                seq: last.seq,
                 snapshot,
             });
         Ok(EventPage {
@@ -376,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn ties_in_time_order_by_event_id_descending() {
+    fn ties_in_time_order_the_last_stored_first() {
         let store = MemoryEventStore::new();
         insert(
             &store,
@@ -387,7 +387,7 @@ mod tests {
             ],
         );
         let page = store.search(&query(EventFilters::default())).unwrap();
-        assert_eq!(ids(&page), ["9", "11", "10"], "bytes, not numbers");
+        assert_eq!(ids(&page), ["11", "9", "10"]);
     }
 
     #[test]
@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(ids(&first), ["e6", "e5"]);
         assert_eq!(first.total_count, 4);
         let next = first.next.clone().unwrap();
-        assert_eq!((next.timestamp, next.event_id.as_str()), (T0 + 40, "e5"));
+        assert_eq!((next.timestamp, next.seq), (T0 + 40, 5), "e5, stored fifth");
         q.cursor = Some(next);
         let second = store.search(&q).unwrap();
         assert_eq!(ids(&second), ["e2", "e1"]);
@@ -569,7 +569,7 @@ mod tests {
         let store = sample();
         let cursor = EventCursor {
             timestamp: T0 + 1_000,
-            event_id: String::new(),
+            seq: 0,
             snapshot: 3,
         };
         let mut q = query(EventFilters::default());

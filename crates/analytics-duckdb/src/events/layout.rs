@@ -5,17 +5,19 @@
 //! on, read once at insert time by the shared definitions (`IndexedEvent`): the integer
 //! fields, a 64-bit hash for each lookup filter (`event_ids`, `recipients`, `messages`, and
 //! `raw_rcpt_to` for erasure), and for every other text filter an id in the day's dictionary
-//! of that filter (see [`super::dictionary`]). `event_id` is also kept as text: it breaks
-//! ties in the order of a page.
+//! of that filter (see [`super::dictionary`]). The event type is a one-byte code
+//! ([`type_code`]); ties in the order of a page are broken by the insertion sequence number
+//! `seq`, so no text is stored at all.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use duckdb::arrow::array::{ArrayRef, Int64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use duckdb::arrow::array::{ArrayRef, Int64Builder, UInt32Builder, UInt64Builder, UInt8Builder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 use eventhose_analytics::{StoredEvent, TextFilter};
+use eventhose_model::EventType;
 
 use super::dictionary::{dictionary_filters, DayDictionary};
 
@@ -78,13 +80,24 @@ pub(crate) fn lookup_hash(value: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(value.as_bytes())
 }
 
+/// The code of an event type in the `type` column: its position in [`EventType::ALL`], which
+/// only ever grows at the end (a test pins the codes).
+pub(crate) fn type_code(event_type: EventType) -> u8 {
+    // At most 32 types (see `TypeSet`).
+    event_type.index() as u8
+}
+
+/// The event type of a `type` column code; `None` for a code this build does not know.
+pub(crate) fn type_of_code(code: u8) -> Option<EventType> {
+    EventType::ALL.get(usize::from(code)).copied()
+}
+
 /// Every column of a day table, in order, with its SQL type and nullability.
 fn columns() -> Vec<(&'static str, &'static str, bool)> {
     let mut out = vec![
         ("seq", "UBIGINT", false),
         ("ts", "BIGINT", false),
-        ("event_id", "VARCHAR", false),
-        ("type", "VARCHAR", false),
+        ("type", "UTINYINT", false),
         ("subaccount", "UBIGINT", true),
         ("bounce_class", "UBIGINT", true),
         ("ab_test_version", "UBIGINT", true),
@@ -100,13 +113,32 @@ fn columns() -> Vec<(&'static str, &'static str, bool)> {
     out
 }
 
-/// The column names of a day table, in order, comma-separated.
+/// The columns of a day table, in order, each as `name TYPE`, comma-separated.
 pub(crate) fn column_list() -> String {
     columns()
         .iter()
-        .map(|(name, _, _)| *name)
+        .map(|(name, sql_type, _)| format!("{name} {sql_type}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The columns of the layout before this one ([`column_list`]'s form), which kept `event_id`
+/// as text and the type as its name; [`upgrade_from_previous`] turns such a table into this
+/// layout in place.
+pub(crate) fn previous_column_list() -> String {
+    column_list().replacen("type UTINYINT", "event_id VARCHAR, type VARCHAR", 1)
+}
+
+/// SQL turning day table `name` of the previous layout into this one.
+pub(crate) fn upgrade_from_previous(name: &str) -> String {
+    let codes: String = EventType::ALL
+        .iter()
+        .map(|t| format!(" WHEN '{}' THEN {}", t.as_str(), type_code(*t)))
+        .collect();
+    format!(
+        "ALTER TABLE {name} DROP COLUMN event_id; \
+         ALTER TABLE {name} ALTER COLUMN type SET DATA TYPE UTINYINT USING (CASE type{codes} END);"
+    )
 }
 
 /// `CREATE TABLE IF NOT EXISTS` of a day table.
@@ -130,8 +162,8 @@ fn schema() -> Arc<Schema> {
             let data_type = match sql_type {
                 "UBIGINT" => DataType::UInt64,
                 "UINTEGER" => DataType::UInt32,
-                "BIGINT" => DataType::Int64,
-                _ => DataType::Utf8,
+                "UTINYINT" => DataType::UInt8,
+                _ => DataType::Int64,
             };
             Field::new(name, data_type, nullable)
         })
@@ -143,8 +175,7 @@ fn schema() -> Arc<Schema> {
 pub(crate) struct DayRows {
     seq: UInt64Builder,
     ts: Int64Builder,
-    event_id: StringBuilder,
-    event_type: StringBuilder,
+    event_type: UInt8Builder,
     subaccount: UInt64Builder,
     bounce_class: UInt64Builder,
     ab_test_version: UInt64Builder,
@@ -157,12 +188,10 @@ impl DayRows {
     /// Room for `rows` rows: one allocation per column instead of a chain of doublings, each
     /// copying what came before.
     pub(crate) fn with_capacity(rows: usize) -> DayRows {
-        let text = |bytes_per_row: usize| StringBuilder::with_capacity(rows, rows * bytes_per_row);
         DayRows {
             seq: UInt64Builder::with_capacity(rows),
             ts: Int64Builder::with_capacity(rows),
-            event_id: text(24),
-            event_type: text(12),
+            event_type: UInt8Builder::with_capacity(rows),
             subaccount: UInt64Builder::with_capacity(rows),
             bounce_class: UInt64Builder::with_capacity(rows),
             ab_test_version: UInt64Builder::with_capacity(rows),
@@ -186,8 +215,7 @@ impl DayRows {
         let ix = &event.indexed;
         self.seq.append_value(seq);
         self.ts.append_value(ix.timestamp);
-        self.event_id.append_value(&ix.event_id);
-        self.event_type.append_value(ix.event_type.as_str());
+        self.event_type.append_value(type_code(ix.event_type));
         self.subaccount.append_option(ix.subaccount);
         self.bounce_class.append_option(ix.bounce_class);
         self.ab_test_version.append_option(ix.ab_test_version);
@@ -213,7 +241,6 @@ impl DayRows {
         let mut arrays: Vec<ArrayRef> = vec![
             Arc::new(self.seq.finish()),
             Arc::new(self.ts.finish()),
-            Arc::new(self.event_id.finish()),
             Arc::new(self.event_type.finish()),
             Arc::new(self.subaccount.finish()),
             Arc::new(self.bounce_class.finish()),
@@ -243,6 +270,50 @@ mod tests {
         assert_eq!(day_table(0), "events_19700101");
         assert_eq!(parse_day_table(&day_table(20_000)), Some(20_000));
         assert_eq!(parse_day_table("events_x"), None);
+    }
+
+    #[test]
+    fn type_codes_never_change() {
+        // Stored codes: a new type may only be added at the end.
+        let names: Vec<&str> = (0..EventType::COUNT as u8)
+            .map(|code| type_of_code(code).unwrap().as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "injection",
+                "delivery",
+                "bounce",
+                "delay",
+                "policy_rejection",
+                "out_of_band",
+                "spam_complaint",
+                "sms_status",
+                "open",
+                "initial_open",
+                "click",
+                "amp_open",
+                "amp_initial_open",
+                "amp_click",
+                "generation_failure",
+                "generation_rejection",
+                "list_unsubscribe",
+                "link_unsubscribe",
+                "relay_injection",
+                "relay_rejection",
+                "relay_delivery",
+                "relay_tempfail",
+                "relay_permfail",
+                "ab_test_completed",
+                "ab_test_cancelled",
+                "success",
+                "error",
+            ]
+        );
+        for event_type in EventType::ALL {
+            assert_eq!(type_of_code(type_code(event_type)), Some(event_type));
+        }
+        assert_eq!(type_of_code(EventType::COUNT as u8), None);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Raw events for the Events API, in daily tables (see [`layout`]).
 //!
-//! * **Bulk appends.** An insert reads nothing back: each event's identity
-//!   `(timestamp, event_id)` is checked against [`RecentIds`], which holds every stored event
+//! * **Bulk appends.** An insert reads nothing back: each event's identity (`timestamp` and a
+//!   hash of `event_id`) is checked against [`RecentIds`], which holds every stored event
 //!   of the redelivery window; only events older than the window are looked up in their day
 //!   table. New rows go to their day tables as Arrow batches, in one transaction with the
 //!   sequence high-water mark and the hose position.
 //! * **Stable paging.** Each stored row gets an insertion sequence number; the high-water mark
 //!   is committed with the rows. A first page fixes its snapshot (the mark then) and every
-//!   later page filters `seq <= snapshot`.
+//!   later page filters `seq <= snapshot`. Events of one second are ordered by it too.
 //! * **Newest first, cheaply.** A page is read from slices of the time range, newest first
 //!   (the first as long as the day's count says a page needs, then doubling), stopping as
 //!   soon as the page is full, so a first page rarely reads more than the newest row groups.
@@ -174,24 +174,34 @@ fn append(
     appender.flush().map_err(engine)
 }
 
-/// Refuses a store whose day tables have another layout than this build writes (stores made
-/// by development builds before the layout settled).
-pub(crate) fn check_layout(conn: &Connection) -> Result<(), AnalyticsError> {
-    let expected = layout::column_list();
+/// Brings the day tables to the layout this build writes: tables of the previous layout are
+/// upgraded in place (one transaction); a store with any other layout (development builds
+/// before the layout settled) is refused.
+pub(crate) fn upgrade_layout(conn: &Connection) -> Result<(), AnalyticsError> {
+    let (expected, previous) = (layout::column_list(), layout::previous_column_list());
     let tables = query_pairs::<String, String>(
         conn,
-        "SELECT table_name, string_agg(column_name, ', ' ORDER BY column_index) \
+        "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) \
          FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
          GROUP BY table_name",
         &[],
     )?;
+    let mut upgrades = String::new();
     for (name, columns) in tables {
-        if parse_day_table(&name).is_some() && columns != expected {
+        if parse_day_table(&name).is_none() || columns == expected {
+            continue;
+        }
+        if columns != previous {
             return Err(AnalyticsError::Engine(format!(
                 "table {name} has another column layout than this version writes; \
                  drop the events_* tables (message events only) or use a new data directory"
             )));
         }
+        upgrades.push_str(&layout::upgrade_from_previous(&name));
+    }
+    if !upgrades.is_empty() {
+        in_transaction(conn, || conn.execute_batch(&upgrades).map_err(engine))?;
+        tracing::info!("upgraded the message event tables to this version's layout");
     }
     Ok(())
 }
@@ -263,10 +273,8 @@ impl DuckStore {
             if (day + 1) * DAY <= floor {
                 continue;
             }
-            let sql = format!("SELECT ts, event_id FROM {table} WHERE ts >= {floor}");
-            for (ts, id) in query_pairs::<i64, String>(&writer.conn, &sql, &[])? {
-                stored.push((ts, id_hash(&id)));
-            }
+            let sql = format!("SELECT ts, h_event_id FROM {table} WHERE ts >= {floor}");
+            stored.extend(query_pairs::<i64, u64>(&writer.conn, &sql, &[])?);
         }
         let mut recent = RecentIds::with_newest(writer.window, newest);
         recent.extend(stored, now());
@@ -274,15 +282,15 @@ impl DuckStore {
     }
 }
 
-/// Of `late` (batch index, event) pairs, the indexes whose `(ts, event_id)` is stored in its
-/// day table already.
+/// Of `late` (batch index, event) pairs, the indexes whose identity (`ts` and [`id_hash`]) is
+/// stored in its day table already.
 fn stored_already(
     conn: &Connection,
     table: &str,
     late: &[(usize, &StoredEvent)],
 ) -> Result<HashSet<usize>, duckdb::Error> {
     conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE incoming (ord UBIGINT NOT NULL, ts BIGINT NOT NULL, event_id VARCHAR NOT NULL)",
+        "CREATE OR REPLACE TEMP TABLE incoming (ord UBIGINT NOT NULL, ts BIGINT NOT NULL, h_event_id UBIGINT NOT NULL)",
     )?;
     {
         let mut appender = conn.appender("incoming")?;
@@ -290,7 +298,7 @@ fn stored_already(
             appender.append_row(duckdb::params![
                 *i as u64,
                 event.indexed.timestamp,
-                event.indexed.event_id
+                id_hash(&event.indexed.event_id)
             ])?;
         }
         appender.flush()?;
@@ -300,7 +308,7 @@ fn stored_already(
     });
     let mut stmt = conn.prepare(&format!(
         "SELECT i.ord FROM incoming i WHERE EXISTS (SELECT 1 FROM {table} e \
-         WHERE e.ts BETWEEN {lo} AND {hi} AND e.ts = i.ts AND e.event_id = i.event_id)"
+         WHERE e.ts BETWEEN {lo} AND {hi} AND e.ts = i.ts AND e.h_event_id = i.h_event_id)"
     ))?;
     let found = stmt
         .query_map([], |row| row.get::<_, u64>(0))?
@@ -326,7 +334,7 @@ fn filter_sql(
             filters
                 .event_types
                 .iter()
-                .map(|t| Box::new(t.as_str().to_owned()) as Box<dyn ToSql>)
+                .map(|t| boxed_value(layout::type_code(*t)))
                 .collect(),
         );
     }
@@ -390,10 +398,10 @@ fn selects_by_hash(filters: &EventFilters) -> bool {
 /// more (a hash shared by a day's worth of events) are counted and paged like other filters.
 const LOOKUP_ROWS: usize = 20_000;
 
-/// A row of a page before its stored form is read: `(ts, event_id, body location, table)`.
-type PageRow<'t> = (i64, String, u64, &'t str);
+/// A row of a page before its stored form is read: `(ts, seq, body location, table)`.
+type PageRow<'t> = (i64, u64, u64, &'t str);
 
-/// A [`PageRow`] of a `SELECT ts, event_id, body` from `table`.
+/// A [`PageRow`] of a `SELECT ts, seq, body` from `table`.
 fn page_row<'t>(row: &duckdb::Row<'_>, table: &'t str) -> duckdb::Result<PageRow<'t>> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, table))
 }
@@ -482,10 +490,10 @@ impl EventReader for DuckStore {
             |c| c.snapshot,
         );
         let (to, cursor_cond) = match &query.cursor {
-            // Rows at the cursor's second or earlier; ties broken by event id.
+            // Rows at the cursor's second or earlier; ties broken by sequence number.
             Some(cursor) => (
                 query.to.min(cursor.timestamp + 1),
-                Some((cursor.timestamp, cursor.event_id.clone())),
+                Some((cursor.timestamp, cursor.seq)),
             ),
             None => (query.to, None),
         };
@@ -519,7 +527,7 @@ impl EventReader for DuckStore {
                     let sql = format!(
                         // Ordered: DuckDB runs a top-n in parallel, where a bare LIMIT
                         // (insertion order kept) took half as long again as the whole scan.
-                        "SELECT ts, event_id, body FROM {range} ORDER BY ts DESC, event_id DESC LIMIT {}",
+                        "SELECT ts, seq, body FROM {range} ORDER BY ts DESC, seq DESC LIMIT {}",
                         LOOKUP_ROWS + 1
                     );
                     let mut stmt = conn.prepare(&sql).map_err(engine)?;
@@ -552,8 +560,8 @@ impl EventReader for DuckStore {
             {
                 let count = match matches {
                     DayMatches::All(mut found) => {
-                        if let Some((ts, id)) = &cursor_cond {
-                            found.retain(|(t, e, _, _)| (t, e) < (ts, id));
+                        if let Some((ts, last_seq)) = &cursor_cond {
+                            found.retain(|(t, seq, _, _)| (*t, *seq) < (*ts, *last_seq));
                         }
                         found.truncate(wanted - rows.len());
                         rows.extend(found);
@@ -581,17 +589,17 @@ impl EventReader for DuckStore {
                     let mut params: Vec<&dyn ToSql> =
                         filter_params.iter().map(|p| p.as_ref()).collect();
                     let cursor_sql = match &cursor_cond {
-                        Some((ts, id)) => {
+                        Some((ts, seq)) => {
                             params.push(ts);
                             params.push(ts);
-                            params.push(id);
-                            " AND (ts < ? OR (ts = ? AND event_id < ?))"
+                            params.push(seq);
+                            " AND (ts < ? OR (ts = ? AND seq < ?))"
                         }
                         None => "",
                     };
                     let sql = format!(
-                        "SELECT ts, event_id, body FROM {table} WHERE ts >= {lo} AND ts < {hi} AND {base}{cursor_sql} \
-                         ORDER BY ts DESC, event_id DESC LIMIT {}",
+                        "SELECT ts, seq, body FROM {table} WHERE ts >= {lo} AND ts < {hi} AND {base}{cursor_sql} \
+                         ORDER BY ts DESC, seq DESC LIMIT {}",
                         wanted - rows.len()
                     );
                     let mut stmt = conn.prepare(&sql).map_err(engine)?;
@@ -607,10 +615,10 @@ impl EventReader for DuckStore {
                 }
             }
             let next = (rows.len() > query.per_page).then(|| {
-                let (timestamp, event_id, _, _) = &rows[query.per_page - 1];
+                let (timestamp, seq, _, _) = rows[query.per_page - 1];
                 EventCursor {
-                    timestamp: *timestamp,
-                    event_id: event_id.clone(),
+                    timestamp,
+                    seq,
                     snapshot,
                 }
             });
@@ -632,7 +640,7 @@ impl EventReader for DuckStore {
 }
 
 impl DuckStore {
-    /// The stored forms of a page's rows (`(ts, event_id, body location, table)`), in order:
+    /// The stored forms of a page's rows (`(ts, seq, body location, table)`), in order:
     /// one read of each day's body file, each block decompressed once.
     fn stored_forms(&self, rows: &[PageRow<'_>]) -> Result<Vec<String>, AnalyticsError> {
         let mut by_table: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -672,13 +680,13 @@ impl DuckStore {
         }
         // Every row up to `through` is visible to the query that follows.
         let through = self.event_sequence.load(Ordering::Acquire);
-        let sql = format!("SELECT type, count(*) FROM {table} GROUP BY type");
+        let sql = format!("SELECT DISTINCT type FROM {table}");
         let mut held = TypeSet::default();
-        for (name, _) in query_pairs::<String, u64>(conn, &sql, &[])? {
-            match name.parse() {
-                Ok(event_type) => held.insert(event_type),
+        for code in query_column::<u8>(conn, &sql, &[])? {
+            match layout::type_of_code(code) {
+                Some(event_type) => held.insert(event_type),
                 // A type this build does not know: keep the condition, remember nothing.
-                Err(_) => return Ok(true),
+                None => return Ok(true),
             }
         }
         self.event_types.loaded(table, held, through);
@@ -728,9 +736,9 @@ impl DuckStore {
         let mut report = InsertReport::default();
         // Sort out duplicates: within the batch, in the window, then (older events) in the
         // day tables.
-        let mut keys: hashbrown::HashSet<(i64, u128)> =
+        let mut keys: hashbrown::HashSet<(i64, u64)> =
             hashbrown::HashSet::with_capacity(events.len());
-        let mut fresh: Vec<Option<u128>> = Vec::with_capacity(events.len());
+        let mut fresh: Vec<Option<u64>> = Vec::with_capacity(events.len());
         let mut late: BTreeMap<i64, Vec<(usize, &StoredEvent)>> = BTreeMap::new();
         for (i, event) in events.iter().enumerate() {
             let ts = event.indexed.timestamp;
@@ -752,7 +760,7 @@ impl DuckStore {
             }
         }
 
-        let mut fresh_by_day: BTreeMap<i64, Vec<(&StoredEvent, u128)>> = BTreeMap::new();
+        let mut fresh_by_day: BTreeMap<i64, Vec<(&StoredEvent, u64)>> = BTreeMap::new();
         for (event, id) in events.iter().zip(&fresh) {
             match id {
                 Some(id) => fresh_by_day
@@ -1086,6 +1094,94 @@ mod tests {
         // And after reopening.
         let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
         assert_eq!(search(&store).len(), 1_000);
+    }
+
+    #[test]
+    fn a_store_of_the_previous_layout_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.duckdb");
+        let table = day_table(START / DAY);
+        let events: Vec<Vec<u8>> = (0..10)
+            .map(|i| {
+                let kind = if i % 2 == 0 { "delivery" } else { "bounce" };
+                format!(
+                    r#"{{"type":"{kind}","timestamp":"{}","event_id":"e{i}"}}"#,
+                    START + i
+                )
+                .into_bytes()
+            })
+            .collect();
+        insert(
+            &DuckStore::open(&path, &DuckOptions::default()).unwrap(),
+            &events,
+        );
+        // Rewritten as the previous layout kept it: the event id as text after `ts`, the
+        // type by name.
+        {
+            let conn = Connection::open(&path).unwrap();
+            let names: Vec<String> = layout::column_list()
+                .split(", ")
+                .filter_map(|c| c.split(' ').next().map(str::to_owned))
+                .filter(|name| !["seq", "ts", "type"].contains(&name.as_str()))
+                .collect();
+            conn.execute_batch(&format!(
+                "CREATE TABLE old AS SELECT seq, ts, 'e' || (ts - {START}) AS event_id, \
+                 CASE type WHEN 1 THEN 'delivery' ELSE 'bounce' END AS type, {} FROM {table}; \
+                 DROP TABLE {table}; ALTER TABLE old RENAME TO {table};",
+                names.join(", ")
+            ))
+            .unwrap();
+            let columns: String = conn
+                .query_row(
+                    &format!(
+                        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) \
+                         FROM duckdb_columns() WHERE table_name = '{table}'"
+                    ),
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(columns, layout::previous_column_list());
+        }
+        let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
+        let mut query = EventQuery {
+            from: START,
+            to: START + DAY,
+            filters: EventFilters {
+                event_types: vec![EventType::Bounce],
+                ..EventFilters::default()
+            },
+            per_page: 100,
+            cursor: None,
+        };
+        let bounces = store.search(&query).unwrap().events;
+        let expected: Vec<i64> = (0..10)
+            .rev()
+            .filter(|i| i % 2 == 1)
+            .map(|i| START + i)
+            .collect();
+        assert_eq!(
+            bounces.iter().map(|b| timestamp_of(b)).collect::<Vec<_>>(),
+            expected
+        );
+        query.filters = EventFilters::default();
+        assert_eq!(store.search(&query).unwrap().total_count, 10);
+        let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+        let again = store
+            .insert(&EventBatch::read(&slices).unwrap(), Some(2))
+            .unwrap();
+        assert_eq!((again.inserted, again.duplicates), (0, 10));
+        drop(store);
+
+        // Any other layout is refused, naming the table.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE events_20990101 (x INTEGER)")
+            .unwrap();
+        drop(conn);
+        let refused = DuckStore::open(&path, &DuckOptions::default())
+            .err()
+            .unwrap();
+        assert!(refused.to_string().contains("events_20990101"), "{refused}");
     }
 
     /// The timestamp of a stored form written by the tests here.

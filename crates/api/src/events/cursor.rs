@@ -1,17 +1,18 @@
 //! The opaque `cursor` of `links.next`: the store's [`EventCursor`] as
-//! `base64url("e1:<timestamp>:<snapshot>:<event_id>")`, without padding.
+//! `base64url("e2:<timestamp>:<snapshot>:<seq>")`, without padding.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use eventhose_analytics::EventCursor;
 
-const VERSION: &str = "e1";
+/// Cursors of earlier versions (`e1`, which named an event id) are refused as malformed.
+const VERSION: &str = "e2";
 
 /// The token of `cursor`.
 pub(super) fn encode(cursor: &EventCursor) -> String {
     let text = format!(
         "{VERSION}:{}:{}:{}",
-        cursor.timestamp, cursor.snapshot, cursor.event_id
+        cursor.timestamp, cursor.snapshot, cursor.seq
     );
     URL_SAFE_NO_PAD.encode(text)
 }
@@ -20,16 +21,16 @@ pub(super) fn encode(cursor: &EventCursor) -> String {
 pub(super) fn decode(token: &str) -> Option<EventCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(4, ':');
+    let mut parts = text.split(':');
     if parts.next()? != VERSION {
         return None;
     }
     let timestamp = parts.next()?.parse().ok()?;
     let snapshot = parts.next()?.parse().ok()?;
-    let event_id = parts.next()?;
-    (!event_id.is_empty()).then(|| EventCursor {
+    let seq = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some(EventCursor {
         timestamp,
-        event_id: event_id.to_owned(),
+        seq,
         snapshot,
     })
 }
@@ -42,7 +43,7 @@ mod tests {
     fn tokens_round_trip_and_garbage_is_refused() {
         let cursor = EventCursor {
             timestamp: 1_700_000_000,
-            event_id: "id:with:colons".into(),
+            seq: 17,
             snapshot: 42,
         };
         let token = encode(&cursor);
@@ -55,11 +56,13 @@ mod tests {
             "initial".to_string(),
             "!!!".to_string(),
             String::new(),
-            forged("e1:1:2:"),
-            forged("e1:x:2:id"),
-            forged("e1:1:-2:id"),
-            forged("e2:1:2:id"),
-            forged("e1:1:2"),
+            forged("e2:1:2:"),
+            forged("e2:x:2:3"),
+            forged("e2:1:-2:3"),
+            forged("e2:1:2:x"),
+            forged("e2:1:2:3:4"),
+            forged("e1:1:2:id"),
+            forged("e2:1:2"),
         ] {
             assert_eq!(decode(&bad), None, "{bad}");
         }

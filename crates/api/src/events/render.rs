@@ -161,7 +161,7 @@ mod tests {
         ));
         let next = EventCursor {
             timestamp: 1_460_989_507,
-            event_id: "9".into(),
+            seq: 9,
             snapshot: 3,
         };
         let window = Window {
