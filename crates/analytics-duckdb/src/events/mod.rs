@@ -9,8 +9,9 @@
 //!   is committed with the rows. A first page fixes its snapshot (the mark then) and every
 //!   later page filters `seq <= snapshot`. Events of one second are ordered by it too.
 //! * **Newest first, cheaply.** A page is read from slices of the time range, newest first
-//!   (the first as long as the day's count says a page needs, then doubling), stopping as
-//!   soon as the page is full, so a first page rarely reads more than the newest row groups.
+//!   from the day's newest match (the first as long as the day's count says a page needs,
+//!   then doubling), stopping as soon as the page is full, so a first page rarely reads more
+//!   than the newest row groups.
 //! * **Lookups in one scan.** A lookup by hash (recipients, messages, event ids) matches few
 //!   rows: a day's matches are read at once, which both counts them and orders the page, so
 //!   the day's hash column is scanned once, not once to count and again to page.
@@ -408,17 +409,21 @@ fn page_row<'t>(row: &duckdb::Row<'_>, table: &'t str) -> duckdb::Result<PageRow
 
 /// What a search knows of one day's matches before it reads a page.
 enum DayMatches<'t> {
-    /// All of them (a lookup by hash), newest first.
+    /// All of them (a lookup by hash, or none at all), newest first.
     All(Vec<PageRow<'t>>),
-    /// Only how many there are.
-    Counted(u64),
+    /// How many there are (at least one), and the seconds they span.
+    Counted {
+        count: u64,
+        oldest: i64,
+        newest: i64,
+    },
 }
 
 impl DayMatches<'_> {
     fn count(&self) -> u64 {
         match self {
             DayMatches::All(rows) => rows.len() as u64,
-            DayMatches::Counted(n) => *n,
+            DayMatches::Counted { count, .. } => *count,
         }
     }
 }
@@ -541,24 +546,33 @@ impl EventReader for DuckStore {
                         continue;
                     }
                 }
-                let n: u64 = conn
+                // The span of the matches comes almost free with the count (DuckDB's row group
+                // statistics answer most of it), and spares a page the slices of a quiet end.
+                let (count, span): (u64, Option<(i64, i64)>) = conn
                     .query_row(
-                        &format!("SELECT count(*) FROM {range}"),
+                        &format!("SELECT count(*), min(ts), max(ts) FROM {range}"),
                         params.as_slice(),
-                        |row| row.get(0),
+                        |row| Ok((row.get(0)?, row.get::<_, Option<i64>>(1)?.zip(row.get(2)?))),
                     )
                     .map_err(engine)?;
-                days.push(DayMatches::Counted(n));
+                days.push(match span {
+                    Some((oldest, newest)) if count > 0 => DayMatches::Counted {
+                        count,
+                        oldest,
+                        newest,
+                    },
+                    _ => DayMatches::All(Vec::new()),
+                });
             }
             let total_count = days.iter().map(DayMatches::count).sum();
             let wanted = query.per_page + 1;
             // The page's keys and body locations first; the stored forms of the page's rows
             // only are read afterwards.
             let mut rows: Vec<PageRow<'_>> = Vec::with_capacity(wanted);
-            'tables: for (((day, table), matches), (base, filter_params)) in
+            'tables: for (((_, table), matches), (base, filter_params)) in
                 tables.iter().zip(days).zip(&filters)
             {
-                let count = match matches {
+                let (count, oldest, newest) = match matches {
                     DayMatches::All(mut found) => {
                         if let Some((ts, last_seq)) = &cursor_cond {
                             found.retain(|(t, seq, _, _)| (*t, *seq) < (*ts, *last_seq));
@@ -570,20 +584,24 @@ impl EventReader for DuckStore {
                         }
                         continue;
                     }
-                    DayMatches::Counted(0) => continue,
-                    DayMatches::Counted(count) => count,
+                    DayMatches::Counted {
+                        count,
+                        oldest,
+                        newest,
+                    } => (count, oldest, newest),
                 };
-                let (day_from, day_to) = (day * DAY, (day + 1) * DAY);
-                let (from, to) = (query.from.max(day_from), to.min(day_to));
+                // Where the day's matches lie, up to the cursor.
+                let (from, to) = (oldest, to.min(newest + 1));
+                if from >= to {
+                    continue;
+                }
                 // A day with few matches is read in one go; a busy one newest slice first,
                 // until the page is full.
                 let missing = wanted - rows.len();
                 let ranges = if count <= missing as u64 {
                     vec![(from, to)]
                 } else {
-                    // The count's range, over which its matches are spread.
-                    let counted = query.to.min(day_to) - query.from.max(day_from);
-                    slices(from, to, first_slice(missing, count, counted))
+                    slices(from, to, first_slice(missing, count, newest + 1 - oldest))
                 };
                 for (lo, hi) in ranges {
                     let mut params: Vec<&dyn ToSql> =
