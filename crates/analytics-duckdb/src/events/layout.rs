@@ -163,6 +163,7 @@ fn schema() -> Arc<Schema> {
                 "UBIGINT" => DataType::UInt64,
                 "UINTEGER" => DataType::UInt32,
                 "UTINYINT" => DataType::UInt8,
+                // BIGINT, the one other type the columns use.
                 _ => DataType::Int64,
             };
             Field::new(name, data_type, nullable)

@@ -180,16 +180,9 @@ fn append(
 /// before the layout settled) is refused.
 pub(crate) fn upgrade_layout(conn: &Connection) -> Result<(), AnalyticsError> {
     let (expected, previous) = (layout::column_list(), layout::previous_column_list());
-    let tables = query_pairs::<String, String>(
-        conn,
-        "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) \
-         FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
-         GROUP BY table_name",
-        &[],
-    )?;
     let mut upgrades = String::new();
-    for (name, columns) in tables {
-        if parse_day_table(&name).is_none() || columns == expected {
+    for (name, columns) in day_table_layouts(conn)? {
+        if columns == expected {
             continue;
         }
         if columns != previous {
@@ -205,6 +198,21 @@ pub(crate) fn upgrade_layout(conn: &Connection) -> Result<(), AnalyticsError> {
         tracing::info!("upgraded the message event tables to this version's layout");
     }
     Ok(())
+}
+
+/// Each day table with its columns in [`layout::column_list`]'s form.
+fn day_table_layouts(conn: &Connection) -> Result<Vec<(String, String)>, AnalyticsError> {
+    let tables = query_pairs::<String, String>(
+        conn,
+        "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) \
+         FROM duckdb_columns() WHERE NOT internal AND table_name LIKE 'events\\_%' ESCAPE '\\' \
+         GROUP BY table_name",
+        &[],
+    )?;
+    Ok(tables
+        .into_iter()
+        .filter(|(name, _)| parse_day_table(name).is_some())
+        .collect())
 }
 
 /// The values of a one-column query.
@@ -1149,17 +1157,10 @@ mod tests {
                 names.join(", ")
             ))
             .unwrap();
-            let columns: String = conn
-                .query_row(
-                    &format!(
-                        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) \
-                         FROM duckdb_columns() WHERE table_name = '{table}'"
-                    ),
-                    [],
-                    |row| row.get(0),
-                )
-                .unwrap();
-            assert_eq!(columns, layout::previous_column_list());
+            assert_eq!(
+                day_table_layouts(&conn).unwrap(),
+                [(table.clone(), layout::previous_column_list())]
+            );
         }
         let store = DuckStore::open(&path, &DuckOptions::default()).unwrap();
         let mut query = EventQuery {
