@@ -92,6 +92,33 @@ pub enum ParseError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `subaccount_id` is outside `0..=`[`crate::MAX_SUBACCOUNT_ID`].
+    #[error("field `subaccount_id`: {got} is not a subaccount id (0 to {max})", max = crate::MAX_SUBACCOUNT_ID)]
+    SubaccountOutOfRange {
+        /// The offending value, as normalised.
+        got: String,
+    },
+    /// The line names another subaccount than the sender's key belongs to.
+    #[error("field `subaccount_id`: the key belongs to subaccount {own} and cannot ingest events of {}", account_name(*.named))]
+    ForeignSubaccount {
+        /// The account the line names (0 = primary).
+        named: u64,
+        /// The key's subaccount.
+        own: u64,
+    },
+    /// `timestamp` lies outside the window ingest accepts.
+    #[error(
+        "field `timestamp`: {} is outside the accepted window {} to {} (older than the longest retention, or further ahead than the allowed clock skew)",
+        rfc3339(*.timestamp), rfc3339(*.earliest), rfc3339(*.latest)
+    )]
+    OutsideWindow {
+        /// The event's time, unix seconds.
+        timestamp: i64,
+        /// The earliest accepted time.
+        earliest: i64,
+        /// The latest accepted time.
+        latest: i64,
+    },
     /// A field's value nests deeper than [`crate::MAX_DEPTH`].
     #[error("field `{field}`: nested deeper than {limit} levels")]
     TooDeep {
@@ -117,10 +144,31 @@ impl ParseError {
             ParseError::MissingRecipient { .. } => Some("rcpt_to"),
             ParseError::WrongKind { field, .. } | ParseError::TooDeep { field, .. } => Some(field),
             ParseError::UnknownBounceClass { .. } => Some("bounce_class"),
-            ParseError::InvalidTimestamp { .. } => Some("timestamp"),
+            ParseError::InvalidTimestamp { .. } | ParseError::OutsideWindow { .. } => {
+                Some("timestamp")
+            }
+            ParseError::SubaccountOutOfRange { .. } | ParseError::ForeignSubaccount { .. } => {
+                Some("subaccount_id")
+            }
             ParseError::InvalidEventId { .. } => Some("event_id"),
         }
     }
+}
+
+/// "the primary account" or "subaccount N", for error messages.
+fn account_name(id: u64) -> String {
+    match id {
+        0 => "the primary account".to_owned(),
+        id => format!("subaccount {id}"),
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC text, for error messages.
+fn rfc3339(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |time| time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 /// Longest rendering of an offending value kept in an error message, in bytes.

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use crate::raw_ingest::{self, Normalized};
 use crate::validate::{validate, Validated};
 use crate::{
-    bounce_class, envelope, BounceClass, Category, EventIdGenerator, EventType, ParseError,
+    bounce_class, envelope, BounceClass, Category, EventIdGenerator, EventType, IngestScope,
+    ParseError,
 };
 
 /// A validated, normalised event.
@@ -271,11 +272,35 @@ pub fn normalize_ingest_line(
     line: &[u8],
     ids: &EventIdGenerator,
 ) -> Result<(EventType, Vec<u8>), ParseError> {
-    match raw_ingest::normalize(line, ids) {
-        Some(normalized) => Ok((normalized.event_type, normalized.bytes)),
+    normalize_scoped_line(line, ids, &IngestScope::UNBOUNDED)
+}
+
+/// Like [`normalize_ingest_line`], then checks the line against what the request may carry
+/// (its key's subaccount, the accepted time window) and stamps the key's subaccount into a
+/// line that names none.
+pub fn normalize_scoped_line(
+    line: &[u8],
+    ids: &EventIdGenerator,
+    scope: &IngestScope,
+) -> Result<(EventType, Vec<u8>), ParseError> {
+    let (event_type, timestamp, subaccount, mut bytes) = match raw_ingest::normalize(line, ids) {
+        Some(normalized) => (
+            normalized.event_type,
+            normalized.timestamp,
+            normalized.subaccount,
+            normalized.bytes,
+        ),
         None => {
             let event = Event::from_value(serde_json::from_slice(line)?, ids)?;
-            Ok((event.event_type(), event.into_json_bytes()))
+            let subaccount = event.subaccount_id();
+            (
+                event.event_type(),
+                event.timestamp(),
+                subaccount,
+                event.into_json_bytes(),
+            )
         }
-    }
+    };
+    scope.admit(timestamp, subaccount, &mut bytes)?;
+    Ok((event_type, bytes))
 }

@@ -36,17 +36,19 @@ mod event_type;
 mod field_dictionary;
 mod normalize;
 mod raw_ingest;
+mod scope;
 mod timestamp;
 mod validate;
 
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
 pub use error::ParseError;
-pub use event::{normalize_ingest_line, Event};
+pub use event::{normalize_ingest_line, normalize_scoped_line, Event};
 pub use event_id::{EventIdGenerator, MAX_EVENT_ID_LEN};
 pub use event_type::{EventType, UnknownEventType};
 pub use field_dictionary::{
     field_description, field_kind, field_sample, field_spec, FieldKind, FieldSpec, FIELD_DICTIONARY,
 };
+pub use scope::{subaccount_id_from_text, IngestScope, MAX_SUBACCOUNT_ID};
 pub use timestamp::{parse_timestamp, parse_timestamp_str, MAX_TIMESTAMP};
 pub use validate::MAX_DEPTH;

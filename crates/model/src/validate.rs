@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use crate::error::show_value;
 use crate::normalize::{canonical_integer, nests_deeper_than, normalize_value, Canonical};
 use crate::{
-    bounce_class, envelope, field_kind, parse_timestamp, Category, EventIdGenerator, EventType,
-    ParseError, MAX_EVENT_ID_LEN,
+    bounce_class, envelope, field_kind, parse_timestamp, subaccount_id_from_text, Category,
+    EventIdGenerator, EventType, ParseError, MAX_EVENT_ID_LEN,
 };
 
 /// The deepest nesting accepted inside an event object (the object itself is level 1).
@@ -39,6 +39,7 @@ pub(crate) fn validate(
     let timestamp = normalize_timestamp(&mut fields)?;
     normalize_event_id(&mut fields, ids)?;
     normalize_known_fields(&mut fields)?;
+    check_subaccount_id(&fields)?;
     check_required_fields(&fields, event_type)?;
     check_bounce_class(&fields)?;
     normalize_recipient(&mut fields);
@@ -213,6 +214,16 @@ pub(crate) fn check_required_fields(
         });
     }
     Ok(())
+}
+
+/// Checks that a (normalised) `subaccount_id` is in the accepted range.
+fn check_subaccount_id(fields: &Map<String, Value>) -> Result<(), ParseError> {
+    match fields.get("subaccount_id") {
+        Some(Value::String(id)) if subaccount_id_from_text(id).is_none() => {
+            Err(ParseError::SubaccountOutOfRange { got: id.clone() })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Checks that a (normalised) `bounce_class` is one of the documented codes.

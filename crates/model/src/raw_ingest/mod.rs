@@ -29,8 +29,8 @@ use crate::validate::{
     FieldPresence,
 };
 use crate::{
-    parse_timestamp, parse_timestamp_str, Category, EventIdGenerator, EventType, FieldKind,
-    FieldSpec,
+    parse_timestamp, parse_timestamp_str, subaccount_id_from_text, Category, EventIdGenerator,
+    EventType, FieldKind, FieldSpec,
 };
 use canonical::is_canonical_integer;
 use json_out::{
@@ -45,6 +45,8 @@ pub(crate) struct Normalized {
     pub(crate) event_type: EventType,
     /// The event's time in unix seconds.
     pub(crate) timestamp: i64,
+    /// `subaccount_id`, when the line names one.
+    pub(crate) subaccount: Option<u64>,
     /// The storage form: the bare, normalised event object.
     pub(crate) bytes: Vec<u8>,
 }
@@ -80,6 +82,11 @@ pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalize
     if facts.has_bounce_class && !facts.bounce_class_is_known {
         return None;
     }
+    let subaccount = match facts.subaccount {
+        Some(Some(id)) => Some(id),
+        Some(None) => return None,
+        None => None,
+    };
     if !facts.has_event_id {
         begin_member(&mut out, "event_id");
         write_str(&mut out, &ids.next_id());
@@ -99,6 +106,7 @@ pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalize
     Some(Normalized {
         event_type,
         timestamp,
+        subaccount,
         bytes: out,
     })
 }
@@ -115,6 +123,8 @@ struct Facts<'a> {
     bounce_class_is_known: bool,
     has_raw_rcpt_to: bool,
     has_recipient_domain: bool,
+    /// `subaccount_id` when given: the id, or `None` when out of range.
+    subaccount: Option<Option<u64>>,
     recipient: Option<Recipient<'a>>,
 }
 
@@ -135,16 +145,23 @@ impl Facts<'_> {
             "recipient_domain" => self.has_recipient_domain = true,
             "bounce_class" => {
                 self.has_bounce_class = true;
-                // Normalised integers are plain decimal strings, without escapes.
-                self.bounce_class_is_known = written
-                    .strip_prefix(b"\"")
-                    .and_then(|rest| rest.strip_suffix(b"\""))
-                    .and_then(|code| std::str::from_utf8(code).ok())
-                    .is_some_and(names_a_bounce_class);
+                self.bounce_class_is_known =
+                    integer_text(written).is_some_and(names_a_bounce_class);
+            }
+            "subaccount_id" => {
+                self.subaccount = Some(integer_text(written).and_then(subaccount_id_from_text));
             }
             _ => {}
         }
     }
+}
+
+/// The text of a normalised integer: a plain decimal string, without escapes.
+fn integer_text(written: &[u8]) -> Option<&str> {
+    written
+        .strip_prefix(b"\"")
+        .and_then(|rest| rest.strip_suffix(b"\""))
+        .and_then(|code| std::str::from_utf8(code).ok())
 }
 
 impl FieldPresence for Facts<'_> {
