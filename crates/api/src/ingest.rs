@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use eventhose_hose::{HoseError, Message};
-use eventhose_model::{normalize_ingest_line, EventIdGenerator};
+use eventhose_model::{normalize_scoped_line, EventIdGenerator, IngestScope};
+use eventhose_state::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -34,6 +35,14 @@ pub struct IngestLimits {
     pub max_events: usize,
     /// Longest line (one event), in bytes.
     pub max_line_bytes: usize,
+    /// How far ahead of this server's clock an event's `timestamp` may be, in seconds (MTA
+    /// clocks drift); later events are refused.
+    pub max_clock_skew_secs: u64,
+    /// How far behind this server's clock an event's `timestamp` may be, in seconds: the
+    /// longest retention of any store, set from the `[analytics]` retentions (not read from
+    /// the `[ingest]` table). Older events are refused, since no store would keep them.
+    #[serde(skip)]
+    pub max_event_age_secs: u64,
 }
 
 impl Default for IngestLimits {
@@ -43,6 +52,21 @@ impl Default for IngestLimits {
             max_decompressed_bytes: 64 * 1024 * 1024,
             max_events: 10_000,
             max_line_bytes: 256 * 1024,
+            max_clock_skew_secs: 3_600,
+            max_event_age_secs: 183 * 86_400,
+        }
+    }
+}
+
+impl IngestLimits {
+    /// What a request of `key` may carry, as of now.
+    fn scope(&self, key: &ApiKey) -> IngestScope {
+        let now = chrono::Utc::now().timestamp();
+        let seconds = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+        IngestScope {
+            subaccount: key.subaccount,
+            earliest: now.saturating_sub(seconds(self.max_event_age_secs)),
+            latest: now.saturating_add(seconds(self.max_clock_skew_secs)),
         }
     }
 }
@@ -63,8 +87,9 @@ pub async fn ingest_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(INGEST_GRANT)?;
+    let key = caller.require(INGEST_GRANT)?;
     let limits = state.ingest_limits.clone();
+    let scope = limits.scope(key);
     let gzip = content_is_gzip(&headers)?;
     let body = axum::body::to_bytes(body, limits.max_body_bytes)
         .await
@@ -86,7 +111,7 @@ pub async fn ingest_events(
             }
             body
         };
-        parse_lines(&text, &limits, &ids)
+        parse_lines(&text, &limits, &scope, &ids)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -161,32 +186,34 @@ fn gunzip_bounded(body: &[u8], limit: usize) -> Result<Bytes, ApiError> {
     Ok(Bytes::from(out))
 }
 
-/// Parses every non-blank line; any bad line fails the whole request, naming each one.
+/// Parses every non-blank line; any bad line fails the whole request, naming each one. Lines
+/// are counted as they are read: a request over `max_events` stops at the first line too many,
+/// so the memory it costs stays bounded by the limits, not by its line count.
 fn parse_lines(
     text: &[u8],
     limits: &IngestLimits,
+    scope: &IngestScope,
     ids: &EventIdGenerator,
 ) -> Result<Vec<Message>, ApiError> {
-    let lines: Vec<(usize, &[u8])> = text
+    let lines = text
         .split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
-        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    if lines.len() > limits.max_events {
-        return Err(too_large(
-            "too many events",
-            format!(
-                "the request holds {} events; at most {} are accepted per request",
-                lines.len(),
-                limits.max_events
-            ),
-        ));
-    }
-    let mut messages = Vec::with_capacity(lines.len());
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace));
+    let mut messages = Vec::new();
     let mut errors = Vec::new();
     let mut bad_lines = 0usize;
-    for (number, line) in lines {
+    for (index, (number, line)) in lines.enumerate() {
+        if index == limits.max_events {
+            return Err(too_large(
+                "too many events",
+                format!(
+                    "line {number} is event {}; at most {} are accepted per request",
+                    index + 1,
+                    limits.max_events
+                ),
+            ));
+        }
         let result = if line.len() > limits.max_line_bytes {
             Err(ErrorEntry::new("line too long").description(format!(
                 "line {number}: {} bytes, at most {} per event",
@@ -194,7 +221,7 @@ fn parse_lines(
                 limits.max_line_bytes
             )))
         } else {
-            normalize_ingest_line(line, ids)
+            normalize_scoped_line(line, ids, scope)
                 .map(|(_, bytes)| bytes)
                 .map_err(|e| {
                     let entry =
@@ -206,7 +233,8 @@ fn parse_lines(
                 })
         };
         match result {
-            Ok(bytes) => messages.push(Message::from(bytes)),
+            Ok(bytes) if bad_lines == 0 => messages.push(Message::from(bytes)),
+            Ok(_) => {}
             Err(entry) => {
                 bad_lines += 1;
                 if errors.len() < MAX_LISTED_ERRORS {

@@ -214,7 +214,8 @@ async fn hose(bench: HoseBench) -> anyhow::Result<()> {
 
 /// `n` simulated events as NDJSON.
 fn simulated_lines(n: usize, seed: u64) -> Vec<u8> {
-    let start = 1_760_000_000;
+    // A day ago: ingest accepts only events inside the retention window.
+    let start = chrono::Utc::now().timestamp() - 86_400;
     let mut simulator = match Simulator::new(SimConfig::new(seed, start, 10_000.0)) {
         Ok(simulator) => simulator,
         Err(_) => return Vec::new(),

@@ -413,6 +413,20 @@ impl Config {
         }
     }
 
+    /// The ingest limits, with the oldest accepted event set by the longest retention: an
+    /// event no store would keep is refused at the door.
+    pub fn ingest_limits(&self) -> IngestLimits {
+        let longest_days = self
+            .analytics
+            .metrics_retention_days
+            .max(self.analytics.events_retention_days)
+            .max(1);
+        IngestLimits {
+            max_event_age_secs: longest_days.saturating_mul(86_400),
+            ..self.ingest.clone()
+        }
+    }
+
     /// Checks what deserializing cannot: the RabbitMQ settings, when RabbitMQ is chosen.
     fn validate(&self) -> anyhow::Result<()> {
         if let HoseBackend::Amqp(amqp) = self.hose_backend() {
@@ -658,6 +672,19 @@ mod tests {
             assert_eq!(config, Config::default());
             assert!(!config.allow_private_targets);
             assert_eq!(config.webhooks.encryption_key, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_oldest_accepted_event_follows_the_longest_retention() {
+        Jail::expect_with(|jail| {
+            jail.set_env("EVENTHOSE_ANALYTICS__METRICS_RETENTION_DAYS", "30");
+            jail.set_env("EVENTHOSE_ANALYTICS__EVENTS_RETENTION_DAYS", "40");
+            jail.set_env("EVENTHOSE_INGEST__MAX_CLOCK_SKEW_SECS", "120");
+            let limits = load(None, &Overrides::default()).unwrap().ingest_limits();
+            assert_eq!(limits.max_event_age_secs, 40 * 86_400);
+            assert_eq!(limits.max_clock_skew_secs, 120);
             Ok(())
         });
     }

@@ -196,7 +196,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state)),
         event_ids: Arc::new(EventIdGenerator::new()),
-        ingest_limits: config.ingest.clone(),
+        ingest_limits: config.ingest_limits(),
         render_metrics: Arc::new(move || prometheus.render()),
         ready: ready.clone(),
         webhooks,

@@ -55,6 +55,18 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// The process's resident memory so far at its peak (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read the server's /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status");
+        kib * 1024
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill -9");
@@ -113,15 +125,21 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// A valid bare event of `event_type` with a given id.
+/// A minute ago, in unix seconds: ingest accepts events inside the retention window only.
+pub fn recent() -> i64 {
+    chrono::Utc::now().timestamp() - 60
+}
+
+/// A valid bare event of `event_type` with a given id, from a minute ago.
 pub fn event(event_type: &str, event_id: &str) -> String {
     let bounce = if matches!(event_type, "bounce" | "out_of_band") {
         r#","bounce_class":"10","reason":"550 5.1.1 no such user""#
     } else {
         ""
     };
+    let ts = recent();
     format!(
-        r#"{{"type":"{event_type}","event_id":"{event_id}","timestamp":"1700000000","message_id":"msg-{event_id}","rcpt_to":"user{event_id}@example.com","campaign_id":"spring","x_custom":"kept"{bounce}}}"#
+        r#"{{"type":"{event_type}","event_id":"{event_id}","timestamp":"{ts}","message_id":"msg-{event_id}","rcpt_to":"user{event_id}@example.com","campaign_id":"spring","x_custom":"kept"{bounce}}}"#
     )
 }
 

@@ -56,12 +56,15 @@ async fn accepts_gzip() {
 async fn one_bad_line_rejects_the_whole_request_and_names_each_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
+    let no_message_id = format!(
+        r#"{{"type":"delivery","timestamp":"{}","rcpt_to":"a@b.c"}}"#,
+        recent()
+    );
     let body = format!(
-        "{}\n{}\n{}\n{}\nnot json\n",
+        "{}\n{}\n{}\n{no_message_id}\nnot json\n",
         event("delivery", "ok-1"),
-        r#"{"type":"teleport","timestamp":"1700000000","message_id":"m"}"#,
+        r#"{"type":"teleport","timestamp":"1800000000","message_id":"m"}"#,
         event("delivery", "ok-2"),
-        r#"{"type":"delivery","timestamp":"1700000000","rcpt_to":"a@b.c"}"#,
     );
     let response = ingest(&server, ROOT_KEY, body).await;
     assert_eq!(response.status(), 400);

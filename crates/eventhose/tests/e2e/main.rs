@@ -8,6 +8,7 @@ mod crash;
 mod ingest;
 mod metrics;
 mod ops;
+mod tenancy;
 
 mod delivery;
 mod receiver;

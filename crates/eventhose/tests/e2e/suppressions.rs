@@ -51,13 +51,32 @@ fn entry(recipient: &str, kind: &str, source: &str, sub: Option<u64>, why: &str)
 async fn events_become_suppressions() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
+    let t = recent();
     let events = [
-        r#"{"type":"bounce","event_id":"hb","timestamp":"1700000000","message_id":"m1","rcpt_to":"Hard.Bounce@Example.COM","bounce_class":"10","reason":"550 5.1.1 no such user","transactional":"1"}"#,
-        r#"{"type":"bounce","event_id":"sb","timestamp":"1700000001","message_id":"m2","rcpt_to":"soft@example.com","bounce_class":"22","reason":"452 4.2.2 mailbox full"}"#,
-        r#"{"type":"spam_complaint","event_id":"sc","timestamp":"1700000002","message_id":"m3","rcpt_to":"spam@example.com","fbtype":"abuse"}"#,
-        r#"{"type":"list_unsubscribe","event_id":"lu","timestamp":"1700000003","message_id":"m4","rcpt_to":"list@example.com"}"#,
-        r#"{"type":"link_unsubscribe","event_id":"ku","timestamp":"1700000004","message_id":"m5","rcpt_to":"link@example.com","subaccount_id":"7"}"#,
-        r#"{"type":"delivery","event_id":"dl","timestamp":"1700000005","message_id":"m6","rcpt_to":"fine@example.com"}"#,
+        format!(
+            r#"{{"type":"bounce","event_id":"hb","timestamp":"{}","message_id":"m1","rcpt_to":"Hard.Bounce@Example.COM","bounce_class":"10","reason":"550 5.1.1 no such user","transactional":"1"}}"#,
+            t
+        ),
+        format!(
+            r#"{{"type":"bounce","event_id":"sb","timestamp":"{}","message_id":"m2","rcpt_to":"soft@example.com","bounce_class":"22","reason":"452 4.2.2 mailbox full"}}"#,
+            t + 1
+        ),
+        format!(
+            r#"{{"type":"spam_complaint","event_id":"sc","timestamp":"{}","message_id":"m3","rcpt_to":"spam@example.com","fbtype":"abuse"}}"#,
+            t + 2
+        ),
+        format!(
+            r#"{{"type":"list_unsubscribe","event_id":"lu","timestamp":"{}","message_id":"m4","rcpt_to":"list@example.com"}}"#,
+            t + 3
+        ),
+        format!(
+            r#"{{"type":"link_unsubscribe","event_id":"ku","timestamp":"{}","message_id":"m5","rcpt_to":"link@example.com","subaccount_id":"7"}}"#,
+            t + 4
+        ),
+        format!(
+            r#"{{"type":"delivery","event_id":"dl","timestamp":"{}","message_id":"m6","rcpt_to":"fine@example.com"}}"#,
+            t + 5
+        ),
     ];
     let body = events.join("\n") + "\n";
     assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);

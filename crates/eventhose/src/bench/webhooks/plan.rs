@@ -41,7 +41,8 @@ impl IngestPlan {
             "at most {} events per run",
             u32::MAX
         );
-        let start = 1_760_000_000;
+        // A day ago: ingest accepts only events inside the retention window.
+        let start = chrono::Utc::now().timestamp() - 86_400;
         let mut simulator =
             Simulator::new(SimConfig::new(seed, start, 10_000.0)).context("invalid simulation")?;
         let mut bodies = Vec::with_capacity(events.div_ceil(batch));
