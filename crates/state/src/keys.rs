@@ -5,6 +5,7 @@
 //! tool here: keys are 160-bit random secrets, not human passwords, so they cannot be guessed
 //! from the digest, and a fast digest lets every request be authenticated cheaply.
 
+use eventhose_model::MAX_SUBACCOUNT_ID;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -96,6 +97,19 @@ pub(crate) fn generate_secret() -> String {
 pub(crate) fn validate(new: &NewKey) -> Result<(), StateError> {
     if new.grants.is_empty() {
         return Err(StateError::Invalid("a key needs at least one grant".into()));
+    }
+    match new.subaccount {
+        Some(0) => {
+            return Err(StateError::Invalid(
+                "subaccount 0 is the primary account: create a primary key (no subaccount)".into(),
+            ))
+        }
+        Some(id) if id > MAX_SUBACCOUNT_ID => {
+            return Err(StateError::Invalid(format!(
+                "subaccount {id} is not a subaccount id (1 to {MAX_SUBACCOUNT_ID})"
+            )))
+        }
+        _ => {}
     }
     for grant in &new.grants {
         if !ALL_GRANTS.contains(&grant.as_str()) {

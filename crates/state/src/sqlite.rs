@@ -345,6 +345,54 @@ mod tests {
     }
 
     #[test]
+    fn subaccount_zero_or_past_the_id_range_cannot_become_an_all_accounts_key() {
+        let (_dir, state) = store();
+        for subaccount in [0, eventhose_model::MAX_SUBACCOUNT_ID + 1, u64::MAX] {
+            let mut key = new_key(&["webhooks/modify"]);
+            key.subaccount = Some(subaccount);
+            let err = state.create_key(key).unwrap_err();
+            assert!(err.to_string().contains("subaccount"), "{err}");
+        }
+        assert_eq!(state.count_keys().unwrap(), 0);
+        let mut last = new_key(&["webhooks/modify"]);
+        last.subaccount = Some(eventhose_model::MAX_SUBACCOUNT_ID);
+        let (key, _) = state.create_key(last).unwrap();
+        assert_eq!(key.subaccount, Some(eventhose_model::MAX_SUBACCOUNT_ID));
+    }
+
+    #[test]
+    fn a_long_write_does_not_stall_key_lookups() {
+        let (_dir, state) = store();
+        let state = std::sync::Arc::new(state);
+        let (_, secret) = state.create_key(new_key(&["events/ingest"])).unwrap();
+        // A writer in the middle of a long transaction: the writer connection is taken and
+        // the database's write lock is held.
+        let writer = state.conn.lock().unwrap();
+        writer
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+                 INSERT INTO api_keys (id, label, prefix, hash, grants, created_at)
+                 VALUES ('w', 'w', 'w', 'w', 'events/ingest', 0);",
+            )
+            .unwrap();
+        let (answer, answered) = std::sync::mpsc::channel();
+        let reader = state.clone();
+        std::thread::spawn(move || {
+            let found = reader.find_key_by_hash(&hash_key(&secret));
+            let counted = reader.count_keys();
+            let _ = answer.send((found, counted));
+        });
+        let (found, counted) = answered
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the lookup waited for the writer");
+        assert!(found.unwrap().is_some(), "the committed key is found");
+        assert_eq!(counted.unwrap(), 1, "the open write is not seen");
+        writer.execute_batch("COMMIT").unwrap();
+        drop(writer);
+        assert_eq!(state.count_keys().unwrap(), 2);
+    }
+
+    #[test]
     fn chosen_secret_must_be_long_enough() {
         let (_dir, state) = store();
         let mut short = new_key(&["events/ingest"]);
