@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use eventhose_api::IngestLimits;
+
+use crate::http_server::HttpLimits;
 use eventhose_hose_amqp::{AmqpHoseConfig, QueueType};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -25,6 +27,8 @@ pub struct Config {
     pub log: String,
     /// Limits on ingest requests.
     pub ingest: IngestLimits,
+    /// Limits on the HTTP listener: connections, header and request deadlines.
+    pub http: HttpLimits,
     /// The hose: a table of embedded-log settings (the default), or a RabbitMQ URL
     /// (`amqp://…`, `amqps://…`) whose options are in `amqp`.
     pub hose: HoseChoice,
@@ -47,6 +51,7 @@ impl Default for Config {
             bootstrap_key: None,
             log: "info".into(),
             ingest: IngestLimits::default(),
+            http: HttpLimits::default(),
             hose: HoseChoice::default(),
             amqp: AmqpSettings::default(),
             allow_private_targets: false,

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod erase;
 mod hose_backend;
+mod http_server;
 mod keys;
 mod serve;
 mod simulate;

@@ -216,11 +216,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("eventhose listening on http://{address}");
 
     let ready_on_shutdown = ready.clone();
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
-    )
-    .with_graceful_shutdown(async move {
+    crate::http_server::serve(listener, app, &config.http, async move {
         shutdown_signal().await;
         ready_on_shutdown.store(false, Ordering::Release);
         tracing::info!("shutting down: finishing in-flight requests");

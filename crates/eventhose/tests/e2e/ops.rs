@@ -68,3 +68,82 @@ async fn health_readiness_metrics_and_clean_stop() {
     })
     .await;
 }
+
+/// Reads from `stream` until the server closes it; returns what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn slowloris_headers_are_cut_off_at_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[("EVENTHOSE_HTTP__HEADER_READ_TIMEOUT_MS", "300")],
+    );
+    let address = server.base.trim_start_matches("http://");
+    // Half a request's headers, then silence.
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"POST /api/v1/ingest/events HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    read_until_closed(&mut slow).await;
+    // An idle connection (no request at all) is closed too.
+    let mut idle = tokio::net::TcpStream::connect(address).await.unwrap();
+    read_until_closed(&mut idle).await;
+    // The server still serves.
+    let health = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_answered_408_at_the_request_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("EVENTHOSE_HTTP__REQUEST_TIMEOUT_MS", "300")]);
+    let address = server.base.trim_start_matches("http://");
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/ingest/events HTTP/1.1\r\nHost: x\r\nAuthorization: {ROOT_KEY}\r\nContent-Length: 100000\r\n\r\n{{\"type\""
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"errors\""), "{answer}");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_a_slot_frees() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("EVENTHOSE_HTTP__MAX_CONNECTIONS", "3")]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    // Every slot is taken by a silent connection: a fourth client is not served …
+    let waiting = tokio::spawn({
+        let url = server.url("/healthz");
+        async move { client().get(url).send().await.map(|r| r.status().as_u16()) }
+    });
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+        while !waiting.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(early.is_err(), "a connection past the cap was served");
+    // … until one closes.
+    drop(held.pop());
+    let status = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("served once a slot freed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+}
