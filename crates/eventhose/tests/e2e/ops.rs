@@ -147,3 +147,37 @@ async fn connections_past_the_cap_wait_until_a_slot_frees() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn invented_http_methods_do_not_add_prometheus_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("M{i}").as_bytes()).unwrap();
+        c.request(method, server.url("/api/v1/webhooks"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = c
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("eventhose_http_requests_total{"))
+        .collect();
+    assert!(
+        series.iter().all(|l| !l.contains("method=\"M")),
+        "{series:?}"
+    );
+    assert!(
+        series.iter().any(|l| l.contains("method=\"other\"")),
+        "{series:?}"
+    );
+}
