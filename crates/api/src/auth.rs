@@ -18,22 +18,35 @@ use crate::AppState;
 /// `eventhose keys` command (another process) take effect within this time.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(2);
 
-/// Entries kept at most; the cache is cleared when it grows past this (random keys from a
-/// scanner must not grow memory).
-const KEY_CACHE_MAX: usize = 10_000;
+/// Unknown secrets remembered at most; that cache is cleared when it grows past this, so
+/// random keys from a scanner cannot grow memory. Known keys are cached apart, so such a flood
+/// never evicts them.
+const UNKNOWN_CACHE_MAX: usize = 10_000;
 
 /// Resolves secrets to keys, caching lookups (hits and misses) for [`KEY_CACHE_TTL`].
 pub struct KeyResolver {
     store: Arc<dyn KeyStore>,
-    cache: Mutex<HashMap<String, (Option<ApiKey>, Instant)>>,
+    /// Live keys by digest; as large as the number of keys in use.
+    known: Mutex<HashMap<String, (ApiKey, Instant)>>,
+    /// Digests that matched no live key.
+    unknown: Mutex<HashMap<String, Instant>>,
+    /// How long an answer is trusted.
+    ttl: Duration,
 }
 
 impl KeyResolver {
     /// A resolver over `store`.
     pub fn new(store: Arc<dyn KeyStore>) -> Self {
+        Self::with_ttl(store, KEY_CACHE_TTL)
+    }
+
+    /// A resolver over `store` that trusts an answer for `ttl`.
+    fn with_ttl(store: Arc<dyn KeyStore>, ttl: Duration) -> Self {
         Self {
             store,
-            cache: Mutex::new(HashMap::new()),
+            known: Mutex::default(),
+            unknown: Mutex::default(),
+            ttl,
         }
     }
 
@@ -50,19 +63,34 @@ impl KeyResolver {
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?
             .filter(|key| key.revoked_at.is_none());
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= KEY_CACHE_MAX {
-                cache.clear();
+        let now = Instant::now();
+        match &found {
+            Some(key) => {
+                if let Ok(mut known) = self.known.lock() {
+                    known.retain(|_, (_, at)| at.elapsed() < self.ttl);
+                    known.insert(hash, (key.clone(), now));
+                }
             }
-            cache.insert(hash, (found.clone(), Instant::now()));
+            None => {
+                if let Ok(mut unknown) = self.unknown.lock() {
+                    if unknown.len() >= UNKNOWN_CACHE_MAX {
+                        unknown.clear();
+                    }
+                    unknown.insert(hash, now);
+                }
+            }
         }
         Ok(found)
     }
 
+    /// The cached answer for `hash`, while it is fresh.
     fn cached(&self, hash: &str) -> Option<Option<ApiKey>> {
-        let cache = self.cache.lock().ok()?;
-        let (key, at) = cache.get(hash)?;
-        (at.elapsed() < KEY_CACHE_TTL).then(|| key.clone())
+        let fresh = |at: &Instant| at.elapsed() < self.ttl;
+        if let Some((key, at)) = self.known.lock().ok()?.get(hash) {
+            return fresh(at).then(|| Some(key.clone()));
+        }
+        let unknown = self.unknown.lock().ok()?;
+        unknown.get(hash).filter(|at| fresh(at)).map(|_| None)
     }
 }
 
@@ -117,7 +145,65 @@ impl FromRequestParts<AppState> for Caller {
 
 #[cfg(test)]
 mod tests {
-    use super::secret_from_header;
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use eventhose_state::{NewKey, StateError};
+
+    /// One known key; counts the lookups that reach it.
+    struct OneKey {
+        key: ApiKey,
+        hash: String,
+        lookups: AtomicUsize,
+    }
+
+    impl KeyStore for OneKey {
+        fn create_key(&self, _: NewKey) -> Result<(ApiKey, String), StateError> {
+            Err(StateError::Invalid("read-only".into()))
+        }
+        fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StateError> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            Ok((hash == self.hash).then(|| self.key.clone()))
+        }
+        fn list_keys(&self) -> Result<Vec<ApiKey>, StateError> {
+            Ok(vec![self.key.clone()])
+        }
+        fn revoke_key(&self, _: &str) -> Result<bool, StateError> {
+            Ok(false)
+        }
+        fn count_keys(&self) -> Result<u64, StateError> {
+            Ok(1)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unknown_keys_does_not_evict_known_ones() {
+        let store = Arc::new(OneKey {
+            key: crate::acting_account::fixtures::key(None),
+            hash: hash_key("the-known-secret"),
+            lookups: AtomicUsize::new(0),
+        });
+        // A TTL longer than the test, so only eviction could cause another lookup.
+        let resolver = KeyResolver::with_ttl(store.clone(), Duration::from_secs(3_600));
+        assert!(resolver
+            .resolve("the-known-secret")
+            .await
+            .unwrap()
+            .is_some());
+        let flood = UNKNOWN_CACHE_MAX * 2 + 1;
+        for i in 0..flood {
+            let guess = format!("guess-{i}");
+            assert!(resolver.resolve(&guess).await.unwrap().is_none());
+        }
+        // The known key is still cached: no lookup beyond the first and the flood's own.
+        assert!(resolver
+            .resolve("the-known-secret")
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(store.lookups.load(Ordering::Relaxed), 1 + flood);
+        assert!(resolver.unknown.lock().unwrap().len() <= UNKNOWN_CACHE_MAX);
+    }
 
     #[test]
     fn reads_raw_and_basic_forms() {
