@@ -1,5 +1,6 @@
 //! The SQLite backend of the state store.
 
+mod readers;
 mod suppressions;
 mod webhooks;
 
@@ -11,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey};
 use crate::StateError;
+use readers::Readers;
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -97,9 +99,13 @@ const MIGRATIONS: &[&str] = &[
 /// secrets were sealed with.
 const KEY_CHECK: &[u8] = b"eventhose state encryption key check";
 
-/// The embedded state store: one SQLite database file.
+/// The embedded state store: one SQLite database file, one writer connection and a few
+/// read-only ones.
 pub struct SqliteState {
+    /// The writer; also serves reads that must see a write of the same call.
     conn: Mutex<Connection>,
+    /// Readers for the lookups and searches that need no write (key lookups above all).
+    readers: Readers,
     sealer: Option<Sealer>,
 }
 
@@ -112,13 +118,14 @@ impl SqliteState {
         if let Some(parent) = path.as_ref().parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path.as_ref())?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            readers: Readers::new(path.as_ref()),
             sealer: None,
         })
     }
@@ -139,6 +146,7 @@ impl SqliteState {
         self.sealer.as_ref().ok_or(StateError::NoEncryptionKey)
     }
 
+    /// Runs `f` on the writer connection.
     fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StateError>,
@@ -148,6 +156,15 @@ impl SqliteState {
             .lock()
             .map_err(|_| StateError::Task("state connection lock poisoned".into()))?;
         f(&conn)
+    }
+
+    /// Runs `f` on a read-only connection: it sees the last commit and does not wait for the
+    /// writer.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        self.readers.with(f)
     }
 }
 
@@ -242,7 +259,7 @@ impl KeyStore for SqliteState {
     }
 
     fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StateError> {
-        self.with(|conn| {
+        self.read(|conn| {
             Ok(conn
                 .query_row(
                     "SELECT * FROM api_keys WHERE hash = ?1",
@@ -254,7 +271,7 @@ impl KeyStore for SqliteState {
     }
 
     fn list_keys(&self) -> Result<Vec<ApiKey>, StateError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare("SELECT * FROM api_keys ORDER BY created_at, id")?;
             let keys = stmt
                 .query_map([], row_to_key)?
@@ -274,7 +291,7 @@ impl KeyStore for SqliteState {
     }
 
     fn count_keys(&self) -> Result<u64, StateError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let n: i64 = conn.query_row("SELECT COUNT(*) FROM api_keys", [], |row| row.get(0))?;
             Ok(n as u64)
         })

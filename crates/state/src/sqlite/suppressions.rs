@@ -448,7 +448,7 @@ impl SuppressionStore for SqliteState {
         recipient: &str,
         scope: ListScope,
     ) -> Result<Vec<Suppression>, StateError> {
-        self.with(|conn| find(conn, recipient, scope))
+        self.read(|conn| find(conn, recipient, scope))
     }
 
     fn delete_suppressions(
@@ -459,11 +459,11 @@ impl SuppressionStore for SqliteState {
     }
 
     fn search_suppressions(&self, query: &SuppressionQuery) -> Result<SuppressionPage, StateError> {
-        self.with(|conn| search(conn, query))
+        self.read(|conn| search(conn, query))
     }
 
     fn suppression_summary(&self, scope: ListScope) -> Result<SuppressionSummary, StateError> {
-        self.with(|conn| summary(conn, scope))
+        self.read(|conn| summary(conn, scope))
     }
 }
 
