@@ -56,6 +56,16 @@ impl MessageEventsSubscriber {
         })
     }
 
+    /// The start of the oldest UTC day retention keeps: an older event would get a day table
+    /// of its own that retention drops at its next run, so it is not stored at all.
+    fn earliest_kept(&self) -> i64 {
+        let keep = i64::try_from(self.keep.as_secs()).unwrap_or(i64::MAX);
+        let keep_from = Utc::now().timestamp().saturating_sub(keep);
+        // Retention drops the days that end at or before `keep_from`: the day holding
+        // `keep_from` is the oldest it keeps.
+        keep_from.div_euclid(86_400) * 86_400
+    }
+
     /// When retention is due (hourly), where it keeps events from.
     fn retention_due(&mut self) -> Option<chrono::DateTime<Utc>> {
         if self
@@ -77,9 +87,10 @@ impl Processor for MessageEventsSubscriber {
                 return Ok(());
             }
         }
+        let earliest = self.earliest_kept();
         for message in &delivery.messages {
             self.pending
-                .push_shared(message.clone())
+                .push_shared_from(message.clone(), earliest)
                 .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
         }
         if let Some(position) = delivery.position {
@@ -203,6 +214,49 @@ mod tests {
         {
             self.store.erase_recipient(recipient)
         }
+    }
+
+    /// A delivery of one event at `at`.
+    fn delivery_at(position: u64, id: &str, at: i64) -> Delivery {
+        let stored = format!(
+            r#"{{"type":"delivery","timestamp":"{at}","event_id":"{id}","rcpt_to":"a@example.com"}}"#
+        );
+        Delivery {
+            tag: DeliveryTag::external(position),
+            messages: vec![bytes::Bytes::from(stored)],
+            attempt: 0,
+            position: Some(position),
+        }
+    }
+
+    #[tokio::test]
+    async fn events_older_than_retention_get_no_day_table() {
+        let store = Arc::new(MemoryEventStore::new());
+        let mut subscriber = MessageEventsSubscriber::open(
+            store.clone(),
+            Duration::from_secs(10 * 86_400),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        let now = Utc::now().timestamp();
+        let oldest_kept_day = (now - 10 * 86_400).div_euclid(86_400) * 86_400;
+        subscriber
+            .process(&delivery_at(1, "old", oldest_kept_day - 1))
+            .await
+            .unwrap();
+        subscriber
+            .process(&delivery_at(2, "kept", oldest_kept_day + 60))
+            .await
+            .unwrap();
+        subscriber.checkpoint().await.unwrap();
+        assert_eq!(stored(&store), 1);
+        // Retention finds nothing older to drop.
+        let report = store
+            .enforce_retention(Utc::now() - chrono::Duration::days(10))
+            .unwrap();
+        assert!(report.dropped.is_empty(), "{report:?}");
+        assert_eq!(store.checkpoint().unwrap(), Some(2));
     }
 
     #[tokio::test]
