@@ -55,6 +55,7 @@ fn query(filters: EventFilters, per_page: usize) -> EventQuery {
         to: START + 10 * 86_400,
         filters,
         per_page,
+        max_bytes: usize::MAX,
         cursor: None,
     }
 }
@@ -424,4 +425,30 @@ fn body_bytes_past_the_last_commit_are_cut_at_reopen() {
     let (a, b) = (pages(&duck), pages(&memory));
     assert_eq!(a.len(), 4_000);
     assert_eq!(a, b);
+}
+
+#[test]
+fn a_page_ends_at_the_byte_budget_and_paging_goes_on_without_gaps() {
+    let (_dir, duck, memory) = stores();
+    let events = stored_events(1_200, 41);
+    insert_both(&duck, &memory, &events, 1);
+    let whole = all_pages(&memory, query(EventFilters::default(), 10_000));
+    let expected: Vec<String> = whole.into_iter().flat_map(|p| p.events).collect();
+    assert_eq!(expected.len(), events.len());
+    // A budget of a few events' worth, across the 256-row chunks a page reads at a time.
+    let average = events.iter().map(Vec::len).sum::<usize>() / events.len();
+    for max_bytes in [0, average * 3, average * 300] {
+        let mut budgeted = query(EventFilters::default(), 1_000);
+        budgeted.max_bytes = max_bytes;
+        let duck_pages = all_pages(&duck, budgeted.clone());
+        let memory_pages = all_pages(&memory, budgeted);
+        assert_eq!(duck_pages, memory_pages, "max_bytes {max_bytes}");
+        for page in &duck_pages {
+            let without_last: usize = page.events.iter().rev().skip(1).map(String::len).sum();
+            assert!(without_last <= max_bytes, "a page went past its budget");
+            assert!(!page.events.is_empty());
+        }
+        let paged: Vec<String> = duck_pages.into_iter().flat_map(|p| p.events).collect();
+        assert_eq!(paged, expected, "max_bytes {max_bytes}");
+    }
 }

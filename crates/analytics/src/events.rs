@@ -82,6 +82,10 @@ pub struct EventQuery {
     pub filters: EventFilters,
     /// At most this many events (at least 1).
     pub per_page: usize,
+    /// The page ends early, with a cursor to go on, at the first event that brings its stored
+    /// forms past this many bytes (that event is the page's last; a page holds at least one
+    /// event), so the memory a page costs is bounded whatever `per_page` and the events' sizes.
+    pub max_bytes: usize,
     /// `None` for the first page; the previous page's [`EventPage::next`] for the following.
     pub cursor: Option<EventCursor>,
 }

@@ -92,7 +92,17 @@ impl EventReader for MemoryEventStore {
                 matching.into_iter().filter(|row| key(row) < last).collect()
             }
         };
-        let page: Vec<&Row> = after_cursor.iter().take(query.per_page).copied().collect();
+        let mut bytes = 0usize;
+        let page: Vec<&Row> = after_cursor
+            .iter()
+            .take(query.per_page)
+            .take_while(|row| {
+                let within = bytes <= query.max_bytes;
+                bytes = bytes.saturating_add(row.json.len());
+                within
+            })
+            .copied()
+            .collect();
         let next = (after_cursor.len() > page.len())
             .then(|| page.last())
             .flatten()
@@ -219,6 +229,7 @@ mod tests {
             to: T0 + 10_000,
             filters,
             per_page: 100,
+            max_bytes: usize::MAX,
             cursor: None,
         }
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod ingest;
+mod limits;
 pub mod metrics;
 pub mod ops;
 mod query;
@@ -28,6 +29,7 @@ pub use error::{ApiError, ErrorEntry};
 /// The analytic store's vocabulary and traits, as [`AppState::metrics`] uses them.
 pub use eventhose_analytics as analytics;
 pub use ingest::IngestLimits;
+pub use limits::ApiLimits;
 pub use webhooks::WebhookServices;
 
 /// Renders the process's Prometheus metrics.
@@ -44,6 +46,8 @@ pub struct AppState {
     pub event_ids: Arc<EventIdGenerator>,
     /// Limits on ingest requests.
     pub ingest_limits: IngestLimits,
+    /// Limits on the query APIs' answers.
+    pub api_limits: ApiLimits,
     /// Renders `/metrics`.
     pub render_metrics: MetricsRenderer,
     /// Set once serving may begin; cleared when shutdown starts.

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::{router, AppState, IngestLimits, KeyResolver, WebhookServices};
+use crate::{router, ApiLimits, AppState, IngestLimits, KeyResolver, WebhookServices};
 
 /// A router and the state store behind it.
 pub(crate) struct TestApp {
@@ -56,6 +56,7 @@ impl TestApp {
             keys: Arc::new(KeyResolver::new(state.clone())),
             event_ids: Arc::new(EventIdGenerator::new()),
             ingest_limits: IngestLimits::default(),
+            api_limits: ApiLimits::default(),
             render_metrics: Arc::new(String::new),
             ready: Arc::new(AtomicBool::new(true)),
             webhooks,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use eventhose_api::IngestLimits;
+use eventhose_api::{ApiLimits, IngestLimits};
 
 use crate::http_server::HttpLimits;
 use eventhose_hose_amqp::{AmqpHoseConfig, QueueType};
@@ -29,6 +29,8 @@ pub struct Config {
     pub ingest: IngestLimits,
     /// Limits on the HTTP listener: connections, header and request deadlines.
     pub http: HttpLimits,
+    /// Limits on the query APIs' answers.
+    pub api: ApiLimits,
     /// The hose: a table of embedded-log settings (the default), or a RabbitMQ URL
     /// (`amqp://…`, `amqps://…`) whose options are in `amqp`.
     pub hose: HoseChoice,
@@ -52,6 +54,7 @@ impl Default for Config {
             log: "info".into(),
             ingest: IngestLimits::default(),
             http: HttpLimits::default(),
+            api: ApiLimits::default(),
             hose: HoseChoice::default(),
             amqp: AmqpSettings::default(),
             allow_private_targets: false,

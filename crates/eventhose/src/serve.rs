@@ -197,6 +197,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         keys: Arc::new(KeyResolver::new(state)),
         event_ids: Arc::new(EventIdGenerator::new()),
         ingest_limits: config.ingest_limits(),
+        api_limits: config.api.clone(),
         render_metrics: Arc::new(move || prometheus.render()),
         ready: ready.clone(),
         webhooks,

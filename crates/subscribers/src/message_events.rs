@@ -174,6 +174,7 @@ mod tests {
                 to: i64::MAX,
                 filters: EventFilters::default(),
                 per_page: 100,
+                max_bytes: usize::MAX,
                 cursor: None,
             })
             .unwrap()

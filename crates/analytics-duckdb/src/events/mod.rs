@@ -410,6 +410,9 @@ const LOOKUP_ROWS: usize = 20_000;
 /// A row of a page before its stored form is read: `(ts, seq, body location, table)`.
 type PageRow<'t> = (i64, u64, u64, &'t str);
 
+/// Rows whose stored forms a page reads at once (at most 64 MiB of the largest events).
+const PAGE_CHUNK_ROWS: usize = 256;
+
 /// A [`PageRow`] of a `SELECT ts, seq, body` from `table`.
 fn page_row<'t>(row: &duckdb::Row<'_>, table: &'t str) -> duckdb::Result<PageRow<'t>> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, table))
@@ -640,16 +643,20 @@ impl EventReader for DuckStore {
                     }
                 }
             }
-            let next = (rows.len() > query.per_page).then(|| {
-                let (timestamp, seq, _, _) = rows[query.per_page - 1];
-                EventCursor {
-                    timestamp,
-                    seq,
-                    snapshot,
-                }
-            });
+            let more = rows.len() > query.per_page;
             rows.truncate(query.per_page);
-            let mut events = self.stored_forms(&rows)?;
+            let mut events = self.stored_forms_within(&rows, query.max_bytes)?;
+            let next = (more || events.len() < rows.len())
+                .then(|| events.len().checked_sub(1))
+                .flatten()
+                .map(|last| {
+                    let (timestamp, seq, _, _) = rows[last];
+                    EventCursor {
+                        timestamp,
+                        seq,
+                        snapshot,
+                    }
+                });
             if selects_by_hash(&query.filters) {
                 events.retain(|body| {
                     IndexedEvent::from_stored(body.as_bytes())
@@ -666,6 +673,28 @@ impl EventReader for DuckStore {
 }
 
 impl DuckStore {
+    /// The stored forms of a page's rows, in order, up to the first that brings their sizes
+    /// past `max_bytes` (see [`EventQuery::max_bytes`]): read [`PAGE_CHUNK_ROWS`] rows at a
+    /// time, so a page of large events stops near the budget instead of reading them all.
+    fn stored_forms_within(
+        &self,
+        rows: &[PageRow<'_>],
+        max_bytes: usize,
+    ) -> Result<Vec<String>, AnalyticsError> {
+        let mut events = Vec::with_capacity(rows.len());
+        let mut bytes = 0usize;
+        for chunk in rows.chunks(PAGE_CHUNK_ROWS) {
+            for body in self.stored_forms(chunk)? {
+                if bytes > max_bytes {
+                    return Ok(events);
+                }
+                bytes = bytes.saturating_add(body.len());
+                events.push(body);
+            }
+        }
+        Ok(events)
+    }
+
     /// The stored forms of a page's rows (`(ts, seq, body location, table)`), in order:
     /// one read of each day's body file, each block decompressed once.
     fn stored_forms(&self, rows: &[PageRow<'_>]) -> Result<Vec<String>, AnalyticsError> {
@@ -1092,6 +1121,7 @@ mod tests {
             to: START + DAY,
             filters: EventFilters::default(),
             per_page: 10_000,
+            max_bytes: usize::MAX,
             cursor: None,
         };
         store.search(&query).expect("search").events
@@ -1171,6 +1201,7 @@ mod tests {
                 ..EventFilters::default()
             },
             per_page: 100,
+            max_bytes: usize::MAX,
             cursor: None,
         };
         let bounces = store.search(&query).unwrap().events;
@@ -1234,6 +1265,7 @@ mod tests {
             to: START + 2 * DAY,
             filters,
             per_page: 7_000,
+            max_bytes: usize::MAX,
             cursor: None,
         };
         let mut found = Vec::new();
@@ -1271,6 +1303,7 @@ mod tests {
             to: START + DAY,
             filters,
             per_page: 10,
+            max_bytes: usize::MAX,
             cursor: None,
         };
         store.search(&query).expect("search").total_count

@@ -238,8 +238,14 @@ fn filters(params: &Params, problems: &mut Problems) -> EventFilters {
     filters
 }
 
-/// Reads and checks a search request by `key` at `now`.
-pub(super) fn parse(params: &Params, key: &ApiKey, now: DateTime<Utc>) -> Result<Search, ApiError> {
+/// Reads and checks a search request by `key` at `now`; a page holds at most
+/// `page_max_bytes` of events (see [`EventQuery::max_bytes`]).
+pub(super) fn parse(
+    params: &Params,
+    key: &ApiKey,
+    now: DateTime<Utc>,
+    page_max_bytes: usize,
+) -> Result<Search, ApiError> {
     let mut problems = Problems::default();
     let window = window(params, now, &mut problems);
     let per_page = per_page(params, &mut problems);
@@ -260,6 +266,7 @@ pub(super) fn parse(params: &Params, key: &ApiKey, now: DateTime<Utc>) -> Result
             to: window.to,
             filters,
             per_page,
+            max_bytes: page_max_bytes,
             cursor,
         },
         visible,

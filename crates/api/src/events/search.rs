@@ -21,7 +21,12 @@ pub(super) async fn search(
 ) -> Result<Response, ApiError> {
     let key = caller.require(GRANT)?;
     let params = Params::parse(query.as_deref());
-    let search = request::parse(&params, key, Utc::now())?;
+    let search = request::parse(
+        &params,
+        key,
+        Utc::now(),
+        state.api_limits.events_page_max_bytes,
+    )?;
     if !search.visible {
         return Ok(answer(render::page_body(&[], 0, &json!({}))));
     }

@@ -359,3 +359,48 @@ async fn sigkill_while_storing_loses_no_acknowledged_event() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_page_of_large_events_stops_at_the_byte_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for two of the 100 KiB events below in one answer.
+    let server = Server::start(
+        dir.path(),
+        &[("EVENTHOSE_API__EVENTS_PAGE_MAX_BYTES", "150000")],
+    );
+    let padding = "x".repeat(100 * 1024);
+    let at = now() - 600;
+    let lines: String = (0..5)
+        .map(|i| {
+            json!({
+                "type": "delivery", "event_id": format!("big-{i}"), "timestamp": (at + i).to_string(),
+                "message_id": "m-big", "rcpt_to": "big@example.com", "x_padding": padding,
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    assert_eq!(ingest(&server, ROOT_KEY, lines).await.status(), 200);
+    let mut path = "/api/v1/events/message?recipients=big@example.com&per_page=100".to_owned();
+    eventually("the five events are stored", || async {
+        get(&server, &path, ROOT_KEY).await.1["total_count"] == 5
+    })
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let (status, page) = get(&server, &path, ROOT_KEY).await;
+        assert_eq!(status, 200);
+        let results = page["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2.min(5 - seen.len()), "{}", page["links"]);
+        seen.extend(
+            results
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+        );
+        match page["links"]["next"].as_str() {
+            Some(next) => path = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["big-4", "big-3", "big-2", "big-1", "big-0"]);
+}
