@@ -5,7 +5,12 @@ use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use eventhose_state::suppressions::{recipient_key, validate_description, validate_list_id};
 use eventhose_state::SuppressionType;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::error::{ApiError, ErrorEntry};
 
@@ -68,27 +73,73 @@ fn invalid(mut faults: Vec<ErrorEntry>) -> ApiError {
     }
 }
 
-/// The body as a JSON object; `param` names the body in the error.
-fn object(body: &[u8], param: &str) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::bad_param(param, "the body must be a JSON object")),
-        Err(e) => Err(ApiError::bad_param(
-            param,
-            format!("the body is not valid JSON: {e}"),
-        )),
+/// The fields of an entry as sent, each still raw JSON borrowed from the body: reading a body
+/// builds no value tree, so its memory stays near its size whatever it nests (a 50 MB bulk body
+/// of small arrays would be gigabytes as `serde_json::Value`). Unknown fields are skipped.
+#[derive(Default, Deserialize)]
+struct RawEntry<'a> {
+    #[serde(borrow, default)]
+    recipient: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "type")]
+    suppression_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    description: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    list_id: Option<&'a RawValue>,
+}
+
+/// One field's value: absent (or null), a string, or another JSON value.
+enum Field<'a> {
+    Absent,
+    Text(Cow<'a, str>),
+    Other(&'a RawValue),
+}
+
+impl<'a> Field<'a> {
+    fn of(raw: Option<&'a RawValue>) -> Self {
+        match raw {
+            None => Field::Absent,
+            Some(raw) if raw.get() == "null" => Field::Absent,
+            Some(raw) => match serde_json::from_str::<Cow<'a, str>>(raw.get()) {
+                Ok(text) => Field::Text(text),
+                Err(_) => Field::Other(raw),
+            },
+        }
     }
+}
+
+/// A value as shown in a fault: its JSON text, cut to a readable length.
+fn shown(field: &Field<'_>) -> String {
+    const MAX_SHOWN: usize = 60;
+    let text = match field {
+        Field::Absent => "null".to_owned(),
+        Field::Text(text) => Value::String(text.to_string()).to_string(),
+        Field::Other(raw) => raw.get().to_owned(),
+    };
+    match text.char_indices().nth(MAX_SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// Reads `T` from a body that must be a JSON object; `param` names the body in the error.
+fn object<'a, T: Deserialize<'a>>(body: &'a [u8], param: &str) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_param(param, "the body must be a JSON object"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_param(param, format!("the body is not valid JSON: {e}")))
 }
 
 /// Checks the fields of one entry; faults name their field after `prefix`.
 fn entry_fields(
-    entry: &Map<String, Value>,
+    entry: &RawEntry<'_>,
     prefix: &str,
     faults: &mut Vec<ErrorEntry>,
 ) -> Option<EntryFields> {
     let before = faults.len();
-    let suppression_type = match entry.get("type") {
-        None | Some(Value::Null) => {
+    let suppression_type = match Field::of(entry.suppression_type) {
+        Field::Absent => {
             faults.push(fault(
                 "Must supply a suppression type",
                 "type is required",
@@ -96,31 +147,34 @@ fn entry_fields(
             ));
             None
         }
-        Some(value) => {
-            let parsed = value.as_str().and_then(|name| name.parse().ok());
+        value => {
+            let parsed = match &value {
+                Field::Text(name) => name.parse().ok(),
+                _ => None,
+            };
             if parsed.is_none() {
                 faults.push(fault(
                     "Type must be one of: 'transactional', 'non_transactional'",
-                    format!("type {value} is not a suppression type"),
+                    format!("type {} is not a suppression type", shown(&value)),
                     format!("{prefix}type"),
                 ));
             }
             parsed
         }
     };
-    let description = match entry.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => {
-            if let Err(e) = validate_description(text) {
+    let description = match Field::of(entry.description) {
+        Field::Absent => None,
+        Field::Text(text) => {
+            if let Err(e) = validate_description(&text) {
                 faults.push(fault(
                     "invalid description",
                     e.to_string(),
                     format!("{prefix}description"),
                 ));
             }
-            Some(text.clone())
+            Some(text.into_owned())
         }
-        Some(_) => {
+        Field::Other(_) => {
             faults.push(fault(
                 "invalid description",
                 "description must be a string",
@@ -129,20 +183,20 @@ fn entry_fields(
             None
         }
     };
-    let list_id = match entry.get("list_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if text.is_empty() => None,
-        Some(Value::String(text)) => {
-            if let Err(e) = validate_list_id(text) {
+    let list_id = match Field::of(entry.list_id) {
+        Field::Absent => None,
+        Field::Text(text) if text.is_empty() => None,
+        Field::Text(text) => {
+            if let Err(e) = validate_list_id(&text) {
                 faults.push(fault(
                     "invalid list_id",
                     e.to_string(),
                     format!("{prefix}list_id"),
                 ));
             }
-            Some(text.clone())
+            Some(text.into_owned())
         }
-        Some(_) => {
+        Field::Other(_) => {
             faults.push(fault(
                 "invalid list_id",
                 "list_id must be a string",
@@ -165,47 +219,103 @@ pub(crate) fn check_recipient(recipient: &str, param: &str) -> Result<(), ErrorE
         .map_err(|e| fault("invalid recipient", e.to_string(), param))
 }
 
+/// A bulk body: only `recipients` is read.
+#[derive(Deserialize)]
+struct BulkBody<'a> {
+    #[serde(borrow, default)]
+    recipients: Option<&'a RawValue>,
+}
+
+/// The entries of a bulk `recipients` array, each still raw, read up to one past
+/// [`MAX_BULK_ENTRIES`] (the rest is skipped without being kept), so a body of millions of
+/// tiny entries costs no more than the limit.
+struct BoundedEntries<'a> {
+    entries: Vec<&'a RawValue>,
+    /// More than [`MAX_BULK_ENTRIES`] were sent.
+    over: bool,
+}
+
+impl<'de> Deserialize<'de> for BoundedEntries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = BoundedEntries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of entries")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                let mut over = false;
+                while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+                    if entries.len() == MAX_BULK_ENTRIES {
+                        over = true;
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        break;
+                    }
+                    entries.push(entry);
+                }
+                Ok(BoundedEntries { entries, over })
+            }
+        }
+        deserializer.deserialize_seq(Entries)
+    }
+}
+
 /// The entries of a bulk body, every one of them valid, or a 400 naming every fault by entry
 /// index and field.
 pub(crate) fn bulk_entries(body: &[u8]) -> Result<Vec<(String, EntryFields)>, ApiError> {
-    let body = object(body, "recipients")?;
-    let entries = match body.get("recipients") {
-        Some(Value::Array(entries)) => entries,
-        None | Some(Value::Null) => {
+    let body: BulkBody<'_> = object(body, "recipients")?;
+    let entries = match body.recipients.map(RawValue::get) {
+        None | Some("null") => {
             return Err(ApiError::bad_param("recipients", "recipients is required"))
         }
-        Some(_) => {
-            return Err(ApiError::bad_param(
-                "recipients",
-                "recipients must be an array of entries",
-            ))
-        }
+        Some(raw) => serde_json::from_str::<BoundedEntries<'_>>(raw).map_err(|_| {
+            ApiError::bad_param("recipients", "recipients must be an array of entries")
+        })?,
     };
-    if entries.is_empty() || entries.len() > MAX_BULK_ENTRIES {
+    if entries.entries.is_empty() || entries.over {
+        let got = if entries.over {
+            format!("more than {MAX_BULK_ENTRIES}")
+        } else {
+            "0".to_owned()
+        };
         return Err(ApiError::bad_param(
             "recipients",
-            format!(
-                "recipients must hold 1 to {MAX_BULK_ENTRIES} entries (got {})",
-                entries.len()
-            ),
+            format!("recipients must hold 1 to {MAX_BULK_ENTRIES} entries (got {got})"),
         ));
     }
     let mut faults = Vec::new();
-    let mut checked = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
+    let mut checked = Vec::with_capacity(entries.entries.len());
+    for (index, entry) in entries.entries.iter().enumerate() {
         let prefix = format!("recipients[{index}].");
-        let Value::Object(entry) = entry else {
-            faults.push(fault(
-                "invalid recipient entry",
-                "each entry must be an object",
-                format!("recipients[{index}]"),
-            ));
-            continue;
+        let entry: RawEntry<'_> = match entry.get().starts_with('{') {
+            true => match serde_json::from_str(entry.get()) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    faults.push(fault(
+                        "invalid recipient entry",
+                        format!("the entry is not valid: {e}"),
+                        format!("recipients[{index}]"),
+                    ));
+                    continue;
+                }
+            },
+            false => {
+                faults.push(fault(
+                    "invalid recipient entry",
+                    "each entry must be an object",
+                    format!("recipients[{index}]"),
+                ));
+                continue;
+            }
         };
-        let recipient = match entry.get("recipient") {
-            Some(Value::String(recipient)) => {
-                match check_recipient(recipient, &format!("{prefix}recipient")) {
-                    Ok(()) => Some(recipient.clone()),
+        let recipient = match Field::of(entry.recipient) {
+            Field::Text(recipient) => {
+                match check_recipient(&recipient, &format!("{prefix}recipient")) {
+                    Ok(()) => Some(recipient.into_owned()),
                     Err(e) => {
                         faults.push(e);
                         None
@@ -221,7 +331,7 @@ pub(crate) fn bulk_entries(body: &[u8]) -> Result<Vec<(String, EntryFields)>, Ap
                 None
             }
         };
-        let fields = entry_fields(entry, &prefix, &mut faults);
+        let fields = entry_fields(&entry, &prefix, &mut faults);
         if let (Some(recipient), Some(fields)) = (recipient, fields) {
             checked.push((recipient, fields));
         }
@@ -235,13 +345,13 @@ pub(crate) fn bulk_entries(body: &[u8]) -> Result<Vec<(String, EntryFields)>, Ap
 
 /// The fields of a single-entry body.
 pub(crate) fn single_entry(body: &[u8]) -> Result<EntryFields, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
+    let entry = if body.iter().all(u8::is_ascii_whitespace) {
+        RawEntry::default()
     } else {
         object(body, "type")?
     };
     let mut faults = Vec::new();
-    entry_fields(&body, "", &mut faults).ok_or_else(|| invalid(faults))
+    entry_fields(&entry, "", &mut faults).ok_or_else(|| invalid(faults))
 }
 
 /// The optional type of a delete body: `None` deletes both types.
@@ -249,20 +359,20 @@ pub(crate) fn delete_type(body: &[u8]) -> Result<Option<SuppressionType>, ApiErr
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let body = object(body, "type")?;
-    match body.get("type") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_str()
-            .and_then(|name| name.parse().ok())
-            .map(Some)
-            .ok_or_else(|| {
-                invalid(vec![fault(
-                    "Type must be one of: 'transactional', 'non_transactional'",
-                    format!("type {value} is not a suppression type"),
-                    "type",
-                )])
-            }),
+    let entry: RawEntry<'_> = object(body, "type")?;
+    match Field::of(entry.suppression_type) {
+        Field::Absent => Ok(None),
+        value => match &value {
+            Field::Text(name) => name.parse().ok().map(Some),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            invalid(vec![fault(
+                "Type must be one of: 'transactional', 'non_transactional'",
+                format!("type {} is not a suppression type", shown(&value)),
+                "type",
+            )])
+        }),
     }
 }
 

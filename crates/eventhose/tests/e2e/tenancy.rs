@@ -175,3 +175,34 @@ async fn a_flood_of_tiny_lines_is_refused_without_buffering_every_line() {
         CEILING_BYTES >> 20
     );
 }
+
+#[tokio::test]
+async fn a_bulk_suppression_body_of_tiny_arrays_costs_no_more_than_its_size() {
+    // Nearly 50 MB of `[],` in a field nobody reads: as a `serde_json::Value` tree that is
+    // 16 million values (about 0.5 GB each); read as borrowed raw JSON it is the body alone.
+    const CEILING_BYTES: u64 = 600 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let filler = "[],".repeat(16_000_000);
+    let body = format!(
+        r#"{{"recipients":[{{"recipient":"a@example.com","type":"transactional","padding":[{filler}[]]}}]}}"#
+    );
+    let requests = (0..4).map(|_| {
+        client()
+            .put(server.url("/api/v1/suppression-list"))
+            .header("Authorization", ROOT_KEY)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+    });
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    let peak = server.peak_rss_bytes();
+    assert!(
+        peak < CEILING_BYTES,
+        "peak RSS {} MB, ceiling {} MB",
+        peak >> 20,
+        CEILING_BYTES >> 20
+    );
+}
