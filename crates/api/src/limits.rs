@@ -2,19 +2,25 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Limits on the query APIs' answers (`[api]`).
+/// Limits on the APIs' requests and answers (`[api]`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiLimits {
     /// A page of message events ends early, with a `next` link to go on, once its events add
     /// up to more than this many bytes (it holds at least one event).
     pub events_page_max_bytes: usize,
+    /// Largest suppression bulk body (`PUT /suppression-list`), in bytes (SparkPost: 50 MB).
+    pub suppression_bulk_max_bytes: usize,
+    /// Most entries in one suppression bulk body (SparkPost: 10,000).
+    pub suppression_bulk_max_entries: usize,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
         Self {
             events_page_max_bytes: 32 * 1024 * 1024,
+            suppression_bulk_max_bytes: 50 * 1024 * 1024,
+            suppression_bulk_max_entries: 10_000,
         }
     }
 }

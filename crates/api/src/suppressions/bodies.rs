@@ -14,10 +14,6 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ErrorEntry};
 
-/// Most entries in one bulk request.
-pub(crate) const MAX_BULK_ENTRIES: usize = 10_000;
-/// Largest bulk request body (50 MB).
-pub(crate) const MAX_BULK_BODY_BYTES: usize = 50 * 1024 * 1024;
 /// Largest body of the single-entry routes.
 pub(crate) const MAX_ENTRY_BODY_BYTES: usize = 64 * 1024;
 /// At most this many faults are itemised in a 400; the rest are counted.
@@ -226,65 +222,78 @@ struct BulkBody<'a> {
     recipients: Option<&'a RawValue>,
 }
 
-/// The entries of a bulk `recipients` array, each still raw, read up to one past
-/// [`MAX_BULK_ENTRIES`] (the rest is skipped without being kept), so a body of millions of
-/// tiny entries costs no more than the limit.
+/// The entries of a bulk `recipients` array, each still raw, read up to one past the most
+/// allowed (the rest is skipped without being kept), so a body of millions of tiny entries
+/// costs no more than the limit.
 struct BoundedEntries<'a> {
     entries: Vec<&'a RawValue>,
-    /// More than [`MAX_BULK_ENTRIES`] were sent.
+    /// More than the most allowed were sent.
     over: bool,
 }
 
-impl<'de> Deserialize<'de> for BoundedEntries<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> serde::de::Visitor<'de> for Entries {
-            type Value = BoundedEntries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array of entries")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::new();
-                let mut over = false;
-                while let Some(entry) = seq.next_element::<&'de RawValue>()? {
-                    if entries.len() == MAX_BULK_ENTRIES {
-                        over = true;
-                        while seq.next_element::<IgnoredAny>()?.is_some() {}
-                        break;
-                    }
-                    entries.push(entry);
-                }
-                Ok(BoundedEntries { entries, over })
-            }
-        }
-        deserializer.deserialize_seq(Entries)
+/// Reads [`BoundedEntries`], keeping at most `.0` entries.
+struct AtMost(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AtMost {
+    type Value = BoundedEntries<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
     }
 }
 
-/// The entries of a bulk body, every one of them valid, or a 400 naming every fault by entry
-/// index and field.
-pub(crate) fn bulk_entries(body: &[u8]) -> Result<Vec<(String, EntryFields)>, ApiError> {
+impl<'de> serde::de::Visitor<'de> for AtMost {
+    type Value = BoundedEntries<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        let mut over = false;
+        while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+            if entries.len() == self.0 {
+                over = true;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                break;
+            }
+            entries.push(entry);
+        }
+        Ok(BoundedEntries { entries, over })
+    }
+}
+
+/// The entries of a bulk body (at most `max_entries`), every one of them valid, or a 400
+/// naming every fault by entry index and field.
+pub(crate) fn bulk_entries(
+    body: &[u8],
+    max_entries: usize,
+) -> Result<Vec<(String, EntryFields)>, ApiError> {
     let body: BulkBody<'_> = object(body, "recipients")?;
     let entries = match body.recipients.map(RawValue::get) {
         None | Some("null") => {
             return Err(ApiError::bad_param("recipients", "recipients is required"))
         }
-        Some(raw) => serde_json::from_str::<BoundedEntries<'_>>(raw).map_err(|_| {
-            ApiError::bad_param("recipients", "recipients must be an array of entries")
-        })?,
+        Some(raw) => {
+            let mut reader = serde_json::Deserializer::from_str(raw);
+            serde::de::DeserializeSeed::deserialize(AtMost(max_entries), &mut reader).map_err(
+                |_| ApiError::bad_param("recipients", "recipients must be an array of entries"),
+            )?
+        }
     };
     if entries.entries.is_empty() || entries.over {
         let got = if entries.over {
-            format!("more than {MAX_BULK_ENTRIES}")
+            format!("more than {max_entries}")
         } else {
             "0".to_owned()
         };
         return Err(ApiError::bad_param(
             "recipients",
-            format!("recipients must hold 1 to {MAX_BULK_ENTRIES} entries (got {got})"),
+            format!("recipients must hold 1 to {max_entries} entries (got {got})"),
         ));
     }
     let mut faults = Vec::new();
@@ -380,6 +389,9 @@ pub(crate) fn delete_type(body: &[u8]) -> Result<Option<SuppressionType>, ApiErr
 mod tests {
     use super::*;
 
+    /// The default most entries of a bulk body.
+    const MOST: usize = 10_000;
+
     fn params(err: &ApiError) -> Vec<String> {
         err.errors.iter().filter_map(|e| e.param.clone()).collect()
     }
@@ -394,7 +406,7 @@ mod tests {
             7,
             {"type":"non_transactional","description":3}
         ]}"#;
-        let err = bulk_entries(body).unwrap_err();
+        let err = bulk_entries(body, MOST).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert_eq!(
             params(&err),
@@ -421,7 +433,7 @@ mod tests {
             {"recipient":"A@Example.com","type":"non_transactional","list_id":""},
             {"recipient":"b@example.com","type":"transactional","description":"why","list_id":"l.1"}
         ]}"#;
-        let entries = bulk_entries(body).unwrap();
+        let entries = bulk_entries(body, MOST).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].0, "A@Example.com");
         assert_eq!(
@@ -445,7 +457,7 @@ mod tests {
             br#"{"recipients":{}}"#,
             br#"{"recipients":[]}"#,
         ] {
-            let err = bulk_entries(body).unwrap_err();
+            let err = bulk_entries(body, MOST).unwrap_err();
             assert_eq!(
                 params(&err),
                 ["recipients"],
@@ -454,29 +466,20 @@ mod tests {
             );
         }
         let one = r#"{"recipient":"a@example.com","type":"transactional"}"#;
-        let too_many = format!(
-            r#"{{"recipients":[{}]}}"#,
-            vec![one; MAX_BULK_ENTRIES + 1].join(",")
-        );
+        let too_many = format!(r#"{{"recipients":[{}]}}"#, vec![one; MOST + 1].join(","));
         assert_eq!(
-            params(&bulk_entries(too_many.as_bytes()).unwrap_err()),
+            params(&bulk_entries(too_many.as_bytes(), MOST).unwrap_err()),
             ["recipients"]
         );
-        let most = format!(
-            r#"{{"recipients":[{}]}}"#,
-            vec![one; MAX_BULK_ENTRIES].join(",")
-        );
-        assert_eq!(
-            bulk_entries(most.as_bytes()).unwrap().len(),
-            MAX_BULK_ENTRIES
-        );
+        let most = format!(r#"{{"recipients":[{}]}}"#, vec![one; MOST].join(","));
+        assert_eq!(bulk_entries(most.as_bytes(), MOST).unwrap().len(), MOST);
     }
 
     #[test]
     fn many_faults_are_capped() {
         let bad = r#"{"recipient":"x","type":"transactional"}"#;
         let body = format!(r#"{{"recipients":[{}]}}"#, vec![bad; 150].join(","));
-        let err = bulk_entries(body.as_bytes()).unwrap_err();
+        let err = bulk_entries(body.as_bytes(), MOST).unwrap_err();
         assert_eq!(err.errors.len(), MAX_LISTED_ERRORS + 1);
         assert!(err.errors[MAX_LISTED_ERRORS]
             .description

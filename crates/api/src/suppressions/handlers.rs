@@ -12,7 +12,7 @@ use eventhose_state::{
 use serde_json::{json, Value};
 
 use super::account::{read_scope, write_account};
-use super::bodies::{self, EntryFields, MAX_BULK_BODY_BYTES, MAX_ENTRY_BODY_BYTES};
+use super::bodies::{self, EntryFields, MAX_ENTRY_BODY_BYTES};
 use super::search::{self, Route};
 use super::{run, view, GRANT};
 use crate::auth::Caller;
@@ -84,7 +84,8 @@ fn not_found() -> ApiError {
     )
 }
 
-/// `PUT /api/v1/suppression-list`: creates or updates up to 10,000 entries, all or nothing.
+/// `PUT /api/v1/suppression-list`: creates or updates up to `suppression_bulk_max_entries`
+/// entries (10,000), all or nothing.
 pub(crate) async fn bulk_upsert(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,8 +94,10 @@ pub(crate) async fn bulk_upsert(
 ) -> Result<Json<Value>, ApiError> {
     let key = caller.require(GRANT)?;
     let account = write_account(key, &headers)?;
-    let body = bodies::read(body, MAX_BULK_BODY_BYTES).await?;
-    let entries = tokio::task::spawn_blocking(move || bodies::bulk_entries(&body))
+    let limits = &state.api_limits;
+    let body = bodies::read(body, limits.suppression_bulk_max_bytes).await?;
+    let most = limits.suppression_bulk_max_entries;
+    let entries = tokio::task::spawn_blocking(move || bodies::bulk_entries(&body, most))
         .await
         .map_err(ApiError::internal)??;
     let now = unix_now();

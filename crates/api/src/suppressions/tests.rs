@@ -10,7 +10,6 @@ use eventhose_state::{
 };
 use serde_json::{json, Value};
 
-use super::bodies::MAX_BULK_BODY_BYTES;
 use crate::test_app::{Answer, TestApp};
 
 const LIST: &str = "/api/v1/suppression-list";
@@ -286,7 +285,10 @@ async fn bulk_upsert_is_all_or_nothing() {
 async fn bulk_body_is_limited_to_50_mb() {
     let h = harness().await;
     let mut body = br#"{"recipients":[], "padding": ""#.to_vec();
-    body.resize(MAX_BULK_BODY_BYTES + 1, b'x');
+    body.resize(
+        crate::ApiLimits::default().suppression_bulk_max_bytes + 1,
+        b'x',
+    );
     let answer = h.call(Method::PUT, LIST, &h.root, None, body).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(answer.body["errors"][0]["message"].is_string());

@@ -178,3 +178,48 @@ async fn events_become_suppressions() {
         })
     );
 }
+
+#[tokio::test]
+async fn bulk_limits_are_configurable_and_hold_at_their_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("EVENTHOSE_API__SUPPRESSION_BULK_MAX_ENTRIES", "3"),
+            ("EVENTHOSE_API__SUPPRESSION_BULK_MAX_BYTES", "400"),
+        ],
+    );
+    let body = |n: usize| {
+        let entries: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"recipient":"r{i}@example.com","type":"transactional"}}"#))
+            .collect();
+        format!(r#"{{"recipients":[{}]}}"#, entries.join(","))
+    };
+    let put = |body: String| {
+        client()
+            .put(server.url("/api/v1/suppression-list"))
+            .header("Authorization", ROOT_KEY)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    // The most entries are taken; one more is refused, naming the limit.
+    assert_eq!(put(body(3)).await.unwrap().status(), 200);
+    let refused = put(body(4)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let json: serde_json::Value = refused.json().await.unwrap();
+    assert!(json["errors"][0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("1 to 3 entries"));
+    // A body of exactly the most bytes is read; one byte more is 413.
+    let padded = |len: usize| {
+        let start = body(1);
+        let mut padded = start[..start.len() - 1].to_owned();
+        padded.push_str(&" ".repeat(len - start.len()));
+        padded.push('}');
+        padded
+    };
+    assert_eq!(put(padded(400)).await.unwrap().status(), 200);
+    assert_eq!(put(padded(401)).await.unwrap().status(), 413);
+}
