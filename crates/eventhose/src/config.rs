@@ -21,8 +21,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for all state: the hose log, the state database, subscriber checkpoints.
     pub data_dir: PathBuf,
-    /// A key created with every grant when the data directory has no key yet.
-    pub bootstrap_key: Option<String>,
+    /// A key created with every grant when the data directory has no key yet (at least 20
+    /// characters). It is a root credential: its `Debug` form is redacted, `serve` warns when
+    /// it creates the key, and it is best removed from the configuration once used.
+    pub bootstrap_key: Option<SecretText>,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     pub log: String,
     /// Limits on ingest requests.
@@ -524,6 +526,26 @@ mod tests {
                 !format!("{config:?}").contains("a2V5"),
                 "the key leaks in Debug"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_cannot_leak_the_bootstrap_key() {
+        Jail::expect_with(|jail| {
+            let secret = "bootstrap-root-key-0123456789";
+            jail.create_file("eventhose.toml", &format!("bootstrap_key = \"{secret}\"\n"))?;
+            let config = load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                config.bootstrap_key.as_ref().map(|key| key.0.as_str()),
+                Some(secret),
+                "the key is read"
+            );
+            let shown = format!("{config:?}");
+            assert!(!shown.contains(secret), "the bootstrap key leaks: {shown}");
+            jail.set_env("EVENTHOSE_BOOTSTRAP_KEY", "bootstrap-from-env-0123456789");
+            let config = load(None, &Overrides::default()).unwrap();
+            assert!(!format!("{config:#?}").contains("bootstrap-from-env"));
             Ok(())
         });
     }

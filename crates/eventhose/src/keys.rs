@@ -68,7 +68,9 @@ pub fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the bootstrap key, with every grant, when the store has no key at all.
+/// Creates the bootstrap key, with every grant, when the store has no key at all; returns
+/// whether it did. Creating it is logged as a warning: the key is a root credential that now
+/// sits in the configuration or the environment.
 pub fn bootstrap(store: &SqliteState, secret: &str) -> anyhow::Result<bool> {
     if store.count_keys()? > 0 {
         return Ok(false);
@@ -82,5 +84,9 @@ pub fn bootstrap(store: &SqliteState, secret: &str) -> anyhow::Result<bool> {
         subaccount: None,
         secret: Some(secret.to_string()),
     })?;
+    tracing::warn!(
+        "created the bootstrap API key (every grant) from bootstrap_key; remove it from the \
+         configuration and the environment, and revoke the key once other keys exist"
+    );
     Ok(true)
 }

@@ -57,8 +57,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .context("cannot open the state store")?,
     );
     if let Some(secret) = &config.bootstrap_key {
-        if crate::keys::bootstrap(&state, secret)? {
-            tracing::info!("created the bootstrap API key");
+        if !crate::keys::bootstrap(&state, &secret.0)? {
+            tracing::info!("bootstrap_key ignored: the state store already has API keys");
         }
     }
 
