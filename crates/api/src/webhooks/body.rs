@@ -222,6 +222,18 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
         );
         return None;
     };
+    // The cap comes first, so that a huge array is refused without the pairwise duplicate
+    // check below (and without one problem per duplicate).
+    if items.len() > MAX_EXCEPTION_SUBACCOUNTS {
+        problems.add(
+            PARAM,
+            format!(
+                "exception_subaccounts may list at most {MAX_EXCEPTION_SUBACCOUNTS} subaccounts, not {}",
+                items.len()
+            ),
+        );
+        return None;
+    }
     let mut ids: Vec<u64> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
@@ -242,15 +254,6 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
                 ok = false;
             }
         }
-    }
-    if ids.len() > MAX_EXCEPTION_SUBACCOUNTS {
-        problems.add(
-            PARAM,
-            format!(
-                "exception_subaccounts may list at most {MAX_EXCEPTION_SUBACCOUNTS} subaccounts"
-            ),
-        );
-        ok = false;
     }
     ok.then_some(ids)
 }
@@ -333,6 +336,31 @@ mod tests {
         assert_eq!(
             params_of(json!({ "exception_subaccounts": eleven })),
             ["exception_subaccounts"]
+        );
+    }
+
+    #[test]
+    fn huge_exception_list_is_refused_before_any_duplicate_check() {
+        // 200,000 copies of one id: checked pair by pair, this is 2e10 comparisons and one
+        // problem per copy; capped first, it is one problem.
+        let mut problems = Problems::default();
+        let huge = vec![json!(7); 200_000];
+        let started = std::time::Instant::now();
+        let fields = read(
+            json!({ "exception_subaccounts": huge })
+                .to_string()
+                .as_bytes(),
+            &mut problems,
+        )
+        .unwrap();
+        assert!(fields.exception_subaccounts.is_none());
+        assert_eq!(problems.params(), ["exception_subaccounts"]);
+        let description = problems.0[0].description.clone().unwrap();
+        assert!(description.contains("at most 10"), "{description}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
         );
     }
 

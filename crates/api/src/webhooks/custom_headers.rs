@@ -28,13 +28,15 @@ pub(crate) fn parse(value: &Value) -> Result<Vec<(String, String)>, Vec<String>>
             "custom_headers must be an object of header names to string values".into(),
         ]);
     };
-    let mut problems = Vec::new();
+    // The cap comes first, so that a huge object is refused without the pairwise duplicate
+    // check below (and without one problem per header).
     if object.len() > MAX_HEADERS {
-        problems.push(format!(
+        return Err(vec![format!(
             "custom_headers may have at most {MAX_HEADERS} headers, not {}",
             object.len()
-        ));
+        )]);
     }
+    let mut problems = Vec::new();
     let mut headers: Vec<(String, String)> = Vec::with_capacity(object.len());
     let mut total = 0;
     for (name, value) in object {
@@ -128,6 +130,42 @@ mod tests {
         assert!(problems[2].contains("x-ctl"));
         let dup = parse(&json!({"X-A": "1", "x-a": "2"})).unwrap_err();
         assert!(dup[0].contains("twice"));
+    }
+
+    #[test]
+    fn huge_header_object_is_refused_before_any_duplicate_check() {
+        // 2^17 spellings of one name (`abcdefghijklmnopq`, `Abcdefghijklmnopq`, …): checked
+        // pair by pair, each is "given twice"; capped first, there is one problem.
+        let letters = "abcdefghijklmnopq";
+        let mut object = serde_json::Map::new();
+        for mask in 0u32..(1 << letters.len()) {
+            let name: String = letters
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if mask & (1 << i) != 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            object.insert(name, json!("v"));
+        }
+        let started = std::time::Instant::now();
+        let problems = parse(&Value::Object(object)).unwrap_err();
+        assert_eq!(
+            problems.len(),
+            1,
+            "{:?}",
+            &problems[..problems.len().min(3)]
+        );
+        assert!(problems[0].contains("at most 5"), "{}", problems[0]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
