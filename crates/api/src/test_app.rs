@@ -33,6 +33,34 @@ impl TestApp {
         metrics: Arc<dyn MetricsReader>,
         events: Arc<dyn EventStore>,
     ) -> TestApp {
+        Self::build(
+            metrics,
+            events,
+            TargetPolicy {
+                allow_private: false,
+            },
+        )
+        .await
+    }
+
+    /// The application over empty in-memory analytic stores, with webhook targets allowed on
+    /// loopback (so that tests can run their own receivers).
+    pub(crate) async fn for_webhooks() -> TestApp {
+        Self::build(
+            Arc::new(crate::analytics::MemoryStore::new()),
+            Arc::new(crate::analytics::MemoryEventStore::new()),
+            TargetPolicy {
+                allow_private: true,
+            },
+        )
+        .await
+    }
+
+    async fn build(
+        metrics: Arc<dyn MetricsReader>,
+        events: Arc<dyn EventStore>,
+        policy: TargetPolicy,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(
             SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
@@ -41,9 +69,6 @@ impl TestApp {
         let hose = EmbeddedHose::open(dir.path().join("hose"), Default::default())
             .await
             .unwrap();
-        let policy = TargetPolicy {
-            allow_private: false,
-        };
         let webhooks = WebhookServices {
             store: state.clone(),
             client: eventhose_webhooks::target::client(policy, Duration::from_secs(5)).unwrap(),

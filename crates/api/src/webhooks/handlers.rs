@@ -229,8 +229,17 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/webhooks/{id}/validate`: sends the given example batch (`{"message": …}`, a
-/// bare batch, or nothing for `[{"msys":{}}]`), signed, and answers with the target's response.
+/// `POST /api/v1/webhooks/{id}/validate`: sends the sample batch `[{"msys":{}}]`, signed and
+/// authenticated like a delivery, and answers with the target's response.
+///
+/// SparkPost's request body (`{"message": …}`, or a bare batch) is still accepted and checked
+/// for its shape, but what it holds is never sent. SparkPost's reference describes validate as
+/// sending "an example message event batch" (its sample batch is `[{"msys": {}}]`); sending the
+/// caller's JSON instead would make this endpoint a signing oracle: any key that may validate
+/// could have arbitrary payloads signed with the webhook's secret (and sent with its
+/// credentials), then replay them to the receiver as forged deliveries. Sending the caller's
+/// batch unsigned and without credentials would not test what validate is for, so the server
+/// sends only a batch it builds itself.
 pub(crate) async fn validate(
     State(state): State<AppState>,
     caller: Caller,
@@ -240,7 +249,7 @@ pub(crate) async fn validate(
 ) -> Result<Json<Value>, Rejection> {
     let (_, webhook) = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    let batch = example_batch(&body)?;
+    check_validate_body(&body)?;
     let secrets = webhook.signing.secrets_at(unix_now());
     let response = test_post::send(
         services,
@@ -252,7 +261,7 @@ pub(crate) async fn validate(
             custom_headers: &webhook.custom_headers,
             signing_secrets: &secrets,
         },
-        batch,
+        Bytes::from_static(PING_BATCH.as_bytes()),
     )
     .await?;
     Ok(Json(json!({
@@ -263,10 +272,11 @@ pub(crate) async fn validate(
     })))
 }
 
-/// The batch a validate request asks to send.
-fn example_batch(body: &[u8]) -> Result<Bytes, ApiError> {
+/// Checks that a validate body has SparkPost's shape: empty, `{"message": <batch>}` or a bare
+/// batch array, the batch a JSON array or object. Its content is not used (see [`validate`]).
+fn check_validate_body(body: &[u8]) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Bytes::from_static(PING_BATCH.as_bytes()));
+        return Ok(());
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_param("message", format!("the body must be JSON: {e}")))?;
@@ -288,8 +298,7 @@ fn example_batch(body: &[u8]) -> Result<Bytes, ApiError> {
             "message must be a JSON array or object",
         ));
     }
-    let bytes = serde_json::to_vec(&batch).map_err(ApiError::internal)?;
-    Ok(Bytes::from(bytes))
+    Ok(())
 }
 
 /// `POST /api/v1/webhooks/{id}/signing-secret/rotate`: a new signing secret, shown once; the
@@ -364,18 +373,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn example_batch_forms() {
-        assert_eq!(example_batch(b"").unwrap(), PING_BATCH.as_bytes());
-        assert_eq!(
-            example_batch(br#"{"message": [{"msys": {}}]}"#).unwrap(),
-            PING_BATCH.as_bytes()
-        );
-        assert_eq!(
-            example_batch(br#"[{"msys":{}}]"#).unwrap(),
-            PING_BATCH.as_bytes()
-        );
+    fn validate_body_forms() {
+        for good in [
+            &b""[..],
+            br#"{"message": [{"msys": {}}]}"#,
+            br#"[{"msys":{}}]"#,
+            br#"{"message": {"msys": {}}}"#,
+        ] {
+            assert!(check_validate_body(good).is_ok());
+        }
         for bad in [&b"{}"[..], b"3", b"{\"message\": 3}", b"{"] {
-            let err = example_batch(bad).unwrap_err();
+            let err = check_validate_body(bad).unwrap_err();
             assert_eq!(err.errors[0].param.as_deref(), Some("message"));
         }
     }

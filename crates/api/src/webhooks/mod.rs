@@ -16,6 +16,8 @@ mod handlers;
 mod reach;
 mod target_check;
 mod test_post;
+#[cfg(test)]
+mod tests;
 mod view;
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! The test POST SparkPost sends when a webhook is created, re-targeted or validated: a
-//! batch (by default `[{"msys":{}}]`) with a fixed batch id, the webhook's authentication and
-//! custom headers. Anything but a 2xx answer is a 400 carrying the target's response.
+//! The test POST SparkPost sends when a webhook is created, re-targeted or validated: the
+//! batch `[{"msys":{}}]` with a fixed batch id, the webhook's authentication and custom
+//! headers. Anything but a 2xx answer is a 400 carrying the target's response.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,8 @@ use super::WebhookServices;
 /// The batch id of every test POST (SparkPost's hard-coded value).
 pub(crate) const TEST_BATCH_ID: &str = "77c2b630-d712-11e4-9642-efc2723b99c1";
 
-/// The default test batch: one empty `msys` envelope.
+/// The test batch: one empty `msys` envelope (SparkPost's sample batch). The server builds it;
+/// a caller never chooses what is signed and sent.
 pub(crate) const PING_BATCH: &str = r#"[{"msys":{}}]"#;
 
 /// Where and how to send a test batch.

@@ -1,0 +1,167 @@
+//! The webhook routes driven through the real router over a real state store, against
+//! receivers on loopback: what a key that may change (or only view) a webhook can and cannot
+//! make the server send or show.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
+use axum::Router;
+use eventhose_state::{NewWebhook, Webhook, WebhookAuth, WebhookScope, WebhookStore};
+use serde_json::{json, Value};
+
+use super::{MODIFY_GRANT, VIEW_GRANT};
+use crate::test_app::{Answer, TestApp};
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+struct Hit {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Hit {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A loopback HTTP server that records every request and answers 200 (a token for `/token`).
+struct Receiver {
+    base: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let log = hits.clone();
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(Hit {
+                    path: uri.path().to_string(),
+                    headers,
+                    body,
+                });
+                if uri.path() == "/token" {
+                    return (
+                        StatusCode::OK,
+                        r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#,
+                    );
+                }
+                (StatusCode::OK, "OK")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { base, hits }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    /// Whether any request it got carries `needle` in a header or the body.
+    fn saw(&self, needle: &str) -> bool {
+        self.hits().iter().any(|hit| {
+            String::from_utf8_lossy(&hit.body).contains(needle)
+                || hit
+                    .headers
+                    .values()
+                    .any(|v| String::from_utf8_lossy(v.as_bytes()).contains(needle))
+        })
+    }
+}
+
+/// The router, a key with both webhook grants.
+struct Harness {
+    app: TestApp,
+    modify: String,
+}
+
+async fn harness() -> Harness {
+    let app = TestApp::for_webhooks().await;
+    Harness {
+        modify: app.key(&[MODIFY_GRANT, VIEW_GRANT], None),
+        app,
+    }
+}
+
+impl Harness {
+    /// A webhook put straight into the store (no test POST).
+    fn stored(&self, target: &str, auth: WebhookAuth, custom_headers: &[(&str, &str)]) -> Webhook {
+        self.app
+            .state
+            .create_webhook(NewWebhook {
+                name: "victim".into(),
+                target: target.into(),
+                events: vec!["delivery".into()],
+                active: true,
+                auth,
+                custom_headers: custom_headers
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .collect(),
+                scope: WebhookScope::All,
+                exception_subaccounts: vec![],
+            })
+            .unwrap()
+    }
+
+    async fn call(&self, method: Method, uri: &str, key: &str, body: Option<Value>) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Authorization", key)
+            .header("Content-Type", "application/json");
+        let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
+        self.app.send(request.body(body).unwrap()).await
+    }
+}
+
+#[tokio::test]
+async fn validate_cannot_sign_a_caller_chosen_payload() {
+    let h = harness().await;
+    let receiver = Receiver::start().await;
+    let hook = h.stored(&receiver.url("/in"), WebhookAuth::None, &[]);
+    let forged = json!([{"msys": {"message_event": {"type": "delivery", "event_id": "forged-1"}}}]);
+    let uri = format!("/api/v1/webhooks/{}/validate", hook.id);
+    for body in [json!({ "message": forged }), forged.clone()] {
+        let answer = h.call(Method::POST, &uri, &h.modify, Some(body)).await;
+        assert_eq!(answer.results()["msg"], "Test POST to endpoint succeeded");
+    }
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 2);
+    for hit in &hits {
+        assert_eq!(hit.path, "/in");
+        let sent: Value = serde_json::from_slice(&hit.body).unwrap();
+        assert_eq!(
+            sent,
+            json!([{"msys": {}}]),
+            "only the server's sample is sent"
+        );
+        // The signature covers exactly what was sent: the sample, never the caller's JSON.
+        let (id, at) = (
+            hit.header("webhook-id").unwrap(),
+            hit.header("webhook-timestamp").unwrap().parse().unwrap(),
+        );
+        let expected =
+            eventhose_webhooks::signing::sign(&hook.signing.current, id, at, &hit.body).unwrap();
+        assert_eq!(hit.header("webhook-signature"), Some(expected.as_str()));
+        let forged_bytes = serde_json::to_vec(&forged).unwrap();
+        let forged_signature =
+            eventhose_webhooks::signing::sign(&hook.signing.current, id, at, &forged_bytes)
+                .unwrap();
+        assert_ne!(expected, forged_signature);
+    }
+    assert!(!receiver.saw("forged-1"));
+}
