@@ -1,5 +1,11 @@
 //! `auth_type`, `auth_credentials` and `auth_request_details` into a [`WebhookAuth`], with the
 //! masked secrets of an earlier answer standing for the stored values.
+//!
+//! Stored secrets are only ever sent where they were sent before. When the target moves (or,
+//! for OAuth2, the token URL), the credentials must be given again in full: the mask is then
+//! refused, and so is leaving the stored credentials out. Otherwise a key that may change a
+//! webhook but never saw its secrets could point it at its own host and receive them with the
+//! test POST.
 
 use eventhose_state::WebhookAuth;
 use serde_json::{Map, Value};
@@ -7,16 +13,20 @@ use serde_json::{Map, Value};
 use super::body::{AuthType, Fields, Problems};
 use super::view::MASK;
 
-/// The authentication a body asks for, given what is stored (`None` on create). On update,
-/// a body without any auth field keeps the stored authentication; details left out keep the
-/// stored ones when the type does not change. `None` when something is wrong (recorded).
+/// The authentication a body asks for, given what is stored (`None` on create) and whether
+/// the target changes (`target_moved`). On update, a body without any auth field keeps the
+/// stored authentication; details left out keep the stored ones when the type does not
+/// change. Neither holds when the target moves and the stored authentication has a secret.
+/// `None` when something is wrong (recorded).
 pub(crate) fn resolve(
     fields: &Fields,
     stored: Option<&WebhookAuth>,
+    target_moved: bool,
     problems: &mut Problems,
 ) -> Option<WebhookAuth> {
     if !fields.mentions_auth() {
-        return Some(stored.cloned().unwrap_or(WebhookAuth::None));
+        let kept = stored.cloned().unwrap_or(WebhookAuth::None);
+        return keep(kept, target_moved, problems);
     }
     let auth_type = fields
         .auth_type
@@ -25,8 +35,10 @@ pub(crate) fn resolve(
     match auth_type {
         AuthType::None => Some(WebhookAuth::None),
         AuthType::Basic => match (&fields.auth_credentials, stored) {
-            (Some(credentials), _) => basic(credentials, stored, problems),
-            (None, Some(kept @ WebhookAuth::Basic { .. })) => Some(kept.clone()),
+            (Some(credentials), _) => basic(credentials, stored, target_moved, problems),
+            (None, Some(kept @ WebhookAuth::Basic { .. })) => {
+                keep(kept.clone(), target_moved, problems)
+            }
             (None, _) => {
                 problems.add(
                     "auth_credentials",
@@ -36,8 +48,10 @@ pub(crate) fn resolve(
             }
         },
         AuthType::OAuth2 => match (&fields.auth_request_details, stored) {
-            (Some(details), _) => oauth2(details, stored, problems),
-            (None, Some(kept @ WebhookAuth::OAuth2 { .. })) => Some(kept.clone()),
+            (Some(details), _) => oauth2(details, stored, target_moved, problems),
+            (None, Some(kept @ WebhookAuth::OAuth2 { .. })) => {
+                keep(kept.clone(), target_moved, problems)
+            }
             (None, _) => {
                 problems.add(
                     "auth_request_details",
@@ -46,6 +60,31 @@ pub(crate) fn resolve(
                 None
             }
         },
+    }
+}
+
+/// The stored authentication, kept as it is: refused (recorded) when the target moves and it
+/// holds a secret that would go to the new target.
+fn keep(kept: WebhookAuth, target_moved: bool, problems: &mut Problems) -> Option<WebhookAuth> {
+    if !target_moved {
+        return Some(kept);
+    }
+    match &kept {
+        WebhookAuth::Basic { password, .. } if !password.is_empty() => {
+            problems.add(
+                "auth_credentials",
+                "auth_credentials (username and password) must be given again when target changes",
+            );
+            None
+        }
+        WebhookAuth::OAuth2 { .. } => {
+            problems.add(
+                "auth_request_details",
+                "auth_request_details (url and body) must be given again when target changes",
+            );
+            None
+        }
+        _ => Some(kept),
     }
 }
 
@@ -60,6 +99,7 @@ fn auth_type_of(auth: &WebhookAuth) -> AuthType {
 fn basic(
     credentials: &Map<String, Value>,
     stored: Option<&WebhookAuth>,
+    target_moved: bool,
     problems: &mut Problems,
 ) -> Option<WebhookAuth> {
     let username = match credentials.get("username").and_then(Value::as_str) {
@@ -75,6 +115,13 @@ fn basic(
     let password = match credentials.get("password") {
         None | Some(Value::Null) => Some(String::new()),
         Some(Value::String(given)) if given == MASK => match stored {
+            Some(WebhookAuth::Basic { .. }) if target_moved => {
+                problems.add(
+                    "auth_credentials.password",
+                    "auth_credentials.password must be given in full (not masked) when target changes",
+                );
+                None
+            }
             Some(WebhookAuth::Basic { password, .. }) => Some(password.clone()),
             _ => Some(given.clone()),
         },
@@ -96,6 +143,7 @@ fn basic(
 fn oauth2(
     details: &Map<String, Value>,
     stored: Option<&WebhookAuth>,
+    target_moved: bool,
     problems: &mut Problems,
 ) -> Option<WebhookAuth> {
     let url = match details.get("url").and_then(Value::as_str) {
@@ -108,8 +156,15 @@ fn oauth2(
             None
         }
     };
+    let stored = match stored {
+        Some(WebhookAuth::OAuth2 { url, body }) => Some((url.as_str(), body)),
+        _ => None,
+    };
+    // The stored secrets stay where they were sent: to the same token URL, and the token to the
+    // same target.
+    let moved = target_moved || stored.map(|(stored_url, _)| stored_url) != url.as_deref();
     let body = match details.get("body").and_then(Value::as_object) {
-        Some(body) => Some(unmask(body, stored)),
+        Some(body) => unmask(body, stored.map(|(_, body)| body), moved, problems),
         None => {
             problems.add(
                 "auth_request_details.body",
@@ -124,20 +179,39 @@ fn oauth2(
     })
 }
 
-/// Puts the stored value back wherever `body` echoes the mask.
-fn unmask(body: &Map<String, Value>, stored: Option<&WebhookAuth>) -> Map<String, Value> {
-    let stored_body = match stored {
-        Some(WebhookAuth::OAuth2 { body, .. }) => Some(body),
-        _ => None,
-    };
-    body.iter()
-        .map(|(key, value)| {
-            let kept = stored_body
-                .filter(|_| value.as_str() == Some(MASK))
-                .and_then(|stored| stored.get(key));
-            (key.clone(), kept.unwrap_or(value).clone())
-        })
-        .collect()
+/// Puts the stored value back wherever `body` echoes the mask; when the secrets would go to a
+/// new URL (`moved`), an echoed mask is refused instead (recorded, `None`).
+fn unmask(
+    body: &Map<String, Value>,
+    stored: Option<&Map<String, Value>>,
+    moved: bool,
+    problems: &mut Problems,
+) -> Option<Map<String, Value>> {
+    let mut unmasked = Map::new();
+    let mut ok = true;
+    for (key, value) in body {
+        let kept = stored
+            .filter(|_| value.as_str() == Some(MASK))
+            .and_then(|stored| stored.get(key));
+        match kept {
+            Some(_) if moved => {
+                problems.add(
+                    &format!("auth_request_details.body.{key}"),
+                    format!(
+                        "auth_request_details.body.{key} must be given in full (not masked) when target or auth_request_details.url changes"
+                    ),
+                );
+                ok = false;
+            }
+            Some(kept) => {
+                unmasked.insert(key.clone(), kept.clone());
+            }
+            None => {
+                unmasked.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    ok.then_some(unmasked)
 }
 
 #[cfg(test)]
@@ -169,10 +243,10 @@ mod tests {
     fn nothing_said_keeps_the_stored_auth() {
         let mut problems = Problems::default();
         let stored = basic_auth("p");
-        let resolved = resolve(&Fields::default(), Some(&stored), &mut problems);
+        let resolved = resolve(&Fields::default(), Some(&stored), false, &mut problems);
         assert_eq!(resolved, Some(stored));
         assert_eq!(
-            resolve(&Fields::default(), None, &mut problems),
+            resolve(&Fields::default(), None, false, &mut problems),
             Some(WebhookAuth::None)
         );
         assert!(problems.finish().is_ok());
@@ -184,7 +258,7 @@ mod tests {
         let stored = basic_auth("secret");
         let echoed = fields(None, Some(json!({"username": "v", "password": MASK})), None);
         assert_eq!(
-            resolve(&echoed, Some(&stored), &mut problems),
+            resolve(&echoed, Some(&stored), false, &mut problems),
             Some(WebhookAuth::Basic {
                 username: "v".into(),
                 password: "secret".into()
@@ -201,15 +275,15 @@ mod tests {
             None,
             None,
             Some(
-                json!({"url": "https://b.example/token", "body": {"client_id": "id2", "client_secret": MASK}}),
+                json!({"url": "https://a.example/token", "body": {"client_id": "id2", "client_secret": MASK}}),
             ),
         );
         let WebhookAuth::OAuth2 { url, body } =
-            resolve(&echoed, Some(&stored_oauth), &mut problems).unwrap()
+            resolve(&echoed, Some(&stored_oauth), false, &mut problems).unwrap()
         else {
             panic!("not oauth2");
         };
-        assert_eq!(url, "https://b.example/token");
+        assert_eq!(url, "https://a.example/token");
         assert_eq!(
             body,
             *json!({"client_id": "id2", "client_secret": "s3"})
@@ -225,18 +299,21 @@ mod tests {
         assert!(resolve(
             &fields(Some(AuthType::Basic), None, None),
             None,
+            false,
             &mut problems
         )
         .is_none());
         assert!(resolve(
             &fields(Some(AuthType::Basic), Some(json!({"password": 1})), None),
             None,
+            false,
             &mut problems
         )
         .is_none());
         assert!(resolve(
             &fields(Some(AuthType::OAuth2), None, Some(json!({"url": ""}))),
             Some(&basic_auth("p")),
+            false,
             &mut problems
         )
         .is_none());
@@ -259,8 +336,137 @@ mod tests {
         let resolved = resolve(
             &fields(Some(AuthType::None), None, None),
             Some(&basic_auth("p")),
+            false,
             &mut problems,
         );
         assert_eq!(resolved, Some(WebhookAuth::None));
+    }
+
+    fn oauth(url: &str, secret: &str) -> WebhookAuth {
+        WebhookAuth::OAuth2 {
+            url: url.into(),
+            body: json!({"client_id": "id", "client_secret": secret})
+                .as_object()
+                .unwrap()
+                .clone(),
+        }
+    }
+
+    #[test]
+    fn masked_password_cannot_follow_a_moved_target() {
+        let mut problems = Problems::default();
+        let echoed = fields(None, Some(json!({"username": "u", "password": MASK})), None);
+        assert_eq!(
+            resolve(&echoed, Some(&basic_auth("secret")), true, &mut problems),
+            None
+        );
+        assert_eq!(problems.params(), ["auth_credentials.password"]);
+        let mut problems = Problems::default();
+        let given = fields(
+            None,
+            Some(json!({"username": "u", "password": "new"})),
+            None,
+        );
+        assert_eq!(
+            resolve(&given, Some(&basic_auth("secret")), true, &mut problems),
+            Some(basic_auth("new"))
+        );
+        assert!(problems.finish().is_ok());
+    }
+
+    #[test]
+    fn stored_credentials_left_out_cannot_follow_a_moved_target() {
+        let mut problems = Problems::default();
+        assert_eq!(
+            resolve(
+                &Fields::default(),
+                Some(&basic_auth("secret")),
+                true,
+                &mut problems
+            ),
+            None
+        );
+        let basic_only = fields(Some(AuthType::Basic), None, None);
+        assert_eq!(
+            resolve(
+                &basic_only,
+                Some(&basic_auth("secret")),
+                true,
+                &mut problems
+            ),
+            None
+        );
+        let stored = oauth("https://a.example/token", "s3");
+        assert_eq!(
+            resolve(&Fields::default(), Some(&stored), true, &mut problems),
+            None
+        );
+        assert_eq!(
+            problems.params(),
+            [
+                "auth_credentials",
+                "auth_credentials",
+                "auth_request_details"
+            ]
+        );
+        // Nothing secret to carry: a moved target keeps no authentication, or a user name alone.
+        let mut problems = Problems::default();
+        assert_eq!(
+            resolve(
+                &Fields::default(),
+                Some(&WebhookAuth::None),
+                true,
+                &mut problems
+            ),
+            Some(WebhookAuth::None)
+        );
+        assert_eq!(
+            resolve(
+                &Fields::default(),
+                Some(&basic_auth("")),
+                true,
+                &mut problems
+            ),
+            Some(basic_auth(""))
+        );
+        assert!(problems.finish().is_ok());
+    }
+
+    #[test]
+    fn masked_client_secret_cannot_follow_a_moved_token_url_or_target() {
+        let stored = oauth("https://a.example/token", "s3");
+        let echo = |url: &str| {
+            fields(
+                None,
+                None,
+                Some(json!({"url": url, "body": {"client_id": "id", "client_secret": MASK}})),
+            )
+        };
+        for (url, target_moved) in [
+            ("https://attacker.example/token", false),
+            ("https://a.example/token", true),
+        ] {
+            let mut problems = Problems::default();
+            assert_eq!(
+                resolve(&echo(url), Some(&stored), target_moved, &mut problems),
+                None,
+                "{url} {target_moved}"
+            );
+            assert_eq!(
+                problems.params(),
+                ["auth_request_details.body.client_secret"]
+            );
+        }
+        let mut problems = Problems::default();
+        assert_eq!(
+            resolve(
+                &echo("https://a.example/token"),
+                Some(&stored),
+                false,
+                &mut problems
+            ),
+            Some(stored.clone())
+        );
+        assert!(problems.finish().is_ok());
     }
 }

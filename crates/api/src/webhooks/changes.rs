@@ -32,7 +32,7 @@ pub(crate) async fn new_webhook(
             "subaccount_id can only be changed on update; create with X-MSYS-SUBACCOUNT instead",
         );
     }
-    let auth = auth_fields::resolve(&fields, None, &mut problems);
+    let auth = auth_fields::resolve(&fields, None, false, &mut problems);
     let headers = fields.custom_headers.clone().unwrap_or_default();
     let scope = reach.create_scope();
     let exceptions = fields.exception_subaccounts.clone().unwrap_or_default();
@@ -74,7 +74,8 @@ pub(crate) async fn update(
 ) -> Result<Update, ApiError> {
     let mut problems = Problems::default();
     let fields = body::read(bytes, &mut problems)?;
-    let auth = auth_fields::resolve(&fields, Some(&stored.auth), &mut problems);
+    let target_changed = fields.target.as_ref().is_some_and(|t| *t != stored.target);
+    let auth = auth_fields::resolve(&fields, Some(&stored.auth), target_changed, &mut problems);
     let scope = match fields
         .subaccount_id
         .and_then(WebhookScope::from_subaccount_id)
@@ -111,7 +112,6 @@ pub(crate) async fn update(
     .await;
     problems.finish()?;
     let auth = auth.unwrap_or_else(|| stored.auth.clone());
-    let target_changed = fields.target.as_ref().is_some_and(|t| *t != stored.target);
     let changes = WebhookChanges {
         name: fields.name,
         target: fields.target,
@@ -305,9 +305,12 @@ mod tests {
         );
         assert!(!masked.retest);
 
-        let moved = update_of(json!({"target": "http://127.0.0.1:9/new", "subaccount_id": 0}))
-            .await
-            .unwrap();
+        let moved = update_of(json!({
+            "target": "http://127.0.0.1:9/new", "subaccount_id": 0,
+            "auth_credentials": {"username": "u", "password": "p2"}
+        }))
+        .await
+        .unwrap();
         assert!(moved.retest);
         assert_eq!(moved.changes.scope, Some(WebhookScope::Primary));
         assert_eq!(moved.changes.exception_subaccounts, Some(vec![]));

@@ -117,6 +117,10 @@ impl Harness {
             .unwrap()
     }
 
+    fn reread(&self, id: &str) -> Webhook {
+        self.app.state.get_webhook(id).unwrap().unwrap()
+    }
+
     async fn call(&self, method: Method, uri: &str, key: &str, body: Option<Value>) -> Answer {
         let request = Request::builder()
             .method(method)
@@ -125,6 +129,33 @@ impl Harness {
             .header("Content-Type", "application/json");
         let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
         self.app.send(request.body(body).unwrap()).await
+    }
+
+    async fn put(&self, id: &str, body: Value) -> Answer {
+        let uri = format!("/api/v1/webhooks/{id}");
+        self.call(Method::PUT, &uri, &self.modify, Some(body)).await
+    }
+
+    async fn get(&self, id: &str, key: &str) -> Answer {
+        let uri = format!("/api/v1/webhooks/{id}");
+        self.call(Method::GET, &uri, key, None).await
+    }
+}
+
+fn basic(username: &str, password: &str) -> WebhookAuth {
+    WebhookAuth::Basic {
+        username: username.into(),
+        password: password.into(),
+    }
+}
+
+fn oauth(token_url: &str, client_secret: &str) -> WebhookAuth {
+    WebhookAuth::OAuth2 {
+        url: token_url.into(),
+        body: json!({"client_id": "cid", "client_secret": client_secret, "grant_type": "client_credentials"})
+            .as_object()
+            .unwrap()
+            .clone(),
     }
 }
 
@@ -164,4 +195,118 @@ async fn validate_cannot_sign_a_caller_chosen_payload() {
         assert_ne!(expected, forged_signature);
     }
     assert!(!receiver.saw("forged-1"));
+}
+
+#[tokio::test]
+async fn modify_key_cannot_recover_masked_password_by_moving_target() {
+    let h = harness().await;
+    let (victim, attacker) = (Receiver::start().await, Receiver::start().await);
+    let hook = h.stored(&victim.url("/in"), basic("alice", "basic-s3cret"), &[]);
+
+    // The whole object echoed back (password masked) with the attacker's target.
+    let mut echoed = h.get(&hook.id, &h.modify).await.results().clone();
+    assert_eq!(echoed["auth_credentials"]["password"], "********");
+    echoed["target"] = json!(attacker.url("/steal"));
+    let answer = h.put(&hook.id, echoed).await;
+
+    assert_eq!(answer.bad_params(), ["auth_credentials.password"]);
+    assert!(
+        attacker.hits().is_empty(),
+        "the attacker was sent a request"
+    );
+    assert_eq!(h.reread(&hook.id), hook, "nothing changed");
+
+    // Given in full, the move is fine.
+    let answer = h
+        .put(
+            &hook.id,
+            json!({"target": attacker.url("/new"), "auth_credentials": {"username": "bob", "password": "fresh"}}),
+        )
+        .await;
+    answer.results();
+    assert!(!attacker.saw("basic-s3cret") && !attacker.saw(&base64_of("alice:basic-s3cret")));
+}
+
+#[tokio::test]
+async fn modify_key_cannot_carry_stored_credentials_to_a_new_target_by_leaving_them_out() {
+    let h = harness().await;
+    let (victim, attacker) = (Receiver::start().await, Receiver::start().await);
+    let token_url = victim.url("/token");
+    for (auth, param) in [
+        (basic("alice", "basic-s3cret"), "auth_credentials"),
+        (oauth(&token_url, "oauth-s3cret"), "auth_request_details"),
+    ] {
+        let hook = h.stored(&victim.url("/in"), auth, &[]);
+        let answer = h
+            .put(&hook.id, json!({"target": attacker.url("/steal")}))
+            .await;
+        assert_eq!(answer.bad_params(), [param]);
+        assert_eq!(h.reread(&hook.id), hook);
+    }
+    assert!(
+        attacker.hits().is_empty(),
+        "the attacker was sent a request"
+    );
+    assert!(victim.hits().is_empty(), "no token was fetched");
+}
+
+#[tokio::test]
+async fn modify_key_cannot_recover_masked_client_secret_by_moving_token_url() {
+    let h = harness().await;
+    let (victim, attacker) = (Receiver::start().await, Receiver::start().await);
+    let hook = h.stored(
+        &victim.url("/in"),
+        oauth(&victim.url("/token"), "oauth-s3cret"),
+        &[],
+    );
+    let shown = h.get(&hook.id, &h.modify).await.results().clone();
+    assert_eq!(
+        shown["auth_request_details"]["body"]["client_secret"],
+        "********"
+    );
+
+    // The token request (with the client secret) would go to the attacker.
+    let mut details = shown["auth_request_details"].clone();
+    details["url"] = json!(attacker.url("/token"));
+    let answer = h
+        .put(&hook.id, json!({ "auth_request_details": details }))
+        .await;
+    assert_eq!(
+        answer.bad_params(),
+        ["auth_request_details.body.client_secret"]
+    );
+
+    // The bearer token it buys would go to the attacker.
+    let answer = h
+        .put(
+            &hook.id,
+            json!({"target": attacker.url("/in"), "auth_request_details": shown["auth_request_details"]}),
+        )
+        .await;
+    assert_eq!(
+        answer.bad_params(),
+        ["auth_request_details.body.client_secret"]
+    );
+
+    assert!(
+        attacker.hits().is_empty(),
+        "the attacker was sent a request"
+    );
+    assert!(victim.hits().is_empty(), "no token was fetched");
+    assert_eq!(h.reread(&hook.id), hook);
+
+    // Echoing the mask with nothing moved still keeps the secret.
+    let answer = h
+        .put(
+            &hook.id,
+            json!({"name": "renamed", "auth_request_details": shown["auth_request_details"]}),
+        )
+        .await;
+    answer.results();
+    assert_eq!(h.reread(&hook.id).auth, hook.auth);
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }

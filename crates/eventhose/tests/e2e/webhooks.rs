@@ -258,10 +258,19 @@ async fn webhook_lifecycle_with_a_real_target() {
     assert_eq!(renamed["results"]["events"], json!(["delivery", "bounce"]));
     assert_eq!(target.hits().len(), 1);
 
-    // Echoing the whole object back (mask included) with a new target keeps the password:
-    // the test POST to the new target still authenticates with it.
+    // Echoing the whole object back (mask included) with a new target is refused: stored
+    // secrets never follow a new target, and nothing is sent.
     let mut echoed = renamed["results"].clone();
     echoed["target"] = json!(target.url("/moved"));
+    let (status, refused) = put(&server, &path, echoed.clone()).await;
+    assert_eq!(
+        (status, params(&refused)),
+        (400, vec!["auth_credentials.password".to_string()]),
+        "{refused}"
+    );
+    assert_eq!(target.hits().len(), 1);
+    // Given again in full, the move is tested with it.
+    echoed["auth_credentials"]["password"] = json!("n3w-pass");
     let (status, moved) = put(&server, &path, echoed).await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(target.hits().len(), 2);
@@ -269,8 +278,9 @@ async fn webhook_lifecycle_with_a_real_target() {
     assert_eq!(retest.path, "/moved");
     assert_eq!(
         retest.header("authorization"),
-        Some(basic("hooker", "s3cret-pass").as_str())
+        Some(basic("hooker", "n3w-pass").as_str())
     );
+    assert_eq!(retest.header("x-team"), Some("mail"));
 
     // Validate: SparkPost's {"message": …} body is accepted, but only the server's sample
     // batch is sent (signed), and the answer is relayed.
