@@ -93,6 +93,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX suppressions_by_account_updated ON suppressions (subaccount, updated);
     CREATE INDEX suppressions_by_domain ON suppressions (domain, updated);
     CREATE INDEX suppressions_by_source ON suppressions (source, subaccount);",
+    // Custom headers (often tokens) move from the clear `custom_headers` column into the
+    // sealed secrets. Sealing needs the encryption key, which migrations do not have: this
+    // leaves a marker, and the next open with the key seals the rows written before
+    // (`webhooks::seal_clear_custom_headers`).
+    "INSERT OR REPLACE INTO state_meta (name, value) VALUES ('seal_custom_headers', x'01');",
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored
@@ -137,6 +142,7 @@ impl SqliteState {
         let mut state = Self::open(path)?;
         let sealer = Sealer::new(key);
         state.with(|conn| check_key(conn, &sealer))?;
+        state.with(|conn| webhooks::seal_clear_custom_headers(conn, &sealer))?;
         state.sealer = Some(sealer);
         Ok(state)
     }

@@ -97,10 +97,19 @@ pub(crate) async fn update(
         None if scope != WebhookScope::All => Vec::new(),
         None => stored.exception_subaccounts.clone(),
     };
-    let headers = fields
-        .custom_headers
-        .clone()
-        .unwrap_or_else(|| stored.custom_headers.clone());
+    let headers = match custom_headers::resolve(
+        fields.custom_headers.as_deref(),
+        &stored.custom_headers,
+        target_changed,
+    ) {
+        Ok(headers) => headers,
+        Err(found) => {
+            for problem in found {
+                problems.add("custom_headers", problem);
+            }
+            stored.custom_headers.clone()
+        }
+    };
     check_combination(auth.as_ref(), &headers, scope, &exceptions, &mut problems);
     let auth_changed = auth.as_ref().is_some_and(|auth| *auth != stored.auth);
     check_urls(
@@ -118,7 +127,7 @@ pub(crate) async fn update(
         events: fields.events,
         active: fields.active,
         auth: auth_changed.then(|| auth.clone()),
-        custom_headers: fields.custom_headers,
+        custom_headers: fields.custom_headers.is_some().then_some(headers),
         scope: (scope != stored.scope).then_some(scope),
         exception_subaccounts: (exceptions != stored.exception_subaccounts).then_some(exceptions),
     };
@@ -307,7 +316,8 @@ mod tests {
 
         let moved = update_of(json!({
             "target": "http://127.0.0.1:9/new", "subaccount_id": 0,
-            "auth_credentials": {"username": "u", "password": "p2"}
+            "auth_credentials": {"username": "u", "password": "p2"},
+            "custom_headers": {"x-a": "2"}
         }))
         .await
         .unwrap();

@@ -4,6 +4,8 @@
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::view::MASK;
+
 /// Most custom headers a webhook may have.
 pub(crate) const MAX_HEADERS: usize = 5;
 
@@ -68,6 +70,48 @@ pub(crate) fn parse(value: &Value) -> Result<Vec<(String, String)>, Vec<String>>
         problems.push(format!(
             "custom_headers must total less than {MAX_TOTAL_BYTES} bytes, not {total}"
         ));
+    }
+    if problems.is_empty() {
+        Ok(headers)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The headers an update asks for, with the stored value put back wherever `given` echoes
+/// the mask for a stored header (names compared case-insensitively). When the target moves
+/// (`target_moved`), stored values must not follow it: an echoed mask is then a problem, as
+/// are stored headers left out (`given` is `None`). `Err` lists the problems.
+pub(crate) fn resolve(
+    given: Option<&[(String, String)]>,
+    stored: &[(String, String)],
+    target_moved: bool,
+) -> Result<Vec<(String, String)>, Vec<String>> {
+    let Some(given) = given else {
+        if target_moved && stored.iter().any(|(_, value)| !value.is_empty()) {
+            return Err(vec![
+                "custom_headers must be given again (values in full) when target changes".into(),
+            ]);
+        }
+        return Ok(stored.to_vec());
+    };
+    let mut problems = Vec::new();
+    let mut headers = Vec::with_capacity(given.len());
+    for (name, value) in given {
+        let kept = (value == MASK)
+            .then(|| {
+                stored
+                    .iter()
+                    .find(|(seen, _)| seen.eq_ignore_ascii_case(name))
+            })
+            .flatten();
+        match kept {
+            Some(_) if target_moved => problems.push(format!(
+                "custom_headers: the value of `{name}` must be given in full (not masked) when target changes"
+            )),
+            Some((_, stored_value)) => headers.push((name.clone(), stored_value.clone())),
+            None => headers.push((name.clone(), value.clone())),
+        }
     }
     if problems.is_empty() {
         Ok(headers)
@@ -166,6 +210,33 @@ mod tests {
             "took {:?}",
             started.elapsed()
         );
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_mask_keeps_stored_values_only_while_the_target_stays() {
+        let stored = pairs(&[("X-Api-Key", "tok-1"), ("X-Team", "mail")]);
+        let echoed = pairs(&[("x-api-key", MASK), ("X-Team", "ops"), ("X-New", MASK)]);
+        assert_eq!(
+            resolve(Some(&echoed), &stored, false).unwrap(),
+            pairs(&[("x-api-key", "tok-1"), ("X-Team", "ops"), ("X-New", MASK)])
+        );
+        let problems = resolve(Some(&echoed), &stored, true).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("x-api-key"), "{problems:?}");
+        assert!(!problems[0].contains("tok-1"));
+        // Given in full, the headers may follow a new target.
+        let full = pairs(&[("X-Api-Key", "tok-2")]);
+        assert_eq!(resolve(Some(&full), &stored, true).unwrap(), full);
+        // Left out, they are kept, unless the target moves.
+        assert_eq!(resolve(None, &stored, false).unwrap(), stored);
+        assert!(resolve(None, &stored, true).is_err());
+        assert!(resolve(None, &[], true).unwrap().is_empty());
     }
 
     #[test]

@@ -82,16 +82,18 @@ impl Receiver {
     }
 }
 
-/// The router, a key with both webhook grants.
+/// The router, a key with both webhook grants and one that may only view.
 struct Harness {
     app: TestApp,
     modify: String,
+    view: String,
 }
 
 async fn harness() -> Harness {
     let app = TestApp::for_webhooks().await;
     Harness {
         modify: app.key(&[MODIFY_GRANT, VIEW_GRANT], None),
+        view: app.key(&[VIEW_GRANT], None),
         app,
     }
 }
@@ -309,4 +311,60 @@ async fn modify_key_cannot_recover_masked_client_secret_by_moving_token_url() {
 fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn view_key_cannot_read_custom_header_values() {
+    let h = harness().await;
+    let receiver = Receiver::start().await;
+    let hook = h.stored(
+        &receiver.url("/in"),
+        WebhookAuth::None,
+        &[("X-Api-Key", "hdr-t0ken-123"), ("X-Team", "mail")],
+    );
+    let one = h.get(&hook.id, &h.view).await;
+    assert_eq!(
+        one.results()["custom_headers"],
+        json!({"X-Api-Key": "********", "X-Team": "********"})
+    );
+    let all = h.call(Method::GET, "/api/v1/webhooks", &h.view, None).await;
+    assert_eq!(
+        all.results()[0]["custom_headers"],
+        one.results()["custom_headers"]
+    );
+    for answer in [&one, &all] {
+        assert!(!answer.body.to_string().contains("hdr-t0ken-123"));
+    }
+}
+
+#[tokio::test]
+async fn modify_key_cannot_recover_masked_custom_header_by_moving_target() {
+    let h = harness().await;
+    let (victim, attacker) = (Receiver::start().await, Receiver::start().await);
+    let hook = h.stored(
+        &victim.url("/in"),
+        WebhookAuth::None,
+        &[("X-Api-Key", "hdr-t0ken-123")],
+    );
+    let mut echoed = h.get(&hook.id, &h.modify).await.results().clone();
+    echoed["target"] = json!(attacker.url("/steal"));
+    assert_eq!(
+        h.put(&hook.id, echoed).await.bad_params(),
+        ["custom_headers"]
+    );
+    // Leaving the headers out does not carry them along either.
+    let answer = h
+        .put(&hook.id, json!({"target": attacker.url("/steal")}))
+        .await;
+    assert_eq!(answer.bad_params(), ["custom_headers"]);
+    assert!(
+        attacker.hits().is_empty(),
+        "the attacker was sent a request"
+    );
+    assert_eq!(h.reread(&hook.id), hook);
+
+    // With the target unchanged, echoing the mask keeps the stored value.
+    let echoed = h.get(&hook.id, &h.modify).await.results().clone();
+    h.put(&hook.id, echoed).await.results();
+    assert_eq!(h.reread(&hook.id).custom_headers, hook.custom_headers);
 }

@@ -93,12 +93,10 @@ pub(crate) fn webhook(webhook: &Webhook, zone: Tz, tokens: &TokenCache) -> Value
             }
         }
     }
-    let headers: Map<String, Value> = webhook
-        .custom_headers
-        .iter()
-        .map(|(name, value)| (name.clone(), json!(value)))
-        .collect();
-    object.insert("custom_headers".into(), Value::Object(headers));
+    object.insert(
+        "custom_headers".into(),
+        Value::Object(masked_headers(&webhook.custom_headers)),
+    );
     object.insert("subaccount_id".into(), json!(webhook.scope.subaccount_id()));
     object.insert(
         "exception_subaccounts".into(),
@@ -114,6 +112,23 @@ pub(crate) fn webhook(webhook: &Webhook, zone: Tz, tokens: &TokenCache) -> Value
     }
     object.insert("links".into(), links(&webhook.id));
     Value::Object(object)
+}
+
+/// Custom headers as shown: names kept, values masked (an empty value stays empty).
+///
+/// SparkPost shows the values: its reference answers a retrieve with
+/// `"custom_headers": {"x-api-key": "abcd"}`. Such headers usually carry tokens, so here they
+/// are secrets like the basic password: every key with `webhooks/view` could read them
+/// otherwise. As with the password, sending the mask back in an update keeps the stored value
+/// (only while the target does not change).
+fn masked_headers(headers: &[(String, String)]) -> Map<String, Value> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let shown = if value.is_empty() { "" } else { MASK };
+            (name.clone(), json!(shown))
+        })
+        .collect()
 }
 
 /// An OAuth2 request body with its secret fields (`client_secret`, passwords) masked.
@@ -189,6 +204,21 @@ mod tests {
                 !shown.contains("hunter2") && !shown.contains("s3\"") && !shown.contains("whsec_")
             );
         }
+    }
+
+    #[test]
+    fn view_key_cannot_read_custom_header_values() {
+        let mut hook = sample(WebhookAuth::None);
+        hook.custom_headers = vec![
+            ("X-Api-Key".into(), "tok-abc123".into()),
+            ("X-Empty".into(), String::new()),
+        ];
+        let shown = webhook(&hook, Tz::UTC, &TokenCache::new());
+        assert_eq!(
+            shown["custom_headers"],
+            json!({"X-Api-Key": MASK, "X-Empty": ""})
+        );
+        assert!(!shown.to_string().contains("tok-abc123"));
     }
 
     #[test]

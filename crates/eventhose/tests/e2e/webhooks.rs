@@ -235,7 +235,7 @@ async fn webhook_lifecycle_with_a_real_target() {
         hook["auth_credentials"],
         json!({"username": "hooker", "password": "********"})
     );
-    assert_eq!(hook["custom_headers"], json!({"X-Team": "mail"}));
+    assert_eq!(hook["custom_headers"], json!({"X-Team": "********"}));
     assert_eq!(hook["subaccount_id"], -1);
     assert_eq!(hook["exception_subaccounts"], json!([]));
     assert_eq!(hook["links"].as_array().unwrap().len(), 3);
@@ -258,19 +258,26 @@ async fn webhook_lifecycle_with_a_real_target() {
     assert_eq!(renamed["results"]["events"], json!(["delivery", "bounce"]));
     assert_eq!(target.hits().len(), 1);
 
-    // Echoing the whole object back (mask included) with a new target is refused: stored
+    // Echoing the whole object back (masks included) with a new target is refused: stored
     // secrets never follow a new target, and nothing is sent.
     let mut echoed = renamed["results"].clone();
     echoed["target"] = json!(target.url("/moved"));
     let (status, refused) = put(&server, &path, echoed.clone()).await;
     assert_eq!(
         (status, params(&refused)),
-        (400, vec!["auth_credentials.password".to_string()]),
+        (
+            400,
+            vec![
+                "auth_credentials.password".to_string(),
+                "custom_headers".to_string()
+            ]
+        ),
         "{refused}"
     );
     assert_eq!(target.hits().len(), 1);
-    // Given again in full, the move is tested with it.
+    // Given again in full, the move is tested with them.
     echoed["auth_credentials"]["password"] = json!("n3w-pass");
+    echoed["custom_headers"] = json!({"X-Team": "mail"});
     let (status, moved) = put(&server, &path, echoed).await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(target.hits().len(), 2);

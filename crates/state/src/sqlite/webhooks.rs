@@ -1,6 +1,11 @@
 //! [`WebhookStore`] on SQLite. Non-secret fields are plain columns (JSON text for lists);
-//! the secrets of a webhook are one JSON document sealed into the `secrets` column, bound to
-//! the webhook's id.
+//! the secrets of a webhook (passwords, OAuth2 request bodies, signing secrets and custom
+//! headers, which often carry tokens) are one JSON document sealed into the `secrets` column,
+//! bound to the webhook's id.
+//!
+//! The `custom_headers` column held the headers in clear before they were sealed; it now holds
+//! `[]`. Rows written before are sealed the next time the store is opened with its key
+//! ([`seal_clear_custom_headers`]).
 
 use std::time::Duration;
 
@@ -23,7 +28,17 @@ struct SealedSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oauth2_body: Option<serde_json::Map<String, serde_json::Value>>,
     signing: SigningSecrets,
+    /// `None` in rows written before custom headers were sealed (they are in the column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custom_headers: Option<Vec<(String, String)>>,
 }
+
+/// The `state_meta` row migration 5 leaves behind until every row written before it has its
+/// custom headers sealed.
+pub(super) const SEAL_HEADERS_PENDING: &str = "seal_custom_headers";
+
+/// What the `custom_headers` column holds now that the headers are sealed.
+const NO_CLEAR_HEADERS: &str = "[]";
 
 /// A `webhooks` row as stored, secrets still sealed.
 struct StoredRow {
@@ -87,7 +102,10 @@ impl StoredRow {
             scope: WebhookScope::from_subaccount_id(self.subaccount)
                 .ok_or_else(|| StateError::Corrupt(format!("subaccount {}", self.subaccount)))?,
             events: serde_json::from_str(&self.events).map_err(corrupt)?,
-            custom_headers: serde_json::from_str(&self.custom_headers).map_err(corrupt)?,
+            custom_headers: match secrets.custom_headers {
+                Some(sealed) => sealed,
+                None => serde_json::from_str(&self.custom_headers).map_err(corrupt)?,
+            },
             exception_subaccounts: serde_json::from_str(&self.exception_subaccounts)
                 .map_err(corrupt)?,
             id: self.id,
@@ -125,6 +143,7 @@ fn write(conn: &Connection, sealer: &Sealer, webhook: &Webhook) -> Result<(), St
         basic_password: password,
         oauth2_body: body,
         signing: webhook.signing.clone(),
+        custom_headers: Some(webhook.custom_headers.clone()),
     };
     let sealed = sealer.seal(to_json(&secrets)?.as_bytes(), webhook.id.as_bytes())?;
     conn.execute(
@@ -141,7 +160,7 @@ fn write(conn: &Connection, sealer: &Sealer, webhook: &Webhook) -> Result<(), St
             webhook.auth.auth_type(),
             username,
             url,
-            to_json(&webhook.custom_headers)?,
+            NO_CLEAR_HEADERS,
             webhook.scope.subaccount_id(),
             to_json(&webhook.exception_subaccounts)?,
             sealed,
@@ -152,6 +171,54 @@ fn write(conn: &Connection, sealer: &Sealer, webhook: &Webhook) -> Result<(), St
         ],
     )?;
     Ok(())
+}
+
+/// Seals the custom headers that rows written before migration 5 hold in clear, once: runs
+/// while the migration's marker is in `state_meta`, and removes it. The old text is
+/// overwritten (`secure_delete`) and the WAL checkpointed, so that it does not linger in the
+/// files.
+pub(super) fn seal_clear_custom_headers(
+    conn: &Connection,
+    sealer: &Sealer,
+) -> Result<(), StateError> {
+    let pending: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM state_meta WHERE name = ?1",
+        params![SEAL_HEADERS_PENDING],
+        |row| row.get(0),
+    )?;
+    if pending == 0 {
+        return Ok(());
+    }
+    let secure_delete: i64 = conn.pragma_query_value(None, "secure_delete", |row| row.get(0))?;
+    conn.pragma_update(None, "secure_delete", 1)?;
+    let resealed = reseal_clear_headers(conn, sealer);
+    conn.pragma_update(None, "secure_delete", secure_delete)?;
+    if resealed? > 0 {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// Rewrites every row whose `custom_headers` column is not empty (which seals the headers),
+/// and drops the marker, in one transaction; returns how many rows were rewritten.
+fn reseal_clear_headers(conn: &Connection, sealer: &Sealer) -> Result<usize, StateError> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut statement = tx.prepare("SELECT id FROM webhooks WHERE custom_headers <> ?1")?;
+    let ids = statement
+        .query_map(params![NO_CLEAR_HEADERS], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(statement);
+    for id in &ids {
+        if let Some(webhook) = read_one(&tx, sealer, id)? {
+            write(&tx, sealer, &webhook)?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM state_meta WHERE name = ?1",
+        params![SEAL_HEADERS_PENDING],
+    )?;
+    tx.commit()?;
+    Ok(ids.len())
 }
 
 fn read_one(conn: &Connection, sealer: &Sealer, id: &str) -> Result<Option<Webhook>, StateError> {
@@ -653,6 +720,8 @@ mod tests {
     fn secrets_are_not_stored_in_clear() {
         let (dir, state) = store();
         let mut new = new_webhook("secret", WebhookScope::All);
+        let header_token = "header-bearer-token-4711";
+        new.custom_headers = vec![("X-Api-Key".into(), header_token.into())];
         let password = "correct-horse-battery-staple";
         new.auth = WebhookAuth::Basic {
             username: "alice".into(),
@@ -681,9 +750,91 @@ mod tests {
             contains("alice"),
             "the user name is stored, and the scan works"
         );
-        for secret in [password, client_secret, &hook.signing.current, &rotated] {
+        for secret in [
+            password,
+            client_secret,
+            header_token,
+            &hook.signing.current,
+            &rotated,
+        ] {
             assert!(!contains(secret), "{secret} is stored in clear");
         }
+    }
+
+    #[test]
+    fn database_file_cannot_leak_custom_headers_written_before_they_were_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        let key = EncryptionKey::generate();
+        let token = "legacy-header-token-0815";
+        let id = "3f6d9a7e-0000-4000-8000-000000000001";
+        {
+            // A database as the release before the sealing left it: four migrations, and a
+            // webhook whose custom headers are in the clear column, not in the secrets.
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for (index, sql) in super::super::MIGRATIONS[..4].iter().enumerate() {
+                conn.execute_batch(&format!("{sql} PRAGMA user_version = {};", index + 1))
+                    .unwrap();
+            }
+            let sealer = Sealer::new(&key);
+            check_key_row(&conn, &sealer);
+            let secrets = serde_json::json!({
+                "signing": {"current": generate_signing_secret(), "previous": null}
+            });
+            let sealed = sealer
+                .seal(secrets.to_string().as_bytes(), id.as_bytes())
+                .unwrap();
+            let clear = serde_json::json!([["X-Api-Key", token], ["X-Team", "mail"]]);
+            conn.execute(
+                "INSERT INTO webhooks (id, name, target, events, active, auth_type,
+                     custom_headers, subaccount, exception_subaccounts, secrets,
+                     created_at, updated_at)
+                 VALUES (?1, 'old', 'https://x.example/', '[\"delivery\"]', 1, 'none',
+                     ?2, -1, '[]', ?3, 1, 1)",
+                params![id, clear.to_string(), sealed],
+            )
+            .unwrap();
+        }
+        let contains = |needle: &str| {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.extend(std::fs::read(dir.path().join("state.sqlite-wal")).unwrap_or_default());
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        };
+        assert!(contains(token), "the legacy row holds the token in clear");
+
+        // A keyless open (`eventhose keys …`) migrates the schema but cannot seal yet.
+        drop(SqliteState::open(&path).unwrap());
+        let state = SqliteState::open_with_key(&path, &key).unwrap();
+        let hook = state.get_webhook(id).unwrap().unwrap();
+        assert_eq!(
+            hook.custom_headers,
+            [
+                ("X-Api-Key".to_string(), token.to_string()),
+                ("X-Team".to_string(), "mail".to_string())
+            ]
+        );
+        drop(state);
+        assert!(!contains(token), "the token is still in the files in clear");
+
+        // Done once: the marker is gone, and reopening changes nothing.
+        let state = SqliteState::open_with_key(&path, &key).unwrap();
+        let pending: i64 = state
+            .with(|conn| {
+                Ok(conn.query_row(
+                    "SELECT COUNT(*) FROM state_meta WHERE name = ?1",
+                    params![SEAL_HEADERS_PENDING],
+                    |row| row.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(pending, 0);
+        assert_eq!(state.get_webhook(id).unwrap(), Some(hook));
+    }
+
+    /// Stores the key check the way `open_with_key` does, for a database built by hand.
+    fn check_key_row(conn: &Connection, sealer: &Sealer) {
+        super::super::check_key(conn, sealer).unwrap();
     }
 
     #[test]
