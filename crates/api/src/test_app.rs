@@ -39,19 +39,22 @@ impl TestApp {
             TargetPolicy {
                 allow_private: false,
             },
+            crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
         )
         .await
     }
 
     /// The application over empty in-memory analytic stores, with webhook targets allowed on
-    /// loopback (so that tests can run their own receivers).
-    pub(crate) async fn for_webhooks() -> TestApp {
+    /// loopback (so that tests can run their own receivers) and at most `max_per_account`
+    /// webhooks per account.
+    pub(crate) async fn for_webhooks(max_per_account: usize) -> TestApp {
         Self::build(
             Arc::new(crate::analytics::MemoryStore::new()),
             Arc::new(crate::analytics::MemoryEventStore::new()),
             TargetPolicy {
                 allow_private: true,
             },
+            max_per_account,
         )
         .await
     }
@@ -60,6 +63,7 @@ impl TestApp {
         metrics: Arc<dyn MetricsReader>,
         events: Arc<dyn EventStore>,
         policy: TargetPolicy,
+        max_per_account: usize,
     ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(
@@ -75,6 +79,7 @@ impl TestApp {
             policy,
             tokens: Arc::new(TokenCache::new()),
             changes: Arc::new(watch::channel(0u64).0),
+            max_per_account,
         };
         let app = router(AppState {
             hose,

@@ -150,6 +150,9 @@ pub struct WebhookSettings {
     pub record_every_batch: bool,
     /// Days batch statuses are kept.
     pub status_retention_days: u64,
+    /// Most webhooks one account (the primary account, or one subaccount) may have; creating
+    /// one more is refused with a 409. SparkPost publishes no such limit. Default: 100.
+    pub max_per_account: usize,
 }
 
 impl Default for WebhookSettings {
@@ -165,6 +168,7 @@ impl Default for WebhookSettings {
             per_webhook_concurrency: engine.per_webhook_concurrency,
             record_every_batch: engine.record_every_batch,
             status_retention_days: engine.status_retention.as_secs() / 86_400,
+            max_per_account: eventhose_api::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
         }
     }
 }
@@ -439,6 +443,10 @@ impl Config {
 
     /// Checks what deserializing cannot: the RabbitMQ settings, when RabbitMQ is chosen.
     fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.webhooks.max_per_account > 0,
+            "webhooks.max_per_account must be positive"
+        );
         if let HoseBackend::Amqp(amqp) = self.hose_backend() {
             amqp.validate()
                 .map_err(|e| anyhow::anyhow!("invalid `hose` URL or `amqp` settings: {e}"))?;
@@ -505,6 +513,7 @@ mod tests {
             jail.set_env("EVENTHOSE_INGEST__MAX_LINE_BYTES", "99");
             jail.set_env("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true");
             jail.set_env("EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY", "a2V5");
+            jail.set_env("EVENTHOSE_WEBHOOKS__MAX_PER_ACCOUNT", "7");
             let overrides = Overrides {
                 listen: Some("127.0.0.1:2222".parse().unwrap()),
                 data_dir: None,
@@ -520,6 +529,7 @@ mod tests {
                 IngestLimits::default().max_body_bytes
             );
             assert!(config.allow_private_targets);
+            assert_eq!(config.webhooks.max_per_account, 7);
             let key = config.webhooks.encryption_key.clone().unwrap();
             assert_eq!(key.0, "a2V5");
             assert!(
@@ -671,6 +681,7 @@ mod tests {
                 "hose = \"amqp://localhost\"\n[amqp]\nstartup_wait_ms = 0\n",
                 "startup_wait_ms",
             ),
+            ("[webhooks]\nmax_per_account = 0\n", "max_per_account"),
             ("[amqp]\nprefech = 8\n", "prefech"),
         ];
         for (file, named) in cases {
@@ -702,6 +713,7 @@ mod tests {
             assert_eq!(config, Config::default());
             assert!(!config.allow_private_targets);
             assert_eq!(config.webhooks.encryption_key, None);
+            assert_eq!(config.webhooks.max_per_account, 100);
             Ok(())
         });
     }

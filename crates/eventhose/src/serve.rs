@@ -98,6 +98,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         policy,
         tokens: Arc::new(TokenCache::new()),
         changes: Arc::new(webhook_changes),
+        max_per_account: config.webhooks.max_per_account,
     };
 
     hose.register(WEBHOOKS_SUBSCRIBER).await?;

@@ -261,6 +261,16 @@ pub struct BatchStatus {
 pub trait WebhookStore: Send + Sync {
     /// Stores a new webhook with a fresh id and signing secret, and returns it.
     fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, StateError>;
+    /// Stores a new webhook like [`create_webhook`](Self::create_webhook), unless its owner
+    /// already has `limit` webhooks or more: `None` then. Counting and storing are one
+    /// transaction, so concurrent creations cannot pass the limit together.
+    fn create_webhook_within(
+        &self,
+        new: NewWebhook,
+        limit: usize,
+    ) -> Result<Option<Webhook>, StateError>;
+    /// How many webhooks `owner` has.
+    fn count_webhooks(&self, owner: WebhookOwner) -> Result<usize, StateError>;
     /// The webhook with `id`, if any.
     fn get_webhook(&self, id: &str) -> Result<Option<Webhook>, StateError>;
     /// Every webhook, or those of one owner, oldest first.

@@ -17,7 +17,7 @@ use super::reach::Reach;
 use super::test_post::{self, Probe, TestPostFailed, PING_BATCH};
 use super::{changes, view, WebhookServices, MODIFY_GRANT, VIEW_GRANT};
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEntry};
 use crate::AppState;
 
 /// How long a rotated-out signing secret stays valid unless the request says otherwise.
@@ -96,6 +96,15 @@ pub(crate) async fn create(
     let reach = Reach::of(key, &headers)?;
     let services = &state.webhooks;
     let new = changes::new_webhook(&body, reach, services.policy).await?;
+    let (owner, limit) = (new.scope.owner(), services.max_per_account);
+    // Checked before the test POST too, so that a refused webhook sends nothing.
+    if services
+        .store(move |store| store.count_webhooks(owner))
+        .await?
+        >= limit
+    {
+        return Err(too_many_webhooks(limit).into());
+    }
     // The webhook has no id yet: a private token cache keeps the probe's token out of the
     // shared one.
     test_post::send(
@@ -112,8 +121,9 @@ pub(crate) async fn create(
     )
     .await?;
     let created = services
-        .store(move |store| store.create_webhook(new))
-        .await?;
+        .store(move |store| store.create_webhook_within(new, limit))
+        .await?
+        .ok_or_else(|| too_many_webhooks(limit))?;
     services.changed();
     tracing::info!(webhook = %created.id, "webhook created");
     Ok(Json(json!({
@@ -124,6 +134,19 @@ pub(crate) async fn create(
         }
     }))
     .into_response())
+}
+
+/// The refusal of a webhook beyond the account's `limit`: a 409 in SparkPost's error shape
+/// (its webhook errors carry the HTTP status as `code`).
+fn too_many_webhooks(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorEntry::new("webhook limit reached")
+            .description(format!(
+                "this account already has {limit} webhooks, the most allowed (webhooks.max_per_account); delete one first"
+            ))
+            .code("409"),
+    )
 }
 
 /// `GET /api/v1/webhooks?timezone=`.

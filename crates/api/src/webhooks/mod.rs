@@ -49,7 +49,14 @@ pub struct WebhookServices {
     pub tokens: Arc<TokenCache>,
     /// Bumped after every change of a webhook, so that caches of webhooks can refresh.
     pub changes: Arc<watch::Sender<u64>>,
+    /// Most webhooks one account (the primary account, or one subaccount) may have; creating
+    /// one more is refused with a 409.
+    pub max_per_account: usize,
 }
+
+/// Default of [`WebhookServices::max_per_account`]. SparkPost publishes no such limit; 100
+/// leaves room for every real use while bounding what one key can make the engine fan out to.
+pub const DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT: usize = 100;
 
 impl WebhookServices {
     /// Runs a store operation on the blocking pool.

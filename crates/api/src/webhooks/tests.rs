@@ -90,7 +90,11 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let app = TestApp::for_webhooks().await;
+    harness_with_cap(crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT).await
+}
+
+async fn harness_with_cap(max_per_account: usize) -> Harness {
+    let app = TestApp::for_webhooks(max_per_account).await;
     Harness {
         modify: app.key(&[MODIFY_GRANT, VIEW_GRANT], None),
         view: app.key(&[VIEW_GRANT], None),
@@ -101,6 +105,16 @@ async fn harness() -> Harness {
 impl Harness {
     /// A webhook put straight into the store (no test POST).
     fn stored(&self, target: &str, auth: WebhookAuth, custom_headers: &[(&str, &str)]) -> Webhook {
+        self.stored_in(WebhookScope::All, target, auth, custom_headers)
+    }
+
+    fn stored_in(
+        &self,
+        scope: WebhookScope,
+        target: &str,
+        auth: WebhookAuth,
+        custom_headers: &[(&str, &str)],
+    ) -> Webhook {
         self.app
             .state
             .create_webhook(NewWebhook {
@@ -113,7 +127,7 @@ impl Harness {
                     .iter()
                     .map(|(name, value)| (name.to_string(), value.to_string()))
                     .collect(),
-                scope: WebhookScope::All,
+                scope,
                 exception_subaccounts: vec![],
             })
             .unwrap()
@@ -367,4 +381,51 @@ async fn modify_key_cannot_recover_masked_custom_header_by_moving_target() {
     let echoed = h.get(&hook.id, &h.modify).await.results().clone();
     h.put(&hook.id, echoed).await.results();
     assert_eq!(h.reread(&hook.id).custom_headers, hook.custom_headers);
+}
+
+#[tokio::test]
+async fn account_cannot_create_webhooks_beyond_its_cap() {
+    let h = harness_with_cap(3).await;
+    let receiver = Receiver::start().await;
+    for scope in [WebhookScope::All, WebhookScope::Primary] {
+        h.stored_in(scope, &receiver.url("/old"), WebhookAuth::None, &[]);
+    }
+    let create = |name: &str| json!({"name": name, "target": receiver.url(&format!("/{name}")), "events": ["delivery"]});
+    // The cap-th webhook is accepted…
+    let third = h
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &h.modify,
+            Some(create("third")),
+        )
+        .await;
+    third.results();
+    assert_eq!(receiver.hits().len(), 1, "the third got its test POST");
+    // … the next is refused, without a test POST.
+    let fourth = h
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &h.modify,
+            Some(create("fourth")),
+        )
+        .await;
+    assert_eq!(fourth.status, StatusCode::CONFLICT, "{}", fourth.body);
+    assert_eq!(fourth.body["errors"][0]["message"], "webhook limit reached");
+    assert_eq!(fourth.body["errors"][0]["code"], "409");
+    assert!(
+        fourth.descriptions().contains('3'),
+        "{}",
+        fourth.descriptions()
+    );
+    assert_eq!(receiver.hits().len(), 1, "the refused one sent nothing");
+    assert_eq!(h.app.state.list_webhooks(None).unwrap().len(), 3);
+
+    // A subaccount counts its own webhooks.
+    let sub = h.app.key(&[MODIFY_GRANT], Some(9));
+    let answer = h
+        .call(Method::POST, "/api/v1/webhooks", &sub, Some(create("sub")))
+        .await;
+    answer.results();
 }

@@ -136,7 +136,17 @@ async fn measure(
     receiver: &Receiver,
 ) -> anyhow::Result<Measured> {
     let dir = bench_dir(bench.dir.as_deref(), "webhooks")?;
-    let mut env = vec![("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true".to_string())];
+    let mut env = vec![
+        ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true".to_string()),
+        // The benchmark's webhooks all belong to the primary account.
+        (
+            "EVENTHOSE_WEBHOOKS__MAX_PER_ACCOUNT",
+            bench
+                .webhooks
+                .max(eventhose_api::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT)
+                .to_string(),
+        ),
+    ];
     if let Some(ms) = bench.flush_interval_ms {
         env.push(("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", ms.to_string()));
     }

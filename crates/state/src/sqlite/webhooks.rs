@@ -263,31 +263,83 @@ fn read_batch(row: &Row<'_>) -> rusqlite::Result<BatchStatus> {
     })
 }
 
+/// The subaccount column range of `owner`'s webhooks (the primary account owns scopes -1
+/// and 0), or of every webhook.
+fn owner_range(owner: Option<WebhookOwner>) -> (i64, i64) {
+    match owner {
+        None => (i64::MIN, i64::MAX),
+        Some(WebhookOwner::Primary) => (-1, 0),
+        Some(WebhookOwner::Subaccount(n)) => (n as i64, n as i64),
+    }
+}
+
+fn count_owned(conn: &Connection, owner: WebhookOwner) -> Result<usize, StateError> {
+    let (low, high) = owner_range(Some(owner));
+    let count: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM webhooks WHERE subaccount BETWEEN ?1 AND ?2",
+        params![low, high],
+        |row| row.get(0),
+    )?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+/// A new webhook as it will be stored: fresh id and signing secret, times now.
+fn new_record(new: NewWebhook) -> Webhook {
+    let at = now();
+    Webhook {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: new.name,
+        target: new.target,
+        events: new.events,
+        active: new.active,
+        auth: new.auth,
+        custom_headers: new.custom_headers,
+        scope: new.scope,
+        exception_subaccounts: new.exception_subaccounts,
+        signing: SigningSecrets {
+            current: generate_signing_secret(),
+            previous: None,
+        },
+        last_successful: None,
+        last_failure: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 impl WebhookStore for SqliteState {
     fn create_webhook(&self, new: NewWebhook) -> Result<Webhook, StateError> {
         let sealer = self.sealer()?;
-        let at = now();
-        let webhook = Webhook {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: new.name,
-            target: new.target,
-            events: new.events,
-            active: new.active,
-            auth: new.auth,
-            custom_headers: new.custom_headers,
-            scope: new.scope,
-            exception_subaccounts: new.exception_subaccounts,
-            signing: SigningSecrets {
-                current: generate_signing_secret(),
-                previous: None,
-            },
-            last_successful: None,
-            last_failure: None,
-            created_at: at,
-            updated_at: at,
-        };
+        let webhook = new_record(new);
         self.with(|conn| write(conn, sealer, &webhook))?;
         Ok(webhook)
+    }
+
+    fn create_webhook_within(
+        &self,
+        new: NewWebhook,
+        limit: usize,
+    ) -> Result<Option<Webhook>, StateError> {
+        let sealer = self.sealer()?;
+        let owner = new.scope.owner();
+        let webhook = new_record(new);
+        self.with(|conn| {
+            // Immediate: the count holds until the insert commits, in other processes too.
+            let tx = rusqlite::Transaction::new_unchecked(
+                conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            if count_owned(&tx, owner)? >= limit {
+                return Ok(None);
+            }
+            write(&tx, sealer, &webhook)?;
+            tx.commit()?;
+            Ok(Some(webhook))
+        })
+    }
+
+    fn count_webhooks(&self, owner: WebhookOwner) -> Result<usize, StateError> {
+        self.with(|conn| count_owned(conn, owner))
     }
 
     fn get_webhook(&self, id: &str) -> Result<Option<Webhook>, StateError> {
@@ -297,11 +349,7 @@ impl WebhookStore for SqliteState {
 
     fn list_webhooks(&self, owner: Option<WebhookOwner>) -> Result<Vec<Webhook>, StateError> {
         let sealer = self.sealer()?;
-        let (low, high) = match owner {
-            None => (i64::MIN, i64::MAX),
-            Some(WebhookOwner::Primary) => (-1, 0),
-            Some(WebhookOwner::Subaccount(n)) => (n as i64, n as i64),
-        };
+        let (low, high) = owner_range(owner);
         self.with(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT * FROM webhooks WHERE subaccount BETWEEN ?1 AND ?2
@@ -624,6 +672,48 @@ mod tests {
         assert_eq!(names(Some(WebhookOwner::Primary)), [all.name, primary.name]);
         assert_eq!(names(Some(WebhookOwner::Subaccount(3))), [sub3.name]);
         assert!(names(Some(WebhookOwner::Subaccount(5))).is_empty());
+    }
+
+    #[test]
+    fn create_within_limit_counts_per_owner() {
+        let (_dir, state) = store();
+        for (name, scope) in [
+            ("all", WebhookScope::All),
+            ("primary", WebhookScope::Primary),
+        ] {
+            assert!(state
+                .create_webhook_within(new_webhook(name, scope), 2)
+                .unwrap()
+                .is_some());
+        }
+        assert_eq!(state.count_webhooks(WebhookOwner::Primary).unwrap(), 2);
+        // The primary account owns both scopes, so a third of either is refused.
+        for scope in [WebhookScope::All, WebhookScope::Primary] {
+            assert!(state
+                .create_webhook_within(new_webhook("over", scope), 2)
+                .unwrap()
+                .is_none());
+        }
+        assert_eq!(state.count_webhooks(WebhookOwner::Primary).unwrap(), 2);
+        // A subaccount has its own count.
+        let sub = WebhookScope::Subaccount(3);
+        assert!(state
+            .create_webhook_within(new_webhook("sub", sub), 1)
+            .unwrap()
+            .is_some());
+        assert!(state
+            .create_webhook_within(new_webhook("sub-2", sub), 1)
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            state.count_webhooks(WebhookOwner::Subaccount(3)).unwrap(),
+            1
+        );
+        assert_eq!(
+            state.count_webhooks(WebhookOwner::Subaccount(4)).unwrap(),
+            0
+        );
+        assert_eq!(state.list_webhooks(None).unwrap().len(), 3);
     }
 
     #[test]
