@@ -21,6 +21,9 @@ pub(crate) struct SubscriberState {
     deferred_totals: Arc<DeferredTotals>,
     lag_gauge: metrics::Gauge,
     deferred_gauge: metrics::Gauge,
+    /// Messages written to the delayed queue, redeferrals included: what deferring costs in
+    /// writes.
+    pub(crate) deferred_writes: metrics::Counter,
 }
 
 impl SubscriberState {
@@ -29,6 +32,10 @@ impl SubscriberState {
             metrics::gauge!("eventhose_hose_subscriber_lag_bytes", "subscriber" => name.clone());
         let deferred_gauge =
             metrics::gauge!("eventhose_hose_subscriber_deferred", "subscriber" => name.clone());
+        let deferred_writes = metrics::counter!(
+            "eventhose_hose_deferred_messages_total",
+            "subscriber" => name.clone()
+        );
         Self {
             deferred_totals: deferred.totals(),
             deferred: Mutex::new(deferred),
@@ -38,6 +45,7 @@ impl SubscriberState {
             open: AtomicBool::new(false),
             lag_gauge,
             deferred_gauge,
+            deferred_writes,
         }
     }
 

@@ -259,6 +259,7 @@ impl Subscription for EmbeddedSubscription {
         tokio::task::spawn_blocking(move || lock(&state.deferred).put(&message, due_ms, attempt))
             .await
             .map_err(join_error)??;
+        self.state.deferred_writes.increment(1);
         self.defers += 1;
         self.deferred_not_due_before = 0;
         Ok(())
