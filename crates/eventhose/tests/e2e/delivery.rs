@@ -236,6 +236,34 @@ async fn a_slow_receiver_does_not_delay_a_fast_one() {
 }
 
 #[tokio::test]
+async fn a_busy_webhooks_batches_wait_without_being_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = fast_retries();
+    env.extend([
+        ("EVENTHOSE_WEBHOOKS__PER_WEBHOOK_CONCURRENCY", "1"),
+        ("EVENTHOSE_WEBHOOKS__BATCH_MAX_EVENTS", "1"),
+    ]);
+    let server = Server::start(dir.path(), &env);
+    let slow = Receiver::start(Behaviour::Slow(Duration::from_millis(1_500))).await;
+    create_webhook(&server, &slow, &["delivery"]).await;
+    // Three batches of one event: one in flight, two waiting for its one request slot.
+    let body = ndjson("delivery", "busy", 3);
+    assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
+    eventually("the slow receiver has all three events", || async {
+        slow.event_ids().len() == 3
+    })
+    .await;
+    // Each batch went into the delayed queue once, when it was sealed: waiting for the slot
+    // wrote none of them again (every half second, before).
+    let writes = metric(
+        &server,
+        "eventhose_hose_deferred_messages_total{subscriber=\"webhooks\"}",
+    )
+    .await;
+    assert_eq!(writes, Some(3.0));
+}
+
+#[tokio::test]
 async fn sigkill_with_batches_in_flight_loses_no_event() {
     let dir = tempfile::tempdir().unwrap();
     let env = fast_retries();

@@ -1,6 +1,6 @@
 //! The delivery loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +22,15 @@ use crate::SubscriberError;
 /// The subscriber name the engine reads the hose as.
 pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
 
-/// How long a batch waits when its webhook already has all its requests in flight (not an attempt).
+/// The shortest wait of a batch re-deferred because its webhook is busy (not an attempt).
 const BUSY_REQUEUE_DELAY: Duration = Duration::from_millis(500);
+
+/// The longest such wait.
+const BUSY_REQUEUE_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// Batches held in memory per webhook at its concurrency limit, per request it may have in
+/// flight: held batches wait for a slot without being written again.
+const HELD_PER_SLOT: usize = 2;
 
 /// How often replays asked for through the API are picked up.
 const REPLAY_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -132,6 +139,9 @@ impl WebhookEngine {
             pending_acks: Vec::new(),
             running: HashMap::new(),
             in_flight: JoinSet::new(),
+            held: HashMap::new(),
+            held_total: 0,
+            pace: HashMap::new(),
             backlog: Backlog::default(),
         };
         let mut flush = tokio::time::interval(self.config.flush_interval);
@@ -140,7 +150,8 @@ impl WebhookEngine {
         let mut replays = tokio::time::interval(REPLAY_POLL_INTERVAL);
         replays.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let can_take = state.in_flight.len() < self.config.max_in_flight;
+            // Held batches count: they are in memory as much as running ones.
+            let can_take = state.in_flight.len() + state.held_total < self.config.max_in_flight;
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
@@ -151,7 +162,9 @@ impl WebhookEngine {
                 }
                 Some(done) = state.in_flight.join_next(), if !state.in_flight.is_empty() => {
                     let attempt = done.map_err(|e| SubscriberError::BadMessage(format!("attempt task: {e}")))?;
+                    let webhook_id = attempt.batch.header.webhook_id.clone();
                     self.settle(&mut state, subscription.as_mut(), attempt).await?;
+                    self.release_held(&mut state, subscription.as_mut(), &webhook_id).await?;
                 }
                 _ = flush.tick() => self.flush(&mut state, subscription.as_mut()).await?,
                 _ = prune.tick() => self.prune().await,
@@ -215,20 +228,102 @@ impl WebhookEngine {
             }
         };
         state.backlog.add(&batch.header);
-        let running = state.running.entry(webhook.id.clone()).or_default();
-        if *running >= self.config.per_webhook_concurrency {
-            // Keep this webhook's backlog out of memory and out of other webhooks' way.
-            subscription
-                .defer(message.clone(), BUSY_REQUEUE_DELAY, delivery.attempt)
-                .await?;
-            return subscription.ack(&delivery.tag).await.map_err(Into::into);
+        let running = state.running.get(&webhook.id).copied().unwrap_or(0);
+        if running >= self.config.per_webhook_concurrency {
+            return self
+                .hold(
+                    state,
+                    subscription,
+                    webhook,
+                    delivery.tag,
+                    delivery.attempt,
+                    batch,
+                )
+                .await;
         }
+        self.start(state, webhook, delivery.tag, delivery.attempt, batch);
+        Ok(())
+    }
+
+    /// A batch of a webhook at its concurrency limit: held in memory, unacknowledged and not
+    /// written again, until a request of that webhook ends; past [`HELD_PER_SLOT`] per slot,
+    /// deferred once more, for about as long as the webhook's pace says the batches ahead of
+    /// it will take. Re-deferring every batch of a busy webhook every half second rewrote a
+    /// slow endpoint's whole backlog twice a second, at other webhooks' and ingest's expense.
+    async fn hold(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        webhook: Arc<Webhook>,
+        tag: DeliveryTag,
+        attempt: u32,
+        batch: Batch,
+    ) -> Result<(), SubscriberError> {
+        let slots = self.config.per_webhook_concurrency.max(1);
+        let held = state.held.entry(webhook.id.clone()).or_default();
+        if held.len() < HELD_PER_SLOT * slots {
+            held.push_back(Held {
+                tag,
+                attempt,
+                batch,
+            });
+            state.held_total += 1;
+            return Ok(());
+        }
+        let pace = state
+            .pace
+            .get(&webhook.id)
+            .copied()
+            .unwrap_or(BUSY_REQUEUE_DELAY);
+        let ahead = u32::try_from(held.len() + slots).unwrap_or(u32::MAX);
+        let delay = (pace * ahead / u32::try_from(slots).unwrap_or(1))
+            .clamp(BUSY_REQUEUE_DELAY, BUSY_REQUEUE_MAX_DELAY);
+        metrics::counter!("eventhose_webhook_busy_requeues_total", "webhook" => webhook.id.clone())
+            .increment(1);
+        subscription.defer(batch.encode(), delay, attempt).await?;
+        subscription.ack(&tag).await.map_err(Into::into)
+    }
+
+    /// Starts the next held batch of `webhook_id`, if any; held batches of a webhook removed
+    /// or deactivated since are dropped, as SparkPost drops them.
+    async fn release_held(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        webhook_id: &str,
+    ) -> Result<(), SubscriberError> {
+        while let Some(next) = state.held.get_mut(webhook_id).and_then(VecDeque::pop_front) {
+            state.held_total -= 1;
+            match state.webhooks.get(webhook_id) {
+                Some(webhook) if webhook.active => {
+                    let webhook = webhook.clone();
+                    self.start(state, webhook, next.tag, next.attempt, next.batch);
+                    return Ok(());
+                }
+                _ => {
+                    state.backlog.remove(&next.batch.header);
+                    subscription.ack(&next.tag).await?;
+                }
+            }
+        }
+        state.held.remove(webhook_id);
+        Ok(())
+    }
+
+    /// Starts one attempt of `batch` to `webhook`.
+    fn start(
+        &self,
+        state: &mut LoopState,
+        webhook: Arc<Webhook>,
+        tag: DeliveryTag,
+        attempt: u32,
+        batch: Batch,
+    ) {
+        let running = state.running.entry(webhook.id.clone()).or_default();
         *running += 1;
         in_flight_gauge(&webhook.id, *running);
         let (client, tokens, policy) =
             (self.client.clone(), self.tokens.clone(), self.config.policy);
-        let attempt = delivery.attempt;
-        let tag = delivery.tag;
         state.in_flight.spawn(async move {
             let auth = super::delivery_auth(&webhook.auth);
             let secrets = webhook.signing.secrets_at(unix_now());
@@ -254,7 +349,6 @@ impl WebhookEngine {
                 outcome,
             }
         });
-        Ok(())
     }
 
     /// Adds one stored event to the open batch of every webhook that wants it.
@@ -357,6 +451,11 @@ impl WebhookEngine {
             *running = running.saturating_sub(1);
             in_flight_gauge(&webhook_id, *running);
         }
+        let pace = state
+            .pace
+            .entry(webhook_id.clone())
+            .or_insert(outcome.latency());
+        *pace = (*pace * 3 + outcome.latency()) / 4;
         let labels = [("webhook", webhook_id.clone())];
         metrics::counter!("eventhose_webhook_attempts_total", &labels).increment(1);
         metrics::histogram!("eventhose_webhook_delivery_seconds", &labels)
@@ -512,7 +611,20 @@ struct LoopState {
     pending_acks: Vec<DeliveryTag>,
     running: HashMap<String, usize>,
     in_flight: JoinSet<Attempt>,
+    /// Batches of webhooks at their concurrency limit, in arrival order, unacknowledged.
+    held: HashMap<String, VecDeque<Held>>,
+    /// The number of batches in `held`.
+    held_total: usize,
+    /// Each webhook's recent time per request (a moving average).
+    pace: HashMap<String, Duration>,
     backlog: Backlog,
+}
+
+/// A batch waiting in memory for a request slot of its webhook.
+struct Held {
+    tag: DeliveryTag,
+    attempt: u32,
+    batch: Batch,
 }
 
 /// Requests in flight to one webhook (its retry backlog is the hose's
