@@ -165,9 +165,14 @@ fn decompressed_too_large(limit: usize) -> ApiError {
 }
 
 /// Decompresses at most `limit` bytes: reading stops one byte past it, so a gzip bomb costs
-/// no more memory than the limit.
+/// no more memory than the limit. The room is taken once, from the size the gzip trailer
+/// announces (a hint, bounded by the limit): growing by doubling would hold up to twice the
+/// body's size at the last copy.
 fn gunzip_bounded(body: &[u8], limit: usize) -> Result<Bytes, ApiError> {
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let announced = body
+        .last_chunk::<4>()
+        .map_or(0, |size| u32::from_le_bytes(*size) as usize);
+    let mut out = Vec::with_capacity(announced.max(body.len()).min(limit).saturating_add(1));
     let decoder = flate2::read::MultiGzDecoder::new(body);
     decoder
         .take(limit as u64 + 1)
