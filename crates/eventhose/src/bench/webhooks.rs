@@ -23,7 +23,7 @@ use super::{bench_dir, percentile};
 use crate::config::{self, Overrides, WebhookSettings};
 use feeder::{feed, Feed, FeedConfig};
 use plan::IngestPlan;
-use receiver::{Receiver, Wait};
+use receiver::{Receiver, Slow, Wait};
 use tally::{tally, Tally, Windows};
 
 /// Options of `bench webhooks`.
@@ -60,11 +60,22 @@ pub struct WebhooksBench {
     /// Where the server keeps its data (default: a new directory under the temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Of the webhooks, this many answer each POST only after `--slow-ms`; latencies and
+    /// rates are those of the others, and the run ends when the others have everything.
+    #[arg(long, default_value_t = 0)]
+    slow_webhooks: usize,
+    /// How long a slow webhook takes to answer, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    slow_ms: u64,
 }
 
 /// Runs the benchmark and prints its settings and one Markdown row.
 pub async fn run(bench: WebhooksBench) -> anyhow::Result<()> {
     anyhow::ensure!(bench.webhooks > 0, "--webhooks must be positive");
+    anyhow::ensure!(
+        bench.slow_webhooks < bench.webhooks,
+        "--slow-webhooks must leave at least one webhook that is not slow"
+    );
     anyhow::ensure!(!bench.window.is_zero(), "--window must be positive");
     if let Some(rate) = bench.rate {
         anyhow::ensure!(
@@ -93,14 +104,21 @@ pub async fn run(bench: WebhooksBench) -> anyhow::Result<()> {
         plan.bodies.len()
     );
 
-    let receiver = Receiver::start()
+    let slow = Slow {
+        webhooks: bench.slow_webhooks,
+        pause: Duration::from_millis(bench.slow_ms),
+    };
+    let receiver = Receiver::start(slow)
         .await
         .context("cannot start the receiver")?;
     let measured = measure(&bench, &plan, &receiver).await?;
 
     let arrivals = receiver.take_arrivals();
-    let (acks, webhooks, plan_for_tally) =
-        (measured.fed.acks.clone(), bench.webhooks, plan.clone());
+    let (acks, webhooks, plan_for_tally) = (
+        measured.fed.acks.clone(),
+        (bench.webhooks, bench.slow_webhooks),
+        plan.clone(),
+    );
     let windows = Windows {
         start: measured.fed.started,
         width: bench.window,
@@ -158,7 +176,7 @@ async fn measure(
         create_webhook(&client, &server.base, webhook, &receiver.url(webhook)).await?;
     }
 
-    let expected = (plan.events() * bench.webhooks) as u64;
+    let expected = (plan.events() * measured_webhooks(bench)) as u64;
     let config = FeedConfig {
         url: format!("{}/api/v1/ingest/events", server.base),
         key: BENCH_KEY.into(),
@@ -188,7 +206,7 @@ async fn measure(
     };
     let cpu_after = (server.cpu_seconds()?, cpu_seconds(std::process::id())?);
     let peak_rss = server.peak_rss_bytes()?;
-    if wait != Wait::Complete {
+    if wait != Wait::Complete || bench.slow_webhooks > 0 {
         print_webhook_metrics(&client, &server.base).await;
     }
     server.stop()?;
@@ -206,19 +224,29 @@ async fn measure(
 /// Prints the diagnostics (stderr) and the Markdown row (stdout).
 fn report(bench: &WebhooksBench, plan: &IngestPlan, measured: &Measured, tally: &Tally) {
     let Measured { fed, wait, .. } = measured;
-    let expected = (plan.events() * bench.webhooks) as u64;
+    let expected = (plan.events() * measured_webhooks(bench)) as u64;
+    let slow_delivered: u64 = tally.per_webhook[..bench.slow_webhooks].iter().sum();
+    let delivered = tally.delivered - slow_delivered;
     let ingest_seconds = seconds_between(fed.started, fed.finished());
     // Rates and CPU shares are over first request → last arrival: after a stall or timeout
     // the server sat idle, and that wait is not part of the measurement.
     let delivery_seconds =
         seconds_between(fed.started, tally.last_arrival.unwrap_or(measured.waited));
-    let shortfall = expected.saturating_sub(tally.delivered);
+    let shortfall = expected.saturating_sub(delivered);
     if *wait != Wait::Complete || shortfall > 0 {
         eprintln!(
-            "incomplete ({wait:?}): {} of {expected} deliveries arrived, {shortfall} missing; by webhook: {:?}",
-            tally.delivered, tally.per_webhook
+            "incomplete ({wait:?}): {delivered} of {expected} deliveries arrived, {shortfall} missing; by webhook: {:?}",
+            tally.per_webhook
         );
     }
+    let slow = if bench.slow_webhooks > 0 {
+        format!(
+            " (+{} slow at {} ms/POST: {slow_delivered} delivered meanwhile, not measured)",
+            bench.slow_webhooks, bench.slow_ms
+        )
+    } else {
+        String::new()
+    };
     if tally.repeats > 0 || tally.foreign > 0 || fed.throttled > 0 {
         eprintln!(
             "{} repeated deliveries, {} unknown events, {} throttled ingest requests",
@@ -242,14 +270,14 @@ fn report(bench: &WebhooksBench, plan: &IngestPlan, measured: &Measured, tally: 
         None => "unpaced".to_string(),
     };
     println!(
-        "| webhooks | {} webhooks, {} events {pacing}, {}/request, {} clients | {:.0} events ingested/s | {:.0} deliveries/s ({} of {expected}{}) | {} POSTs, {:.0} events/POST | latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms | server CPU {:.0}%, bench CPU {:.0}% of one core | server peak RSS {} MB |",
-        bench.webhooks,
+        "| webhooks | {} webhooks{slow}, {} events {pacing}, {}/request, {} clients | {:.0} events ingested/s | {:.0} deliveries/s ({} of {expected}{}) | {} POSTs, {:.0} events/POST | latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms | server CPU {:.0}%, bench CPU {:.0}% of one core | server peak RSS {} MB |",
+        measured_webhooks(bench),
         plan.events(),
         bench.batch,
         bench.concurrency,
         plan.events() as f64 / ingest_seconds,
-        tally.delivered as f64 / delivery_seconds,
-        tally.delivered,
+        delivered as f64 / delivery_seconds,
+        delivered,
         if shortfall > 0 { format!(", {shortfall} missing") } else { String::new() },
         tally.batches,
         tally.delivered as f64 / tally.batches.max(1) as f64,
@@ -260,6 +288,11 @@ fn report(bench: &WebhooksBench, plan: &IngestPlan, measured: &Measured, tally: 
         measured.bench_cpu / delivery_seconds * 100.0,
         measured.peak_rss / 1_000_000,
     );
+}
+
+/// The webhooks whose deliveries are measured: those that are not slow.
+fn measured_webhooks(bench: &WebhooksBench) -> usize {
+    bench.webhooks - bench.slow_webhooks
 }
 
 /// Seconds from `start` to `end`, never zero (rates divide by it).
@@ -322,7 +355,8 @@ fn webhook_metric_totals(page: &str) -> std::collections::BTreeMap<String, f64> 
         };
         let name = series.split('{').next().unwrap_or(series);
         let wanted = (name.starts_with("eventhose_webhook_") && name.ends_with("_total"))
-            || (name.starts_with("eventhose_hose_subscriber_")
+            || ((name.starts_with("eventhose_hose_subscriber_")
+                || name == "eventhose_hose_deferred_messages_total")
                 && series.contains("subscriber=\"webhooks\""));
         if let (true, Ok(value)) = (wanted, value.parse::<f64>()) {
             *totals.entry(name.to_string()).or_insert(0.0) += value;

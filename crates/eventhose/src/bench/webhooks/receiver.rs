@@ -1,6 +1,6 @@
-//! The fast webhook receiver on loopback: one listener, one path per webhook
-//! (`/hook/{n}`). It answers 200 at once and notes, per POST, when it arrived and which
-//! events it carried.
+//! The webhook receiver on loopback: one listener, one path per webhook (`/hook/{n}`). It
+//! answers 200 — at once, or after a pause for the webhooks set to be slow — and notes, per
+//! POST, when it arrived and which events it carried.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,10 +30,21 @@ pub struct Arrival {
     pub event_ids: Vec<u64>,
 }
 
+/// Webhooks whose POSTs are answered late.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slow {
+    /// Webhooks `0..webhooks` are slow.
+    pub webhooks: usize,
+    /// How long each of their POSTs waits for its 200.
+    pub pause: Duration,
+}
+
 /// What the handler shares with the bench.
 struct Shared {
     arrivals: Mutex<Vec<Arrival>>,
+    /// Events that reached the webhooks that are not slow.
     events: watch::Sender<u64>,
+    slow: Slow,
 }
 
 /// A running receiver; it stops when dropped.
@@ -55,12 +66,13 @@ pub enum Wait {
 }
 
 impl Receiver {
-    /// Binds 127.0.0.1 on a free port and starts answering.
-    pub async fn start() -> std::io::Result<Self> {
+    /// Binds 127.0.0.1 on a free port and starts answering, late for the `slow` webhooks.
+    pub async fn start(slow: Slow) -> std::io::Result<Self> {
         let (events, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             arrivals: Mutex::new(Vec::new()),
             events,
+            slow,
         });
         let app = Router::new()
             .route("/hook/{webhook}", post(receive))
@@ -85,8 +97,8 @@ impl Receiver {
         format!("http://{}/hook/{webhook}", self.addr)
     }
 
-    /// Waits until `expected` events have arrived, nothing has arrived for `stall`, or
-    /// `deadline` passes.
+    /// Waits until `expected` events have arrived at the webhooks that are not slow, nothing
+    /// has arrived there for `stall`, or `deadline` passes.
     pub async fn wait_for(&self, expected: u64, stall: Duration, deadline: Instant) -> Wait {
         let mut events = self.shared.events.subscribe();
         loop {
@@ -131,6 +143,10 @@ async fn receive(
     Path(webhook): Path<usize>,
     body: Bytes,
 ) -> StatusCode {
+    let slow = webhook < shared.slow.webhooks;
+    if slow {
+        tokio::time::sleep(shared.slow.pause).await;
+    }
     let at = Instant::now();
     let ids: Vec<u64> = event_ids(&body).collect();
     let count = ids.len() as u64;
@@ -143,7 +159,7 @@ async fn receive(
             at,
             event_ids: ids,
         });
-    if count > 0 {
+    if count > 0 && !slow {
         shared.events.send_modify(|events| *events += count);
     }
     StatusCode::OK
@@ -160,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn arrivals_are_noted_per_webhook_and_waiting_ends_when_all_came() {
-        let receiver = Receiver::start().await.unwrap();
+        let receiver = Receiver::start(Slow::default()).await.unwrap();
         let client = reqwest::Client::new();
         post(&client, &receiver.url(0), r#"[{"msys":{}}]"#).await;
         post(
@@ -194,7 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_gives_up_on_a_stall_or_a_passed_deadline() {
-        let receiver = Receiver::start().await.unwrap();
+        let receiver = Receiver::start(Slow::default()).await.unwrap();
         let stall = Duration::from_millis(50);
         let far = Instant::now() + Duration::from_secs(60);
         assert_eq!(receiver.wait_for(1, stall, far).await, Wait::Stalled);
@@ -209,7 +225,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_path_that_is_not_a_webhook_number_is_refused() {
-        let receiver = Receiver::start().await.unwrap();
+        let receiver = Receiver::start(Slow::default()).await.unwrap();
         let url = receiver.url(0).replace("/hook/0", "/hook/x");
         let response = reqwest::Client::new()
             .post(url)
