@@ -7,12 +7,14 @@
 //! with an [`EncryptionKey`] before they are written.
 
 pub mod crypto;
+pub mod erasures;
 pub mod keys;
 mod sqlite;
 pub mod suppressions;
 pub mod webhooks;
 
 pub use crypto::{CryptoError, EncryptionKey};
+pub use erasures::{recipient_digest, ErasureStore, Tombstones};
 pub use keys::{
     hash_key, ApiKey, Grant, KeyStore, NewKey, UnknownGrant, ALL_GRANTS, SUBACCOUNT_GRANTS,
 };

@@ -1,5 +1,6 @@
 //! The SQLite backend of the state store.
 
+mod erasures;
 mod readers;
 mod suppressions;
 mod webhooks;
@@ -98,6 +99,12 @@ const MIGRATIONS: &[&str] = &[
     // leaves a marker, and the next open with the key seals the rows written before
     // (`webhooks::seal_clear_custom_headers`).
     "INSERT OR REPLACE INTO state_meta (name, value) VALUES ('seal_custom_headers', x'01');",
+    // Erasure tombstones (`erasures.rs`): the SHA-256 of an erased, case-folded address and
+    // when it was erased; never the address.
+    "CREATE TABLE erasures (
+        recipient_digest  BLOB PRIMARY KEY,
+        erased_at         INTEGER NOT NULL
+    );",
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored
@@ -127,6 +134,9 @@ impl SqliteState {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted rows (erased recipients, removed secrets) are overwritten, not left in free
+        // pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
