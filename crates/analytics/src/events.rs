@@ -169,20 +169,21 @@ impl EventBatch {
 
     /// Reads one stored event and adds it without copying it.
     pub fn push_shared(&mut self, stored: Bytes) -> Result<(), AnalyticsError> {
-        self.push_shared_from(stored, i64::MIN).map(|_| ())
+        self.push_shared_if(stored, |_| true).map(|_| ())
     }
 
-    /// Like [`push_shared`](Self::push_shared), but leaves out an event that happened before
-    /// `earliest` (unix seconds), one retention would drop; returns whether it was added.
-    pub fn push_shared_from(
+    /// Like [`push_shared`](Self::push_shared), but adds the event only when `keep` says so
+    /// of what was read of it (a writer leaves out events retention or an erasure would
+    /// remove); returns whether it was added.
+    pub fn push_shared_if(
         &mut self,
         stored: Bytes,
-        earliest: i64,
+        keep: impl FnOnce(&IndexedEvent) -> bool,
     ) -> Result<bool, AnalyticsError> {
         let text = std::str::from_utf8(&stored)
             .map_err(|_| AnalyticsError::Invalid("stored event: not UTF-8".into()))?;
         let indexed = IndexedEvent::from_stored_text(text)?;
-        if indexed.timestamp < earliest {
+        if !keep(&indexed) {
             return Ok(false);
         }
         self.events.push(StoredEvent {

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
-use eventhose_state::SuppressionStore;
+use eventhose_state::{ErasureStore, SuppressionStore, Tombstones};
 
 pub use auth::{Caller, KeyResolver};
 pub use error::{ApiError, ErrorEntry};
@@ -60,6 +60,10 @@ pub struct AppState {
     pub metrics: Arc<dyn eventhose_analytics::MetricsReader>,
     /// The message events the Events API searches and erases.
     pub events: Arc<dyn eventhose_analytics::EventStore>,
+    /// Where erasures are recorded, so late copies of an erased recipient's events are dropped.
+    pub erasures: Arc<dyn ErasureStore>,
+    /// The erasures in memory, shared with the writers that check events against them.
+    pub tombstones: Arc<Tombstones>,
 }
 
 /// The whole HTTP application.

@@ -86,6 +86,8 @@ impl TestApp {
             keys: Arc::new(KeyResolver::new(state.clone())),
             event_ids: Arc::new(EventIdGenerator::new()),
             ingest_limits: IngestLimits::default(),
+            erasures: state.clone(),
+            tombstones: Arc::default(),
             api_limits: ApiLimits::default(),
             render_metrics: Arc::new(String::new),
             ready: Arc::new(AtomicBool::new(true)),

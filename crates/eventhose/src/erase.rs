@@ -1,9 +1,11 @@
 //! `eventhose erase --recipient ADDR`: GDPR erasure of a recipient's stored message events,
-//! straight on the data directory's analytic store (which a running server holds locked).
+//! straight on the data directory's analytic store (which a running server holds locked), and
+//! a tombstone in the state store so that late copies are dropped.
 
 use anyhow::Context;
 use eventhose_analytics::EventWriter;
 use eventhose_analytics_duckdb::DuckStore;
+use eventhose_state::{ErasureStore, SqliteState};
 
 use crate::config::Config;
 
@@ -20,6 +22,11 @@ pub fn run(config: Config, recipient: &str) -> anyhow::Result<()> {
             path.display()
         )
     })?;
+    // The tombstone first: a server started later drops the recipient's events that are
+    // still in the hose or come late, up to now.
+    SqliteState::open(crate::keys::state_path(&config))
+        .context("cannot open the state store")?
+        .record_erasure(recipient, chrono::Utc::now().timestamp())?;
     let report = store.erase_recipient(recipient)?;
     for (event_type, count) in &report.erased {
         println!("{event_type}\t{count}");

@@ -10,7 +10,7 @@ use eventhose_analytics_duckdb::DuckStore;
 use eventhose_api::{AppState, KeyResolver, WebhookServices};
 use eventhose_hose::Hose;
 use eventhose_model::EventIdGenerator;
-use eventhose_state::{EncryptionKey, SqliteState};
+use eventhose_state::{EncryptionKey, SqliteState, Tombstones};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
 use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
@@ -62,6 +62,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    let tombstones =
+        Arc::new(Tombstones::load(state.as_ref()).context("cannot read the erasure tombstones")?);
+
     let hose: Arc<dyn Hose> = crate::hose_backend::open(&config).await?;
 
     // Every subscriber is registered before the first event can arrive.
@@ -103,10 +106,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     hose.register(WEBHOOKS_SUBSCRIBER).await?;
     let new_engine = {
-        let (store, changes, tokens) = (
+        let (store, changes, tokens, tombstones) = (
             state.clone(),
             webhooks.changes.clone(),
             webhooks.tokens.clone(),
+            tombstones.clone(),
         );
         let engine_config = config.webhooks.engine(policy)?;
         move || {
@@ -114,6 +118,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 store.clone(),
                 changes.subscribe(),
                 tokens.clone(),
+                tombstones.clone(),
                 engine_config.clone(),
             )
         }
@@ -176,7 +181,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let open_message_events = {
         let (store, keep) = (analytics.clone(), config.analytics.events_retention());
         let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
-        move || MessageEventsSubscriber::open(store.clone(), keep, commit_every)
+        let tombstones = tombstones.clone();
+        move || MessageEventsSubscriber::open(store.clone(), keep, commit_every, tombstones.clone())
     };
     let message_events = open_message_events().await?;
     let message_events_task = tokio::spawn(restarting(
@@ -195,7 +201,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let suppressions = state.clone();
     let app_state = AppState {
         hose: hose.clone(),
-        keys: Arc::new(KeyResolver::new(state)),
+        keys: Arc::new(KeyResolver::new(state.clone())),
         event_ids: Arc::new(EventIdGenerator::new()),
         ingest_limits: config.ingest_limits(),
         api_limits: config.api.clone(),
@@ -205,6 +211,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         suppressions,
         metrics: analytics.clone(),
         events: analytics.clone(),
+        erasures: state.clone(),
+        tombstones,
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
 

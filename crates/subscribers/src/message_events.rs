@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use eventhose_analytics::{EventBatch, EventWriter};
 use eventhose_hose::Delivery;
+use eventhose_state::Tombstones;
 
 use crate::{Commit, Processor, SubscriberError};
 
@@ -33,14 +34,18 @@ pub struct MessageEventsSubscriber {
     keep: Duration,
     last_retention: Option<Instant>,
     commit_every: Duration,
+    /// Erased recipients: their events are not stored again.
+    tombstones: Arc<Tombstones>,
 }
 
 impl MessageEventsSubscriber {
-    /// Resumes from the store's last commit; events are kept for `keep`.
+    /// Resumes from the store's last commit; events are kept for `keep`, and those of
+    /// recipients erased (`tombstones`) up to their erasure are not stored.
     pub async fn open(
         store: Arc<dyn EventWriter>,
         keep: Duration,
         commit_every: Duration,
+        tombstones: Arc<Tombstones>,
     ) -> Result<Self, SubscriberError> {
         let reader = store.clone();
         let committed = crate::blocking(move || reader.checkpoint()).await?;
@@ -53,6 +58,7 @@ impl MessageEventsSubscriber {
             keep,
             last_retention: None,
             commit_every,
+            tombstones,
         })
     }
 
@@ -88,9 +94,16 @@ impl Processor for MessageEventsSubscriber {
             }
         }
         let earliest = self.earliest_kept();
+        let tombstones = &self.tombstones;
         for message in &delivery.messages {
             self.pending
-                .push_shared_from(message.clone(), earliest)
+                .push_shared_if(message.clone(), |event| {
+                    event.timestamp >= earliest
+                        && !tombstones.any_erased(
+                            event.recipients.iter().map(String::as_str),
+                            event.timestamp,
+                        )
+                })
                 .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
         }
         if let Some(position) = delivery.position {
@@ -237,6 +250,7 @@ mod tests {
             store.clone(),
             Duration::from_secs(10 * 86_400),
             Duration::from_secs(1),
+            Arc::default(),
         )
         .await
         .unwrap();
@@ -261,12 +275,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_erased_recipients_late_events_are_not_stored_again() {
+        let store = Arc::new(MemoryEventStore::new());
+        let tombstones = Arc::new(Tombstones::default());
+        let mut subscriber = MessageEventsSubscriber::open(
+            store.clone(),
+            Duration::from_secs(10 * 86_400),
+            Duration::from_secs(1),
+            tombstones.clone(),
+        )
+        .await
+        .unwrap();
+        let now = Utc::now().timestamp();
+        // Erased while its event was on its way; a later message to the address is new.
+        tombstones.add("A@Example.com", now);
+        subscriber
+            .process(&delivery_at(1, "in-flight", now - 60))
+            .await
+            .unwrap();
+        subscriber
+            .process(&delivery_at(2, "after", now + 1))
+            .await
+            .unwrap();
+        subscriber.checkpoint().await.unwrap();
+        assert_eq!(stored(&store), 1);
+    }
+
+    #[tokio::test]
     async fn a_recycled_batch_starts_empty() {
         let store = Arc::new(Recording::default());
         let mut subscriber = MessageEventsSubscriber::open(
             store.clone(),
             Duration::from_secs(10 * 86_400),
             Duration::from_secs(1),
+            Arc::default(),
         )
         .await
         .unwrap();
@@ -291,6 +333,7 @@ mod tests {
                 store.clone(),
                 Duration::from_secs(10 * 86_400),
                 Duration::from_secs(1),
+                Arc::default(),
             )
         };
         let mut first = open().await.unwrap();

@@ -51,6 +51,15 @@ pub(super) async fn erase(
             ))
         }
     };
+    // The tombstone first: from here on no writer stores or sends the recipient's events up
+    // to now again, including those still on their way.
+    let erased_at = chrono::Utc::now().timestamp();
+    let (erasures, address) = (state.erasures.clone(), recipient.clone());
+    tokio::task::spawn_blocking(move || erasures.record_erasure(&address, erased_at))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    state.tombstones.add(&recipient, erased_at);
     let address = recipient.clone();
     let report = run(&state.events, move |store| {
         store.erase_recipient(&address).map_err(store_error)

@@ -75,6 +75,7 @@ async fn throughput(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
         store,
         Duration::from_secs(10 * 86_400),
         Duration::from_secs(1),
+        Default::default(),
     )
     .await?;
     let elapsed = drain_time(dir, MESSAGE_EVENTS_SUBSCRIBER, events, subscriber).await?;

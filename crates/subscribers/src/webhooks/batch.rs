@@ -3,8 +3,13 @@
 
 use std::time::Instant;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use bytes::{BufMut, Bytes, BytesMut};
+use eventhose_state::Tombstones;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::SubscriberError;
 
@@ -54,6 +59,89 @@ impl Batch {
             header,
             body: message.slice(split + 1..),
         })
+    }
+}
+
+impl Batch {
+    /// The batch without the events of erased recipients (up to their erasure), or `None`
+    /// when no event is left; the batch itself when none is erased. A batch written before an
+    /// erasure (a retry, a replay of a failed batch) never sends an erased address again.
+    pub fn without_erased(self, tombstones: &Tombstones) -> Result<Option<Batch>, SubscriberError> {
+        if tombstones.is_empty() {
+            return Ok(Some(self));
+        }
+        let events: Vec<&RawValue> = serde_json::from_slice(&self.body)
+            .map_err(|e| SubscriberError::BadMessage(format!("webhook batch body: {e}")))?;
+        let kept: Vec<&RawValue> = events
+            .iter()
+            .copied()
+            .filter(|event| !names_erased(event, tombstones))
+            .collect();
+        if kept.len() == events.len() {
+            return Ok(Some(self));
+        }
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        let mut body = BytesMut::with_capacity(self.body.len());
+        body.put_u8(b'[');
+        for (i, event) in kept.iter().enumerate() {
+            if i > 0 {
+                body.put_u8(b',');
+            }
+            body.put_slice(event.get().as_bytes());
+        }
+        body.put_u8(b']');
+        Ok(Some(Batch {
+            header: BatchHeader {
+                events: u32::try_from(kept.len()).unwrap_or(u32::MAX),
+                ..self.header
+            },
+            body: body.freeze(),
+        }))
+    }
+}
+
+/// Whether one `{"msys":{"<category>":{…}}}` element names an erased recipient at its time.
+fn names_erased(element: &RawValue, tombstones: &Tombstones) -> bool {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        msys: HashMap<&'a str, Recipients<'a>>,
+    }
+    let Ok(envelope) = serde_json::from_str::<Envelope<'_>>(element.get()) else {
+        return false;
+    };
+    envelope.msys.values().any(|event| event.erased(tombstones))
+}
+
+/// The fields of a stored event an erasure looks at.
+#[derive(Deserialize)]
+pub(crate) struct Recipients<'a> {
+    #[serde(borrow, default)]
+    rcpt_to: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    raw_rcpt_to: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+}
+
+impl Recipients<'_> {
+    /// Whether the event names a recipient erased after its time.
+    pub(crate) fn erased(&self, tombstones: &Tombstones) -> bool {
+        let Some(at) = self
+            .timestamp
+            .as_deref()
+            .and_then(|text| eventhose_model::parse_timestamp_str(text).ok())
+        else {
+            return false;
+        };
+        tombstones.any_erased(
+            [self.rcpt_to.as_deref(), self.raw_rcpt_to.as_deref()]
+                .into_iter()
+                .flatten(),
+            at,
+        )
     }
 }
 
@@ -142,5 +230,47 @@ mod tests {
         assert!(!batch.header.batch_id.contains('.'));
         assert_eq!(Batch::decode(&batch.encode()).unwrap(), batch);
         assert!(Batch::decode(&Bytes::from_static(b"no header")).is_err());
+    }
+
+    #[test]
+    fn a_batch_written_before_an_erasure_sends_the_erased_address_never_again() {
+        let mut open = OpenBatch::new();
+        open.push(
+            "message_event",
+            br#"{"type":"delivery","timestamp":"100","rcpt_to":"ann@example.com","event_id":"1"}"#,
+        );
+        open.push(
+            "track_event",
+            br#"{"type":"click","timestamp":"100","rcpt_to":"bob@example.com","event_id":"2"}"#,
+        );
+        open.push(
+            "message_event",
+            br#"{"type":"bounce","timestamp":"300","raw_rcpt_to":"Ann@Example.com","event_id":"3"}"#,
+        );
+        let batch = open.seal("wh1", 1_700_000_000);
+        let none = Tombstones::default();
+        assert_eq!(
+            batch.clone().without_erased(&none).unwrap(),
+            Some(batch.clone())
+        );
+        let tombstones = Tombstones::default();
+        tombstones.add("ann@example.com", 200);
+        let kept = batch.clone().without_erased(&tombstones).unwrap().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&kept.body).unwrap();
+        let ids: Vec<&str> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let event = e["msys"].as_object().unwrap().values().next().unwrap();
+                event["event_id"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(ids, ["2", "3"], "event 3 came after the erasure");
+        assert_eq!(kept.header.events, 2);
+        assert_eq!(kept.header.batch_id, batch.header.batch_id);
+        tombstones.add("bob@example.com", 200);
+        tombstones.add("ann@example.com", 400);
+        assert_eq!(batch.without_erased(&tombstones).unwrap(), None);
     }
 }

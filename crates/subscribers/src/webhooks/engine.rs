@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use eventhose_model::EventType;
-use eventhose_state::{BatchStatus, Webhook, WebhookStore};
+use eventhose_state::{BatchStatus, Tombstones, Webhook, WebhookStore};
 use eventhose_webhooks::{
     post_batch, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
 };
@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::backlog::Backlog;
-use super::batch::{Batch, OpenBatch};
+use super::batch::{Batch, OpenBatch, Recipients};
 use super::matcher::wants;
 use crate::SubscriberError;
 
@@ -87,6 +87,8 @@ pub struct WebhookEngine {
     config: WebhookEngineConfig,
     client: reqwest::Client,
     tokens: Arc<TokenCache>,
+    /// Erased recipients: their events are not sent again.
+    tombstones: Arc<Tombstones>,
 }
 
 /// What an attempt task hands back.
@@ -97,21 +99,26 @@ struct Attempt {
     outcome: Outcome,
 }
 
-/// The two fields of a stored event that routing needs.
+/// The fields of a stored event that routing needs.
 #[derive(Deserialize)]
 struct Routing<'a> {
     #[serde(rename = "type", borrow)]
     event_type: std::borrow::Cow<'a, str>,
     #[serde(default)]
     subaccount_id: Option<serde_json::Value>,
+    /// Who and when, for erased recipients.
+    #[serde(flatten, borrow)]
+    recipients: Recipients<'a>,
 }
 
 impl WebhookEngine {
-    /// An engine over `store`, refreshing its webhook list whenever `changes` moves.
+    /// An engine over `store`, refreshing its webhook list whenever `changes` moves, and
+    /// sending no event of a recipient erased (`tombstones`) up to its erasure.
     pub fn new(
         store: Arc<dyn WebhookStore>,
         changes: watch::Receiver<u64>,
         tokens: Arc<TokenCache>,
+        tombstones: Arc<Tombstones>,
         config: WebhookEngineConfig,
     ) -> Result<Self, SubscriberError> {
         let client = eventhose_webhooks::target::client(config.policy, config.timeout)
@@ -122,6 +129,7 @@ impl WebhookEngine {
             config,
             client,
             tokens,
+            tombstones,
         })
     }
 
@@ -218,6 +226,12 @@ impl WebhookEngine {
             return subscription.ack(&delivery.tag).await.map_err(Into::into);
         };
         let batch = Batch::decode(message)?;
+        let header = batch.header.clone();
+        let Some(batch) = batch.without_erased(&self.tombstones)? else {
+            // Every event of it belongs to an erased recipient.
+            state.backlog.remove(&header);
+            return subscription.ack(&delivery.tag).await.map_err(Into::into);
+        };
         let webhook = match state.webhooks.get(&batch.header.webhook_id) {
             Some(webhook) if webhook.active => webhook.clone(),
             _ => {
@@ -360,6 +374,9 @@ impl WebhookEngine {
     ) -> Result<(), SubscriberError> {
         let routing: Routing<'_> = serde_json::from_slice(message)
             .map_err(|e| SubscriberError::BadMessage(format!("stored event: {e}")))?;
+        if routing.recipients.erased(&self.tombstones) {
+            return Ok(());
+        }
         let event_type: EventType =
             routing
                 .event_type
