@@ -320,6 +320,21 @@ pub trait WebhookStore: Send + Sync {
         -> Result<Vec<(String, String, Vec<u8>)>, StateError>;
     /// Forgets a kept failed batch (once its replay is queued durably).
     fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError>;
+    /// Kept failed batches ordered by (webhook id, batch id), from after `after`, at most
+    /// `limit`: (webhook id, batch id, payload).
+    fn failed_batches(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Vec<u8>)>, StateError>;
+    /// Replaces the payload of a kept failed batch (an erasure took events out of it);
+    /// returns whether there is such a batch.
+    fn replace_failed_batch(
+        &self,
+        webhook_id: &str,
+        batch_id: &str,
+        payload: &[u8],
+    ) -> Result<bool, StateError>;
 }
 
 /// Prefix of Standard Webhooks signing secrets.

@@ -544,6 +544,43 @@ impl WebhookStore for SqliteState {
             Ok(())
         })
     }
+
+    fn failed_batches(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Vec<u8>)>, StateError> {
+        let (webhook_id, batch_id) = after.unwrap_or(("", ""));
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT webhook_id, batch_id, payload FROM webhook_failed_batches
+                 WHERE (webhook_id, batch_id) > (?1, ?2)
+                 ORDER BY webhook_id, batch_id LIMIT ?3",
+            )?;
+            let rows = statement
+                .query_map(params![webhook_id, batch_id, limit as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn replace_failed_batch(
+        &self,
+        webhook_id: &str,
+        batch_id: &str,
+        payload: &[u8],
+    ) -> Result<bool, StateError> {
+        self.with(|conn| {
+            let changed = conn.execute(
+                "UPDATE webhook_failed_batches SET payload = ?3
+                 WHERE webhook_id = ?1 AND batch_id = ?2",
+                params![webhook_id, batch_id, payload],
+            )?;
+            Ok(changed > 0)
+        })
+    }
 }
 
 #[cfg(test)]

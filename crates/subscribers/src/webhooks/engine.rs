@@ -149,6 +149,7 @@ impl WebhookEngine {
             in_flight: JoinSet::new(),
             held: HashMap::new(),
             held_total: 0,
+            scrubbed_for: 0,
             pace: HashMap::new(),
             backlog: Backlog::default(),
         };
@@ -176,7 +177,10 @@ impl WebhookEngine {
                 }
                 _ = flush.tick() => self.flush(&mut state, subscription.as_mut()).await?,
                 _ = prune.tick() => self.prune().await,
-                _ = replays.tick() => self.queue_replays(subscription.as_mut()).await?,
+                _ = replays.tick() => {
+                    self.scrub_failed_batches(&mut state).await?;
+                    self.queue_replays(subscription.as_mut()).await?;
+                }
                 next = subscription.next(), if can_take => match next {
                     Ok(delivery) => self.take(&mut state, subscription.as_mut(), delivery).await?,
                     Err(HoseError::Closed) => break,
@@ -587,6 +591,21 @@ impl WebhookEngine {
 
     /// Queues the failed batches whose replay was asked for (through the API) as fresh first
     /// attempts; each is forgotten only once it is durable in the hose.
+    /// Takes the events of recipients erased since the last scrub out of the kept failed
+    /// batches (a batch left empty is forgotten), a page of them at a time.
+    async fn scrub_failed_batches(&self, state: &mut LoopState) -> Result<(), SubscriberError> {
+        let version = self.tombstones.version();
+        if version == state.scrubbed_for {
+            return Ok(());
+        }
+        let (store, tombstones) = (self.store.clone(), self.tombstones.clone());
+        tokio::task::spawn_blocking(move || scrub_failed_batches(store.as_ref(), &tombstones))
+            .await
+            .map_err(|e| SubscriberError::BadMessage(e.to_string()))??;
+        state.scrubbed_for = version;
+        Ok(())
+    }
+
     async fn queue_replays(
         &self,
         subscription: &mut dyn Subscription,
@@ -634,6 +653,8 @@ struct LoopState {
     held_total: usize,
     /// Each webhook's recent time per request (a moving average).
     pace: HashMap<String, Duration>,
+    /// The tombstones' version the kept failed batches were last scrubbed for.
+    scrubbed_for: u64,
     backlog: Backlog,
 }
 
@@ -642,6 +663,47 @@ struct Held {
     tag: DeliveryTag,
     attempt: u32,
     batch: Batch,
+}
+
+/// Failed batches read at once while scrubbing.
+const SCRUB_PAGE: usize = 64;
+
+/// [`WebhookEngine::scrub_failed_batches`], on a blocking thread.
+fn scrub_failed_batches(
+    store: &dyn WebhookStore,
+    tombstones: &Tombstones,
+) -> Result<(), SubscriberError> {
+    let failed =
+        |e: eventhose_state::StateError| SubscriberError::BadMessage(format!("webhook store: {e}"));
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let page = store
+            .failed_batches(
+                after.as_ref().map(|(w, b)| (w.as_str(), b.as_str())),
+                SCRUB_PAGE,
+            )
+            .map_err(failed)?;
+        let full = page.len() == SCRUB_PAGE;
+        for (webhook_id, batch_id, payload) in page {
+            let batch = Batch::decode(&bytes::Bytes::from(payload))?;
+            let events = batch.header.events;
+            match batch.without_erased(tombstones)? {
+                None => store
+                    .forget_failed_batch(&webhook_id, &batch_id)
+                    .map_err(failed)?,
+                Some(kept) if kept.header.events != events => {
+                    store
+                        .replace_failed_batch(&webhook_id, &batch_id, &kept.encode())
+                        .map_err(failed)?;
+                }
+                Some(_) => {}
+            }
+            after = Some((webhook_id, batch_id));
+        }
+        if !full {
+            return Ok(());
+        }
+    }
 }
 
 /// Requests in flight to one webhook (its retry backlog is the hose's
@@ -656,4 +718,52 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhooks::batch::OpenBatch;
+    use eventhose_state::SqliteState;
+
+    /// A kept failed batch of events to `recipients`, all at time 100.
+    fn keep(store: &SqliteState, batch_id: &str, recipients: &[&str]) {
+        let mut open = OpenBatch::new();
+        for (i, rcpt) in recipients.iter().enumerate() {
+            let event = format!(
+                r#"{{"type":"delivery","timestamp":"100","rcpt_to":"{rcpt}","event_id":"{batch_id}-{i}"}}"#
+            );
+            open.push("message_event", event.as_bytes());
+        }
+        let mut batch = open.seal("wh", 100);
+        batch.header.batch_id = batch_id.into();
+        store
+            .keep_failed_batch("wh", batch_id, &batch.encode(), 100)
+            .unwrap();
+    }
+
+    #[test]
+    fn an_erasure_takes_the_recipient_out_of_kept_failed_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteState::open(dir.path().join("state.sqlite")).unwrap();
+        keep(&store, "both", &["ann@example.com", "bob@example.com"]);
+        keep(&store, "only-ann", &["Ann@Example.com"]);
+        // More than a page, so the scrub goes on past the first.
+        for n in 0..SCRUB_PAGE {
+            keep(&store, &format!("other-{n:03}"), &["carl@example.com"]);
+        }
+        let tombstones = Tombstones::default();
+        tombstones.add("ann@example.com", 200);
+        scrub_failed_batches(&store, &tombstones).unwrap();
+        let kept = store.failed_batches(None, 1_000).unwrap();
+        assert_eq!(kept.len(), SCRUB_PAGE + 1, "the batch of ann alone is gone");
+        let both = kept.iter().find(|(_, id, _)| id == "both").unwrap();
+        let batch = Batch::decode(&bytes::Bytes::from(both.2.clone())).unwrap();
+        assert_eq!(batch.header.events, 1);
+        let text = String::from_utf8(batch.body.to_vec()).unwrap();
+        assert!(
+            text.contains("bob@example.com") && !text.contains("ann@"),
+            "{text}"
+        );
+    }
 }
