@@ -22,8 +22,9 @@ const MAX_LISTED_ERRORS: usize = 100;
 /// The fields of one entry besides its recipient, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct EntryFields {
-    /// Which messages it stops.
-    pub suppression_type: SuppressionType,
+    /// Which messages it stops: one type, or both when the older boolean fields say so (an
+    /// entry of each type is written).
+    pub types: Vec<SuppressionType>,
     /// Why.
     pub description: Option<String>,
     /// The mailing list; `None` for the whole account.
@@ -72,12 +73,25 @@ fn invalid(mut faults: Vec<ErrorEntry>) -> ApiError {
 /// The fields of an entry as sent, each still raw JSON borrowed from the body: reading a body
 /// builds no value tree, so its memory stays near its size whatever it nests (a 50 MB bulk body
 /// of small arrays would be gigabytes as `serde_json::Value`). Unknown fields are skipped.
+///
+/// Besides today's fields it reads the older ones SparkPost still documents and its official
+/// clients still send (python-sparkpost's `suppression_list.create`, node-sparkpost's
+/// `suppressionList.upsert` examples): `email` for `recipient`, and the booleans
+/// `transactional` and `non_transactional` for `type` — the older reference's "at a minimum,
+/// transactional or non_transactional is required upon creation of the entry"; both true
+/// writes an entry of each type. When `type` is given it wins over the booleans.
 #[derive(Default, Deserialize)]
 struct RawEntry<'a> {
     #[serde(borrow, default)]
     recipient: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    email: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "type")]
     suppression_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    transactional: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    non_transactional: Option<&'a RawValue>,
     #[serde(borrow, default)]
     description: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -134,30 +148,7 @@ fn entry_fields(
     faults: &mut Vec<ErrorEntry>,
 ) -> Option<EntryFields> {
     let before = faults.len();
-    let suppression_type = match Field::of(entry.suppression_type) {
-        Field::Absent => {
-            faults.push(fault(
-                "Must supply a suppression type",
-                "type is required",
-                format!("{prefix}type"),
-            ));
-            None
-        }
-        value => {
-            let parsed = match &value {
-                Field::Text(name) => name.parse().ok(),
-                _ => None,
-            };
-            if parsed.is_none() {
-                faults.push(fault(
-                    "Type must be one of: 'transactional', 'non_transactional'",
-                    format!("type {} is not a suppression type", shown(&value)),
-                    format!("{prefix}type"),
-                ));
-            }
-            parsed
-        }
-    };
+    let types = entry_types(entry, prefix, faults);
     let description = match Field::of(entry.description) {
         Field::Absent => None,
         Field::Text(text) => {
@@ -202,10 +193,87 @@ fn entry_fields(
         }
     };
     (faults.len() == before).then_some(EntryFields {
-        suppression_type: suppression_type?,
+        types: types?,
         description,
         list_id,
     })
+}
+
+/// The types an entry asks for: `type`, else the older `transactional` / `non_transactional`
+/// booleans (see [`RawEntry`]).
+fn entry_types(
+    entry: &RawEntry<'_>,
+    prefix: &str,
+    faults: &mut Vec<ErrorEntry>,
+) -> Option<Vec<SuppressionType>> {
+    let missing = |faults: &mut Vec<ErrorEntry>| {
+        faults.push(fault(
+            "Must supply a suppression type",
+            "type (or the older transactional / non_transactional) is required",
+            format!("{prefix}type"),
+        ));
+        None
+    };
+    match Field::of(entry.suppression_type) {
+        Field::Absent => {}
+        value => {
+            let parsed = match &value {
+                Field::Text(name) => name.parse().ok(),
+                _ => None,
+            };
+            if parsed.is_none() {
+                faults.push(fault(
+                    "Type must be one of: 'transactional', 'non_transactional'",
+                    format!("type {} is not a suppression type", shown(&value)),
+                    format!("{prefix}type"),
+                ));
+            }
+            return parsed.map(|one| vec![one]);
+        }
+    }
+    let mut types = Vec::new();
+    let mut given = false;
+    for (raw, name, suppression_type) in [
+        (
+            entry.transactional,
+            "transactional",
+            SuppressionType::Transactional,
+        ),
+        (
+            entry.non_transactional,
+            "non_transactional",
+            SuppressionType::NonTransactional,
+        ),
+    ] {
+        match raw.map(RawValue::get) {
+            None | Some("null") => {}
+            Some("true") => {
+                given = true;
+                types.push(suppression_type);
+            }
+            Some("false") => given = true,
+            Some(other) => {
+                faults.push(fault(
+                    "invalid type",
+                    format!("{name} must be true or false, got {other}"),
+                    format!("{prefix}{name}"),
+                ));
+                return None;
+            }
+        }
+    }
+    if types.is_empty() {
+        if given {
+            faults.push(fault(
+                "Must supply a suppression type",
+                "transactional or non_transactional must be true",
+                format!("{prefix}type"),
+            ));
+            return None;
+        }
+        return missing(faults);
+    }
+    Some(types)
 }
 
 /// Checks a recipient address; the fault names `param`.
@@ -321,7 +389,7 @@ pub(crate) fn bulk_entries(
                 continue;
             }
         };
-        let recipient = match Field::of(entry.recipient) {
+        let recipient = match Field::of(entry.recipient.or(entry.email)) {
             Field::Text(recipient) => {
                 match check_recipient(&recipient, &format!("{prefix}recipient")) {
                     Ok(()) => Some(recipient.into_owned()),
@@ -439,7 +507,7 @@ mod tests {
         assert_eq!(
             entries[0].1,
             EntryFields {
-                suppression_type: SuppressionType::NonTransactional,
+                types: vec![SuppressionType::NonTransactional],
                 description: None,
                 list_id: None,
             }
@@ -493,7 +561,7 @@ mod tests {
         assert_eq!(
             single_entry(br#"{"type":"transactional","description":"x"}"#).unwrap(),
             EntryFields {
-                suppression_type: SuppressionType::Transactional,
+                types: vec![SuppressionType::Transactional],
                 description: Some("x".into()),
                 list_id: None,
             }

@@ -45,16 +45,19 @@ fn manual(
     fields: EntryFields,
     account: Option<u64>,
     now: i64,
-) -> SuppressionUpsert {
-    SuppressionUpsert {
-        recipient,
-        suppression_type: fields.suppression_type,
-        source: SuppressionSource::ManuallyAdded,
-        description: fields.description,
-        list_id: fields.list_id,
-        subaccount: account,
-        occurred_at: now,
-    }
+) -> impl Iterator<Item = SuppressionUpsert> {
+    fields
+        .types
+        .into_iter()
+        .map(move |suppression_type| SuppressionUpsert {
+            recipient: recipient.clone(),
+            suppression_type,
+            source: SuppressionSource::ManuallyAdded,
+            description: fields.description.clone(),
+            list_id: fields.list_id.clone(),
+            subaccount: account,
+            occurred_at: now,
+        })
 }
 
 /// 403 for entries a compliance entry protects; `param` names each by its index.
@@ -101,16 +104,25 @@ pub(crate) async fn bulk_upsert(
         .await
         .map_err(ApiError::internal)??;
     let now = unix_now();
-    let upserts: Vec<SuppressionUpsert> = entries
+    // An entry with both older type booleans is two upserts: `origin` maps each back to it.
+    let (upserts, origin): (Vec<SuppressionUpsert>, Vec<usize>) = entries
         .into_iter()
-        .map(|(recipient, fields)| manual(recipient, fields, account, now))
-        .collect();
+        .enumerate()
+        .flat_map(|(index, (recipient, fields))| {
+            manual(recipient, fields, account, now).map(move |upsert| (upsert, index))
+        })
+        .unzip();
     let report = run(&state.suppressions, move |store| {
         store.upsert_suppressions(upserts, WhenKept::Abort)
     })
     .await?;
     if !report.committed {
-        return Err(protected(&report, |index| format!("recipients[{index}]")));
+        return Err(protected(&report, |index| {
+            format!(
+                "recipients[{}]",
+                origin.get(index).copied().unwrap_or(index)
+            )
+        }));
     }
     Ok(Json(
         json!({ "results": { "message": "Suppression List successfully updated" } }),
@@ -131,9 +143,9 @@ pub(crate) async fn upsert_one(
         .map_err(|fault| ApiError::new(StatusCode::BAD_REQUEST, fault))?;
     let body = bodies::read(body, MAX_ENTRY_BODY_BYTES).await?;
     let fields = bodies::single_entry(&body)?;
-    let upsert = manual(recipient, fields, account, unix_now());
+    let upserts: Vec<SuppressionUpsert> = manual(recipient, fields, account, unix_now()).collect();
     let report = run(&state.suppressions, move |store| {
-        store.upsert_suppressions(vec![upsert], WhenKept::Abort)
+        store.upsert_suppressions(upserts, WhenKept::Abort)
     })
     .await?;
     if !report.committed {

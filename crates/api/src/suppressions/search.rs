@@ -135,8 +135,13 @@ pub(crate) fn parse(
     if route == Route::Search {
         search_filters(params, &mut query)?;
     }
-    let per_page = number_param(params, "per_page", 1..=MAX_PER_PAGE as u64)?
-        .map_or(DEFAULT_PER_PAGE, |n| n as usize);
+    // `limit` is the page size's older name, which python-sparkpost's `suppression_list.list`
+    // still sends; `per_page` wins when both are given.
+    let per_page = match number_param(params, "per_page", 1..=MAX_PER_PAGE as u64)? {
+        Some(n) => Some(n),
+        None => number_param(params, "limit", 1..=MAX_PER_PAGE as u64)?,
+    }
+    .map_or(DEFAULT_PER_PAGE, |n| n as usize);
     let paging = match param(params, "cursor") {
         Some(cursor) => {
             let after = match cursor {

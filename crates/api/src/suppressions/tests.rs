@@ -282,6 +282,91 @@ async fn bulk_upsert_is_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn the_older_fields_official_clients_send_are_accepted() {
+    let h = harness().await;
+    // python-sparkpost's `suppression_list.create([...])` and node-sparkpost's `upsert`
+    // examples: `email` and the two type booleans; both true is an entry of each type.
+    let bulk = h
+        .put(
+            LIST,
+            &h.root,
+            None,
+            json!({"recipients": [
+                {"email": "both@example.com", "transactional": true, "non_transactional": true,
+                 "description": "Test description"},
+                {"email": "tx@example.com", "transactional": true, "non_transactional": false},
+                {"recipient": "typed@example.com", "type": "transactional", "non_transactional": true},
+            ]}),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.body);
+    let types = |answer: &Answer| -> Vec<String> {
+        let mut types: Vec<String> = answer.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        types.sort();
+        types
+    };
+    let both = h
+        .get(&format!("{LIST}/both@example.com"), &h.root, None)
+        .await;
+    assert_eq!(types(&both), ["non_transactional", "transactional"]);
+    assert_eq!(both.body["results"][0]["description"], "Test description");
+    let tx = h
+        .get(&format!("{LIST}/tx@example.com"), &h.root, None)
+        .await;
+    assert_eq!(types(&tx), ["transactional"]);
+    let typed = h
+        .get(&format!("{LIST}/typed@example.com"), &h.root, None)
+        .await;
+    assert_eq!(
+        types(&typed),
+        ["transactional"],
+        "type wins over the booleans"
+    );
+
+    // python-sparkpost's single `create({...})` puts the address in the path.
+    let one = h
+        .put(
+            &format!("{LIST}/single@example.com"),
+            &h.root,
+            None,
+            json!({"transactional": false, "non_transactional": true}),
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    let single = h
+        .get(&format!("{LIST}/single@example.com"), &h.root, None)
+        .await;
+    assert_eq!(types(&single), ["non_transactional"]);
+
+    // Neither true, or not booleans, is refused naming the field.
+    for (body, param) in [
+        (
+            json!({"transactional": false, "non_transactional": false}),
+            "type",
+        ),
+        (json!({"transactional": "yes"}), "transactional"),
+        (json!({}), "type"),
+    ] {
+        let refused = h
+            .put(&format!("{LIST}/no@example.com"), &h.root, None, body)
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused.params(), [param]);
+    }
+
+    // `limit` is the page size's older name.
+    let page = h.get(&format!("{LIST}?limit=2"), &h.root, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body["results"].as_array().unwrap().len(), 2);
+    assert_eq!(page.body["total_count"], 5);
+}
+
+#[tokio::test]
 async fn bulk_body_is_limited_to_50_mb() {
     let h = harness().await;
     let mut body = br#"{"recipients":[], "padding": ""#.to_vec();
