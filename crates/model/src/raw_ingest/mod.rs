@@ -17,6 +17,8 @@ mod raw_object;
 mod seen_keys;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;

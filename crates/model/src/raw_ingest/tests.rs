@@ -16,7 +16,7 @@ fn fixed_ids() -> EventIdGenerator {
 }
 
 /// What the value-tree path makes of `line`: type, seconds and storage bytes.
-fn reference(line: &[u8]) -> Result<(EventType, i64, Vec<u8>), ParseError> {
+pub(super) fn reference(line: &[u8]) -> Result<(EventType, i64, Vec<u8>), ParseError> {
     let validated = validate(serde_json::from_slice(line)?, Some(&fixed_ids()))?;
     let bytes = serde_json::to_vec(&validated.fields).expect("a map serialises");
     Ok((validated.event_type, validated.timestamp, bytes))
@@ -30,7 +30,7 @@ fn shown(bytes: &[u8]) -> String {
 /// on `line` (same storage bytes, or the same error), and returns whether the fast path took
 /// the line itself.
 #[track_caller]
-fn assert_matches_reference(line: &[u8]) -> bool {
+pub(super) fn assert_matches_reference(line: &[u8]) -> bool {
     let expected = reference(line);
     let fast = normalize(line, &fixed_ids());
     if let Some(fast) = &fast {
