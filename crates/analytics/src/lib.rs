@@ -35,3 +35,10 @@ pub use query::{
 };
 pub use store::{AnalyticsError, MetricsCheckpoint, MetricsReader, MetricsWriter, RetentionReport};
 pub use stored::value_span;
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::stored::differential::check as check_stored;
+}

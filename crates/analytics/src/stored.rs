@@ -506,6 +506,11 @@ impl<'a> Scalar<'a> {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod differential;
+#[cfg(test)]
+mod proptests;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
