@@ -5,6 +5,10 @@ mod acting_account;
 pub mod auth;
 pub mod error;
 pub mod events;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 mod limits;
 pub mod metrics;

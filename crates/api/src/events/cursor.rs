@@ -9,7 +9,7 @@ use eventhose_analytics::EventCursor;
 const VERSION: &str = "e2";
 
 /// The token of `cursor`.
-pub(super) fn encode(cursor: &EventCursor) -> String {
+pub(crate) fn encode(cursor: &EventCursor) -> String {
     let text = format!(
         "{VERSION}:{}:{}:{}",
         cursor.timestamp, cursor.snapshot, cursor.seq
@@ -18,7 +18,7 @@ pub(super) fn encode(cursor: &EventCursor) -> String {
 }
 
 /// Reads a token made by [`encode`]; `None` for anything else.
-pub(super) fn decode(token: &str) -> Option<EventCursor> {
+pub(crate) fn decode(token: &str) -> Option<EventCursor> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.split(':');
@@ -65,6 +65,57 @@ mod tests {
             forged("e2:1:2"),
         ] {
             assert_eq!(decode(&bad), None, "{bad}");
+        }
+    }
+
+    mod properties {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use proptest::test_runner::Config;
+
+        use super::*;
+
+        fn config() -> Config {
+            Config {
+                cases: 1_000,
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        /// Texts near a cursor's: its parts, separators, signs, spaces, other versions.
+        fn near_cursor_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                select(&["e2", "e1", ":", "-", "+", " ", "0", "00", "\u{0}", "é"][..])
+                    .prop_map(str::to_owned),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<u64>().prop_map(|n| n.to_string()),
+                Just("18446744073709551616".to_owned()),
+            ];
+            vec(piece, 0..8).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn every_cursor_round_trips(timestamp in any::<i64>(), seq in any::<u64>(), snapshot in any::<u64>()) {
+                let cursor = EventCursor { timestamp, seq, snapshot };
+                let token = encode(&cursor);
+                prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                prop_assert_eq!(decode(&token), Some(cursor));
+            }
+
+            /// Whatever a token decodes to is a cursor whose own token decodes to it again.
+            #[test]
+            fn any_token_is_read_without_a_panic(text in near_cursor_text(), raw in ".{0,24}") {
+                for token in [URL_SAFE_NO_PAD.encode(&text), raw] {
+                    if let Some(cursor) = decode(&token) {
+                        prop_assert_eq!(decode(&encode(&cursor)), Some(cursor));
+                    }
+                }
+            }
         }
     }
 }

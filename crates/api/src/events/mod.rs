@@ -26,7 +26,7 @@
 //!   or subaccount key must not do it, and the grant to manage recipient-level data is what
 //!   a data-protection request calls for besides reading.
 
-mod cursor;
+pub(crate) mod cursor;
 mod docs;
 mod erase;
 mod params;

@@ -563,4 +563,150 @@ mod tests {
         };
         assert!(links("/x", &[], single, &done).is_empty());
     }
+
+    mod properties {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use proptest::test_runner::Config;
+
+        use super::*;
+
+        fn config() -> Config {
+            Config {
+                cases: 1_000,
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        /// The cursor a parsed query pages after, if any.
+        fn after(query: &SuppressionQuery) -> Option<SuppressionCursor> {
+            match query.page {
+                PageRequest::Cursor { after, .. } => after,
+                PageRequest::Offset { .. } => None,
+            }
+        }
+
+        /// Parameters of every kind the routes read, with plausible and odd values.
+        fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+            let name = select(
+                &[
+                    "cursor",
+                    "page",
+                    "per_page",
+                    "types",
+                    "from",
+                    "to",
+                    "sources",
+                    "list_id",
+                    "description",
+                    "description_strict",
+                    "domain",
+                    "sort",
+                    "cursor",
+                ][..],
+            );
+            let value = prop_oneof![
+                select(
+                    &[
+                        "initial",
+                        "1",
+                        "0",
+                        "10000",
+                        "18446744073709551616",
+                        "-1",
+                        "",
+                        "transactional,non_transactional",
+                        "2024-01-01T00:00:00Z",
+                        "2024-01-01T00:00:00+0200",
+                        "2024-01-01T00:00",
+                        "true",
+                        "asc",
+                        "desc",
+                        "Bounce Rule",
+                        "a.b",
+                        "..",
+                        "c2E6MTox",
+                        "czE6MTox",
+                        "czE6OjE",
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+                ".{0,16}",
+            ];
+            vec((name.prop_map(str::to_owned), value), 0..8)
+        }
+
+        /// Texts near a cursor's: its parts, separators, signs, spaces, other versions.
+        fn near_cursor_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                select(&["s1", "s2", ":", "-", "+", " ", "0", "\u{0}", "é"][..])
+                    .prop_map(str::to_owned),
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("9223372036854775808".to_owned()),
+            ];
+            vec(piece, 0..6).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn every_cursor_round_trips_through_its_link(updated in any::<i64>(), position in any::<i64>()) {
+                let cursor = SuppressionCursor { updated, position };
+                let token = cursor.to_token();
+                prop_assert_eq!(SuppressionCursor::from_token(&token), Some(cursor));
+                let (query, paging) = parse(&params(&[("cursor", &token)]), Route::Search)
+                    .expect("a cursor from a link is accepted");
+                prop_assert_eq!(after(&query), Some(cursor));
+                prop_assert_eq!(paging, Paging::Cursor { per_page: DEFAULT_PER_PAGE });
+            }
+
+            /// A token is a cursor that reads back as itself, or a 400 naming `cursor`.
+            #[test]
+            fn any_cursor_is_read_or_refused(text in near_cursor_text(), raw in ".{0,24}") {
+                use base64::Engine;
+                let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&text);
+                for token in [encoded, raw] {
+                    match parse(&params(&[("cursor", &token)]), Route::Search) {
+                        Ok((query, _)) => {
+                            if let Some(cursor) = after(&query) {
+                                let again = SuppressionCursor::from_token(&cursor.to_token());
+                                prop_assert_eq!(again, Some(cursor));
+                            } else {
+                                prop_assert_eq!(token.as_str(), "initial");
+                            }
+                        }
+                        Err(error) => {
+                            prop_assert_eq!(error.errors[0].param.as_deref(), Some("cursor"));
+                        }
+                    }
+                }
+            }
+
+            /// Any parameters are read or refused with a 400 naming one of them; a page
+            /// never reaches past the page window.
+            #[test]
+            fn any_parameters_are_read_or_named(pairs in pairs()) {
+                for route in [Route::Search, Route::Retrieve] {
+                    match parse(&pairs, route) {
+                        Ok((query, _)) => {
+                            if let PageRequest::Offset { offset, limit } = query.page {
+                                prop_assert!(offset + limit as u64 <= PAGE_WINDOW);
+                            }
+                        }
+                        Err(error) => {
+                            let param = error.errors[0].param.clone().unwrap_or_default();
+                            prop_assert!(
+                                pairs.iter().any(|(name, _)| *name == param),
+                                "error names {:?}, not a given parameter",
+                                param
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
