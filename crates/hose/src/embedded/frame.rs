@@ -14,7 +14,7 @@ pub(crate) const MAX_FIELD: u64 = u32::MAX as u64;
 /// Size of the length prefix in front of each message inside the payload.
 const LENGTH_PREFIX: usize = 4;
 /// Header bytes covered by the CRC (everything before the CRC field).
-const CRC_COVERED: usize = 16;
+pub(crate) const CRC_COVERED: usize = 16;
 
 const CODEC_RAW: u8 = 0;
 const CODEC_ZSTD: u8 = 1;
@@ -35,6 +35,18 @@ impl Header {
     /// Total record length: header plus stored payload.
     pub(crate) fn record_len(&self) -> u64 {
         HEADER_LEN as u64 + u64::from(self.payload_len)
+    }
+
+    /// Uncompressed payload length in bytes.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn raw_len(&self) -> u32 {
+        self.raw_len
+    }
+
+    /// Messages the record holds.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn message_count(&self) -> u32 {
+        self.message_count
     }
 }
 
@@ -266,5 +278,87 @@ mod tests {
             "a length past the data is not a record"
         );
         assert!(parse_header(&[0u8; HEADER_LEN]).is_err());
+    }
+
+    mod properties {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+        use proptest::test_runner::Config;
+
+        use super::*;
+        use crate::embedded::fuzzing::{read_record as read_as_the_reader_does, reseal};
+
+        fn config(cases: u32) -> Config {
+            Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        /// Batches of messages, empty ones and compressible ones included.
+        fn batch() -> impl Strategy<Value = Vec<Message>> {
+            let message = prop_oneof![
+                vec(any::<u8>(), 0..64),
+                (any::<u8>(), 0usize..2_000).prop_map(|(byte, len)| vec![byte; len]),
+                Just(Vec::new()),
+            ];
+            vec(message.prop_map(Bytes::from), 0..6)
+        }
+
+        proptest! {
+            #![proptest_config(config(500))]
+
+            #[test]
+            fn records_round_trip(messages in batch(), level in prop::option::of(1i32..4)) {
+                let record = encode_record(&messages, level).expect("encodes");
+                let header = parse_header(&record).expect("a valid header");
+                prop_assert_eq!(header.record_len(), record.len() as u64);
+                prop_assert!(valid_record_at(&record));
+                prop_assert_eq!(read_as_the_reader_does(&record), Some(messages));
+            }
+
+            /// Edited records are refused or read whole, never past their bytes, also when
+            /// their checksum is made to match.
+            #[test]
+            fn edited_records_are_read_or_refused(
+                messages in batch(),
+                level in prop::option::of(1i32..4),
+                edits in vec((any::<Index>(), 0u8..3, any::<u8>()), 1..4),
+                reseal_after in any::<bool>(),
+            ) {
+                let mut record = encode_record(&messages, level).expect("encodes");
+                for (at, op, byte) in edits {
+                    if record.is_empty() {
+                        break;
+                    }
+                    let at = at.index(record.len());
+                    match op {
+                        0 => record[at] = byte,
+                        1 => drop(record.remove(at)),
+                        _ => record.insert(at, byte),
+                    }
+                }
+                if reseal_after {
+                    reseal(&mut record);
+                }
+                let _ = valid_record_at(&record);
+                let _ = read_as_the_reader_does(&record);
+            }
+
+            #[test]
+            fn arbitrary_bytes_are_read_or_refused(mut bytes in vec(any::<u8>(), 0..96), magic in any::<bool>()) {
+                if magic && bytes.len() >= 4 {
+                    bytes[0] = MAGIC;
+                    bytes[1] &= 1;
+                    bytes[2] = 0;
+                    bytes[3] = 0;
+                    reseal(&mut bytes);
+                }
+                let _ = valid_record_at(&bytes);
+                let _ = read_as_the_reader_does(&bytes);
+            }
+        }
     }
 }

@@ -50,6 +50,10 @@ mod deferred;
 mod disk_space;
 mod flusher;
 mod frame;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod layout;
 mod reader;
 mod recovery;
