@@ -117,7 +117,7 @@ fn names_erased(element: &RawValue, tombstones: &Tombstones) -> bool {
 
 /// The fields of a stored event an erasure looks at.
 #[derive(Deserialize)]
-pub(crate) struct Recipients<'a> {
+struct Recipients<'a> {
     #[serde(borrow, default)]
     rcpt_to: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -127,22 +127,27 @@ pub(crate) struct Recipients<'a> {
 }
 
 impl Recipients<'_> {
-    /// Whether the event names a recipient erased after its time.
-    pub(crate) fn erased(&self, tombstones: &Tombstones) -> bool {
-        let Some(at) = self
-            .timestamp
-            .as_deref()
-            .and_then(|text| eventhose_model::parse_timestamp_str(text).ok())
-        else {
-            return false;
-        };
-        tombstones.any_erased(
-            [self.rcpt_to.as_deref(), self.raw_rcpt_to.as_deref()]
-                .into_iter()
-                .flatten(),
-            at,
+    fn erased(&self, tombstones: &Tombstones) -> bool {
+        erased(
+            tombstones,
+            self.timestamp.as_deref(),
+            [self.rcpt_to.as_deref(), self.raw_rcpt_to.as_deref()],
         )
     }
+}
+
+/// Whether an event at `timestamp` (stored form: unix seconds as text) naming `recipients`
+/// belongs to a recipient erased after it.
+pub(crate) fn erased(
+    tombstones: &Tombstones,
+    timestamp: Option<&str>,
+    recipients: [Option<&str>; 2],
+) -> bool {
+    let Some(at) = timestamp.and_then(|text| eventhose_model::parse_timestamp_str(text).ok())
+    else {
+        return false;
+    };
+    tombstones.any_erased(recipients.into_iter().flatten(), at)
 }
 
 /// Events gathered for one webhook, not yet sealed.

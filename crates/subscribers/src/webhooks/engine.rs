@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::backlog::Backlog;
-use super::batch::{Batch, OpenBatch, Recipients};
+use super::batch::{erased, Batch, OpenBatch};
 use super::matcher::wants;
 use crate::SubscriberError;
 
@@ -106,9 +106,14 @@ struct Routing<'a> {
     event_type: std::borrow::Cow<'a, str>,
     #[serde(default)]
     subaccount_id: Option<serde_json::Value>,
-    /// Who and when, for erased recipients.
-    #[serde(flatten, borrow)]
-    recipients: Recipients<'a>,
+    /// Who and when, for erased recipients (each field named: `flatten` would buffer every
+    /// other field of every event).
+    #[serde(borrow, default)]
+    rcpt_to: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    raw_rcpt_to: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl WebhookEngine {
@@ -159,8 +164,7 @@ impl WebhookEngine {
         let mut replays = tokio::time::interval(REPLAY_POLL_INTERVAL);
         replays.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            // Held batches count: they are in memory as much as running ones.
-            let can_take = state.in_flight.len() + state.held_total < self.config.max_in_flight;
+            let can_take = state.in_flight.len() < self.config.max_in_flight;
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
@@ -264,10 +268,12 @@ impl WebhookEngine {
     }
 
     /// A batch of a webhook at its concurrency limit: held in memory, unacknowledged and not
-    /// written again, until a request of that webhook ends; past [`HELD_PER_SLOT`] per slot,
-    /// deferred once more, for about as long as the webhook's pace says the batches ahead of
-    /// it will take. Re-deferring every batch of a busy webhook every half second rewrote a
-    /// slow endpoint's whole backlog twice a second, at other webhooks' and ingest's expense.
+    /// written again, until a request of that webhook ends; past [`HELD_PER_SLOT`] per slot
+    /// (or `max_in_flight` held in all), deferred again, for about as long as the webhook's
+    /// pace says the batches ahead of it will take (so a batch of a slow webhook is rewritten
+    /// about once per wait, not every half second). Re-deferring every batch of a busy
+    /// webhook every half second rewrote a slow endpoint's whole backlog twice a second, at
+    /// other webhooks' and ingest's expense.
     async fn hold(
         &self,
         state: &mut LoopState,
@@ -278,8 +284,11 @@ impl WebhookEngine {
         batch: Batch,
     ) -> Result<(), SubscriberError> {
         let slots = self.config.per_webhook_concurrency.max(1);
+        // Held batches are bounded per webhook and in all (as many as may be in flight), so
+        // slow webhooks can neither fill memory nor stop the reading of the stream.
+        let room = state.held_total < self.config.max_in_flight;
         let held = state.held.entry(webhook.id.clone()).or_default();
-        if held.len() < HELD_PER_SLOT * slots {
+        if room && held.len() < HELD_PER_SLOT * slots {
             held.push_back(Held {
                 tag,
                 attempt,
@@ -312,14 +321,16 @@ impl WebhookEngine {
     ) -> Result<(), SubscriberError> {
         while let Some(next) = state.held.get_mut(webhook_id).and_then(VecDeque::pop_front) {
             state.held_total -= 1;
-            match state.webhooks.get(webhook_id) {
-                Some(webhook) if webhook.active => {
+            let header = next.batch.header.clone();
+            let batch = next.batch.without_erased(&self.tombstones)?;
+            match (state.webhooks.get(webhook_id), batch) {
+                (Some(webhook), Some(batch)) if webhook.active => {
                     let webhook = webhook.clone();
-                    self.start(state, webhook, next.tag, next.attempt, next.batch);
+                    self.start(state, webhook, next.tag, next.attempt, batch);
                     return Ok(());
                 }
                 _ => {
-                    state.backlog.remove(&next.batch.header);
+                    state.backlog.remove(&header);
                     subscription.ack(&next.tag).await?;
                 }
             }
@@ -378,7 +389,13 @@ impl WebhookEngine {
     ) -> Result<(), SubscriberError> {
         let routing: Routing<'_> = serde_json::from_slice(message)
             .map_err(|e| SubscriberError::BadMessage(format!("stored event: {e}")))?;
-        if routing.recipients.erased(&self.tombstones) {
+        if !self.tombstones.is_empty()
+            && erased(
+                &self.tombstones,
+                routing.timestamp.as_deref(),
+                [routing.rcpt_to.as_deref(), routing.raw_rcpt_to.as_deref()],
+            )
+        {
             return Ok(());
         }
         let event_type: EventType =
@@ -575,6 +592,11 @@ impl WebhookEngine {
 
     /// Keeps a batch that ran out of attempts, before its delivery is acknowledged.
     async fn keep_failed(&self, batch: &Batch) -> Result<(), SubscriberError> {
+        // Erased recipients' events are not kept (the batch may predate their erasure).
+        let Some(batch) = batch.clone().without_erased(&self.tombstones)? else {
+            return Ok(());
+        };
+        let batch = &batch;
         let store = self.store.clone();
         let (webhook_id, batch_id) = (
             batch.header.webhook_id.clone(),
@@ -685,9 +707,20 @@ fn scrub_failed_batches(
             .map_err(failed)?;
         let full = page.len() == SCRUB_PAGE;
         for (webhook_id, batch_id, payload) in page {
-            let batch = Batch::decode(&bytes::Bytes::from(payload))?;
-            let events = batch.header.events;
-            match batch.without_erased(tombstones)? {
+            let kept = Batch::decode(&bytes::Bytes::from(payload)).and_then(|batch| {
+                let events = batch.header.events;
+                batch.without_erased(tombstones).map(|kept| (events, kept))
+            });
+            let (events, kept) = match kept {
+                Ok(read) => read,
+                Err(e) => {
+                    // One unreadable row must not stop delivery: it stays as it is.
+                    tracing::error!(webhook = %webhook_id, batch = %batch_id, error = %e, "cannot scrub a kept failed batch");
+                    after = Some((webhook_id, batch_id));
+                    continue;
+                }
+            };
+            match kept {
                 None => store
                     .forget_failed_batch(&webhook_id, &batch_id)
                     .map_err(failed)?,
