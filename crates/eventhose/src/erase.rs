@@ -24,9 +24,14 @@ pub fn run(config: Config, recipient: &str) -> anyhow::Result<()> {
     })?;
     // The tombstone first: a server started later drops the recipient's events that are
     // still in the hose or come late, up to now.
+    // Up to the allowed clock skew ahead, as the API does.
+    let skew = i64::try_from(config.ingest.max_clock_skew_secs).unwrap_or(i64::MAX);
     SqliteState::open(crate::keys::state_path(&config))
         .context("cannot open the state store")?
-        .record_erasure(recipient, chrono::Utc::now().timestamp())?;
+        .record_erasure(
+            recipient,
+            chrono::Utc::now().timestamp().saturating_add(skew),
+        )?;
     let report = store.erase_recipient(recipient)?;
     for (event_type, count) in &report.erased {
         println!("{event_type}\t{count}");

@@ -265,8 +265,11 @@ async fn a_busy_webhooks_batches_wait_without_being_written_again() {
 
 #[tokio::test]
 async fn an_erased_recipients_late_events_are_neither_stored_nor_sent() {
+    const SKEW: i64 = 5;
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &fast_retries());
+    let mut env = fast_retries();
+    env.push(("EVENTHOSE_INGEST__MAX_CLOCK_SKEW_SECS", "5"));
+    let server = Server::start(dir.path(), &env);
     let receiver = Receiver::start(Behaviour::Ok).await;
     create_webhook(&server, &receiver, &["delivery"]).await;
     let now = chrono::Utc::now().timestamp();
@@ -283,6 +286,7 @@ async fn an_erased_recipients_late_events_are_neither_stored_nor_sent() {
     })
     .await;
 
+    let before_erasure = chrono::Utc::now().timestamp();
     let erase = client()
         .delete(server.url("/api/v1/events/message?recipients=ann@example.com"))
         .header("Authorization", ROOT_KEY)
@@ -290,16 +294,29 @@ async fn an_erased_recipients_late_events_are_neither_stored_nor_sent() {
         .await
         .unwrap();
     assert_eq!(erase.status(), 200);
+    // The tombstone reaches the allowed clock skew past the erasure: mail is new once its time
+    // is later than that, which takes the clock's next second at most.
+    let erased = chrono::Utc::now().timestamp();
+    let mut later = erased;
+    for _ in 0..30 {
+        later = chrono::Utc::now().timestamp();
+        if later > erased {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(later > erased, "the clock did not move on");
 
     // A copy that comes late, with a time before the erasure; then mail that is new.
     let body = line("late", "ann@example.com", now - 60)
+        + &line("early-clock", "ann@example.com", before_erasure + SKEW)
         + &line("other", "bob@example.com", now - 60)
-        + &line("new", "ann@example.com", now + 5);
+        + &line("new", "ann@example.com", later + SKEW);
     assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
     let search = |who: &'static str| {
         let url = server.url(&format!(
             "/api/v1/events/message?recipients={who}&to={}",
-            chrono::DateTime::from_timestamp(now + 120, 0)
+            chrono::DateTime::from_timestamp(now + 180, 0)
                 .unwrap()
                 .format("%Y-%m-%dT%H:%M:%SZ")
         ));
@@ -333,6 +350,10 @@ async fn an_erased_recipients_late_events_are_neither_stored_nor_sent() {
     assert!(
         !receiver.event_ids().contains("late"),
         "the late copy was sent"
+    );
+    assert!(
+        !receiver.event_ids().contains("early-clock"),
+        "an event within the clock skew of the erasure was sent"
     );
 }
 
