@@ -116,8 +116,10 @@ const KEY_CHECK: &[u8] = b"eventhose state encryption key check";
 pub struct SqliteState {
     /// The writer; also serves reads that must see a write of the same call.
     conn: Mutex<Connection>,
-    /// Readers for the lookups and searches that need no write (key lookups above all).
+    /// Readers for the searches and lookups that need no write.
     readers: Readers,
+    /// Readers for API-key lookups alone (every request makes one).
+    key_readers: Readers,
     sealer: Option<Sealer>,
 }
 
@@ -140,7 +142,8 @@ impl SqliteState {
         migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
-            readers: Readers::new(path.as_ref()),
+            readers: Readers::new(path.as_ref(), 4),
+            key_readers: Readers::new(path.as_ref(), 2),
             sealer: None,
         })
     }
@@ -275,7 +278,7 @@ impl KeyStore for SqliteState {
     }
 
     fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StateError> {
-        self.read(|conn| {
+        self.key_readers.with(|conn| {
             Ok(conn
                 .query_row(
                     "SELECT * FROM api_keys WHERE hash = ?1",

@@ -4,7 +4,7 @@
 //!
 //! A handful of connections shared through a stack and a condition variable: r2d2 and its
 //! SQLite manager would do the same with a background thread and more settings than this
-//! needs.
+//! needs. Key lookups have readers of their own, so slow searches never hold them up.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -14,12 +14,13 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::StateError;
 
-/// Read-only connections opened at most at once.
-pub(crate) const MAX_READERS: usize = 4;
+/// How long a read waits for a connection before it fails.
+const WAIT_FOR_READER: Duration = Duration::from_secs(10);
 
 /// A bounded set of read-only connections to one database file.
 pub(crate) struct Readers {
     path: PathBuf,
+    most: usize,
     slots: Mutex<Slots>,
     freed: Condvar,
 }
@@ -31,40 +32,55 @@ struct Slots {
 }
 
 impl Readers {
-    /// Readers of the database at `path` (which must exist, in WAL mode); opened on demand.
-    pub(crate) fn new(path: &Path) -> Self {
+    /// At most `most` readers of the database at `path` (which must exist, in WAL mode),
+    /// opened on demand.
+    pub(crate) fn new(path: &Path, most: usize) -> Self {
         Self {
             path: path.to_path_buf(),
+            most: most.max(1),
             slots: Mutex::default(),
             freed: Condvar::new(),
         }
     }
 
-    /// Runs `f` on an idle reader, opening one if fewer than [`MAX_READERS`] are open and
-    /// waiting for one otherwise.
+    /// Runs `f` on an idle reader, opening one if fewer than the most are open and waiting
+    /// (up to [`WAIT_FOR_READER`]) for one otherwise.
     pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        let conn = self.take()?;
-        let result = f(&conn);
-        self.give_back(conn);
-        result
+        let lent = Lent {
+            readers: self,
+            conn: Some(self.take()?),
+        };
+        f(lent
+            .conn
+            .as_ref()
+            .ok_or_else(|| StateError::Task("no reader".into()))?)
     }
 
     fn take(&self) -> Result<Connection, StateError> {
         let poisoned = || StateError::Task("state reader lock poisoned".into());
         let mut slots = self.slots.lock().map_err(|_| poisoned())?;
+        let deadline = std::time::Instant::now() + WAIT_FOR_READER;
         loop {
             if let Some(conn) = slots.idle.pop() {
                 return Ok(conn);
             }
-            if slots.open < MAX_READERS {
+            if slots.open < self.most {
                 slots.open += 1;
                 drop(slots);
                 return self.open_one().inspect_err(|_| self.forget_one());
             }
-            slots = self.freed.wait(slots).map_err(|_| poisoned())?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StateError::Task("every state reader is busy".into()));
+            }
+            slots = self
+                .freed
+                .wait_timeout(slots, left)
+                .map_err(|_| poisoned())?
+                .0;
         }
     }
 
@@ -84,10 +100,27 @@ impl Readers {
         self.freed.notify_one();
     }
 
+    /// A reader that was lent and not given back (its user panicked): closed, its slot freed.
     fn forget_one(&self) {
         if let Ok(mut slots) = self.slots.lock() {
             slots.open -= 1;
         }
         self.freed.notify_one();
+    }
+}
+
+/// A reader lent to one call: given back when the call ends, however it ends (a call that
+/// panics must not keep its slot).
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        match self.conn.take() {
+            Some(conn) if !std::thread::panicking() => self.readers.give_back(conn),
+            _ => self.readers.forget_one(),
+        }
     }
 }
