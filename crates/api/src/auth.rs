@@ -72,6 +72,10 @@ impl KeyResolver {
                 }
             }
             None => {
+                // A key revoked since: its stale entry must not shadow the negative answer.
+                if let Ok(mut known) = self.known.lock() {
+                    known.remove(&hash);
+                }
                 if let Ok(mut unknown) = self.unknown.lock() {
                     if unknown.len() >= UNKNOWN_CACHE_MAX {
                         unknown.clear();
@@ -87,7 +91,9 @@ impl KeyResolver {
     fn cached(&self, hash: &str) -> Option<Option<ApiKey>> {
         let fresh = |at: &Instant| at.elapsed() < self.ttl;
         if let Some((key, at)) = self.known.lock().ok()?.get(hash) {
-            return fresh(at).then(|| Some(key.clone()));
+            if fresh(at) {
+                return Some(Some(key.clone()));
+            }
         }
         let unknown = self.unknown.lock().ok()?;
         unknown.get(hash).filter(|at| fresh(at)).map(|_| None)
