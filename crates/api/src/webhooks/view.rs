@@ -131,13 +131,17 @@ fn masked_headers(headers: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
-/// An OAuth2 request body with its secret fields (`client_secret`, passwords) masked.
+/// The fields of an OAuth2 request body shown as they are; every other one (`client_secret`,
+/// passwords, refresh tokens, assertions, API keys, nested values…) is masked whole. A list of
+/// what may be shown, not of what to hide: a secret under a name nobody thought of stays hidden.
+const PLAIN_BODY_FIELDS: &[&str] = &["grant_type", "client_id", "scope", "audience", "resource"];
+
+/// An OAuth2 request body with every field but [`PLAIN_BODY_FIELDS`] masked.
 fn masked(body: &Map<String, Value>) -> Map<String, Value> {
     body.iter()
         .map(|(key, value)| {
-            let lower = key.to_ascii_lowercase();
-            let secret = lower.contains("secret") || lower.contains("password");
-            let shown = if secret { json!(MASK) } else { value.clone() };
+            let plain = PLAIN_BODY_FIELDS.contains(&key.to_ascii_lowercase().as_str());
+            let shown = if plain { value.clone() } else { json!(MASK) };
             (key.clone(), shown)
         })
         .collect()
@@ -168,6 +172,18 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn view_key_cannot_read_oauth_secrets_under_unusual_names() {
+        let body = json!({"client_id": "id", "refresh_token": "r1", "api_key": "k1",
+            "client_assertion": "a1", "nested": {"token": "n1"}, "scope": "events"});
+        let shown = masked(body.as_object().unwrap());
+        assert_eq!(
+            Value::Object(shown),
+            json!({"client_id": "id", "refresh_token": MASK, "api_key": MASK,
+                "client_assertion": MASK, "nested": MASK, "scope": "events"})
+        );
     }
 
     #[test]
