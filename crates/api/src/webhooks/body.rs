@@ -2,7 +2,7 @@
 //! collected, each naming its field, so one answer lists all that is wrong.
 
 use axum::http::StatusCode;
-use eventhose_model::EventType;
+use eventhose_model::{EventType, MAX_SUBACCOUNT_ID};
 use serde_json::{Map, Value};
 
 use super::custom_headers;
@@ -237,7 +237,7 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
     let mut ids: Vec<u64> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        match item.as_u64() {
+        match item.as_u64().filter(|&id| id <= MAX_SUBACCOUNT_ID) {
             Some(id) if ids.contains(&id) => {
                 problems.add(
                     PARAM,
@@ -249,7 +249,9 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
             None => {
                 problems.add(
                     PARAM,
-                    format!("exception_subaccounts: {item} is not a non-negative integer"),
+                    format!(
+                        "exception_subaccounts: {item} is not a subaccount id (0 to {MAX_SUBACCOUNT_ID})"
+                    ),
                 );
                 ok = false;
             }
@@ -259,12 +261,13 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
 }
 
 fn subaccount_id(value: &Value, problems: &mut Problems) -> Option<i64> {
+    let most = i64::try_from(MAX_SUBACCOUNT_ID).unwrap_or(i64::MAX);
     match value.as_i64() {
-        Some(id) if id >= -1 => Some(id),
+        Some(id) if (-1..=most).contains(&id) => Some(id),
         _ => {
             problems.add(
                 "subaccount_id",
-                "subaccount_id must be -1 (primary and all subaccounts), 0 (primary only) or a subaccount id",
+                format!("subaccount_id must be -1 (primary and all subaccounts), 0 (primary only) or a subaccount id (up to {MAX_SUBACCOUNT_ID})"),
             );
             None
         }
@@ -280,6 +283,17 @@ mod tests {
         let mut problems = Problems::default();
         read(body.to_string().as_bytes(), &mut problems).unwrap();
         problems.params()
+    }
+
+    #[test]
+    fn subaccount_ids_past_the_range_are_refused() {
+        for body in [
+            json!({"subaccount_id": 2_147_483_648_i64}),
+            json!({"exception_subaccounts": [1, 2_147_483_648_i64]}),
+        ] {
+            assert_eq!(params_of(body.clone()).len(), 1, "{body}");
+        }
+        assert!(params_of(json!({"subaccount_id": 2_147_483_647_i64})).is_empty());
     }
 
     #[test]
