@@ -55,23 +55,28 @@ impl IngestScope {
             (Some(own), Some(named)) if named != own => {
                 Err(ParseError::ForeignSubaccount { named, own })
             }
-            (Some(own), None) => {
-                stamp_subaccount(stored, own);
-                Ok(())
-            }
+            (Some(own), None) => stamp_subaccount(stored, own),
             _ => Ok(()),
         }
     }
 }
 
-/// Adds `"subaccount_id":"<id>"` as the last member of a storage form (a JSON object that
-/// always has members: `type`, `timestamp` and `event_id`). Integers are stored as decimal
-/// strings, as validation writes them.
-fn stamp_subaccount(stored: &mut Vec<u8>, id: u64) {
-    if stored.last() == Some(&b'}') {
-        stored.pop();
-        stored.extend_from_slice(format!(r#","subaccount_id":"{id}"}}"#).as_bytes());
+/// Adds `"subaccount_id":"<id>"` as the last member of a storage form (a JSON object, which
+/// validation always gives `type`, `timestamp` and `event_id`). Integers are stored as decimal
+/// strings, as validation writes them. Anything but an object is refused rather than left
+/// unstamped (which would file the line under the primary account).
+fn stamp_subaccount(stored: &mut Vec<u8>, id: u64) -> Result<(), ParseError> {
+    if stored.first() != Some(&b'{') || stored.last() != Some(&b'}') {
+        return Err(ParseError::NotAnObject {
+            got: "another value",
+        });
     }
+    stored.pop();
+    if stored.len() > 1 {
+        stored.push(b',');
+    }
+    stored.extend_from_slice(format!(r#""subaccount_id":"{id}"}}"#).as_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -115,6 +120,15 @@ mod tests {
                 .unwrap_err();
             assert_eq!(error.field(), Some("subaccount_id"));
         }
+    }
+
+    #[test]
+    fn stamping_keeps_the_json_valid_and_refuses_what_is_not_an_object() {
+        let mut empty = b"{}".to_vec();
+        scope(Some(3)).admit(150, None, &mut empty).unwrap();
+        assert_eq!(empty, br#"{"subaccount_id":"3"}"#);
+        let mut not_an_object = b"[]".to_vec();
+        assert!(scope(Some(3)).admit(150, None, &mut not_an_object).is_err());
     }
 
     #[test]
