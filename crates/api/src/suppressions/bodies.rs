@@ -389,7 +389,11 @@ pub(crate) fn bulk_entries(
                 continue;
             }
         };
-        let recipient = match Field::of(entry.recipient.or(entry.email)) {
+        let recipient = match Field::of(entry.recipient) {
+            Field::Absent => Field::of(entry.email),
+            given => given,
+        };
+        let recipient = match recipient {
             Field::Text(recipient) => {
                 match check_recipient(&recipient, &format!("{prefix}recipient")) {
                     Ok(()) => Some(recipient.into_owned()),
