@@ -112,7 +112,14 @@ where
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // In-flight requests end within their deadline; a connection that still holds on after it
+    // (a client that stopped reading its answer) does not hold the shutdown up.
+    if tokio::time::timeout(request_deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at the request deadline: closing them");
+    }
     Ok(())
 }
 
