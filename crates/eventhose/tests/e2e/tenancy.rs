@@ -33,6 +33,18 @@ async fn suppressed(server: &Server, rcpt: &str, account: &str) -> Vec<Value> {
     }
 }
 
+/// Asserts that the server's peak resident memory stayed less than `ceiling` bytes above
+/// `resting`.
+fn assert_grew_less_than(server: &Server, resting: u64, ceiling: u64) {
+    let grown = server.peak_rss_bytes().saturating_sub(resting);
+    assert!(
+        grown < ceiling,
+        "peak RSS {} MB above resting, ceiling {} MB",
+        grown >> 20,
+        ceiling >> 20
+    );
+}
+
 #[tokio::test]
 async fn subaccount_key_cannot_ingest_a_complaint_into_another_account() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,13 +182,7 @@ async fn a_flood_of_tiny_lines_is_refused_without_buffering_every_line() {
             .as_str()
             .is_some_and(|d| d.contains("line 10001")));
     }
-    let grown = server.peak_rss_bytes().saturating_sub(resting);
-    assert!(
-        grown < CEILING_BYTES,
-        "peak RSS {} MB above resting, ceiling {} MB",
-        grown >> 20,
-        CEILING_BYTES >> 20
-    );
+    assert_grew_less_than(&server, resting, CEILING_BYTES);
 }
 
 #[tokio::test]
@@ -203,11 +209,5 @@ async fn a_bulk_suppression_body_of_tiny_arrays_costs_no_more_than_its_size() {
     for response in futures::future::join_all(requests).await {
         assert_eq!(response.unwrap().status(), 200);
     }
-    let grown = server.peak_rss_bytes().saturating_sub(resting);
-    assert!(
-        grown < CEILING_BYTES,
-        "peak RSS {} MB above resting, ceiling {} MB",
-        grown >> 20,
-        CEILING_BYTES >> 20
-    );
+    assert_grew_less_than(&server, resting, CEILING_BYTES);
 }
