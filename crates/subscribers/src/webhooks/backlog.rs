@@ -11,6 +11,8 @@ use super::batch::BatchHeader;
 pub struct Backlog {
     batches: HashMap<String, (String, u32)>,
     events: HashMap<String, u64>,
+    /// Batches counted, per webhook.
+    per_webhook: HashMap<String, usize>,
 }
 
 impl Backlog {
@@ -25,6 +27,10 @@ impl Backlog {
             let events = self.events.entry(header.webhook_id.clone()).or_default();
             *events += u64::from(header.events);
             export(&header.webhook_id, *events);
+            *self
+                .per_webhook
+                .entry(header.webhook_id.clone())
+                .or_default() += 1;
         }
     }
 
@@ -34,7 +40,15 @@ impl Backlog {
             let events = self.events.entry(webhook_id.clone()).or_default();
             *events = events.saturating_sub(u64::from(batch_events));
             export(&webhook_id, *events);
+            if let Some(batches) = self.per_webhook.get_mut(&webhook_id) {
+                *batches = batches.saturating_sub(1);
+            }
         }
+    }
+
+    /// Batches counted for `webhook_id`: those ahead of a batch that waits for it.
+    pub fn batches(&self, webhook_id: &str) -> usize {
+        self.per_webhook.get(webhook_id).copied().unwrap_or(0)
     }
 
     /// Events counted for `webhook_id`.
@@ -75,5 +89,6 @@ mod tests {
         backlog.remove(&header("unknown", "w", 99));
         assert_eq!(backlog.events("w"), 5);
         assert_eq!(backlog.events("other"), 7);
+        assert_eq!((backlog.batches("w"), backlog.batches("other")), (1, 1));
     }
 }

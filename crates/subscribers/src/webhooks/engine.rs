@@ -270,8 +270,8 @@ impl WebhookEngine {
     /// A batch of a webhook at its concurrency limit: held in memory, unacknowledged and not
     /// written again, until a request of that webhook ends; past [`HELD_PER_SLOT`] per slot
     /// (or `max_in_flight` held in all), deferred again, for about as long as the webhook's
-    /// pace says the batches ahead of it will take (so a batch of a slow webhook is rewritten
-    /// about once per wait, not every half second). Re-deferring every batch of a busy
+    /// pace says the webhook's unsettled batches will take (so a batch of a slow webhook is
+    /// rewritten about once, not every half second). Re-deferring every batch of a busy
     /// webhook every half second rewrote a slow endpoint's whole backlog twice a second, at
     /// other webhooks' and ingest's expense.
     async fn hold(
@@ -302,7 +302,9 @@ impl WebhookEngine {
             .get(&webhook.id)
             .copied()
             .unwrap_or(BUSY_REQUEUE_DELAY);
-        let ahead = u32::try_from(held.len() + slots).unwrap_or(u32::MAX);
+        // Every batch of the webhook not yet settled is ahead of this one, or about to be.
+        let ahead = (held.len() + slots).max(state.backlog.batches(&webhook.id));
+        let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
         let delay = (pace * ahead / u32::try_from(slots).unwrap_or(1))
             .clamp(BUSY_REQUEUE_DELAY, BUSY_REQUEUE_MAX_DELAY);
         metrics::counter!("eventhose_webhook_busy_requeues_total", "webhook" => webhook.id.clone())
