@@ -198,6 +198,11 @@ impl EventBatch {
         &self.events
     }
 
+    /// Keeps only the events `keep` says so of.
+    pub fn retain(&mut self, mut keep: impl FnMut(&StoredEvent) -> bool) {
+        self.events.retain(|event| keep(event));
+    }
+
     /// Removes every event, keeping the room they took: a writer that reuses its batches
     /// touches no fresh memory for the next one.
     pub fn clear(&mut self) {

@@ -127,10 +127,22 @@ impl Processor for MessageEventsSubscriber {
         self.committed = position;
         let retention_from = self.retention_due();
         let store = self.store.clone();
+        let tombstones = self.tombstones.clone();
         Ok(Box::pin(async move {
             if !events.is_empty() {
                 let writer = store.clone();
                 let (report, events) = crate::blocking(move || {
+                    let mut events = events;
+                    // Checked again right before the write: a recipient erased since its
+                    // events were read must not be stored by this commit.
+                    if !tombstones.is_empty() {
+                        events.retain(|event| {
+                            !tombstones.any_erased(
+                                event.indexed.recipients.iter().map(String::as_str),
+                                event.indexed.timestamp,
+                            )
+                        });
+                    }
                     writer
                         .insert(&events, position)
                         .map(|report| (report, events))
@@ -299,6 +311,30 @@ mod tests {
             .unwrap();
         subscriber.checkpoint().await.unwrap();
         assert_eq!(stored(&store), 1);
+    }
+
+    #[tokio::test]
+    async fn an_erasure_between_reading_and_writing_an_event_keeps_it_out() {
+        let store = Arc::new(MemoryEventStore::new());
+        let tombstones = Arc::new(Tombstones::default());
+        let mut subscriber = MessageEventsSubscriber::open(
+            store.clone(),
+            Duration::from_secs(10 * 86_400),
+            Duration::from_secs(1),
+            tombstones.clone(),
+        )
+        .await
+        .unwrap();
+        let now = Utc::now().timestamp();
+        subscriber
+            .process(&delivery_at(1, "pending", now - 60))
+            .await
+            .unwrap();
+        // Erased while the event waits in the batch of the next commit.
+        tombstones.add("a@example.com", now);
+        subscriber.checkpoint().await.unwrap();
+        assert_eq!(stored(&store), 0);
+        assert_eq!(store.checkpoint().unwrap(), Some(1));
     }
 
     #[tokio::test]
