@@ -242,6 +242,21 @@ mod tests {
         }
     }
 
+    /// A subscriber keeping ten days, over `store`, with `tombstones`.
+    async fn subscriber_over(
+        store: Arc<dyn EventWriter>,
+        tombstones: Arc<Tombstones>,
+    ) -> MessageEventsSubscriber {
+        MessageEventsSubscriber::open(
+            store,
+            Duration::from_secs(10 * 86_400),
+            Duration::from_secs(1),
+            tombstones,
+        )
+        .await
+        .unwrap()
+    }
+
     /// A delivery of one event at `at`.
     fn delivery_at(position: u64, id: &str, at: i64) -> Delivery {
         let stored = format!(
@@ -258,14 +273,7 @@ mod tests {
     #[tokio::test]
     async fn events_older_than_retention_get_no_day_table() {
         let store = Arc::new(MemoryEventStore::new());
-        let mut subscriber = MessageEventsSubscriber::open(
-            store.clone(),
-            Duration::from_secs(10 * 86_400),
-            Duration::from_secs(1),
-            Arc::default(),
-        )
-        .await
-        .unwrap();
+        let mut subscriber = subscriber_over(store.clone(), Arc::default()).await;
         let now = Utc::now().timestamp();
         let oldest_kept_day = (now - 10 * 86_400).div_euclid(86_400) * 86_400;
         subscriber
@@ -290,14 +298,7 @@ mod tests {
     async fn an_erased_recipients_late_events_are_not_stored_again() {
         let store = Arc::new(MemoryEventStore::new());
         let tombstones = Arc::new(Tombstones::default());
-        let mut subscriber = MessageEventsSubscriber::open(
-            store.clone(),
-            Duration::from_secs(10 * 86_400),
-            Duration::from_secs(1),
-            tombstones.clone(),
-        )
-        .await
-        .unwrap();
+        let mut subscriber = subscriber_over(store.clone(), tombstones.clone()).await;
         let now = Utc::now().timestamp();
         // Erased while its event was on its way; a later message to the address is new.
         tombstones.add("A@Example.com", now);
@@ -317,14 +318,7 @@ mod tests {
     async fn an_erasure_between_reading_and_writing_an_event_keeps_it_out() {
         let store = Arc::new(MemoryEventStore::new());
         let tombstones = Arc::new(Tombstones::default());
-        let mut subscriber = MessageEventsSubscriber::open(
-            store.clone(),
-            Duration::from_secs(10 * 86_400),
-            Duration::from_secs(1),
-            tombstones.clone(),
-        )
-        .await
-        .unwrap();
+        let mut subscriber = subscriber_over(store.clone(), tombstones.clone()).await;
         let now = Utc::now().timestamp();
         subscriber
             .process(&delivery_at(1, "pending", now - 60))
@@ -340,14 +334,7 @@ mod tests {
     #[tokio::test]
     async fn a_recycled_batch_starts_empty() {
         let store = Arc::new(Recording::default());
-        let mut subscriber = MessageEventsSubscriber::open(
-            store.clone(),
-            Duration::from_secs(10 * 86_400),
-            Duration::from_secs(1),
-            Arc::default(),
-        )
-        .await
-        .unwrap();
+        let mut subscriber = subscriber_over(store.clone(), Arc::default()).await;
         subscriber.process(&delivery(1, &["a", "b"])).await.unwrap();
         subscriber.checkpoint().await.unwrap();
         for (position, id) in [(2, "c"), (3, "d"), (4, "e")] {
