@@ -15,9 +15,18 @@ use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey}
 use crate::StateError;
 use readers::Readers;
 
-/// Schema migrations, applied in order; `user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE api_keys (
+/// One schema migration: SQL, or a step that needs Rust (values SQL cannot compute alike).
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&Connection) -> Result<(), StateError>),
+}
+
+use Migration::{Code, Sql};
+
+/// Schema migrations, applied in order, each in its own transaction; `user_version` records how
+/// many ran.
+const MIGRATIONS: &[Migration] = &[
+    Sql("CREATE TABLE api_keys (
         id          TEXT PRIMARY KEY,
         label       TEXT NOT NULL,
         prefix      TEXT NOT NULL,
@@ -26,8 +35,8 @@ const MIGRATIONS: &[&str] = &[
         subaccount  INTEGER,
         created_at  INTEGER NOT NULL,
         revoked_at  INTEGER
-    );",
-    "CREATE TABLE webhooks (
+    );"),
+    Sql("CREATE TABLE webhooks (
         id                     TEXT PRIMARY KEY,
         name                   TEXT NOT NULL,
         target                 TEXT NOT NULL,
@@ -61,8 +70,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE state_meta (
         name   TEXT PRIMARY KEY,
         value  BLOB NOT NULL
-    );",
-    "CREATE TABLE webhook_failed_batches (
+    );"),
+    Sql("CREATE TABLE webhook_failed_batches (
         webhook_id        TEXT NOT NULL,
         batch_id          TEXT NOT NULL,
         payload           BLOB NOT NULL,
@@ -70,11 +79,11 @@ const MIGRATIONS: &[&str] = &[
         replay_requested  INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (webhook_id, batch_id)
     );
-    CREATE INDEX webhook_failed_batches_by_age ON webhook_failed_batches (failed_at);",
+    CREATE INDEX webhook_failed_batches_by_age ON webhook_failed_batches (failed_at);"),
     // Suppression lists. `subaccount` 0 is the primary account and `list_id` '' an
     // account-level entry, so that the unique key has no NULLs. `recipient_key` is the address
-    // with its domain lower-cased; `recipient` the address as last written.
-    "CREATE TABLE suppressions (
+    // lower-cased (`suppressions::recipient_key`); `recipient` the address as last written.
+    Sql("CREATE TABLE suppressions (
         id             INTEGER PRIMARY KEY,
         subaccount     INTEGER NOT NULL,
         recipient_key  TEXT NOT NULL,
@@ -93,18 +102,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX suppressions_by_updated ON suppressions (updated);
     CREATE INDEX suppressions_by_account_updated ON suppressions (subaccount, updated);
     CREATE INDEX suppressions_by_domain ON suppressions (domain, updated);
-    CREATE INDEX suppressions_by_source ON suppressions (source, subaccount);",
+    CREATE INDEX suppressions_by_source ON suppressions (source, subaccount);"),
     // Custom headers (often tokens) move from the clear `custom_headers` column into the
     // sealed secrets. Sealing needs the encryption key, which migrations do not have: this
     // leaves a marker, and the next open with the key seals the rows written before
     // (`webhooks::seal_clear_custom_headers`).
-    "INSERT OR REPLACE INTO state_meta (name, value) VALUES ('seal_custom_headers', x'01');",
+    Sql("INSERT OR REPLACE INTO state_meta (name, value) VALUES ('seal_custom_headers', x'01');"),
     // Erasure tombstones (`erasures.rs`): the SHA-256 of an erased, case-folded address and
     // when it was erased; never the address.
-    "CREATE TABLE erasures (
+    Sql("CREATE TABLE erasures (
         recipient_digest  BLOB PRIMARY KEY,
         erased_at         INTEGER NOT NULL
-    );",
+    );"),
+    // Suppression keys become the whole address lower-cased (they kept the local part's case);
+    // entries that now share a key merge into the one written last.
+    Code(suppressions::rekey_case_insensitive),
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored
@@ -188,12 +200,28 @@ impl SqliteState {
 }
 
 fn migrate(conn: &Connection) -> Result<(), StateError> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations not yet run among the first `count` (tests build older databases).
+fn migrate_to(conn: &Connection, count: usize) -> Result<(), StateError> {
     let done: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
-        conn.execute_batch(&format!(
-            "BEGIN; {sql} PRAGMA user_version = {}; COMMIT;",
-            index + 1
-        ))?;
+    let pending = MIGRATIONS[..count].iter().enumerate();
+    for (index, migration) in pending.skip(done.max(0) as usize) {
+        conn.execute_batch("BEGIN")?;
+        let applied = match migration {
+            Sql(sql) => conn.execute_batch(sql).map_err(StateError::from),
+            Code(step) => step(conn),
+        }
+        .and_then(|()| {
+            conn.pragma_update(None, "user_version", index as i64 + 1)?;
+            Ok(conn.execute_batch("COMMIT")?)
+        });
+        if let Err(e) = applied {
+            // The failed step changed nothing; the error says why.
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
     }
     Ok(())
 }

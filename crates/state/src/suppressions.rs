@@ -509,11 +509,13 @@ impl InvalidSuppression {
 /// Characters a dot-atom local part may hold besides letters, digits and dots (RFC 5322 atext).
 const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
 
-/// Checks `recipient` and returns its key: the local part as given, `@`, the domain
-/// lower-cased. Quoted local parts and address literals are not accepted.
+/// Checks `recipient` and returns its key: the whole address lower-cased, so that entries are
+/// matched, de-duplicated and deleted without regard to case, as mailbox providers treat
+/// addresses in practice and as SparkPost reports `rcpt_to` (lower case). The entry keeps the
+/// address as written for display. Quoted local parts and address literals are not accepted.
 pub fn recipient_key(recipient: &str) -> Result<String, InvalidSuppression> {
-    let (local, domain) = split_recipient(recipient)?;
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    split_recipient(recipient)?;
+    Ok(recipient.to_lowercase())
 }
 
 /// The lower-cased domain of a valid recipient.
@@ -608,20 +610,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_lower_case_the_domain_only() {
+    fn keys_ignore_letter_case() {
         assert_eq!(
             recipient_key("Local@Example.COM").unwrap(),
-            "Local@example.com"
+            "local@example.com"
         );
         assert_eq!(
-            recipient_key("a.b+c@sub.EXAMPLE.org").unwrap(),
+            recipient_key("A.b+C@sub.EXAMPLE.org").unwrap(),
             "a.b+c@sub.example.org"
         );
         assert_eq!(
             recipient_domain("x@Mail.Example.COM").unwrap(),
             "mail.example.com"
         );
-        assert_eq!(recipient_key("jörg@bücher.DE").unwrap(), "jörg@bücher.de");
+        assert_eq!(recipient_key("Jörg@Bücher.DE").unwrap(), "jörg@bücher.de");
     }
 
     #[test]

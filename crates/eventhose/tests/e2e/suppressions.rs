@@ -142,10 +142,10 @@ async fn events_become_suppressions() {
     let (_, primary) = get(&server, search, ROOT_KEY, Some("0")).await;
     assert_eq!(primary["total_count"], 3);
 
-    // One recipient, its domain in any case.
+    // One recipient, in any letter case (SparkPost reports `rcpt_to` lower-cased).
     let (status, one) = get(
         &server,
-        "/api/v1/suppression-list/Hard.Bounce@example.com",
+        "/api/v1/suppression-list/hard.bounce@example.com",
         ROOT_KEY,
         None,
     )
@@ -163,6 +163,8 @@ async fn events_become_suppressions() {
     )
     .await;
     assert_eq!(status, 404);
+
+    assert_eq!(one["results"][0]["recipient"], "Hard.Bounce@Example.COM");
 
     let (_, summary) = get(&server, "/api/v1/suppression-list/summary", ROOT_KEY, None).await;
     assert_eq!(

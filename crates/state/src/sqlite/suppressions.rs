@@ -495,6 +495,65 @@ mod tests {
         }
     }
 
+    #[test]
+    fn entries_written_with_case_sensitive_keys_are_found_and_merged_after_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        {
+            // A database as the release before left it: keys keep the local part's case.
+            let conn = Connection::open(&path).unwrap();
+            super::super::migrate_to(&conn, 6).unwrap();
+            let insert = |key: &str, recipient: &str, kind: &str, updated: i64| {
+                conn.execute(
+                    "INSERT INTO suppressions (subaccount, recipient_key, recipient, domain, type,
+                        list_id, source, description, occurred_at, created, updated)
+                     VALUES (0, ?1, ?2, 'yahoo.com', ?3, '', 'Bounce Rule', ?2, 1, 1, ?4)",
+                    params![key, recipient, kind, updated],
+                )
+                .unwrap();
+            };
+            insert(
+                "User41@yahoo.com",
+                "User41@yahoo.com",
+                "non_transactional",
+                10,
+            );
+            insert(
+                "user41@yahoo.com",
+                "user41@Yahoo.com",
+                "non_transactional",
+                20,
+            );
+            insert("USER41@yahoo.com", "USER41@yahoo.com", "transactional", 5);
+            insert("Jörg@yahoo.com", "Jörg@yahoo.com", "transactional", 5);
+        }
+        let state = SqliteState::open(&path).unwrap();
+        let mut found = state
+            .find_suppressions("user41@YAHOO.com", ListScope::All)
+            .unwrap();
+        found.sort_by_key(|e| e.suppression_type.to_string());
+        let shown: Vec<_> = found
+            .iter()
+            .map(|e| (e.recipient.as_str(), e.suppression_type))
+            .collect();
+        // The two non-transactional spellings merged into the one written last.
+        assert_eq!(
+            shown,
+            [
+                ("user41@Yahoo.com", NonTransactional),
+                ("USER41@yahoo.com", Transactional)
+            ]
+        );
+        let unicode = state.find_suppressions("jöRG@yahoo.com", ListScope::All);
+        assert_eq!(unicode.unwrap().len(), 1);
+        // New writes in another spelling update the merged entry, never add one.
+        let report = upsert(
+            &state,
+            vec![entry("USER41@YAHOO.COM", NonTransactional, BounceRule)],
+        );
+        assert_eq!(report, [UpsertOutcome::Updated]);
+    }
+
     fn upsert(state: &SqliteState, entries: Vec<SuppressionUpsert>) -> Vec<UpsertOutcome> {
         let report = state.upsert_suppressions(entries, WhenKept::Skip).unwrap();
         assert!(report.committed);
@@ -545,11 +604,12 @@ mod tests {
         );
         assert_eq!((stored.list_id.as_deref(), stored.subaccount), (None, None));
         assert!(stored.created >= before && stored.updated == stored.created);
-        // The local part is case-sensitive.
-        assert!(state
-            .find_suppressions("local@example.com", ListScope::All)
-            .unwrap()
-            .is_empty());
+        // Found whatever the letter case of the address asked for.
+        let found = state
+            .find_suppressions("local@EXAMPLE.com", ListScope::All)
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].recipient, "Local@Example.COM");
         assert!(state
             .find_suppressions("not an address", ListScope::All)
             .unwrap()

@@ -900,10 +900,7 @@ mod tests {
             // webhook whose custom headers are in the clear column, not in the secrets.
             let conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-            for (index, sql) in super::super::MIGRATIONS[..4].iter().enumerate() {
-                conn.execute_batch(&format!("{sql} PRAGMA user_version = {};", index + 1))
-                    .unwrap();
-            }
+            super::super::migrate_to(&conn, 4).unwrap();
             let sealer = Sealer::new(&key);
             check_key_row(&conn, &sealer);
             let secrets = serde_json::json!({
