@@ -50,6 +50,11 @@ impl KeyResolver {
         }
     }
 
+    /// The key store the resolver reads.
+    pub fn store(&self) -> Arc<dyn KeyStore> {
+        self.store.clone()
+    }
+
     /// The live key for `secret`, or `None` if it is unknown or revoked.
     pub async fn resolve(&self, secret: &str) -> Result<Option<ApiKey>, ApiError> {
         let hash = hash_key(secret);

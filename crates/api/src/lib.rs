@@ -3,6 +3,7 @@
 
 mod acting_account;
 pub mod auth;
+pub mod data_privacy;
 pub mod error;
 pub mod events;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ingest/events", post(ingest::ingest_events))
         .merge(webhooks::routes())
         .merge(suppressions::routes())
+        .merge(data_privacy::routes())
         .merge(metrics::routes())
         .merge(events::routes())
         .fallback(|| async { ApiError::not_found() });

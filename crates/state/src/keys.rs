@@ -23,6 +23,7 @@ pub const ALL_GRANTS: &[&str] = &[
     "webhooks/view",
     "webhooks/modify",
     "suppression_lists/manage",
+    "data_privacy/manage",
     "api_keys/manage",
 ];
 
@@ -35,6 +36,7 @@ pub const SUBACCOUNT_GRANTS: &[&str] = &[
     "webhooks/view",
     "webhooks/modify",
     "suppression_lists/manage",
+    "data_privacy/manage",
 ];
 
 /// A grant that eventhose does not know.

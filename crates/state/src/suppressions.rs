@@ -479,6 +479,8 @@ pub trait SuppressionStore: Send + Sync {
     fn search_suppressions(&self, query: &SuppressionQuery) -> Result<SuppressionPage, StateError>;
     /// Entries per source in the lists of `scope`.
     fn suppression_summary(&self, scope: ListScope) -> Result<SuppressionSummary, StateError>;
+    /// The subaccounts whose lists hold at least one entry, in ascending order.
+    fn suppression_subaccounts(&self) -> Result<Vec<u64>, StateError>;
 }
 
 /// Why a value cannot be part of a suppression entry.

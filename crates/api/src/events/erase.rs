@@ -11,6 +11,7 @@ use super::{run, store_error, ERASE_GRANTS};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
 use crate::AppState;
+use eventhose_analytics::ErasureReport;
 
 /// Answers `{"results":{"recipient":…,"erased":{"<type>":n,…},"total":n}}`.
 pub(super) async fn erase(
@@ -51,23 +52,7 @@ pub(super) async fn erase(
             ))
         }
     };
-    // The tombstone first: from here on no writer stores or sends the recipient's events up
-    // to now again, including those still on their way. Ingest takes event times up to the
-    // allowed clock skew ahead, so the tombstone reaches that far too: an event about mail sent
-    // before the erasure, stamped by a fast clock, is not new data.
-    let skew = i64::try_from(state.ingest_limits.max_clock_skew_secs).unwrap_or(i64::MAX);
-    let erased_at = chrono::Utc::now().timestamp().saturating_add(skew);
-    let (erasures, address) = (state.erasures.clone(), recipient.clone());
-    tokio::task::spawn_blocking(move || erasures.record_erasure(&address, erased_at))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    state.tombstones.add(&recipient, erased_at);
-    let address = recipient.clone();
-    let report = run(&state.events, move |store| {
-        store.erase_recipient(&address).map_err(store_error)
-    })
-    .await?;
+    let report = erase_recipient(&state, recipient.clone()).await?;
     tracing::info!(
         erased = report.total(),
         "erased a recipient's message events"
@@ -84,4 +69,28 @@ pub(super) async fn erase(
             "total": report.total(),
         }
     })))
+}
+
+/// Erases every stored event of `recipient`, in every account, and keeps the recipient's later
+/// copies out: shared by this endpoint and the Data Privacy API's right-to-be-forgotten requests.
+pub(crate) async fn erase_recipient(
+    state: &AppState,
+    recipient: String,
+) -> Result<ErasureReport, ApiError> {
+    // The tombstone first: from here on no writer stores or sends the recipient's events up
+    // to now again, including those still on their way. Ingest takes event times up to the
+    // allowed clock skew ahead, so the tombstone reaches that far too: an event about mail sent
+    // before the erasure, stamped by a fast clock, is not new data.
+    let skew = i64::try_from(state.ingest_limits.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let erased_at = chrono::Utc::now().timestamp().saturating_add(skew);
+    let (erasures, address) = (state.erasures.clone(), recipient.clone());
+    tokio::task::spawn_blocking(move || erasures.record_erasure(&address, erased_at))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    state.tombstones.add(&recipient, erased_at);
+    run(&state.events, move |store| {
+        store.erase_recipient(&recipient).map_err(store_error)
+    })
+    .await
 }

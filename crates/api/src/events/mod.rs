@@ -28,7 +28,7 @@
 
 pub(crate) mod cursor;
 mod docs;
-mod erase;
+pub(crate) mod erase;
 mod params;
 mod render;
 mod request;

@@ -52,7 +52,7 @@ fn fault(message: &str, description: impl Into<String>, param: impl Into<String>
 }
 
 /// A 400 listing `faults` (the first [`MAX_LISTED_ERRORS`], then a count of the rest).
-fn invalid(mut faults: Vec<ErrorEntry>) -> ApiError {
+pub(crate) fn invalid(mut faults: Vec<ErrorEntry>) -> ApiError {
     let unlisted = faults.len().saturating_sub(MAX_LISTED_ERRORS);
     faults.truncate(MAX_LISTED_ERRORS);
     if unlisted > 0 {

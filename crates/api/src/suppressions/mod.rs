@@ -7,7 +7,7 @@
 //! be neither created, changed nor deleted here.
 
 mod account;
-mod bodies;
+pub(crate) mod bodies;
 mod handlers;
 mod search;
 mod view;

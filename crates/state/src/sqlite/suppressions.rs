@@ -465,6 +465,62 @@ impl SuppressionStore for SqliteState {
     fn suppression_summary(&self, scope: ListScope) -> Result<SuppressionSummary, StateError> {
         self.read(|conn| summary(conn, scope))
     }
+
+    fn suppression_subaccounts(&self) -> Result<Vec<u64>, StateError> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT DISTINCT subaccount FROM suppressions WHERE subaccount > 0
+                 ORDER BY subaccount",
+            )?;
+            let ids = select.query_map([], |row| row.get::<_, i64>(0))?;
+            let mut found = Vec::new();
+            for id in ids {
+                found.push(u64::try_from(id?).map_err(|e| StateError::Corrupt(e.to_string()))?);
+            }
+            Ok(found)
+        })
+    }
+}
+
+/// Migration: keys every entry by its whole address lower-cased ([`recipient_key`]); before,
+/// the local part kept its case. Entries that now share a key (the same recipient, type, list
+/// and account written in two spellings) merge into the one updated last, as a later upsert
+/// would have replaced the earlier one. Runs inside the migration's transaction.
+pub(super) fn rekey_case_insensitive(conn: &Connection) -> Result<(), StateError> {
+    // The unique index would refuse a new key that a row not yet visited still holds.
+    conn.execute_batch("DROP INDEX suppressions_by_recipient")?;
+    let mut rows = Vec::new();
+    {
+        let mut select = conn.prepare(
+            "SELECT id, recipient, recipient_key, subaccount, type, list_id FROM suppressions
+             ORDER BY updated DESC, id DESC",
+        )?;
+        let mut cursor = select.query([])?;
+        while let Some(row) = cursor.next()? {
+            let recipient: String = row.get(1)?;
+            let old_key: String = row.get(2)?;
+            let key = recipient_key(&recipient).unwrap_or_else(|_| old_key.to_lowercase());
+            let changed = key != old_key;
+            let account: (i64, String, String) = (row.get(3)?, row.get(4)?, row.get(5)?);
+            rows.push((row.get::<_, i64>(0)?, key, changed, account));
+        }
+    }
+    let mut kept = std::collections::HashSet::new();
+    for (id, key, changed, account) in rows {
+        if !kept.insert((key.clone(), account)) {
+            conn.execute("DELETE FROM suppressions WHERE id = ?1", [id])?;
+        } else if changed {
+            conn.execute(
+                "UPDATE suppressions SET recipient_key = ?1 WHERE id = ?2",
+                params![key, id],
+            )?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX suppressions_by_recipient
+            ON suppressions (recipient_key, subaccount, type, list_id)",
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
