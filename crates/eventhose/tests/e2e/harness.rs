@@ -219,3 +219,48 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.write_all(data).expect("gzip");
     encoder.finish().expect("gzip")
 }
+
+/// Runs `command` (stdin closed) and returns what it printed on stdout; panics with both of its
+/// outputs unless it exits 0 within `limit`. `what` names it in the panic.
+pub async fn run_to_end(mut command: Command, what: &str, limit: Duration) -> String {
+    use std::io::Read;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    match status {
+        Some(status) if status.success() => out,
+        Some(status) => panic!("{what} failed ({status}):\n{out}\n{err}"),
+        None => panic!(
+            "{what} did not finish within {} s:\n{out}\n{err}",
+            limit.as_secs()
+        ),
+    }
+}

@@ -8,12 +8,11 @@
 //! Chromium (`/usr/bin/chromium`), Node and `tests/browser/node_modules` must be installed
 //! (`.ci/run` does it); without them these tests fail and say what to install.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eventhose_simulator::{SimConfig, Simulator};
 use serde_json::Value;
@@ -182,57 +181,16 @@ async fn scenario(name: &str, server: &Server, receiver: &str) -> String {
 /// [`scenario`], signed in with `key`. Returns what the scenario printed.
 async fn scenario_as(name: &str, server: &Server, key: &str, receiver: &str) -> String {
     let script = browser_dir().join(format!("{name}.mjs"));
-    let mut child = Command::new("node")
-        .arg(&script)
+    let mut node = Command::new("node");
+    node.arg(&script)
         .arg(&server.base)
         .arg(key)
         .arg(receiver)
         .arg(screenshot(name))
-        .current_dir(browser_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start node");
-    let mut stdout = child.stdout.take().expect("node stdout");
-    let mut stderr = child.stderr.take().expect("node stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + SCENARIO_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let (out, err) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
-    match status {
-        Some(status) if status.success() => {
-            println!("{out}");
-            out
-        }
-        Some(status) => panic!("browser scenario {name} failed ({status}):\n{out}\n{err}"),
-        None => panic!(
-            "browser scenario {name} did not finish within {} s:\n{out}\n{err}",
-            SCENARIO_LIMIT.as_secs()
-        ),
-    }
+        .current_dir(browser_dir());
+    let out = run_to_end(node, &format!("browser scenario {name}"), SCENARIO_LIMIT).await;
+    println!("{out}");
+    out
 }
 
 /// Starts a server with `env`, feeds it, and waits until the traffic is visible.
