@@ -19,4 +19,6 @@ mod suppressions;
 
 mod ui;
 
+mod compat;
+
 mod amqp;
