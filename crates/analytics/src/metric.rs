@@ -38,7 +38,8 @@ pub enum Counter {
     HardBounce,
     /// … in the Block category.
     BlockBounce,
-    /// Bounces (in-band or out-of-band) in the Admin category.
+    /// Bounces (in-band or out-of-band) in the Admin category (`count_admin_bounce` adds the
+    /// rejections).
     AdminBounce,
     /// Non-admin bounces in the Undetermined category, or with an unknown class.
     UndeterminedBounce,
@@ -298,6 +299,14 @@ impl Metric {
                 C::GenerationFailed,
                 C::GenerationRejection,
             ],
+            // SparkPost's terminology: "Total number of Bounced messages due to admin bounce
+            // classification reasons, also includes Rejected".
+            Metric::AdminBounce => &[
+                C::AdminBounce,
+                C::PolicyRejection,
+                C::GenerationFailed,
+                C::GenerationRejection,
+            ],
             Metric::Delivered => &[C::DeliveredFirst, C::DeliveredSubsequent],
             Metric::Targeted => &[
                 C::Injected,
@@ -331,7 +340,6 @@ impl Metric {
             Metric::SoftBounce => &C::SoftBounce,
             Metric::HardBounce => &C::HardBounce,
             Metric::BlockBounce => &C::BlockBounce,
-            Metric::AdminBounce => &C::AdminBounce,
             Metric::UndeterminedBounce => &C::UndeterminedBounce,
             Metric::Delayed => &C::Delayed,
             Metric::DelayedFirst => &C::DelayedFirst,
@@ -384,7 +392,12 @@ impl Metric {
             Metric::SoftBounce => c.get(C::SoftBounce),
             Metric::HardBounce => c.get(C::HardBounce),
             Metric::BlockBounce => c.get(C::BlockBounce),
-            Metric::AdminBounce => c.get(C::AdminBounce),
+            Metric::AdminBounce => sum(&[
+                C::AdminBounce,
+                C::PolicyRejection,
+                C::GenerationFailed,
+                C::GenerationRejection,
+            ]),
             Metric::UndeterminedBounce => c.get(C::UndeterminedBounce),
             Metric::Delayed => c.get(C::Delayed),
             Metric::DelayedFirst => c.get(C::DelayedFirst),
@@ -477,6 +490,13 @@ mod tests {
         assert_eq!(Metric::Sent.value(&c), 9);
         assert_eq!(Metric::Accepted.value(&c), 5);
         assert_eq!(Metric::Bounce.value(&c), 4);
+        c.add(Counter::AdminBounce, 2);
+        assert_eq!(
+            Metric::AdminBounce.value(&c),
+            5,
+            "admin bounces and rejections"
+        );
+        assert_eq!(Metric::Bounce.value(&c), 4, "admin bounces are not bounces");
         c.add(Counter::OutofbandBounce, 10);
         assert_eq!(Metric::Accepted.value(&c), 0, "never below zero");
     }

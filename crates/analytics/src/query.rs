@@ -118,8 +118,8 @@ pub enum BreakdownKind {
     /// Delays by reason: `[count_delayed, count_delayed_first, 0, 0]`.
     Delay = 3,
     /// Clicks by link name (`target_link_name`, else `target_link_url`):
-    /// `[count_clicked, count_raw_clicked, 0, 0]`, where `count_clicked` counts each message once
-    /// per link and `count_raw_clicked` every click.
+    /// `[count_raw_clicked, count_clicked, 0, 0]`, where `count_raw_clicked` counts each message
+    /// once per link and `count_clicked` every click (SparkPost's definitions).
     Link = 4,
     /// Deliveries by attempt (`"1"`, `"2"`, `"3+"`): `[count_delivered, 0, 0, 0]`.
     Attempt = 5,

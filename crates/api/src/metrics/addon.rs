@@ -1,5 +1,5 @@
-//! The Deliverability Add-On's endpoints (subject campaigns, watched domains, benchmarks): they
-//! report panel and seed data eventhose does not have, so they answer with an explanation.
+//! The Deliverability Add-On's endpoints (subject campaigns, benchmarks): they report panel and
+//! seed data eventhose does not have, so they answer with an explanation.
 
 use axum::http::StatusCode;
 
@@ -9,9 +9,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
 
 /// The Add-On's paths, relative to `/api/v1`.
-pub(super) const PATHS: [&str; 4] = [
+pub(super) const PATHS: [&str; 3] = [
     "/metrics/deliverability/subject-campaign",
-    "/metrics/deliverability/watched-domain",
     "/metrics/subject-campaigns",
     "/metrics/benchmarks/inbox-rate",
 ];

@@ -7,15 +7,17 @@ use axum::Json;
 use chrono::Utc;
 use eventhose_analytics::{
     order_and_limit, Counters, Dimension, Filter, GroupKey, Grouping, Metric, MetricsQuery,
+    MetricsRow,
 };
 use eventhose_state::ApiKey;
 use serde_json::{json, Map, Value};
 
+use super::metric_names::Requested;
 use super::params::{parse_limit, Params, DEFAULT_LIMIT};
 use super::refusal::{MetricsError, Problems};
 use super::rows::{add_metrics, key_value, link};
 use super::window::{self, Window, WindowKind};
-use super::{breakdowns, filters, metric_names, read, GRANT, GROUP_BY};
+use super::{breakdowns, filters, metric_names, read, watched, GRANT, GROUP_BY};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -23,7 +25,7 @@ use crate::AppState;
 struct Deliverability {
     window: Window,
     filter: Filter,
-    metrics: Vec<Metric>,
+    metrics: Vec<Requested>,
     /// `limit` (group-by only).
     limit: usize,
     /// `order_by`, else the first requested metric (group-by only).
@@ -69,7 +71,7 @@ impl Deliverability {
         problems.finish()?;
         match (window, metrics, filter, limit, order_by) {
             (Some(window), Some(metrics), Some(filter), Some(limit), Some(order_by)) => {
-                let Some(order_by) = order_by.or_else(|| metrics.first().copied()) else {
+                let Some(order_by) = order_by.or_else(|| metrics.first().map(|r| r.metric)) else {
                     return Err(MetricsError::bad_param("metrics", "metrics is required"));
                 };
                 Ok(Self {
@@ -86,7 +88,7 @@ impl Deliverability {
 
     fn query(&self, grouping: Grouping) -> MetricsQuery {
         // The store may read only what the metrics need: the order needs its metric too.
-        let mut metrics = self.metrics.clone();
+        let mut metrics: Vec<Metric> = self.metrics.iter().map(|r| r.metric).collect();
         if !metrics.contains(&self.order_by) {
             metrics.push(self.order_by);
         }
@@ -103,6 +105,23 @@ impl Deliverability {
         add_metrics(&mut row, &self.metrics, counters);
         row
     }
+
+    /// The answer of a group-by: each row's value of `dimension` under `key`, then its metrics.
+    fn group_rows(&self, rows: &[MetricsRow], dimension: Dimension, key: &str) -> Json<Value> {
+        let results: Vec<Value> = rows
+            .iter()
+            .filter_map(|row| match &row.key {
+                GroupKey::Value(value) => {
+                    let mut out = Map::new();
+                    out.insert(key.into(), key_value(dimension, value));
+                    out.extend(self.row(&row.counters));
+                    Some(Value::Object(out))
+                }
+                _ => None,
+            })
+            .collect();
+        Json(json!({ "results": results }))
+    }
 }
 
 /// The children the summary links to.
@@ -110,7 +129,7 @@ fn children() -> Vec<Value> {
     let mut links: Vec<Value> = GROUP_BY
         .iter()
         .map(|(segment, _)| segment)
-        .chain(std::iter::once(&"time-series"))
+        .chain([&"watched-domain", &"time-series"])
         .chain(breakdowns::PATHS.iter())
         .map(|segment| link(&format!("deliverability/{segment}"), segment))
         .collect();
@@ -151,19 +170,26 @@ pub(super) async fn group_by(
     let query = request.query(Grouping::By(dimension));
     let mut rows = read(&state, move |reader| reader.metrics(&query)).await?;
     order_and_limit(&mut rows, request.order_by, request.limit);
-    let results: Vec<Value> = rows
-        .iter()
-        .filter_map(|row| match &row.key {
-            GroupKey::Value(value) => {
-                let mut out = Map::new();
-                out.insert(dimension.result_key().into(), key_value(dimension, value));
-                out.extend(request.row(&row.counters));
-                Some(Value::Object(out))
-            }
-            _ => None,
-        })
-        .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(request.group_rows(&rows, dimension, dimension.result_key()))
+}
+
+/// `GET /metrics/deliverability/watched-domain`: the group-by of the recipient domains that
+/// [`watched::watched`] keeps, under `watched_domain`.
+pub(super) async fn watched_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, MetricsError> {
+    let key = caller.require(GRANT)?;
+    let request = Deliverability::parse(query.as_deref(), key, Report::GroupBy)?;
+    let mut query = request.query(Grouping::By(Dimension::Domain));
+    if !query.metrics.contains(&watched::VOLUME) {
+        query.metrics.push(watched::VOLUME);
+    }
+    let rows = read(&state, move |reader| reader.metrics(&query)).await?;
+    let mut rows = watched::watched(rows);
+    order_and_limit(&mut rows, request.order_by, request.limit);
+    Ok(request.group_rows(&rows, Dimension::Domain, "watched_domain"))
 }
 
 /// `GET /metrics/deliverability/time-series`: one row per bucket, every bucket present.

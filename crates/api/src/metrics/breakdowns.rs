@@ -19,6 +19,7 @@ use eventhose_model::{bounce_class, BounceCategory};
 use eventhose_state::ApiKey;
 use serde_json::{json, Map, Value};
 
+use super::metric_names::Offered;
 use super::params::{parse_limit, Params};
 use super::refusal::{MetricsError, Problems};
 use super::window::{self, Window, WindowKind};
@@ -47,8 +48,12 @@ const BOUNCE_METRICS: [&str; 4] = [
     "count_admin_bounce",
 ];
 
-/// The metrics of the link report, in the order of [`BreakdownKind::Link`]'s counts.
-const LINK_METRICS: [&str; 2] = ["count_clicked", "count_raw_clicked"];
+/// The metrics of the link report, in the order of [`BreakdownKind::Link`]'s counts: the
+/// clicks of distinct messages on the link, then every click. SparkPost defines
+/// `count_raw_clicked` as the "Number of unique link clicks from recipients" (support docs) and
+/// `count_clicked` as the "Total number of times that links were selected across all messages"
+/// (Metrics API terminology).
+const LINK_METRICS: [&str; 2] = ["count_raw_clicked", "count_clicked"];
 
 /// The bounce class used for codes outside SparkPost's table (and events without one).
 const UNDETERMINED_CLASS: u16 = 1;
@@ -92,8 +97,8 @@ struct Request {
     window: Window,
     filter: Filter,
     limit: usize,
-    /// Indexes into the endpoint's offered metrics, in the requested order.
-    metrics: Vec<usize>,
+    /// The requested metrics (indexes into the endpoint's offer), in the requested order.
+    metrics: Vec<Offered>,
 }
 
 impl Request {
@@ -209,7 +214,7 @@ async fn bounces(
             *sum = sum.saturating_add(n);
         }
     }
-    let first = request.metrics.first().copied().unwrap_or(0);
+    let first = request.metrics.first().map_or(0, |m| m.index);
     let ranked = merged
         .into_iter()
         .map(|((label, class, domain), counts)| {
@@ -232,8 +237,8 @@ async fn bounces(
             }
             fields.insert("bounce_category_name".into(), json!(category.as_str()));
             fields.insert("classification_id".into(), json!(code));
-            for &index in &request.metrics {
-                fields.insert(BOUNCE_METRICS[index].into(), json!(row.counts[index]));
+            for metric in &request.metrics {
+                fields.insert(metric.name.clone(), json!(row.counts[metric.index]));
             }
             Ranked {
                 value: row.counts[first],
@@ -321,14 +326,14 @@ async fn links(
     let rows = request
         .rows(&state, BreakdownKind::Link, BreakdownGrouping::Label)
         .await?;
-    let first = request.metrics.first().copied().unwrap_or(0);
+    let first = request.metrics.first().map_or(0, |m| m.index);
     let ranked = rows
         .into_iter()
         .map(|row| {
             let mut fields = Map::new();
             fields.insert("link_name".into(), json!(row.label));
-            for &index in &request.metrics {
-                fields.insert(LINK_METRICS[index].into(), json!(row.counts[index]));
+            for metric in &request.metrics {
+                fields.insert(metric.name.clone(), json!(row.counts[metric.index]));
             }
             Ranked {
                 value: row.counts[first],

@@ -23,6 +23,7 @@ mod params;
 mod query_filters;
 mod refusal;
 mod rows;
+mod watched;
 mod window;
 
 #[cfg(test)]
@@ -96,6 +97,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/metrics/deliverability/time-series",
             get(aggregate::time_series),
+        )
+        .route(
+            "/metrics/deliverability/watched-domain",
+            get(aggregate::watched_domain),
         )
         .route(
             "/metrics/deliverability/query-filters-schema",

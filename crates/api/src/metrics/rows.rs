@@ -1,14 +1,23 @@
 //! Shaping result rows: metric fields from summed counters, group keys, and links.
 
-use eventhose_analytics::{Counters, Dimension, Metric};
+use eventhose_analytics::{Counters, Dimension};
 use serde_json::{json, Map, Value};
 
+use super::metric_names::Requested;
 use super::BASE_PATH;
 
-/// Adds each metric's value, computed from the summed counters, in the requested order.
-pub(super) fn add_metrics(row: &mut Map<String, Value>, metrics: &[Metric], counters: &Counters) {
-    for metric in metrics {
-        row.insert(metric.name().into(), json!(metric.value(counters)));
+/// Adds each metric's value, computed from the summed counters, in the requested order and
+/// under the requested name.
+pub(super) fn add_metrics(
+    row: &mut Map<String, Value>,
+    metrics: &[Requested],
+    counters: &Counters,
+) {
+    for requested in metrics {
+        row.insert(
+            requested.name.clone(),
+            json!(requested.metric.value(counters)),
+        );
     }
 }
 

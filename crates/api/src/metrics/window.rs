@@ -16,7 +16,8 @@
 //! The longest window per precision is SparkPost's (24 hours up to `5min`, 48 hours at `15min`,
 //! 31 days at `hour`, measured in local wall-clock time so that a 25-hour local day still fits);
 //! `12hr`, `day`, `week` and `month` have none, but a time series holds at most
-//! [`MAX_BUCKETS`] buckets.
+//! [`MAX_BUCKETS`] buckets. Only a `precision` the request names is held to them: without one,
+//! the precision is chosen to fit the window (see [`Precision::fitting`]).
 
 use std::collections::BTreeSet;
 
@@ -116,6 +117,41 @@ impl Precision {
         }
     }
 
+    /// The precision used when the request names none, for a window of `span` wall-clock time.
+    ///
+    /// Summary and group-by: the finest whose longest window holds the window (`1min` up to 24
+    /// hours, `15min` up to 48 hours, `hour` up to 31 days, else `day`), so the window is
+    /// rounded as little as an explicit request may round it. SparkPost's table:
+    /// "`1min` … 24 hours | `5min` … 24 hours | `15min` … 48 hours | `hour` … 31 days | `day` …
+    /// No max".
+    ///
+    /// Time series: what SparkPost's own reports pick (SparkPost/2web2ui #1909: "select 1 min
+    /// when range is up to 8 hours", "select hour when range is up to 10 days"), so `1min` up to
+    /// 8 hours, `hour` up to 10 days, else `day`; past [`MAX_BUCKETS`] days, `week`, then
+    /// `month`.
+    fn fitting(kind: WindowKind, span: TimeDelta) -> Precision {
+        let minutes = span.num_minutes();
+        match kind {
+            WindowKind::TimeSeries => {
+                if minutes <= 8 * 60 {
+                    Precision::Minute
+                } else if minutes <= 10 * 1_440 {
+                    Precision::Hour
+                } else if minutes / 1_440 + 2 <= MAX_BUCKETS {
+                    Precision::Day
+                } else if minutes / 10_080 + 2 <= MAX_BUCKETS {
+                    Precision::Week
+                } else {
+                    Precision::Month
+                }
+            }
+            _ => Precision::AGGREGATE
+                .into_iter()
+                .find(|p| p.max_window().is_none_or(|max| span <= max))
+                .unwrap_or(Precision::Day),
+        }
+    }
+
     /// The longest window SparkPost allows at this precision.
     fn max_window(self) -> Option<TimeDelta> {
         match self {
@@ -185,6 +221,7 @@ pub(super) fn parse(
             }
         },
     };
+    // `Some(None)`: no precision asked for; chosen once the window is known.
     let precision = parse_precision(params, kind)
         .map_err(|e| errors.push(e))
         .ok();
@@ -223,6 +260,10 @@ pub(super) fn parse(
                     format!("to ({to_local}) must be after from ({from_local})"),
                 ));
             }
+            let Some(precision) = precision else {
+                let chosen = Precision::fitting(kind, to_local - from_local);
+                return finish(kind, round(tz, chosen, from_local, to_local, to_pick));
+            };
             let limited = matches!(kind, WindowKind::Aggregate | WindowKind::TimeSeries);
             if let Some(max) = precision.max_window().filter(|_| limited) {
                 if to_local - from_local > max {
@@ -239,10 +280,22 @@ pub(super) fn parse(
             }
             round(tz, precision, from_local, to_local, to_pick)
         }
-        None => everything_until(tz, precision, to_local, to_pick),
-    }
-    .ok_or_else(|| MetricsError::bad_param("from", "from or to is out of the supported range"))?;
+        None => everything_until(
+            tz,
+            precision.unwrap_or(Precision::Minute),
+            to_local,
+            to_pick,
+        ),
+    };
+    finish(kind, window)
+}
 
+/// Checks a rounded window: not out of range, not empty, not too many buckets.
+fn finish(kind: WindowKind, window: Option<Window>) -> Result<Window, MetricsError> {
+    let window = window.ok_or_else(|| {
+        MetricsError::bad_param("from", "from or to is out of the supported range")
+    })?;
+    let precision = window.precision;
     if window.range.from >= window.range.to {
         return Err(MetricsError::bad_param(
             "to",
@@ -266,19 +319,25 @@ pub(super) fn parse(
     Ok(window)
 }
 
-fn parse_precision(params: &Params, kind: WindowKind) -> Result<Precision, crate::ErrorEntry> {
+/// The requested precision: `None` when the request names none (or the endpoint takes none).
+fn parse_precision(
+    params: &Params,
+    kind: WindowKind,
+) -> Result<Option<Precision>, crate::ErrorEntry> {
     let allowed: &[Precision] = match kind {
         WindowKind::Aggregate => &Precision::AGGREGATE,
         WindowKind::TimeSeries => &Precision::TIME_SERIES,
-        WindowKind::Breakdown | WindowKind::List => return Ok(Precision::Minute),
+        // Whole minutes, no longest window.
+        WindowKind::Breakdown | WindowKind::List => return Ok(Some(Precision::Minute)),
     };
     let Some(text) = params.get("precision") else {
-        return Ok(Precision::Minute);
+        return Ok(None);
     };
     allowed
         .iter()
         .copied()
         .find(|p| p.name() == text)
+        .map(Some)
         .ok_or_else(|| {
             let names: Vec<_> = allowed.iter().map(|p| p.name()).collect();
             invalid(
@@ -677,7 +736,7 @@ mod tests {
         let ok = "from=2024-03-01T00:00&to=2024-03-02T00:00";
         assert!(window(ok, WindowKind::Aggregate).is_ok());
         assert!(window(
-            "from=2024-03-01T00:00&to=2024-03-02T00:01",
+            "from=2024-03-01T00:00&to=2024-03-02T00:01&precision=1min",
             WindowKind::Aggregate
         )
         .is_err());
@@ -715,6 +774,99 @@ mod tests {
             WindowKind::TimeSeries
         )
         .is_err());
+    }
+
+    /// The precision chosen without one, and the window it rounds to.
+    fn chosen(query: &str, kind: WindowKind) -> (&'static str, DateTime<Utc>, DateTime<Utc>) {
+        let w = window(query, kind).unwrap();
+        (w.precision.name(), w.range.from, w.range.to)
+    }
+
+    #[test]
+    fn without_precision_an_aggregate_window_is_rounded_as_little_as_allowed() {
+        for (from, to, precision, rounded_from, rounded_to) in [
+            (
+                "2024-03-05T04:22",
+                "2024-03-06T04:22",
+                "1min",
+                "2024-03-05T04:22",
+                "2024-03-06T04:22",
+            ),
+            (
+                "2024-03-05T04:22",
+                "2024-03-06T06:37",
+                "15min",
+                "2024-03-05T04:15",
+                "2024-03-06T06:45",
+            ),
+            (
+                "2024-03-01T04:22",
+                "2024-03-08T06:37",
+                "hour",
+                "2024-03-01T04:00",
+                "2024-03-08T07:00",
+            ),
+            (
+                "2024-03-01T04:22",
+                "2024-04-01T04:22",
+                "hour",
+                "2024-03-01T04:00",
+                "2024-04-01T05:00",
+            ),
+            (
+                "2024-03-01T04:22",
+                "2024-04-01T04:23",
+                "day",
+                "2024-03-01T00:00",
+                "2024-04-02T00:00",
+            ),
+            (
+                "2023-12-01T00:00",
+                "2024-06-01T00:00",
+                "day",
+                "2023-12-01T00:00",
+                "2024-06-01T00:00",
+            ),
+        ] {
+            assert_eq!(
+                chosen(&format!("from={from}&to={to}"), WindowKind::Aggregate),
+                (
+                    precision,
+                    at(&format!("{rounded_from}:00Z")),
+                    at(&format!("{rounded_to}:00Z"))
+                ),
+                "{from} – {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_precision_a_time_series_gets_sparkposts_recommended_one() {
+        for (from, to, precision) in [
+            ("2024-03-05T04:00", "2024-03-05T12:00", "1min"),
+            ("2024-03-05T04:00", "2024-03-05T12:01", "hour"),
+            ("2024-03-01T00:00", "2024-03-11T00:00", "hour"),
+            ("2024-03-01T00:00", "2024-03-11T00:01", "day"),
+            ("2023-12-01T00:00", "2024-06-01T00:00", "day"),
+            ("1990-01-01T00:00", "2024-04-01T00:00", "week"),
+        ] {
+            let query = format!("from={from}&to={to}");
+            assert_eq!(
+                chosen(&query, WindowKind::TimeSeries).0,
+                precision,
+                "{query}"
+            );
+        }
+        // 25 hours of New York wall-clock time is still within a day of local hours.
+        let w = window(
+            "from=2024-11-03T00:00&to=2024-11-04T00:00&timezone=America/New_York",
+            WindowKind::TimeSeries,
+        )
+        .unwrap();
+        assert_eq!(
+            (w.precision, w.bucket_starts().len()),
+            (Precision::Hour, 25)
+        );
     }
 
     #[test]

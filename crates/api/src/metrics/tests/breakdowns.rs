@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::{harness, uri, MARCH};
+use super::{event, gmail, harness, harness_of, uri, with, MARCH};
 
 #[tokio::test]
 async fn bounce_reasons_carry_their_class() {
@@ -206,7 +206,7 @@ async fn link_names_count_clicks_per_link() {
     assert_eq!(
         answer.results(),
         &json!([
-            { "link_name": "buy-now", "count_raw_clicked": 2, "count_clicked": 1 },
+            { "link_name": "buy-now", "count_raw_clicked": 1, "count_clicked": 2 },
             { "link_name": "https://acme.example/x", "count_raw_clicked": 1, "count_clicked": 1 }
         ])
     );
@@ -228,6 +228,79 @@ async fn link_names_count_clicks_per_link() {
         )
         .await;
     assert_eq!(answer.results(), &json!([]));
+}
+
+/// SparkPost's definitions: `count_clicked` is the "Total number of times that links were
+/// selected across all messages" (Metrics API terminology), `count_raw_clicked` the "Number of
+/// unique link clicks from recipients" (support docs): each message counts once per link.
+#[tokio::test]
+async fn link_clicks_follow_sparkposts_definitions() {
+    let click = |message: &str, minute: u32, link: &str| {
+        event(
+            "click",
+            &format!("2024-03-05T10:{minute:02}:00Z"),
+            with(gmail(message), json!({ "target_link_name": link })),
+        )
+    };
+    // m1 clicks "shop" three times and "unsubscribe-help" twice; m2 clicks "shop" once.
+    let h = harness_of(vec![
+        vec![
+            click("m1", 1, "shop"),
+            click("m1", 2, "unsubscribe-help"),
+            click("m1", 3, "shop"),
+        ],
+        vec![
+            click("m1", 4, "shop"),
+            click("m1", 5, "unsubscribe-help"),
+            click("m2", 6, "shop"),
+        ],
+    ])
+    .await;
+    let answer = h
+        .get(&uri(
+            "deliverability/link-name",
+            &format!("{MARCH}&metrics=count_clicked,count_raw_clicked,count_raw_clicked_approx"),
+        ))
+        .await;
+    assert_eq!(
+        answer.results(),
+        &json!([
+            {
+                "link_name": "shop",
+                "count_clicked": 4,
+                "count_raw_clicked": 2,
+                "count_raw_clicked_approx": 2
+            },
+            {
+                "link_name": "unsubscribe-help",
+                "count_clicked": 2,
+                "count_raw_clicked": 1,
+                "count_raw_clicked_approx": 1
+            }
+        ])
+    );
+    // Every click of the report is one of the summary's.
+    let answer = h
+        .get(&uri(
+            "deliverability",
+            &format!("{MARCH}&metrics=count_clicked,count_unique_clicked"),
+        ))
+        .await;
+    assert_eq!(
+        answer.results(),
+        &json!([{ "count_clicked": 6, "count_unique_clicked": 2 }])
+    );
+    // Ordered by the first requested metric.
+    let answer = h
+        .get(&uri(
+            "deliverability/link-name",
+            &format!("{MARCH}&metrics=count_raw_clicked_approx&limit=1"),
+        ))
+        .await;
+    assert_eq!(
+        answer.results(),
+        &json!([{ "link_name": "shop", "count_raw_clicked_approx": 2 }])
+    );
 }
 
 #[tokio::test]

@@ -102,7 +102,6 @@ async fn add_on_reports_are_refused_with_the_reason() {
     let h = harness().await;
     for path in [
         "deliverability/subject-campaign",
-        "deliverability/watched-domain",
         "subject-campaigns",
         "benchmarks/inbox-rate",
     ] {

@@ -220,10 +220,15 @@ fn dst_events() -> Vec<Vec<u8>> {
 }
 
 async fn harness() -> Harness {
-    let store = Arc::new(MemoryStore::new());
-    let mut aggregator = Aggregator::default();
     let mut commits = march_events();
     commits.push(dst_events());
+    harness_of(commits).await
+}
+
+/// A harness over a store holding `commits`, each folded and committed in turn.
+async fn harness_of(commits: Vec<Vec<Vec<u8>>>) -> Harness {
+    let store = Arc::new(MemoryStore::new());
+    let mut aggregator = Aggregator::default();
     for (position, events) in commits.iter().enumerate() {
         for stored in events {
             aggregator.fold(stored).unwrap();

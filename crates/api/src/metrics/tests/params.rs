@@ -16,6 +16,7 @@ async fn keys_and_the_grant_are_required_everywhere() {
         "deliverability/attempt",
         "deliverability/query-filters-schema",
         "deliverability/subject-campaign",
+        "deliverability/watched-domain",
         "campaigns",
     ] {
         let target = uri(path, &format!("{MARCH}&metrics=count_injected"));
@@ -225,6 +226,112 @@ async fn windows_are_limited_by_precision() {
         ))
         .await;
     assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn aggregates_without_precision_answer_any_window() {
+    let h = harness().await;
+    // Seven and thirty days, as dashboards ask: the precision fits the window (hour).
+    for (window, injected) in [
+        ("from=2024-03-01T00:00&to=2024-03-08T00:00", 5),
+        ("from=2024-02-20T00:00&to=2024-03-21T00:00", 7),
+        // Longer than `hour` allows: `day`, which takes in the whole of 2024-03-10.
+        ("from=2023-12-01T00:00&to=2024-06-01T00:00", 7),
+    ] {
+        let answer = h
+            .get(&uri(
+                "deliverability",
+                &format!("{window}&metrics=count_injected"),
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{window}: {:?}", answer.body);
+        assert_eq!(answer.results()[0]["count_injected"], injected, "{window}");
+        for path in [
+            "domain",
+            "sending-ip",
+            "ip-pool",
+            "sending-domain",
+            "subaccount",
+            "campaign",
+            "template",
+            "mailbox-provider",
+            "mailbox-provider-region",
+            "watched-domain",
+        ] {
+            let answer = h
+                .get(&uri(
+                    &format!("deliverability/{path}"),
+                    &format!("{window}&metrics=count_injected"),
+                ))
+                .await;
+            assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "{path} {window}: {:?}",
+                answer.body
+            );
+            let total: u64 = answer
+                .results()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["count_injected"].as_u64().unwrap())
+                .sum();
+            assert_eq!(total, injected, "{path} {window}");
+        }
+    }
+    // Asked for, a precision too fine for the window is still refused.
+    let answer = h
+        .get(&uri(
+            "deliverability/domain",
+            "from=2024-03-01T00:00&to=2024-03-08T00:00&precision=15min&metrics=count_injected",
+        ))
+        .await;
+    assert_eq!(answer.bad_params(), ["precision"]);
+}
+
+#[tokio::test]
+async fn a_time_series_without_precision_gets_one_that_fits() {
+    let h = harness().await;
+    for (window, buckets, first, second) in [
+        (
+            "from=2024-03-05T10:00&to=2024-03-05T12:00",
+            120,
+            "2024-03-05T10:00:00+00:00",
+            "2024-03-05T10:01:00+00:00",
+        ),
+        (
+            "from=2024-03-01T00:00&to=2024-03-08T00:00",
+            7 * 24,
+            "2024-03-01T00:00:00+00:00",
+            "2024-03-01T01:00:00+00:00",
+        ),
+        (
+            "from=2024-02-20T00:00&to=2024-03-21T00:00",
+            30,
+            "2024-02-20T00:00:00+00:00",
+            "2024-02-21T00:00:00+00:00",
+        ),
+    ] {
+        let answer = h
+            .get(&uri(
+                "deliverability/time-series",
+                &format!("{window}&metrics=count_injected"),
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{window}: {:?}", answer.body);
+        let rows = answer.results().as_array().unwrap();
+        assert_eq!(rows.len(), buckets, "{window}");
+        assert_eq!(
+            (rows[0]["ts"].as_str(), rows[1]["ts"].as_str()),
+            (Some(first), Some(second))
+        );
+        let total: u64 = rows
+            .iter()
+            .map(|r| r["count_injected"].as_u64().unwrap())
+            .sum();
+        assert!(total >= 4, "{window}: the injections are in the buckets");
+    }
 }
 
 #[tokio::test]

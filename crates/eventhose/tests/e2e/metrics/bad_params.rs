@@ -116,7 +116,10 @@ async fn metrics_bad_parameters_are_named_in_sparkposts_error_shape() {
         (
             "25 hours at 1min",
             summary,
-            vec![("to", Some("2026-11-02T01:00"))],
+            vec![
+                ("to", Some("2026-11-02T01:00")),
+                ("precision", Some("1min")),
+            ],
             "precision",
         ),
         (

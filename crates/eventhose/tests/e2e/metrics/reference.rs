@@ -301,6 +301,8 @@ pub fn facts(events: &[Value]) -> Vec<Fact> {
                 add(metric, 1);
                 add("count_rejected", 1);
                 add("count_targeted", 1);
+                // "admin bounce classification reasons, also includes Rejected".
+                add("count_admin_bounce", 1);
                 detail = Some(Detail::Rejection {
                     reason: reason(),
                     kind: rejection,

@@ -56,6 +56,7 @@ async fn add_and_check(
         &window(base, base + DAY, "count_clicked,count_raw_clicked"),
     )
     .await;
+    // (every click, link, each message once per link)
     let mut expected_links: Vec<(u64, String, u64)> = Vec::new();
     for fact in &f {
         if let Some(super::reference::Detail::Click {
@@ -65,10 +66,10 @@ async fn add_and_check(
         {
             match expected_links.iter_mut().find(|(_, l, _)| l == link) {
                 Some(entry) => {
-                    entry.0 += u64::from(*first_on_link);
-                    entry.2 += 1;
+                    entry.0 += 1;
+                    entry.2 += u64::from(*first_on_link);
                 }
-                None => expected_links.push((u64::from(*first_on_link), link.clone(), 1)),
+                None => expected_links.push((1, link.clone(), u64::from(*first_on_link))),
             }
         }
     }
