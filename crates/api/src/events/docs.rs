@@ -1,6 +1,7 @@
 //! `GET /events/message/documentation` and `GET /events/message/samples`: the webhooks' event
 //! documentation and samples, limited to the types the Events API searches, in the Events
-//! API's shape (one object per type; bare sample events; `timestamp` in ISO form).
+//! API's shape (one object per type; bare sample events; `timestamp` and `injection_time` in
+//! the Events API's ISO form).
 
 use std::sync::LazyLock;
 
@@ -84,6 +85,13 @@ fn type_documentation(event_type: EventType) -> Value {
             json!(render::iso_time(SAMPLE_TIMESTAMP)),
         );
     }
+    // The Events API's form of `injection_time` (events.apib's sample:
+    // `"injection_time": "2016-04-18T14:25:07.000+00:00"`), not the webhooks' `…Z`.
+    if let Some(Value::Object(injection)) = fields.get_mut("injection_time") {
+        if let Some(iso) = injection.get("sampleValue").and_then(render::iso_value) {
+            injection.insert("sampleValue".into(), json!(iso));
+        }
+    }
     let mut doc = Map::new();
     if let Some(type_doc) = fields.remove("type") {
         doc.insert("type".into(), type_doc);
@@ -129,6 +137,10 @@ mod tests {
             "2016-04-18T14:25:07.000+00:00"
         );
         assert_eq!(doc["display_name"]["sampleValue"], "Bounce");
+        assert_eq!(
+            doc["injection_time"]["sampleValue"],
+            "2016-04-18T14:25:07.000+00:00"
+        );
         assert!(doc["bounce_class"]["description"].as_str().unwrap().len() > 5);
         // Every documented field, plus display_name and event_description.
         assert_eq!(keys.len(), EventType::Bounce.documented_fields().len() + 2);

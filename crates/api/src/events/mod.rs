@@ -13,8 +13,9 @@
 //!   a client pages are neither skipped nor repeated and `total_count` stays the same.
 //!   `links.next` repeats every other parameter, with `from` and `to` pinned to the times the
 //!   first page resolved (the defaults move with the clock).
-//! - Events are returned as stored, except `timestamp`, written in the Events API's ISO form
-//!   (`2016-04-18T14:25:07.000+00:00`); other fields keep the storage form (numbers as text).
+//! - Events are returned as stored, except `timestamp` and `injection_time`, written in the
+//!   Events API's ISO form (`2016-04-18T14:25:07.000+00:00`); other fields keep the storage
+//!   form (numbers as text, as events.apib's sample shows `"subaccount_id": "101"`).
 //! - `from` before the 10-day retention is refused (400 naming `from`); `to` may lie in the
 //!   future. Times take `YYYY-MM-DDTHH:MM:ssZ`, without seconds, with an offset, or without a
 //!   zone (UTC).

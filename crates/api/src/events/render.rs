@@ -1,6 +1,6 @@
 //! Shaping the answer: events in the Events API's form, and the `next` link.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use eventhose_analytics::EventCursor;
 use eventhose_model::parse_timestamp;
 use serde_json::{Map, Value};
@@ -13,15 +13,40 @@ use super::BASE_PATH;
 /// A time as the Events API writes `timestamp`: `2016-04-18T14:25:07.000+00:00`.
 pub(super) fn iso_time(seconds: i64) -> String {
     DateTime::from_timestamp(seconds, 0)
-        .map(|at| at.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string())
+        .map(|at| at.format(ISO_FORM).to_string())
         .unwrap_or_else(|| seconds.to_string())
 }
 
-/// An event in the Events API's form: its fields as stored, `timestamp` in ISO form.
+/// The Events API's form of a time, in UTC with milliseconds and an explicit offset.
+const ISO_FORM: &str = "%Y-%m-%dT%H:%M:%S%.3f+00:00";
+
+/// The stored fields the Events API writes as ISO 8601 times. Its reference (events.apib,
+/// Search for Message Events, Response 200) shows both so:
+/// `"injection_time": "2016-04-18T14:25:07.000+00:00"` and
+/// `"timestamp": "2016-04-18T14:25:07.000+00:00"`; its migration guide ("Getting Started with
+/// the Events Search API") says `injection_time` and `timestamp` "are both ISO strings in UTC".
+/// Webhook payloads keep SparkPost's webhook forms (`timestamp` in unix seconds,
+/// `injection_time` as `2016-04-18T14:25:07.000Z`).
+const TIME_FIELDS: [&str; 2] = ["timestamp", "injection_time"];
+
+/// A stored time value in the Events API's form; `None` when it is not a time (left as it is).
+pub(super) fn iso_value(value: &Value) -> Option<String> {
+    if let Value::String(text) = value {
+        if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            return Some(at.with_timezone(&Utc).format(ISO_FORM).to_string());
+        }
+    }
+    parse_timestamp(value).ok().map(iso_time)
+}
+
+/// An event in the Events API's form: its fields as stored, times ([`TIME_FIELDS`]) in ISO
+/// form.
 pub(super) fn event(mut fields: Map<String, Value>) -> Value {
-    if let Some(timestamp) = fields.get_mut("timestamp") {
-        if let Ok(seconds) = parse_timestamp(timestamp) {
-            *timestamp = Value::String(iso_time(seconds));
+    for name in TIME_FIELDS {
+        if let Some(value) = fields.get_mut(name) {
+            if let Some(iso) = iso_value(value) {
+                *value = Value::String(iso);
+            }
         }
     }
     Value::Object(fields)
@@ -32,25 +57,37 @@ pub(super) fn stored_event(stored: &str) -> Result<Value, serde_json::Error> {
     serde_json::from_str::<Map<String, Value>>(stored).map(event)
 }
 
-/// [`stored_event`] as JSON text. The stored text is kept as it is but for `timestamp`'s value:
+/// [`stored_event`] as JSON text. The stored text is kept as it is but for the times' values:
 /// a page holds up to 10,000 events, and reading each into a value tree to write it again was
 /// most of the cost of rendering a large page.
 pub(super) fn stored_event_text(stored: &str) -> Result<String, serde_json::Error> {
-    let Some(span) = eventhose_analytics::value_span(stored, "timestamp") else {
-        return serde_json::to_string(&stored_event(stored)?);
-    };
-    let value = &stored[span.clone()];
-    let mut text = String::with_capacity(stored.len() + 16);
-    text.push_str(&stored[..span.start]);
-    match parse_timestamp(&serde_json::from_str(value)?) {
-        Ok(seconds) => {
-            text.push('"');
-            text.push_str(&iso_time(seconds));
-            text.push('"');
+    let mut spans = Vec::with_capacity(TIME_FIELDS.len());
+    for name in TIME_FIELDS {
+        match eventhose_analytics::value_span(stored, name) {
+            Some(span) => spans.push(span),
+            // Absent is the common case (the name is not in the text at all); anything
+            // else (repeated, or an event the scanner leaves to serde_json) takes the slow path.
+            None if name != "timestamp" && !stored.contains(&format!("\"{name}\"")) => {}
+            None => return serde_json::to_string(&stored_event(stored)?),
         }
-        Err(_) => text.push_str(value),
     }
-    text.push_str(&stored[span.end..]);
+    spans.sort_by_key(|span| span.start);
+    let mut text = String::with_capacity(stored.len() + 32);
+    let mut copied = 0;
+    for span in spans {
+        text.push_str(&stored[copied..span.start]);
+        let value = &stored[span.clone()];
+        match iso_value(&serde_json::from_str(value)?) {
+            Some(iso) => {
+                text.push('"');
+                text.push_str(&iso);
+                text.push('"');
+            }
+            None => text.push_str(value),
+        }
+        copied = span.end;
+    }
+    text.push_str(&stored[copied..]);
     Ok(text)
 }
 
@@ -113,6 +150,24 @@ mod tests {
         assert!(stored_event("nope").is_err());
     }
 
+    /// events.apib's sample: `"injection_time": "2016-04-18T14:25:07.000+00:00"`, while the
+    /// webhook form (what is stored) is `"2016-04-18T14:25:07.000Z"`.
+    #[test]
+    fn injection_time_takes_the_events_api_form() {
+        let stored = r#"{"type":"click","injection_time":"2016-04-18T14:25:07.000Z","timestamp":"1460989507"}"#;
+        for rendered in [
+            stored_event(stored).unwrap(),
+            serde_json::from_str(&stored_event_text(stored).unwrap()).unwrap(),
+        ] {
+            assert_eq!(rendered["injection_time"], "2016-04-18T14:25:07.000+00:00");
+            assert_eq!(rendered["timestamp"], "2016-04-18T14:25:07.000+00:00");
+        }
+        let other = stored_event(r#"{"injection_time":"2016-04-18T16:25:07.250+02:00"}"#).unwrap();
+        assert_eq!(other["injection_time"], "2016-04-18T14:25:07.250+00:00");
+        let unix = stored_event(r#"{"injection_time":"1460989507"}"#).unwrap();
+        assert_eq!(unix["injection_time"], "2016-04-18T14:25:07.000+00:00");
+    }
+
     #[test]
     fn the_text_form_is_the_value_form() {
         for stored in [
@@ -122,6 +177,10 @@ mod tests {
             r#"{"type":"open","event_id":"4"}"#,
             r#"{"type":"open","timestamp":"1","timestamp":"2","event_id":"5"}"#,
             r#" { "type" : "open" , "timestamp" : "1460989507" } "#,
+            r#"{"injection_time":"2016-04-18T14:25:07.000Z","type":"open","timestamp":"1460989507"}"#,
+            r#"{"type":"open","timestamp":"1460989507","injection_time":"2016-04-18T14:25:07.000Z"}"#,
+            r#"{"type":"open","injection_time":"x","injection_time":"2016-04-18T14:25:07Z"}"#,
+            r#"{"type":"open","injection_time":"not a time"}"#,
         ] {
             let text = stored_event_text(stored).unwrap();
             let parsed: Value = serde_json::from_str(&text).unwrap();

@@ -60,6 +60,8 @@ async fn samples_are_bare_events_of_the_asked_types() {
     );
     assert_eq!(some[1]["timestamp"], "2016-04-18T14:25:07.000+00:00");
     assert!(some[0]["target_link_url"].is_string());
+    // events.apib's sample: `"injection_time": "2016-04-18T14:25:07.000+00:00"`.
+    assert_eq!(some[0]["injection_time"], "2016-04-18T14:25:07.000+00:00");
     for bad in ["relay_delivery", "nope", "click,ab_test_completed"] {
         let answer = h
             .get(&format!("/api/v1/events/message/samples?events={bad}"))

@@ -6,6 +6,7 @@ mod erase;
 mod filters;
 mod paging;
 mod params;
+mod shapes;
 
 use std::sync::Arc;
 
