@@ -35,7 +35,7 @@ pub use error::{ApiError, ErrorEntry};
 pub use eventhose_analytics as analytics;
 pub use ingest::IngestLimits;
 pub use limits::ApiLimits;
-pub use webhooks::{WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
+pub use webhooks::{TargetRules, WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
 
 /// Renders the process's Prometheus metrics.
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::{router, ApiLimits, AppState, IngestLimits, KeyResolver, WebhookServices};
+use crate::{router, ApiLimits, AppState, IngestLimits, KeyResolver, TargetRules, WebhookServices};
 
 /// A router and the state store behind it.
 pub(crate) struct TestApp {
@@ -40,13 +40,14 @@ impl TestApp {
                 allow_private: false,
             },
             crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
+            TargetRules::default(),
         )
         .await
     }
 
     /// The application over empty in-memory analytic stores, with webhook targets allowed on
-    /// loopback (so that tests can run their own receivers) and at most `max_per_account`
-    /// webhooks per account.
+    /// loopback and any port (so that tests can run their own receivers) and at most
+    /// `max_per_account` webhooks per account.
     pub(crate) async fn for_webhooks(max_per_account: usize) -> TestApp {
         Self::build(
             Arc::new(crate::analytics::MemoryStore::new()),
@@ -55,6 +56,10 @@ impl TestApp {
                 allow_private: true,
             },
             max_per_account,
+            TargetRules {
+                any_port: true,
+                test_post_any_2xx: false,
+            },
         )
         .await
     }
@@ -64,6 +69,7 @@ impl TestApp {
         events: Arc<dyn EventStore>,
         policy: TargetPolicy,
         max_per_account: usize,
+        rules: TargetRules,
     ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(
@@ -80,6 +86,7 @@ impl TestApp {
             tokens: Arc::new(TokenCache::new()),
             changes: Arc::new(watch::channel(0u64).0),
             max_per_account,
+            rules,
         };
         let app = router(AppState {
             hose,

@@ -153,6 +153,12 @@ pub struct WebhookSettings {
     /// Most webhooks one account (the primary account, or one subaccount) may have; creating
     /// one more is refused with a 409. SparkPost publishes no such limit. Default: 100.
     pub max_per_account: usize,
+    /// Accept webhook targets on any port. Default off, as SparkPost: "Only ports 80 for http
+    /// and 443 for https can be set."
+    pub allow_any_port: bool,
+    /// Accept any 2xx answer to the test POST of create, re-target and validate. Default off,
+    /// as SparkPost: anything but HTTP 200 fails the request with a 400.
+    pub test_post_accepts_any_2xx: bool,
 }
 
 impl Default for WebhookSettings {
@@ -169,11 +175,21 @@ impl Default for WebhookSettings {
             record_every_batch: engine.record_every_batch,
             status_retention_days: engine.status_retention.as_secs() / 86_400,
             max_per_account: eventhose_api::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
+            allow_any_port: false,
+            test_post_accepts_any_2xx: false,
         }
     }
 }
 
 impl WebhookSettings {
+    /// SparkPost's rules on targets, as relaxed by these settings.
+    pub fn target_rules(&self) -> eventhose_api::TargetRules {
+        eventhose_api::TargetRules {
+            any_port: self.allow_any_port,
+            test_post_any_2xx: self.test_post_accepts_any_2xx,
+        }
+    }
+
     /// The delivery engine's configuration.
     pub fn engine(
         &self,
@@ -514,6 +530,7 @@ mod tests {
             jail.set_env("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true");
             jail.set_env("EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY", "a2V5");
             jail.set_env("EVENTHOSE_WEBHOOKS__MAX_PER_ACCOUNT", "7");
+            jail.set_env("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true");
             let overrides = Overrides {
                 listen: Some("127.0.0.1:2222".parse().unwrap()),
                 data_dir: None,
@@ -530,6 +547,13 @@ mod tests {
             );
             assert!(config.allow_private_targets);
             assert_eq!(config.webhooks.max_per_account, 7);
+            assert_eq!(
+                config.webhooks.target_rules(),
+                eventhose_api::TargetRules {
+                    any_port: true,
+                    test_post_any_2xx: false,
+                }
+            );
             let key = config.webhooks.encryption_key.clone().unwrap();
             assert_eq!(key.0, "a2V5");
             assert!(
@@ -712,6 +736,11 @@ mod tests {
             let config = load(None, &Overrides::default()).unwrap();
             assert_eq!(config, Config::default());
             assert!(!config.allow_private_targets);
+            assert_eq!(
+                config.webhooks.target_rules(),
+                eventhose_api::TargetRules::default(),
+                "SparkPost's rules unless relaxed"
+            );
             assert_eq!(config.webhooks.encryption_key, None);
             assert_eq!(config.webhooks.max_per_account, 100);
             Ok(())

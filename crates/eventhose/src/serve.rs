@@ -102,6 +102,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokens: Arc::new(TokenCache::new()),
         changes: Arc::new(webhook_changes),
         max_per_account: config.webhooks.max_per_account,
+        rules: config.webhooks.target_rules(),
     };
 
     hose.register(WEBHOOKS_SUBSCRIBER).await?;

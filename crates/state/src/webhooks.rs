@@ -149,6 +149,9 @@ pub struct Webhook {
     pub auth: WebhookAuth,
     /// Extra headers on every POST, in order.
     pub custom_headers: Vec<(String, String)>,
+    /// SparkPost's deprecated `auth_token`, sent as `X-MessageSystems-Webhook-Token` (encrypted
+    /// at rest).
+    pub auth_token: Option<String>,
     /// Whose events it receives.
     pub scope: WebhookScope,
     /// Subaccounts left out (only meaningful for [`WebhookScope::All`]).
@@ -180,6 +183,8 @@ pub struct NewWebhook {
     pub auth: WebhookAuth,
     /// Extra headers on every POST.
     pub custom_headers: Vec<(String, String)>,
+    /// SparkPost's deprecated `auth_token`.
+    pub auth_token: Option<String>,
     /// Whose events it receives.
     pub scope: WebhookScope,
     /// Subaccounts left out.
@@ -201,6 +206,8 @@ pub struct WebhookChanges {
     pub auth: Option<WebhookAuth>,
     /// New custom headers (replacing all).
     pub custom_headers: Option<Vec<(String, String)>>,
+    /// New `auth_token` (`Some(None)` removes it).
+    pub auth_token: Option<Option<String>>,
     /// New scope.
     pub scope: Option<WebhookScope>,
     /// New exception subaccounts (replacing all).
@@ -217,6 +224,7 @@ impl WebhookChanges {
             active,
             auth,
             custom_headers,
+            auth_token,
             scope,
             exception_subaccounts,
         } = self;
@@ -229,6 +237,9 @@ impl WebhookChanges {
         }
         webhook.custom_headers =
             custom_headers.unwrap_or(std::mem::take(&mut webhook.custom_headers));
+        if let Some(auth_token) = auth_token {
+            webhook.auth_token = auth_token;
+        }
         webhook.scope = scope.unwrap_or(webhook.scope);
         webhook.exception_subaccounts =
             exception_subaccounts.unwrap_or(std::mem::take(&mut webhook.exception_subaccounts));

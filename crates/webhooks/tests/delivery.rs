@@ -152,6 +152,39 @@ async fn basic_auth_header() {
     );
 }
 
+/// SparkPost's reference on the deprecated `auth_token`: "Authentication token to present in
+/// the `X-MessageSystems-Webhook-Token` header of POST requests to target."
+#[tokio::test]
+async fn auth_token_goes_in_its_header_and_replaces_a_custom_one() {
+    let (url, log) = recording_target(StatusCode::OK, "OK").await;
+    let auth = Auth::Basic {
+        username: "user".to_owned(),
+        password: "pass".to_owned(),
+    };
+    let custom = vec![(
+        "X-MessageSystems-Webhook-Token".to_owned(),
+        "forged".to_owned(),
+    )];
+    let mut post = batch(&url, &auth);
+    post.custom_headers = &custom;
+    post.auth_token = Some("5ebe2294ecd0e0f08eab7690d2a6ee69");
+    let (outcome, _) = post_batch(&lax_client(), &TokenCache::new(), LAX, post).await;
+    assert!(outcome.is_delivered(), "{outcome:?}");
+    let headers = &log.all()[0].headers;
+    assert_eq!(
+        one_header(headers, "x-messagesystems-webhook-token"),
+        "5ebe2294ecd0e0f08eab7690d2a6ee69"
+    );
+    assert_eq!(one_header(headers, "authorization"), "Basic dXNlcjpwYXNz");
+
+    let (outcome, _) = post_batch(&lax_client(), &TokenCache::new(), LAX, batch(&url, &auth)).await;
+    assert!(outcome.is_delivered(), "{outcome:?}");
+    assert!(log.all()[1]
+        .headers
+        .get("x-messagesystems-webhook-token")
+        .is_none());
+}
+
 /// A token endpoint at `/token` issuing `tok-1`, `tok-2`, … (all accepted by the target at
 /// `/hook` until revoked), with `expires_in` as given.
 struct OAuthServer {
@@ -524,6 +557,11 @@ async fn invalid_inputs_fail_before_any_request() {
     post.signing_secrets = &bad_secret;
     let (outcome, _) = post_batch(&lax_client(), &TokenCache::new(), LAX, post).await;
     assert!(matches!(failure_of(outcome).0, Failure::Other(m) if m.contains("whsec_")));
+
+    let mut post = batch(&url, &auth);
+    post.auth_token = Some("line\nbreak");
+    let (outcome, _) = post_batch(&lax_client(), &TokenCache::new(), LAX, post).await;
+    assert!(matches!(failure_of(outcome).0, Failure::Other(m) if m.contains("auth_token")));
 
     assert_eq!(log.count(), 0);
 }

@@ -78,6 +78,8 @@ pub(crate) struct Fields {
     pub(crate) custom_headers: Option<Vec<(String, String)>>,
     pub(crate) exception_subaccounts: Option<Vec<u64>>,
     pub(crate) subaccount_id: Option<i64>,
+    /// `Some("")` asks for no token.
+    pub(crate) auth_token: Option<String>,
 }
 
 impl Fields {
@@ -123,6 +125,7 @@ pub(crate) fn read(body: &[u8], problems: &mut Problems) -> Result<Fields, ApiEr
         exception_subaccounts: field("exception_subaccounts")
             .and_then(|v| exception_subaccounts(v, problems)),
         subaccount_id: field("subaccount_id").and_then(|v| subaccount_id(v, problems)),
+        auth_token: field("auth_token").and_then(|v| auth_token(v, problems)),
     })
 }
 
@@ -237,7 +240,13 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
     let mut ids: Vec<u64> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        match item.as_u64().filter(|&id| id <= MAX_SUBACCOUNT_ID) {
+        // Ids as numbers, as SparkPost's requests give them, or as the strings its answers
+        // show (`"exception_subaccounts": ["123"]`), so that a retrieved webhook can be sent
+        // back as it is.
+        let id = item
+            .as_u64()
+            .or_else(|| item.as_str().and_then(|text| text.parse::<u64>().ok()));
+        match id.filter(|&id| id <= MAX_SUBACCOUNT_ID) {
             Some(id) if ids.contains(&id) => {
                 problems.add(
                     PARAM,
@@ -258,6 +267,28 @@ fn exception_subaccounts(value: &Value, problems: &mut Problems) -> Option<Vec<u
         }
     }
     ok.then_some(ids)
+}
+
+/// Longest `auth_token`, in bytes. SparkPost documents no limit; a token is a header value.
+pub(crate) const MAX_AUTH_TOKEN_BYTES: usize = 1024;
+
+/// SparkPost's deprecated `auth_token` (webhooks.apib: "Authentication token to present in the
+/// `X-MessageSystems-Webhook-Token` header of POST requests to target"): a string that can be
+/// sent as a header value; `""` means none.
+fn auth_token(value: &Value, problems: &mut Problems) -> Option<String> {
+    match value.as_str() {
+        Some(text) if text.len() > MAX_AUTH_TOKEN_BYTES => problems.add(
+            "auth_token",
+            format!("auth_token must be at most {MAX_AUTH_TOKEN_BYTES} bytes"),
+        ),
+        Some(text) if axum::http::HeaderValue::from_str(text).is_err() => problems.add(
+            "auth_token",
+            "auth_token must be printable text that can be sent as a header value",
+        ),
+        Some(text) => return Some(text.to_string()),
+        None => problems.add("auth_token", "auth_token must be a string"),
+    }
+    None
 }
 
 fn subaccount_id(value: &Value, problems: &mut Problems) -> Option<i64> {
@@ -303,7 +334,7 @@ mod tests {
             "name": "n", "target": " https://x.example/ ", "events": ["delivery", "bounce", "delivery"],
             "active": false, "auth_type": "basic", "auth_credentials": {"username": "u"},
             "custom_headers": {"x-a": "1"}, "exception_subaccounts": [1, 2], "subaccount_id": -1,
-            "unknown_field": 1, "auth_token": null
+            "unknown_field": 1, "auth_token": "5ebe2294ecd0e0f08eab7690d2a6ee69"
         });
         let fields = read(body.to_string().as_bytes(), &mut problems).unwrap();
         assert!(problems.0.is_empty(), "{problems:?}");
@@ -313,6 +344,10 @@ mod tests {
         assert_eq!(fields.auth_type, Some(AuthType::Basic));
         assert_eq!(fields.exception_subaccounts.unwrap(), [1, 2]);
         assert_eq!(fields.subaccount_id, Some(-1));
+        assert_eq!(
+            fields.auth_token.as_deref(),
+            Some("5ebe2294ecd0e0f08eab7690d2a6ee69")
+        );
     }
 
     #[test]
@@ -321,7 +356,7 @@ mod tests {
             "name": "", "target": 5, "events": ["delivery", "nope"], "active": "yes",
             "auth_type": "digest", "auth_request_details": [], "auth_credentials": "x",
             "custom_headers": {"Bad Name": "1"}, "exception_subaccounts": [1, 1, -3],
-            "subaccount_id": -2
+            "subaccount_id": -2, "auth_token": 5
         }));
         assert_eq!(
             params,
@@ -336,8 +371,21 @@ mod tests {
                 "custom_headers",
                 "exception_subaccounts",
                 "exception_subaccounts",
-                "subaccount_id"
+                "subaccount_id",
+                "auth_token"
             ]
+        );
+    }
+
+    #[test]
+    fn exception_ids_may_be_the_strings_a_retrieve_shows() {
+        let mut problems = Problems::default();
+        let body = json!({"exception_subaccounts": ["123", 7]});
+        let fields = read(body.to_string().as_bytes(), &mut problems).unwrap();
+        assert_eq!(fields.exception_subaccounts.unwrap(), [123, 7]);
+        assert_eq!(
+            params_of(json!({"exception_subaccounts": ["12x"]})),
+            ["exception_subaccounts"]
         );
     }
 
@@ -346,6 +394,12 @@ mod tests {
         assert_eq!(params_of(json!({"name": "x".repeat(1025)})), ["name"]);
         assert!(params_of(json!({"name": "é".repeat(1024)})).is_empty());
         assert_eq!(params_of(json!({"events": []})), ["events"]);
+        assert_eq!(
+            params_of(json!({"auth_token": "x".repeat(1025)})),
+            ["auth_token"]
+        );
+        assert_eq!(params_of(json!({"auth_token": "a\nb"})), ["auth_token"]);
+        assert!(params_of(json!({"auth_token": "x".repeat(1024)})).is_empty());
         let eleven: Vec<u64> = (1..=11).collect();
         assert_eq!(
             params_of(json!({ "exception_subaccounts": eleven })),

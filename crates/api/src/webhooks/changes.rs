@@ -6,7 +6,7 @@ use eventhose_webhooks::TargetPolicy;
 
 use super::body::{self, Fields, Problems};
 use super::reach::Reach;
-use super::{auth_fields, custom_headers, target_check};
+use super::{auth_fields, auth_token, custom_headers, target_check, TargetRules};
 use crate::error::ApiError;
 
 /// Checks a create body; the new webhook's scope comes from the caller's reach.
@@ -14,6 +14,7 @@ pub(crate) async fn new_webhook(
     bytes: &[u8],
     reach: Reach,
     policy: TargetPolicy,
+    rules: TargetRules,
 ) -> Result<NewWebhook, ApiError> {
     let mut problems = Problems::default();
     let fields = body::read(bytes, &mut problems)?;
@@ -33,11 +34,20 @@ pub(crate) async fn new_webhook(
         );
     }
     let auth = auth_fields::resolve(&fields, None, false, &mut problems);
+    let token = fields.auth_token.as_deref().filter(|t| !t.is_empty());
     let headers = fields.custom_headers.clone().unwrap_or_default();
     let scope = reach.create_scope();
     let exceptions = fields.exception_subaccounts.clone().unwrap_or_default();
-    check_combination(auth.as_ref(), &headers, scope, &exceptions, &mut problems);
-    check_urls(&fields, auth.as_ref(), policy, &mut problems).await;
+    let combination = Combination {
+        auth: auth.as_ref(),
+        token_in_use: token.is_some(),
+        headers: &headers,
+        scope,
+        exceptions: &exceptions,
+    };
+    check_combination(&combination, &mut problems);
+    let auth_token = token.map(String::from);
+    check_urls(&fields, auth.as_ref(), (policy, rules), &mut problems).await;
     problems.finish()?;
     match (fields.name, fields.target, fields.events, auth) {
         (Some(name), Some(target), Some(events), Some(auth)) => Ok(NewWebhook {
@@ -47,6 +57,7 @@ pub(crate) async fn new_webhook(
             active: fields.active.unwrap_or(true),
             auth,
             custom_headers: headers,
+            auth_token,
             scope,
             exception_subaccounts: exceptions,
         }),
@@ -61,7 +72,8 @@ pub(crate) struct Update {
     pub(crate) changes: WebhookChanges,
     /// The webhook as it will be, for the test POST.
     pub(crate) merged: Webhook,
-    /// Whether the target or the authentication changes, which calls for a test POST.
+    /// Whether the target, the authentication or the `auth_token` changes, which calls for a
+    /// test POST.
     pub(crate) retest: bool,
 }
 
@@ -71,6 +83,7 @@ pub(crate) async fn update(
     stored: &Webhook,
     reach: Reach,
     policy: TargetPolicy,
+    rules: TargetRules,
 ) -> Result<Update, ApiError> {
     let mut problems = Problems::default();
     let fields = body::read(bytes, &mut problems)?;
@@ -110,12 +123,29 @@ pub(crate) async fn update(
             stored.custom_headers.clone()
         }
     };
-    check_combination(auth.as_ref(), &headers, scope, &exceptions, &mut problems);
+    let token = auth_token::resolve(
+        fields.auth_token.as_deref(),
+        stored.auth_token.as_deref(),
+        target_changed,
+    )
+    .unwrap_or_else(|problem| {
+        problems.add("auth_token", problem);
+        stored.auth_token.clone()
+    });
+    let combination = Combination {
+        auth: auth.as_ref(),
+        token_in_use: token.is_some(),
+        headers: &headers,
+        scope,
+        exceptions: &exceptions,
+    };
+    check_combination(&combination, &mut problems);
+    let token_changed = token != stored.auth_token;
     let auth_changed = auth.as_ref().is_some_and(|auth| *auth != stored.auth);
     check_urls(
         &fields,
         auth.as_ref().filter(|_| auth_changed),
-        policy,
+        (policy, rules),
         &mut problems,
     )
     .await;
@@ -128,6 +158,7 @@ pub(crate) async fn update(
         active: fields.active,
         auth: auth_changed.then(|| auth.clone()),
         custom_headers: fields.custom_headers.is_some().then_some(headers),
+        auth_token: token_changed.then_some(token),
         scope: (scope != stored.scope).then_some(scope),
         exception_subaccounts: (exceptions != stored.exception_subaccounts).then_some(exceptions),
     };
@@ -135,24 +166,31 @@ pub(crate) async fn update(
     Ok(Update {
         changes,
         merged,
-        retest: target_changed || auth_changed,
+        retest: target_changed || auth_changed || token_changed,
     })
 }
 
-/// Rules that span fields: reserved headers given the authentication, and exceptions only
-/// with the "primary and all subaccounts" scope.
-fn check_combination(
-    auth: Option<&WebhookAuth>,
-    headers: &[(String, String)],
+/// The fields whose rules span several of them, as the webhook will have them.
+struct Combination<'a> {
+    auth: Option<&'a WebhookAuth>,
+    token_in_use: bool,
+    headers: &'a [(String, String)],
     scope: WebhookScope,
-    exceptions: &[u64],
-    problems: &mut Problems,
-) {
-    let auth_in_use = !matches!(auth, None | Some(WebhookAuth::None));
-    for problem in custom_headers::reserved_problems(headers, auth_in_use) {
+    exceptions: &'a [u64],
+}
+
+/// Rules that span fields: reserved headers given the authentication and `auth_token`, and
+/// exceptions only with the "primary and all subaccounts" scope.
+fn check_combination(combination: &Combination<'_>, problems: &mut Problems) {
+    let auth_in_use = !matches!(combination.auth, None | Some(WebhookAuth::None));
+    for problem in custom_headers::reserved_problems(
+        combination.headers,
+        auth_in_use,
+        combination.token_in_use,
+    ) {
         problems.add("custom_headers", problem);
     }
-    if !exceptions.is_empty() && scope != WebhookScope::All {
+    if !combination.exceptions.is_empty() && combination.scope != WebhookScope::All {
         problems.add(
             "exception_subaccounts",
             "exception_subaccounts only applies to webhooks for the primary and all subaccounts (subaccount_id -1)",
@@ -160,15 +198,20 @@ fn check_combination(
     }
 }
 
-/// The SSRF policy on the target and on a (new) OAuth2 token URL.
+/// The SSRF policy on the target and on a (new) OAuth2 token URL, and SparkPost's port rule
+/// on the target.
 async fn check_urls(
     fields: &Fields,
     auth: Option<&WebhookAuth>,
-    policy: TargetPolicy,
+    (policy, rules): (TargetPolicy, TargetRules),
     problems: &mut Problems,
 ) {
     if let Some(target) = &fields.target {
-        if let Some(reason) = target_check::refusal(target, policy).await {
+        let refusal = match target_check::refusal(target, policy).await {
+            Some(reason) => Some(reason),
+            None => target_check::port_refusal(target, rules),
+        };
+        if let Some(reason) = refusal {
             problems.add("target", format!("target refused: {reason}"));
         }
     }
@@ -198,6 +241,12 @@ mod tests {
         allow_private: true,
     };
 
+    /// Loopback test targets listen on any port.
+    const ANY_PORT: TargetRules = TargetRules {
+        any_port: true,
+        test_post_any_2xx: false,
+    };
+
     fn stored() -> Webhook {
         Webhook {
             id: "id".into(),
@@ -210,6 +259,7 @@ mod tests {
                 password: "p".into(),
             },
             custom_headers: vec![("x-a".into(), "1".into())],
+            auth_token: None,
             scope: WebhookScope::All,
             exception_subaccounts: vec![5],
             signing: SigningSecrets {
@@ -229,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_requires_fields_and_takes_the_scope_from_the_reach() {
-        let err = new_webhook(b"{}", Reach::Everything, LAX)
+        let err = new_webhook(b"{}", Reach::Everything, LAX, ANY_PORT)
             .await
             .unwrap_err();
         assert_eq!(params(err), ["name", "target", "events"]);
@@ -238,6 +288,7 @@ mod tests {
             body.to_string().as_bytes(),
             Reach::Owner(WebhookOwner::Subaccount(3)),
             LAX,
+            ANY_PORT,
         )
         .await
         .unwrap();
@@ -258,6 +309,7 @@ mod tests {
             body.to_string().as_bytes(),
             Reach::Owner(WebhookOwner::Primary),
             LAX,
+            ANY_PORT,
         )
         .await
         .unwrap_err();
@@ -275,10 +327,119 @@ mod tests {
             "auth_type": "oauth2",
             "auth_request_details": {"url": "http://localhost:2/token", "body": {}}
         });
-        let err = new_webhook(body.to_string().as_bytes(), Reach::Everything, strict)
-            .await
-            .unwrap_err();
+        let err = new_webhook(
+            body.to_string().as_bytes(),
+            Reach::Everything,
+            strict,
+            ANY_PORT,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(params(err), ["target", "auth_request_details.url"]);
+    }
+
+    #[tokio::test]
+    async fn sparkpost_rules_refuse_non_standard_ports_on_create_and_update() {
+        let sparkpost = TargetRules::default();
+        let body = json!({"name": "n", "target": "http://127.0.0.1:8080/", "events": ["click"]});
+        let err = new_webhook(
+            body.to_string().as_bytes(),
+            Reach::Everything,
+            LAX,
+            sparkpost,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(params(err), ["target"]);
+        let body = json!({"name": "n", "target": "http://127.0.0.1/", "events": ["click"]});
+        assert!(new_webhook(
+            body.to_string().as_bytes(),
+            Reach::Everything,
+            LAX,
+            sparkpost
+        )
+        .await
+        .is_ok());
+        let body = json!({"target": "https://127.0.0.1:8443/"});
+        let err = update(
+            body.to_string().as_bytes(),
+            &stored(),
+            Reach::Everything,
+            LAX,
+            sparkpost,
+        )
+        .await
+        .unwrap_err();
+        assert!(params(err).contains(&"target".to_string()));
+    }
+
+    #[tokio::test]
+    async fn auth_token_is_kept_cleared_and_not_carried_to_a_new_target() {
+        let body = json!({
+            "name": "n", "target": "http://127.0.0.1:1/", "events": ["click"],
+            "auth_token": "t1", "custom_headers": {"X-MessageSystems-Webhook-Token": "x"}
+        });
+        let err = new_webhook(
+            body.to_string().as_bytes(),
+            Reach::Everything,
+            LAX,
+            ANY_PORT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            params(err),
+            ["custom_headers"],
+            "the token's header is reserved"
+        );
+        let body = json!({"name": "n", "target": "http://127.0.0.1:1/", "events": ["click"],
+            "auth_token": "t1"});
+        let created = new_webhook(
+            body.to_string().as_bytes(),
+            Reach::Everything,
+            LAX,
+            ANY_PORT,
+        )
+        .await
+        .unwrap();
+        assert_eq!(created.auth_token.as_deref(), Some("t1"));
+
+        let mut tokened = stored();
+        tokened.auth = WebhookAuth::None;
+        tokened.auth_token = Some("t1".into());
+        let update_of = |body: serde_json::Value| {
+            let tokened = tokened.clone();
+            async move {
+                update(
+                    body.to_string().as_bytes(),
+                    &tokened,
+                    Reach::Everything,
+                    LAX,
+                    ANY_PORT,
+                )
+                .await
+            }
+        };
+        let masked = update_of(json!({"auth_token": "********"})).await.unwrap();
+        assert_eq!(masked.changes.auth_token, None, "the mask keeps the token");
+        assert!(!masked.retest);
+        let changed = update_of(json!({"auth_token": "t2"})).await.unwrap();
+        assert_eq!(changed.changes.auth_token, Some(Some("t2".into())));
+        assert!(changed.retest, "a new token is tested");
+        let cleared = update_of(json!({"auth_token": ""})).await.unwrap();
+        assert_eq!(cleared.changes.auth_token, Some(None));
+        let moved = json!({"target": "http://127.0.0.1:9/new", "custom_headers": {}});
+        let err = update_of(moved).await.unwrap_err();
+        assert_eq!(params(err), ["auth_token"]);
+        let moved = json!({"target": "http://127.0.0.1:9/new", "custom_headers": {},
+            "auth_token": "********"});
+        assert_eq!(params(update_of(moved).await.unwrap_err()), ["auth_token"]);
+        let moved = json!({"target": "http://127.0.0.1:9/new", "custom_headers": {},
+            "auth_token": "t3"});
+        assert_eq!(
+            update_of(moved).await.unwrap().merged.auth_token.as_deref(),
+            Some("t3")
+        );
     }
 
     #[tokio::test]
@@ -289,6 +450,7 @@ mod tests {
                 &stored(),
                 Reach::Everything,
                 LAX,
+                ANY_PORT,
             )
             .await
         };
@@ -334,7 +496,7 @@ mod tests {
     async fn update_cannot_move_a_webhook_out_of_reach() {
         let reach = Reach::Owner(WebhookOwner::Primary);
         let body = json!({"subaccount_id": 4});
-        let err = update(body.to_string().as_bytes(), &stored(), reach, LAX)
+        let err = update(body.to_string().as_bytes(), &stored(), reach, LAX, ANY_PORT)
             .await
             .unwrap_err();
         assert_eq!(params(err), ["subaccount_id"]);

@@ -120,9 +120,17 @@ pub(crate) fn resolve(
     }
 }
 
+/// The header of the deprecated `auth_token`.
+const TOKEN_HEADER: &str = "x-messagesystems-webhook-token";
+
 /// Names the headers that the delivery sets itself; `Authorization` counts when the webhook
-/// authenticates (`auth_in_use`).
-pub(crate) fn reserved_problems(headers: &[(String, String)], auth_in_use: bool) -> Vec<String> {
+/// authenticates (`auth_in_use`), `X-MessageSystems-Webhook-Token` when it has an `auth_token`
+/// (`token_in_use`).
+pub(crate) fn reserved_problems(
+    headers: &[(String, String)],
+    auth_in_use: bool,
+    token_in_use: bool,
+) -> Vec<String> {
     headers
         .iter()
         .filter_map(|(name, _)| {
@@ -130,6 +138,10 @@ pub(crate) fn reserved_problems(headers: &[(String, String)], auth_in_use: bool)
             if RESERVED.contains(&lower.as_str()) || lower.starts_with(RESERVED_PREFIX) {
                 Some(format!(
                     "custom_headers: `{name}` is set by eventhose itself"
+                ))
+            } else if token_in_use && lower == TOKEN_HEADER {
+                Some(format!(
+                    "custom_headers: `{name}` cannot be set when the webhook has an auth_token"
                 ))
             } else if auth_in_use && lower == "authorization" {
                 Some(format!(
@@ -157,7 +169,7 @@ mod tests {
                 ("X-Alpha".to_string(), "two".to_string())
             ]
         );
-        assert!(reserved_problems(&headers, true).is_empty());
+        assert!(reserved_problems(&headers, true, true).is_empty());
     }
 
     #[test]
@@ -248,11 +260,13 @@ mod tests {
             "X-MessageSystems-Batch-ID",
             "Webhook-Signature",
             "Authorization",
+            "X-MessageSystems-Webhook-Token",
         ]
         .iter()
         .map(|name| (name.to_string(), "v".to_string()))
         .collect();
-        assert_eq!(reserved_problems(&headers, false).len(), 5);
-        assert_eq!(reserved_problems(&headers, true).len(), 6);
+        assert_eq!(reserved_problems(&headers, false, false).len(), 5);
+        assert_eq!(reserved_problems(&headers, true, false).len(), 6);
+        assert_eq!(reserved_problems(&headers, true, true).len(), 7);
     }
 }

@@ -95,7 +95,7 @@ pub(crate) async fn create(
     let key = caller.require(MODIFY_GRANT)?;
     let reach = Reach::of(key, &headers)?;
     let services = &state.webhooks;
-    let new = changes::new_webhook(&body, reach, services.policy).await?;
+    let new = changes::new_webhook(&body, reach, services.policy, services.rules).await?;
     let (owner, limit) = (new.scope.owner(), services.max_per_account);
     // Checked before the test POST too, so that a refused webhook sends nothing.
     if services
@@ -115,6 +115,7 @@ pub(crate) async fn create(
             target: &new.target,
             auth: &new.auth,
             custom_headers: &new.custom_headers,
+            auth_token: new.auth_token.as_deref(),
             signing_secrets: &[],
         },
         Bytes::from_static(PING_BATCH.as_bytes()),
@@ -189,7 +190,9 @@ pub(crate) async fn retrieve(
 }
 
 /// `PUT /api/v1/webhooks/{id}`: a partial update; a new target or authentication is tested
-/// first.
+/// first. The answer is SparkPost's (webhooks.apib, "Update a Webhook", Response 200):
+/// `{"results": {"id": "12affc24-…", "links": [{"href": "/api/v1/webhooks/12affc24-…/validate",
+/// "rel": "urn.msys.webhooks.validate", "method": ["POST"]}]}}`.
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,7 +202,7 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>, Rejection> {
     let (reach, stored) = authorised_webhook(&state, &caller, &headers, &id, MODIFY_GRANT).await?;
     let services = &state.webhooks;
-    let update = changes::update(&body, &stored, reach, services.policy).await?;
+    let update = changes::update(&body, &stored, reach, services.policy, services.rules).await?;
     if update.retest {
         let merged = &update.merged;
         test_post::send(
@@ -210,6 +213,7 @@ pub(crate) async fn update(
                 target: &merged.target,
                 auth: &merged.auth,
                 custom_headers: &merged.custom_headers,
+                auth_token: merged.auth_token.as_deref(),
                 signing_secrets: &[],
             },
             Bytes::from_static(PING_BATCH.as_bytes()),
@@ -227,7 +231,10 @@ pub(crate) async fn update(
     }
     services.changed();
     Ok(Json(json!({
-        "results": view::webhook(&updated, chrono_tz::Tz::UTC, &state.webhooks.tokens)
+        "results": {
+            "id": updated.id,
+            "links": [view::validate_link(&updated.id)],
+        }
     })))
 }
 
@@ -282,6 +289,7 @@ pub(crate) async fn validate(
             target: &webhook.target,
             auth: &webhook.auth,
             custom_headers: &webhook.custom_headers,
+            auth_token: webhook.auth_token.as_deref(),
             signing_secrets: &secrets,
         },
         Bytes::from_static(PING_BATCH.as_bytes()),

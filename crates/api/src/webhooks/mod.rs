@@ -4,9 +4,11 @@
 //!
 //! Reads need `webhooks/view`, everything else `webhooks/modify`. `X-MSYS-SUBACCOUNT` scopes a
 //! primary key to one account; a subaccount key is confined to its own ([`reach`]). Secrets are
-//! never shown again after creation: passwords and client secrets come back masked.
+//! never shown again after creation: passwords, client secrets, custom header values and the
+//! deprecated `auth_token` come back masked.
 
 mod auth_fields;
+mod auth_token;
 mod batch_status;
 mod body;
 mod changes;
@@ -52,6 +54,23 @@ pub struct WebhookServices {
     /// Most webhooks one account (the primary account, or one subaccount) may have; creating
     /// one more is refused with a 409.
     pub max_per_account: usize,
+    /// SparkPost's rules on targets, or the operator's relaxations of them.
+    pub rules: TargetRules,
+}
+
+/// Where SparkPost is stricter than a target needs to be, and an operator may relax it. The
+/// default is SparkPost's behaviour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TargetRules {
+    /// Accept targets on any port. SparkPost (webhooks.apib, "Create a Webhook"): "Webhooks
+    /// only support standard ports, port 80 for HTTP traffic and port 443 for HTTPS traffic.
+    /// You will not be able to create a webhook using a non-standard port."
+    pub any_port: bool,
+    /// Accept any 2xx answer to a test POST (create, re-target, validate). SparkPost
+    /// (webhooks.apib): "If this request does not receive an HTTP 200 response, your request to
+    /// the Webhook API will fail with HTTP 400"; validate "validates that the target responds
+    /// with HTTP 200".
+    pub test_post_any_2xx: bool,
 }
 
 /// Default of [`WebhookServices::max_per_account`]. SparkPost publishes no such limit; 100

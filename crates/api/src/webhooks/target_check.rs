@@ -1,7 +1,32 @@
-//! The SSRF policy applied to a URL given in a request, before anything is sent to it.
+//! The SSRF policy applied to a URL given in a request, before anything is sent to it, and
+//! SparkPost's rule on target ports.
 
 use eventhose_webhooks::target::{check_url, resolve_allowed};
 use eventhose_webhooks::TargetPolicy;
+
+use super::TargetRules;
+
+/// Why a target on `url`'s port is refused under `rules`, or `None`. SparkPost's reference
+/// (webhooks.apib, `target`): "Only ports 80 for http and 443 for https can be set." A URL
+/// that does not parse is left to [`refusal`].
+pub(crate) fn port_refusal(url: &str, rules: TargetRules) -> Option<String> {
+    if rules.any_port {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let standard = match parsed.scheme() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let port = parsed.port_or_known_default()?;
+    (port != standard).then(|| {
+        format!(
+            "only port {standard} can be set for {} targets, as SparkPost allows, not {port} (the operator can allow any port with webhooks.allow_any_port)",
+            parsed.scheme()
+        )
+    })
+}
 
 /// Why `url` cannot be used under `policy`, or `None` when it can. Nothing is sent: the URL is
 /// checked, and a host name is resolved to check its addresses (the client checks them again
@@ -28,6 +53,33 @@ mod tests {
     const LAX: TargetPolicy = TargetPolicy {
         allow_private: true,
     };
+
+    #[test]
+    fn only_standard_ports_unless_the_operator_allows_any() {
+        let sparkpost = TargetRules::default();
+        for url in [
+            "http://hooks.example.com/in",
+            "https://hooks.example.com/in",
+            "http://hooks.example.com:80/in",
+            "https://hooks.example.com:443/in",
+        ] {
+            assert_eq!(port_refusal(url, sparkpost), None, "{url}");
+        }
+        for url in [
+            "http://hooks.example.com:8080/in",
+            "https://hooks.example.com:8443/in",
+            "http://hooks.example.com:443/in",
+            "https://hooks.example.com:80/in",
+        ] {
+            let reason = port_refusal(url, sparkpost).unwrap_or_default();
+            assert!(reason.contains("only port"), "{url}: {reason}");
+        }
+        let any = TargetRules {
+            any_port: true,
+            ..TargetRules::default()
+        };
+        assert_eq!(port_refusal("http://hooks.example.com:8080/in", any), None);
+    }
 
     #[tokio::test]
     async fn private_targets_need_the_lax_policy() {

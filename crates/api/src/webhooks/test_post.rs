@@ -1,6 +1,7 @@
 //! The test POST SparkPost sends when a webhook is created, re-targeted or validated: the
 //! batch `[{"msys":{}}]` with a fixed batch id, the webhook's authentication and custom
-//! headers. Anything but a 2xx answer is a 400 carrying the target's response.
+//! headers. Anything but a 200 answer (any 2xx, if the operator allows it) is a 400 carrying
+//! the target's response.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +31,8 @@ pub(crate) struct Probe<'a> {
     pub(crate) auth: &'a WebhookAuth,
     /// The webhook's custom headers.
     pub(crate) custom_headers: &'a [(String, String)],
+    /// The webhook's deprecated `auth_token`.
+    pub(crate) auth_token: Option<&'a str>,
     /// Secrets to sign with (none before the webhook exists).
     pub(crate) signing_secrets: &'a [String],
 }
@@ -79,11 +82,20 @@ pub(crate) async fn send(
             body: batch,
             custom_headers: probe.custom_headers,
             auth: &auth,
+            auth_token: probe.auth_token,
             signing_secrets: probe.signing_secrets,
         },
     )
     .await;
     match (outcome, response) {
+        (Outcome::Delivered { status, .. }, response)
+            if !accepted(status, services.rules.test_post_any_2xx) =>
+        {
+            Err(TestPostFailed {
+                failure: Failure::Status(status),
+                response,
+            })
+        }
         (Outcome::Delivered { .. }, Some(response)) => Ok(response),
         (Outcome::Delivered { status, .. }, None) => Ok(TargetResponse {
             status,
@@ -94,9 +106,26 @@ pub(crate) async fn send(
     }
 }
 
+/// Whether a test POST answered with the 2xx `status` passes. SparkPost's reference
+/// (webhooks.apib): on create, "If this request does not receive an HTTP 200 response, your
+/// request to the Webhook API will fail with HTTP 400"; its support FAQ: "Any non 200 response
+/// is treated as an error". Any 2xx only when the operator allows it (`any_2xx`).
+fn accepted(status: u16, any_2xx: bool) -> bool {
+    status == 200 || (any_2xx && (200..300).contains(&status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_200_passes_unless_any_2xx_is_allowed() {
+        assert!(accepted(200, false));
+        assert!(!accepted(204, false));
+        assert!(!accepted(202, false));
+        assert!(accepted(204, true));
+        assert!(!accepted(302, true));
+    }
 
     #[tokio::test]
     async fn failure_answer_carries_the_response() {

@@ -27,7 +27,8 @@ impl Hit {
     }
 }
 
-/// A loopback HTTP server that records every request and answers 200 (a token for `/token`).
+/// A loopback HTTP server that records every request and answers 200 (a token for `/token`,
+/// 204 for `/no-content`).
 struct Receiver {
     base: String,
     hits: Arc<Mutex<Vec<Hit>>>,
@@ -50,6 +51,9 @@ impl Receiver {
                         StatusCode::OK,
                         r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#,
                     );
+                }
+                if uri.path() == "/no-content" {
+                    return (StatusCode::NO_CONTENT, "");
                 }
                 (StatusCode::OK, "OK")
             }
@@ -127,6 +131,7 @@ impl Harness {
                     .iter()
                     .map(|(name, value)| (name.to_string(), value.to_string()))
                     .collect(),
+                auth_token: None,
                 scope,
                 exception_subaccounts: vec![],
             })
@@ -428,4 +433,118 @@ async fn account_cannot_create_webhooks_beyond_its_cap() {
         .call(Method::POST, "/api/v1/webhooks", &sub, Some(create("sub")))
         .await;
     answer.results();
+}
+
+/// SparkPost's webhook object (webhooks.apib): "auth_token (string) Deprecated in favor of the
+/// `auth_type` field. Authentication token to present in the `X-MessageSystems-Webhook-Token`
+/// header of POST requests to target." Here it is a secret: sent, never shown.
+#[tokio::test]
+async fn auth_token_is_sent_in_its_header_and_never_shown() {
+    let h = harness().await;
+    let (receiver, attacker) = (Receiver::start().await, Receiver::start().await);
+    let token = "5ebe2294ecd0e0f08eab7690d2a6ee69";
+    let created = h
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &h.modify,
+            Some(json!({"name": "legacy", "target": receiver.url("/in"),
+                "events": ["delivery"], "auth_token": token})),
+        )
+        .await;
+    let id = created.results()["id"].as_str().unwrap().to_string();
+    assert!(!created.body.to_string().contains(token));
+    assert_eq!(
+        receiver.hits()[0].header("x-messagesystems-webhook-token"),
+        Some(token),
+        "the test POST carries the token"
+    );
+    assert_eq!(h.reread(&id).auth_token.as_deref(), Some(token));
+
+    for key in [&h.view, &h.modify] {
+        let shown = h.get(&id, key).await;
+        assert_eq!(shown.results()["auth_token"], "********");
+        assert!(!shown.body.to_string().contains(token));
+    }
+    let listed = h.call(Method::GET, "/api/v1/webhooks", &h.view, None).await;
+    assert_eq!(listed.results()[0]["auth_token"], "********");
+    assert!(!listed.body.to_string().contains(token));
+
+    // Validate sends it too.
+    let uri = format!("/api/v1/webhooks/{id}/validate");
+    h.call(Method::POST, &uri, &h.modify, None).await.results();
+    assert_eq!(
+        receiver.hits()[1].header("x-messagesystems-webhook-token"),
+        Some(token)
+    );
+
+    // The object echoed back with the attacker's target: the mask does not follow it.
+    let mut echoed = h.get(&id, &h.modify).await.results().clone();
+    echoed["target"] = json!(attacker.url("/steal"));
+    assert_eq!(h.put(&id, echoed).await.bad_params(), ["auth_token"]);
+    assert!(attacker.hits().is_empty());
+    assert_eq!(h.reread(&id).auth_token.as_deref(), Some(token));
+
+    // Echoed where it was, it stays; `""` removes it.
+    let echoed = h.get(&id, &h.modify).await.results().clone();
+    h.put(&id, echoed).await.results();
+    assert_eq!(h.reread(&id).auth_token.as_deref(), Some(token));
+    h.put(&id, json!({"auth_token": ""})).await.results();
+    assert_eq!(h.reread(&id).auth_token, None);
+    assert_eq!(h.get(&id, &h.view).await.results()["auth_token"], "");
+}
+
+/// SparkPost's "Update a Webhook" answer (webhooks.apib, Response 200):
+/// `{"results": {"id": …, "links": [{"href": "/api/v1/webhooks/{id}/validate",
+/// "rel": "urn.msys.webhooks.validate", "method": ["POST"]}]}}`.
+#[tokio::test]
+async fn update_answers_with_the_id_and_the_validate_link() {
+    let h = harness().await;
+    let receiver = Receiver::start().await;
+    let hook = h.stored(&receiver.url("/in"), WebhookAuth::None, &[]);
+    let answer = h.put(&hook.id, json!({"name": "Renamed webhook"})).await;
+    assert_eq!(
+        answer.results(),
+        &json!({
+            "id": hook.id,
+            "links": [{
+                "href": format!("/api/v1/webhooks/{}/validate", hook.id),
+                "rel": "urn.msys.webhooks.validate",
+                "method": ["POST"],
+            }]
+        })
+    );
+    assert_eq!(h.reread(&hook.id).name, "Renamed webhook");
+}
+
+/// SparkPost (webhooks.apib, "Create a Webhook"): "If this request does not receive an HTTP
+/// 200 response, your request to the Webhook API will fail with HTTP 400".
+#[tokio::test]
+async fn a_test_post_answered_with_204_is_refused() {
+    let h = harness().await;
+    let receiver = Receiver::start().await;
+    let create =
+        |path: &str| json!({"name": "n", "target": receiver.url(path), "events": ["delivery"]});
+    let refused = h
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &h.modify,
+            Some(create("/no-content")),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["message"],
+        "Test POST to endpoint failed"
+    );
+    assert_eq!(refused.body["errors"][0]["response"]["status"], 204);
+    assert!(h.app.state.list_webhooks(None).unwrap().is_empty());
+
+    let hook = h.stored(&receiver.url("/in"), WebhookAuth::None, &[]);
+    let answer = h
+        .put(&hook.id, json!({"target": receiver.url("/no-content")}))
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(h.reread(&hook.id).target, receiver.url("/in"));
 }

@@ -25,12 +25,13 @@ pub(crate) fn timezone(name: Option<&str>) -> Result<Tz, ApiError> {
     }
 }
 
-/// Unix seconds as SparkPost's `YYYY-MM-DDTHH:MM:SS`, in `zone`.
+/// Unix seconds as SparkPost writes `last_successful` and `last_failure`, in `zone`: its list
+/// sample (webhooks.apib, "List all Webhooks") shows `"last_successful": "2014-08-01 16:09:15"`.
 pub(crate) fn local_time(unix_seconds: i64, zone: Tz) -> Option<String> {
     let utc = Utc.timestamp_opt(unix_seconds, 0).single()?;
     Some(
         utc.with_timezone(&zone)
-            .format("%Y-%m-%dT%H:%M:%S")
+            .format("%Y-%m-%d %H:%M:%S")
             .to_string(),
     )
 }
@@ -44,15 +45,20 @@ pub(crate) fn self_link(id: &str) -> Value {
     })
 }
 
+/// The link to the webhook's validate endpoint (what update answers with).
+pub(crate) fn validate_link(id: &str) -> Value {
+    json!({
+        "href": format!("/api/v1/webhooks/{id}/validate"),
+        "rel": "urn.msys.webhooks.validate",
+        "method": ["POST"],
+    })
+}
+
 /// Every link of a webhook: itself, validate, batch status.
 pub(crate) fn links(id: &str) -> Value {
     json!([
         self_link(id),
-        {
-            "href": format!("/api/v1/webhooks/{id}/validate"),
-            "rel": "urn.msys.webhooks.validate",
-            "method": ["POST"],
-        },
+        validate_link(id),
         {
             "href": format!("/api/v1/webhooks/{id}/batch-status"),
             "rel": "urn.msys.webhooks.batches",
@@ -63,45 +69,53 @@ pub(crate) fn links(id: &str) -> Value {
 
 /// SparkPost's webhook object for `webhook`, secrets masked. For OAuth2, `auth_credentials`
 /// shows the lifetime left of the token `tokens` holds (the token itself masked).
+///
+/// The fields, their order and their forms follow SparkPost's samples (webhooks.apib, "Retrieve
+/// a Webhook" and "List all Webhooks"): `auth_request_details` and `auth_credentials` are `{}`
+/// when the authentication has none (`"auth_type": "none", "auth_request_details": {},
+/// "auth_credentials": {}`), `auth_token` is always there (`"auth_token": ""` when unset),
+/// `exception_subaccounts` lists ids as strings (`"exception_subaccounts": ["123"]`), and
+/// `last_successful`/`last_failure` read `"2014-08-01 16:09:15"`. SparkPost shows
+/// `auth_token` in clear (`"auth_token": "5ebe2294ecd0e0f08eab7690d2a6ee69"`); here it is a
+/// secret like the password, shown as the mask.
 pub(crate) fn webhook(webhook: &Webhook, zone: Tz, tokens: &TokenCache) -> Value {
     let mut object = Map::new();
     object.insert("id".into(), json!(webhook.id));
     object.insert("name".into(), json!(webhook.name));
     object.insert("target".into(), json!(webhook.target));
     object.insert("events".into(), json!(webhook.events));
-    object.insert("active".into(), json!(webhook.active));
+    let exceptions: Vec<String> = webhook
+        .exception_subaccounts
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    object.insert("exception_subaccounts".into(), json!(exceptions));
+    object.insert("subaccount_id".into(), json!(webhook.scope.subaccount_id()));
     object.insert("auth_type".into(), json!(webhook.auth.auth_type()));
-    match &webhook.auth {
-        WebhookAuth::None => {}
+    let (details, credentials) = match &webhook.auth {
+        WebhookAuth::None => (json!({}), json!({})),
         WebhookAuth::Basic { username, password } => {
             let shown = if password.is_empty() { "" } else { MASK };
-            object.insert(
-                "auth_credentials".into(),
+            (
+                json!({}),
                 json!({ "username": username, "password": shown }),
-            );
+            )
         }
         WebhookAuth::OAuth2 { url, body } => {
-            object.insert(
-                "auth_request_details".into(),
-                json!({ "url": url, "body": masked(body) }),
-            );
-            if let Some(expires_in) = tokens.cached_expiry(&webhook.id) {
-                object.insert(
-                    "auth_credentials".into(),
-                    json!({ "access_token": MASK, "expires_in": expires_in }),
-                );
-            }
+            let token = match tokens.cached_expiry(&webhook.id) {
+                Some(expires_in) => json!({ "access_token": MASK, "expires_in": expires_in }),
+                None => json!({}),
+            };
+            (json!({ "url": url, "body": masked(body) }), token)
         }
-    }
-    object.insert(
-        "custom_headers".into(),
-        Value::Object(masked_headers(&webhook.custom_headers)),
-    );
-    object.insert("subaccount_id".into(), json!(webhook.scope.subaccount_id()));
-    object.insert(
-        "exception_subaccounts".into(),
-        json!(webhook.exception_subaccounts),
-    );
+    };
+    object.insert("auth_request_details".into(), details);
+    object.insert("auth_credentials".into(), credentials);
+    let token = match webhook.auth_token.as_deref() {
+        None | Some("") => "",
+        Some(_) => MASK,
+    };
+    object.insert("auth_token".into(), json!(token));
     for (field, at) in [
         ("last_successful", webhook.last_successful),
         ("last_failure", webhook.last_failure),
@@ -110,6 +124,11 @@ pub(crate) fn webhook(webhook: &Webhook, zone: Tz, tokens: &TokenCache) -> Value
             object.insert(field.into(), json!(shown));
         }
     }
+    object.insert(
+        "custom_headers".into(),
+        Value::Object(masked_headers(&webhook.custom_headers)),
+    );
+    object.insert("active".into(), json!(webhook.active));
     object.insert("links".into(), links(&webhook.id));
     Value::Object(object)
 }
@@ -161,6 +180,7 @@ mod tests {
             active: true,
             auth,
             custom_headers: vec![("x-b".into(), "2".into()), ("x-a".into(), "1".into())],
+            auth_token: None,
             scope: WebhookScope::Primary,
             exception_subaccounts: vec![],
             signing: SigningSecrets {
@@ -223,6 +243,19 @@ mod tests {
     }
 
     #[test]
+    fn auth_token_is_masked_and_exceptions_are_strings() {
+        let mut hook = sample(WebhookAuth::None);
+        hook.auth_token = Some("5ebe2294ecd0e0f08eab7690d2a6ee69".into());
+        hook.scope = WebhookScope::All;
+        hook.exception_subaccounts = vec![123, 7];
+        let shown = webhook(&hook, Tz::UTC, &TokenCache::new());
+        assert_eq!(shown["auth_token"], MASK);
+        assert!(!shown.to_string().contains("5ebe2294"));
+        assert_eq!(shown["exception_subaccounts"], json!(["123", "7"]));
+        assert_eq!(shown["subaccount_id"], -1);
+    }
+
+    #[test]
     fn view_key_cannot_read_custom_header_values() {
         let mut hook = sample(WebhookAuth::None);
         hook.custom_headers = vec![
@@ -242,8 +275,31 @@ mod tests {
         let shown = webhook(&sample(WebhookAuth::None), Tz::UTC, &TokenCache::new());
         assert_eq!(shown["subaccount_id"], 0);
         assert_eq!(shown["auth_type"], "none");
-        assert_eq!(shown["last_successful"], "2014-08-01T16:09:15");
+        assert_eq!(shown["last_successful"], "2014-08-01 16:09:15");
         assert!(shown.get("last_failure").is_none());
+        assert_eq!(shown["auth_request_details"], json!({}));
+        assert_eq!(shown["auth_credentials"], json!({}));
+        assert_eq!(shown["auth_token"], "");
+        let keys: Vec<&String> = shown.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "name",
+                "target",
+                "events",
+                "exception_subaccounts",
+                "subaccount_id",
+                "auth_type",
+                "auth_request_details",
+                "auth_credentials",
+                "auth_token",
+                "last_successful",
+                "custom_headers",
+                "active",
+                "links"
+            ]
+        );
         let header_names: Vec<_> = shown["custom_headers"]
             .as_object()
             .unwrap()
@@ -259,7 +315,7 @@ mod tests {
         let zone = timezone(Some("America/New_York")).unwrap();
         assert_eq!(
             local_time(1_406_909_355, zone).unwrap(),
-            "2014-08-01T12:09:15"
+            "2014-08-01 12:09:15"
         );
         assert_eq!(timezone(None).unwrap(), Tz::UTC);
         let err = timezone(Some("Mars/Olympus")).unwrap_err();

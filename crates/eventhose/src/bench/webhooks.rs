@@ -156,6 +156,7 @@ async fn measure(
     let dir = bench_dir(bench.dir.as_deref(), "webhooks")?;
     let mut env = vec![
         ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true".to_string()),
+        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true".to_string()),
         // The benchmark's webhooks all belong to the primary account.
         (
             "EVENTHOSE_WEBHOOKS__MAX_PER_ACCOUNT",

@@ -289,8 +289,9 @@ async fn status(server: &Server, path: &str) -> u16 {
 }
 
 /// The webhook settings for quick retries to a receiver on loopback.
-const WEBHOOKS_FAST: [(&str, &str); 3] = [
+const WEBHOOKS_FAST: [(&str, &str); 4] = [
     ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
     (
         "EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE",
         "300ms,300ms,300ms,300ms",

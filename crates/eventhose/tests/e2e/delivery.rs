@@ -58,6 +58,7 @@ fn verify_signature(secret: &str, id: &str, timestamp: &str, body: &[u8], header
 fn fast_retries() -> Vec<(&'static str, &'static str)> {
     vec![
         ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
         ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "300ms,300ms,300ms"),
         ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
     ]
@@ -109,6 +110,61 @@ async fn batches_reach_the_receiver_signed_with_sparkposts_headers() {
     }
     // First-time successes are not in batch status (as SparkPost), and the webhook shows a success.
     assert!(batch_status(&server, &id).await.is_empty());
+}
+
+/// SparkPost's webhook object (webhooks.apib): "auth_token … Authentication token to present
+/// in the `X-MessageSystems-Webhook-Token` header of POST requests to target"; and its list
+/// sample shows `"last_successful": "2014-08-01 16:09:15"`.
+#[tokio::test]
+async fn the_deprecated_auth_token_rides_on_every_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &fast_retries());
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let token = "5ebe2294ecd0e0f08eab7690d2a6ee69";
+    let response = client()
+        .post(server.url("/api/v1/webhooks"))
+        .header("Authorization", ROOT_KEY)
+        .json(
+            &json!({ "name": "legacy", "target": receiver.url, "events": ["delivery"],
+            "auth_token": token }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let created: Value = response.json().await.unwrap();
+    let id = created["results"]["id"].as_str().unwrap().to_string();
+
+    let body = ndjson("delivery", "t", 6);
+    assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
+    eventually("6 events delivered", || async {
+        receiver.event_ids().len() == 6
+    })
+    .await;
+    let batches = receiver.batches();
+    assert!(!batches.is_empty());
+    for batch in &batches {
+        assert_eq!(batch.header("x-messagesystems-webhook-token"), Some(token));
+    }
+
+    let shown: Value = client()
+        .get(server.url(&format!("/api/v1/webhooks/{id}")))
+        .header("Authorization", ROOT_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["results"]["auth_token"], "********");
+    assert!(!shown.to_string().contains(token));
+    let last = shown["results"]["last_successful"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(last, "%Y-%m-%d %H:%M:%S").is_ok(),
+        "last_successful {last:?} is not SparkPost's form"
+    );
 }
 
 #[tokio::test]
@@ -408,6 +464,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         dir.path(),
         &[
             ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
             ("EVENTHOSE_WEBHOOKS__BATCH_MAX_EVENTS", "10"),
             ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
         ],
@@ -434,6 +491,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         dir.path(),
         &[
             ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
             ("EVENTHOSE_WEBHOOKS__BATCH_MAX_BYTES", "2000"),
             ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
         ],
@@ -468,6 +526,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         dir.path(),
         &[
             ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
             ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200"),
         ],
     );

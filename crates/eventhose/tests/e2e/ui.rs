@@ -237,6 +237,7 @@ async fn ui_webhook_create_and_batch_status() {
     let receiver = Receiver::start(Behaviour::FailFirst(12, 503)).await;
     let env = [
         ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
         ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "1s"),
         ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200"),
     ];

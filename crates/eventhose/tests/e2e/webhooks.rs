@@ -12,8 +12,12 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-/// The environment that lets targets be on loopback.
-const PRIVATE_OK: &[(&str, &str)] = &[("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true")];
+/// The environment that lets targets be on loopback, on any port.
+const PRIVATE_OK: &[(&str, &str)] = &[
+    ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+];
 
 /// SparkPost's fixed batch id of test POSTs.
 const TEST_BATCH_ID: &str = "77c2b630-d712-11e4-9642-efc2723b99c1";
@@ -252,8 +256,16 @@ async fn webhook_lifecycle_with_a_real_target() {
 
     // Partial update: only the name changes, and no test POST is sent.
     let path = format!("/api/v1/webhooks/{id}");
-    let (status, renamed) = put(&server, &path, json!({"name": "Orders v2"})).await;
-    assert_eq!(status, 200, "{renamed}");
+    let (status, answer) = put(&server, &path, json!({"name": "Orders v2"})).await;
+    assert_eq!(status, 200, "{answer}");
+    // SparkPost's update answer: the id and the validate link.
+    assert_eq!(answer["results"]["id"], id.as_str());
+    assert_eq!(
+        answer["results"]["links"],
+        json!([{"href": format!("{path}/validate"), "rel": "urn.msys.webhooks.validate",
+            "method": ["POST"]}])
+    );
+    let (_, renamed) = get(&server, &path).await;
     assert_eq!(renamed["results"]["name"], "Orders v2");
     assert_eq!(renamed["results"]["events"], json!(["delivery", "bounce"]));
     assert_eq!(target.hits().len(), 1);
@@ -779,14 +791,49 @@ async fn grants_and_subaccounts_confine_webhooks() {
     )
     .await;
     assert_eq!(status, 200, "{moved}");
+    let (_, moved) = get(&server, &path).await;
     assert_eq!(moved["results"]["subaccount_id"], -1);
-    assert_eq!(moved["results"]["exception_subaccounts"], json!([3, 5]));
+    // As SparkPost's retrieve sample shows them: `"exception_subaccounts": ["123"]`.
+    assert_eq!(moved["results"]["exception_subaccounts"], json!(["3", "5"]));
     let (status, moved) = put(&server, &path, json!({"subaccount_id": 0})).await;
     assert_eq!(status, 200, "{moved}");
+    let (_, moved) = get(&server, &path).await;
     assert_eq!(moved["results"]["exception_subaccounts"], json!([]));
     let (status, answer) = put(&server, &path, json!({"exception_subaccounts": [1]})).await;
     assert_eq!(
         (status, params(&answer)),
         (400, vec!["exception_subaccounts".to_string()])
     );
+}
+
+/// SparkPost (webhooks.apib, "Create a Webhook"): "Webhooks only support standard ports, port
+/// 80 for HTTP traffic and port 443 for HTTPS traffic. You will not be able to create a
+/// webhook using a non-standard port." `webhooks.allow_any_port` lifts it.
+#[tokio::test]
+async fn targets_on_non_standard_ports_need_the_operator_setting() {
+    let receiver = Target::start(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true")]);
+    let (status, refused) = post(
+        &server,
+        "/api/v1/webhooks",
+        create_body(&receiver.url("/in")),
+    )
+    .await;
+    assert_eq!(
+        (status, params(&refused)),
+        (400, vec!["target".to_string()]),
+        "{refused}"
+    );
+    assert!(receiver.hits().is_empty(), "nothing was sent");
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), PRIVATE_OK);
+    let (status, created) = post(
+        &server,
+        "/api/v1/webhooks",
+        create_body(&receiver.url("/in")),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
 }

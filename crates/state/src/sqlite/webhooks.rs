@@ -1,7 +1,7 @@
 //! [`WebhookStore`] on SQLite. Non-secret fields are plain columns (JSON text for lists);
-//! the secrets of a webhook (passwords, OAuth2 request bodies, signing secrets and custom
-//! headers, which often carry tokens) are one JSON document sealed into the `secrets` column,
-//! bound to the webhook's id.
+//! the secrets of a webhook (passwords, OAuth2 request bodies, signing secrets, the deprecated
+//! `auth_token` and custom headers, which often carry tokens) are one JSON document sealed
+//! into the `secrets` column, bound to the webhook's id.
 //!
 //! The `custom_headers` column held the headers in clear before they were sealed; it now holds
 //! `[]`. Rows written before are sealed the next time the store is opened with its key
@@ -31,6 +31,9 @@ struct SealedSecrets {
     /// `None` in rows written before custom headers were sealed (they are in the column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     custom_headers: Option<Vec<(String, String)>>,
+    /// SparkPost's deprecated `auth_token`; absent in rows written before it was accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_token: Option<String>,
 }
 
 /// The `state_meta` row migration 5 leaves behind until every row written before it has its
@@ -108,6 +111,7 @@ impl StoredRow {
             },
             exception_subaccounts: serde_json::from_str(&self.exception_subaccounts)
                 .map_err(corrupt)?,
+            auth_token: secrets.auth_token,
             id: self.id,
             name: self.name,
             target: self.target,
@@ -144,6 +148,7 @@ fn write(conn: &Connection, sealer: &Sealer, webhook: &Webhook) -> Result<(), St
         oauth2_body: body,
         signing: webhook.signing.clone(),
         custom_headers: Some(webhook.custom_headers.clone()),
+        auth_token: webhook.auth_token.clone(),
     };
     let sealed = sealer.seal(to_json(&secrets)?.as_bytes(), webhook.id.as_bytes())?;
     conn.execute(
@@ -294,6 +299,7 @@ fn new_record(new: NewWebhook) -> Webhook {
         active: new.active,
         auth: new.auth,
         custom_headers: new.custom_headers,
+        auth_token: new.auth_token,
         scope: new.scope,
         exception_subaccounts: new.exception_subaccounts,
         signing: SigningSecrets {
@@ -604,6 +610,7 @@ mod tests {
             active: true,
             auth: WebhookAuth::None,
             custom_headers: vec![("x-b".into(), "2".into()), ("x-a".into(), "1".into())],
+            auth_token: None,
             scope,
             exception_subaccounts: vec![],
         }
@@ -668,6 +675,27 @@ mod tests {
         assert_eq!(updated.signing, created.signing);
         assert_eq!(updated.scope, WebhookScope::Subaccount(3));
         assert_eq!(state.get_webhook(&created.id).unwrap(), Some(updated));
+
+        let with_token = |token: Option<&str>| WebhookChanges {
+            auth_token: Some(token.map(String::from)),
+            ..WebhookChanges::default()
+        };
+        let tokened = state
+            .update_webhook(&created.id, with_token(Some("5ebe2294")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(tokened.auth_token.as_deref(), Some("5ebe2294"));
+        assert_eq!(state.get_webhook(&created.id).unwrap(), Some(tokened));
+        let kept = state
+            .update_webhook(&created.id, WebhookChanges::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.auth_token.as_deref(), Some("5ebe2294"), "kept");
+        let cleared = state
+            .update_webhook(&created.id, with_token(None))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cleared.auth_token, None);
 
         assert!(state
             .update_webhook("missing", WebhookChanges::default())
@@ -849,6 +877,8 @@ mod tests {
         let mut new = new_webhook("secret", WebhookScope::All);
         let header_token = "header-bearer-token-4711";
         new.custom_headers = vec![("X-Api-Key".into(), header_token.into())];
+        let auth_token = "deprecated-webhook-token-0815";
+        new.auth_token = Some(auth_token.into());
         let password = "correct-horse-battery-staple";
         new.auth = WebhookAuth::Basic {
             username: "alice".into(),
@@ -881,6 +911,7 @@ mod tests {
             password,
             client_secret,
             header_token,
+            auth_token,
             &hook.signing.current,
             &rotated,
         ] {

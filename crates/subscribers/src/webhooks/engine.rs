@@ -369,6 +369,7 @@ impl WebhookEngine {
                     body: batch.body.clone(),
                     custom_headers: &webhook.custom_headers,
                     auth: &auth,
+                    auth_token: webhook.auth_token.as_deref(),
                     signing_secrets: &secrets,
                 },
             )

@@ -8,6 +8,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
 /// SparkPost's batch id header.
 pub const BATCH_ID_HEADER: &str = "x-messagesystems-batch-id";
+/// SparkPost's header for a webhook's deprecated `auth_token`. SparkPost's reference:
+/// "Authentication token to present in the `X-MessageSystems-Webhook-Token` header of POST
+/// requests to target."
+pub const WEBHOOK_TOKEN_HEADER: &str = "x-messagesystems-webhook-token";
 /// Standard Webhooks message id (here the batch id; constant across retries).
 pub const WEBHOOK_ID_HEADER: &str = "webhook-id";
 /// Standard Webhooks timestamp of the attempt, in Unix seconds.
@@ -27,6 +31,12 @@ pub(super) fn base(post: &BatchPost<'_>) -> Result<HeaderMap, Failure> {
     }
     let batch_id = HeaderValue::from_str(post.batch_id)
         .map_err(|_| Failure::Other(format!("invalid batch id '{}'", post.batch_id)))?;
+    if let Some(token) = post.auth_token {
+        let mut value = HeaderValue::from_str(token)
+            .map_err(|_| Failure::Other("auth_token is not a valid header value".to_owned()))?;
+        value.set_sensitive(true);
+        headers.insert(WEBHOOK_TOKEN_HEADER, value);
+    }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(BATCH_ID_HEADER, batch_id.clone());
     headers.insert(WEBHOOK_ID_HEADER, batch_id);

@@ -38,6 +38,8 @@ pub struct BatchPost<'a> {
     pub custom_headers: &'a [(String, String)],
     /// The endpoint's authentication.
     pub auth: &'a Auth,
+    /// SparkPost's deprecated `auth_token`, sent as `X-MessageSystems-Webhook-Token`.
+    pub auth_token: Option<&'a str>,
     /// Standard Webhooks secrets (`whsec_…`); empty for no signature.
     pub signing_secrets: &'a [String],
 }
@@ -51,7 +53,7 @@ struct Answer {
 /// POSTs one batch with the guarded `client`.
 ///
 /// Headers: `Content-Type: application/json`, `X-MessageSystems-Batch-ID: <batch_id>`, the custom
-/// headers, `Authorization: Basic …` or `Bearer …` per `auth`, and the Standard Webhooks headers
+/// headers, `X-MessageSystems-Webhook-Token` when there is an `auth_token`, `Authorization: Basic …` or `Bearer …` per `auth`, and the Standard Webhooks headers
 /// `webhook-id` (= batch_id), `webhook-timestamp` (this attempt, Unix seconds) and, when
 /// `signing_secrets` is non-empty, `webhook-signature`.
 ///

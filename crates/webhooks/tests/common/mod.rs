@@ -84,6 +84,7 @@ pub fn batch<'a>(url: &'a str, auth: &'a Auth) -> BatchPost<'a> {
         body: Bytes::from_static(br#"[{"msys":{"message_event":{"type":"delivery"}}}]"#),
         custom_headers: &[],
         auth,
+        auth_token: None,
         signing_secrets: &[],
     }
 }
