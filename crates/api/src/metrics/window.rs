@@ -221,7 +221,7 @@ pub(super) fn parse(
             }
         },
     };
-    // `Some(None)`: no precision asked for; chosen once the window is known.
+    // `Some(None)`: the request names no precision; one is chosen once the window is known.
     let precision = parse_precision(params, kind)
         .map_err(|e| errors.push(e))
         .ok();
@@ -261,9 +261,11 @@ pub(super) fn parse(
                 ));
             }
             let Some(precision) = precision else {
-                let chosen = Precision::fitting(kind, to_local - from_local);
-                return finish(kind, round(tz, chosen, from_local, to_local, to_pick));
+                // None asked for: one that fits the window.
+                let fitting = Precision::fitting(kind, to_local - from_local);
+                return finish(kind, round(tz, fitting, from_local, to_local, to_pick));
             };
+            // One asked for must hold the window.
             let limited = matches!(kind, WindowKind::Aggregate | WindowKind::TimeSeries);
             if let Some(max) = precision.max_window().filter(|_| limited) {
                 if to_local - from_local > max {
