@@ -20,5 +20,6 @@ mod suppressions;
 mod ui;
 
 mod compat;
+mod readme;
 
 mod amqp;
