@@ -19,6 +19,9 @@ pub struct Cli {
 enum Command {
     /// Run everything (API, hose, subscribers) in one process.
     Serve(ServeArgs),
+    /// Serve a temporary data directory full of simulated traffic, for a first look at the
+    /// Reports UI (prints its address and a key; Ctrl-C stops and removes everything).
+    Demo(crate::demo::DemoArgs),
     /// Generate a realistic MTA event stream and send it to an eventhose, or print it.
     Simulate(crate::simulate::SimulateArgs),
     /// Manage API keys (works while `serve` runs).
@@ -112,6 +115,7 @@ pub enum KeysCommand {
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args.config.load(args.listen)?).await,
+        Command::Demo(args) => crate::demo::run(args).await,
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
         Command::Bench(args) => crate::bench::run(args).await,

@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod config;
+mod demo;
 mod erase;
 mod hose_backend;
 mod http_server;

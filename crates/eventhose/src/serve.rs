@@ -42,6 +42,14 @@ const KEY_FILE: &str = "secret.key";
 /// Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests, lets the
 /// subscribers checkpoint, closes the hose and returns.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve_on(config, listener).await
+}
+
+/// [`serve`] on a listener already bound (`demo` needs the address before serving starts).
+pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     init_tracing(&config.log);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
@@ -217,9 +225,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     ready.store(true, Ordering::Release);
     tracing::info!(%address, data_dir = %config.data_dir.display(), "eventhose is serving");

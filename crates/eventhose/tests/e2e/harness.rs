@@ -12,20 +12,31 @@ pub const ROOT_KEY: &str = "test-root-key-0123456789abcdef";
 /// How long to wait for anything the server should do soon.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A running `eventhose serve`.
+/// A running `eventhose serve` (or `demo`).
 pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// The lines it printed on stdout after the address.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Server {
     /// Starts a server on a free loopback port over `data_dir`, with extra environment.
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let data_dir = data_dir.to_str().expect("a UTF-8 data dir");
+        Server::spawn(
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+            env,
+        )
+    }
+
+    /// Runs `eventhose <args>` (a command that serves and prints its address), with extra
+    /// environment (an empty value removes the variable), and waits for the address.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_eventhose"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(args)
             .env("EVENTHOSE_BOOTSTRAP_KEY", ROOT_KEY)
             .env("EVENTHOSE_LOG", "warn")
             .env_remove("RUST_LOG")
@@ -33,22 +44,46 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
-            command.env(k, v);
+            if v.is_empty() {
+                command.env_remove(k);
+            } else {
+                command.env(k, v);
+            }
         }
-        let mut child = command.spawn().expect("spawn eventhose serve");
+        let mut child = command.spawn().expect("spawn eventhose");
         let stdout = child.stdout.take().expect("child stdout");
-        let (tx, rx) = mpsc::channel();
+        let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("eventhose listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
+                let _ = tx.send(line);
             }
         });
-        let base = rx
-            .recv_timeout(PATIENCE)
-            .expect("server did not report its address in time");
-        Server { child, base }
+        let deadline = Instant::now() + PATIENCE;
+        let base = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("server did not report its address in time");
+            if let Some(url) = line.strip_prefix("eventhose listening on ") {
+                break url.to_string();
+            }
+        };
+        Server { child, base, lines }
+    }
+
+    /// The rest of the first line printed after the address that starts with `prefix`.
+    pub fn printed(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("nothing printed starting with {prefix:?}"));
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.trim().to_string();
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -20,6 +20,7 @@ mod suppressions;
 mod ui;
 
 mod compat;
+mod demo;
 mod readme;
 
 mod amqp;
