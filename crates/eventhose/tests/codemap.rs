@@ -22,7 +22,9 @@ fn the_codemap_names_every_workspace_crate() {
             .expect("a package name");
         let path = format!(
             "crates/{}",
-            dir.file_name().and_then(|n| n.to_str()).expect("a UTF-8 name")
+            dir.file_name()
+                .and_then(|n| n.to_str())
+                .expect("a UTF-8 name")
         );
         for wanted in [format!("`{name}`"), format!("`{path}`")] {
             if !codemap.contains(&wanted) {
@@ -31,5 +33,8 @@ fn the_codemap_names_every_workspace_crate() {
         }
     }
     assert!(crates >= 12, "found only {crates} crates");
-    assert!(missing.is_empty(), "ARCHITECTURE.md does not name {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not name {missing:?}"
+    );
 }
