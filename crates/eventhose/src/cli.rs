@@ -26,8 +26,6 @@ enum Command {
     Simulate(crate::simulate::SimulateArgs),
     /// Manage API keys (works while `serve` runs).
     Keys(KeysArgs),
-    /// Measure performance; results are printed as Markdown table rows.
-    Bench(crate::bench::BenchArgs),
     /// Delete every stored message event of a recipient (GDPR erasure) and report what was
     /// removed. Run it while `serve` is stopped; a running server does the same through
     /// `DELETE /api/v1/events/message?recipients=ADDR`.
@@ -118,7 +116,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
-        Command::Bench(args) => crate::bench::run(args).await,
         Command::Erase(args) => crate::erase::run(args.config.load(None)?, &args.recipient),
     }
 }

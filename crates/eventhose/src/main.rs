@@ -1,6 +1,5 @@
 //! `eventhose`: the email event pipeline in one binary.
 
-mod bench;
 mod cli;
 mod config;
 mod demo;

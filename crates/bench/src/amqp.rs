@@ -1,4 +1,4 @@
-//! `eventhose bench amqp`: the same end-to-end load on the embedded hose, on RabbitMQ with
+//! `eventhose-bench amqp`: the same end-to-end load on the embedded hose, on RabbitMQ with
 //! quorum queues and on RabbitMQ with classic queues, in one run.
 //!
 //! For each hose: a fresh `eventhose serve` child process, ingest over HTTP from concurrent
@@ -21,15 +21,17 @@ use clap::{Args, ValueEnum};
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 
-use super::server::{cpu_seconds, BenchServer, BENCH_KEY};
-use super::{bench_dir, percentile, request_bodies};
+use crate::scratch::bench_dir;
+use crate::server::{cpu_seconds, BenchServer, BENCH_KEY};
+use crate::stats::percentile;
+use crate::workload::request_bodies;
 
 /// How often completion is polled.
 const POLL: Duration = Duration::from_millis(50);
 /// Longest wait for the subscribers to finish after the last request was acknowledged.
 const DRAIN_LIMIT: Duration = Duration::from_secs(600);
 
-/// `eventhose bench amqp`.
+/// `eventhose-bench amqp`.
 #[derive(Debug, Args)]
 pub struct AmqpBench {
     /// Events to send to each hose.
@@ -89,7 +91,7 @@ struct Outcome {
 }
 
 /// Runs the load on every chosen hose and prints one table row each.
-pub async fn run(bench: AmqpBench) -> anyhow::Result<()> {
+pub async fn run(eventhose: &std::path::Path, bench: AmqpBench) -> anyhow::Result<()> {
     let dir = bench_dir(bench.dir.as_deref(), "amqp")?;
     let bodies = Arc::new(request_bodies(bench.batch, false)?);
     let broker = broker_pid();
@@ -102,7 +104,7 @@ pub async fn run(bench: AmqpBench) -> anyhow::Result<()> {
     for kind in &bench.hoses {
         let run_dir = dir.join(format!("{kind:?}").to_lowercase());
         std::fs::create_dir_all(&run_dir)?;
-        let outcome = measure(&bench, *kind, &run_dir, bodies.clone(), broker).await?;
+        let outcome = measure(eventhose, &bench, *kind, &run_dir, bodies.clone(), broker).await?;
         let e2e = outcome.events as f64 / outcome.drained.as_secs_f64();
         let ingest = outcome.events as f64 / outcome.ingested.as_secs_f64();
         let share = |cpu: f64| format!("{:.0} %", cpu / outcome.drained.as_secs_f64() * 100.0);
@@ -120,6 +122,7 @@ pub async fn run(bench: AmqpBench) -> anyhow::Result<()> {
 }
 
 async fn measure(
+    eventhose: &std::path::Path,
     bench: &AmqpBench,
     kind: HoseKind,
     dir: &std::path::Path,
@@ -143,7 +146,7 @@ async fn measure(
             ("EVENTHOSE_AMQP__STATS_INTERVAL_MS", "250".to_owned()),
         ]);
     }
-    let server = BenchServer::start(dir, &env)?;
+    let server = BenchServer::start(eventhose, dir, &env)?;
     let requests = bench.events.div_ceil(bench.batch);
     let events = requests * bench.batch;
     let broker_before = broker.map(cpu_seconds).transpose()?;

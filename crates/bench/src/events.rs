@@ -1,4 +1,4 @@
-//! `eventhose bench events`: the message-events subscriber's insert throughput (hose → DuckDB),
+//! `eventhose-bench events`: the message-events subscriber's insert throughput (hose → DuckDB),
 //! and Events API latency over days of stored events.
 //!
 //! The stored days come from the simulator (its realistic catalogue and lifecycles) at the
@@ -15,12 +15,13 @@ use eventhose_analytics::{EventBatch, EventWriter};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 
-use super::metrics::simulate;
-use super::server::{timed_get, BenchServer, QueryKind};
-use super::subscriber_rate::drain_time;
-use super::{bench_dir, percentile};
+use crate::metrics::simulate;
+use crate::scratch::bench_dir;
+use crate::server::{timed_get, BenchServer, QueryKind};
+use crate::stats::percentile;
+use crate::subscriber_rate::drain_time;
 
-/// `eventhose bench events`.
+/// `eventhose-bench events`.
 #[derive(Debug, Args)]
 pub struct EventsBench {
     /// Events pushed through the subscriber for the throughput measurement.
@@ -50,12 +51,12 @@ pub struct EventsBench {
 }
 
 /// Runs both phases.
-pub async fn run(bench: EventsBench) -> anyhow::Result<()> {
+pub async fn run(eventhose: &Path, bench: EventsBench) -> anyhow::Result<()> {
     let dir = bench_dir(bench.dir.as_deref(), "events")?;
     if !bench.skip_throughput {
         throughput(&bench, &dir.join("throughput")).await?;
     }
-    search(&bench, &dir.join("search")).await?;
+    search(eventhose, &bench, &dir.join("search")).await?;
     if bench.keep || bench.reuse {
         println!("kept the search store: {}", dir.join("search").display());
     } else {
@@ -169,12 +170,12 @@ fn api_time(unix: i64) -> String {
         .to_string()
 }
 
-async fn search(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
+async fn search(eventhose: &Path, bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
     if !(bench.reuse && dir.join("analytics.duckdb").exists()) {
         fill(bench, dir)?;
     }
     let now = Utc::now().timestamp();
-    let server = BenchServer::start(dir, &[])?;
+    let server = BenchServer::start(eventhose, dir, &[])?;
     let client = reqwest::Client::new();
     let sample = sample_events(&client, &server.base, now).await?;
     // Query values from stored events of the last day.

@@ -2,10 +2,28 @@
 //! a process's CPU time and peak memory.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::Context;
+
+/// The `eventhose` binary to run: `given` (`--eventhose`), or `eventhose` in
+/// the directory of this executable, where cargo puts both binaries of a build.
+pub fn locate_eventhose(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = match given {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()
+            .context("cannot find this executable")?
+            .with_file_name(format!("eventhose{}", std::env::consts::EXE_SUFFIX)),
+    };
+    anyhow::ensure!(
+        path.is_file(),
+        "no eventhose binary at {}: build it (`cargo build --release` builds both binaries) \
+         or name it with --eventhose PATH",
+        path.display()
+    );
+    Ok(path)
+}
 
 /// The key every benchmark server is bootstrapped with (all grants).
 pub const BENCH_KEY: &str = "bench-key-0123456789abcdef0123456789";
@@ -18,9 +36,10 @@ pub struct BenchServer {
 }
 
 impl BenchServer {
-    /// Starts `eventhose serve` over `dir`, with `env` added to the inherited environment.
-    pub fn start(dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
+    /// Starts `eventhose serve` (the binary `eventhose`) over `dir`, with `env` added to the
+    /// inherited environment.
+    pub fn start(eventhose: &Path, dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let mut command = Command::new(eventhose);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
@@ -30,7 +49,9 @@ impl BenchServer {
         for (name, value) in env {
             command.env(name, value);
         }
-        let mut child = command.spawn().context("cannot start the server")?;
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start the server {}", eventhose.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {

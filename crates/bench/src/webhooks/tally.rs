@@ -109,7 +109,7 @@ pub fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::webhooks::plan::event_ids;
+    use crate::webhooks::plan::event_ids;
 
     #[test]
     fn first_deliveries_count_once_with_their_latency_and_the_rest_is_told_apart() {

@@ -1,4 +1,4 @@
-//! `eventhose bench webhooks`: webhook delivery end to end. Simulated events go through the
+//! `eventhose-bench webhooks`: webhook delivery end to end. Simulated events go through the
 //! ingest API of a `serve` child process to N webhooks subscribed to every event type, all
 //! pointing at a fast receiver in this process; it reports events ingested/s, event
 //! deliveries/s (each event is delivered once per webhook) and the latency from each ingest
@@ -7,9 +7,10 @@
 mod feeder;
 mod plan;
 mod receiver;
+mod settings;
 mod tally;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,15 +19,16 @@ use clap::Args;
 use eventhose_model::EventType;
 use serde_json::json;
 
-use super::server::{cpu_seconds, BenchServer, BENCH_KEY};
-use super::{bench_dir, percentile};
-use crate::config::{self, Overrides, WebhookSettings};
+use crate::scratch::bench_dir;
+use crate::server::{cpu_seconds, BenchServer, BENCH_KEY};
+use crate::stats::percentile;
 use feeder::{feed, Feed, FeedConfig};
 use plan::IngestPlan;
 use receiver::{Receiver, Slow, Wait};
+use settings::engine_settings;
 use tally::{tally, Tally, Windows};
 
-/// Options of `bench webhooks`.
+/// Options of `eventhose-bench webhooks`.
 #[derive(Debug, Args)]
 pub struct WebhooksBench {
     /// Webhooks, each subscribed to every event type.
@@ -70,7 +72,7 @@ pub struct WebhooksBench {
 }
 
 /// Runs the benchmark and prints its settings and one Markdown row.
-pub async fn run(bench: WebhooksBench) -> anyhow::Result<()> {
+pub async fn run(eventhose: &Path, bench: WebhooksBench) -> anyhow::Result<()> {
     anyhow::ensure!(bench.webhooks > 0, "--webhooks must be positive");
     anyhow::ensure!(
         bench.slow_webhooks < bench.webhooks,
@@ -111,7 +113,7 @@ pub async fn run(bench: WebhooksBench) -> anyhow::Result<()> {
     let receiver = Receiver::start(slow)
         .await
         .context("cannot start the receiver")?;
-    let measured = measure(&bench, &plan, &receiver).await?;
+    let measured = measure(eventhose, &bench, &plan, &receiver).await?;
 
     let arrivals = receiver.take_arrivals();
     let (acks, webhooks, plan_for_tally) = (
@@ -149,6 +151,7 @@ struct Measured {
 
 /// Starts a server, creates the webhooks, sends the plan and waits for its deliveries.
 async fn measure(
+    eventhose: &Path,
     bench: &WebhooksBench,
     plan: &IngestPlan,
     receiver: &Receiver,
@@ -169,7 +172,7 @@ async fn measure(
     if let Some(ms) = bench.flush_interval_ms {
         env.push(("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", ms.to_string()));
     }
-    let server = BenchServer::start(&dir, &env)?;
+    let server = BenchServer::start(eventhose, &dir, &env)?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
@@ -299,16 +302,6 @@ fn measured_webhooks(bench: &WebhooksBench) -> usize {
 /// Seconds from `start` to `end`, never zero (rates divide by it).
 fn seconds_between(start: Instant, end: Instant) -> f64 {
     end.saturating_duration_since(start).as_secs_f64().max(1e-9)
-}
-
-/// The webhook settings the server will run with: its configuration (file, environment) with
-/// this run's override on top.
-fn engine_settings(flush_interval_ms: Option<u64>) -> anyhow::Result<WebhookSettings> {
-    let mut settings = config::load(None, &Overrides::default())?.webhooks;
-    if let Some(ms) = flush_interval_ms {
-        settings.flush_interval_ms = ms;
-    }
-    Ok(settings)
 }
 
 /// Creates webhook number `n`, subscribed to every event type, aimed at `target`.

@@ -1,0 +1,53 @@
+//! The simulated traffic the benchmarks send: NDJSON lines, ingest bodies, stored events.
+
+use bytes::Bytes;
+use eventhose_hose::Message;
+use eventhose_model::{Event, EventIdGenerator};
+use eventhose_simulator::{LineFormat, SimConfig, Simulator};
+
+/// How many distinct request bodies are generated and cycled (more would only cost memory).
+const DISTINCT_BODIES: usize = 64;
+
+/// `n` simulated events as NDJSON.
+pub fn simulated_lines(n: usize, seed: u64) -> Vec<u8> {
+    // A day ago: ingest accepts only events inside the retention window.
+    let start = chrono::Utc::now().timestamp() - 86_400;
+    let mut simulator = match Simulator::new(SimConfig::new(seed, start, 10_000.0)) {
+        Ok(simulator) => simulator,
+        Err(_) => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    simulator.write_lines(&mut out, n, LineFormat::Bare);
+    out
+}
+
+/// Distinct ingest bodies of `batch` simulated events each.
+pub fn request_bodies(batch: usize, gzip: bool) -> anyhow::Result<Vec<Bytes>> {
+    (0..DISTINCT_BODIES as u64)
+        .map(|seed| {
+            let lines = simulated_lines(batch, seed + 1);
+            anyhow::ensure!(!lines.is_empty(), "the simulator produced nothing");
+            Ok(Bytes::from(if gzip { gzip_bytes(&lines)? } else { lines }))
+        })
+        .collect()
+}
+
+/// `batch` simulated events in the hose's storage form.
+pub fn stored_events(batch: usize) -> anyhow::Result<Vec<Message>> {
+    let ids = EventIdGenerator::new();
+    simulated_lines(batch, 1)
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let event = Event::parse_ingest(line, &ids)?;
+            Ok(Message::from(event.to_json_bytes()))
+        })
+        .collect()
+}
+
+fn gzip_bytes(data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data)?;
+    Ok(encoder.finish()?)
+}
