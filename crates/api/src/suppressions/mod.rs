@@ -3,7 +3,7 @@
 //!
 //! Every route needs `suppression_lists/manage`. Each account (the primary one and every
 //! subaccount) has its own list; which lists a request reaches follows `X-MSYS-SUBACCOUNT`
-//! ([`account`]). Entries are written with source `Manually Added`; `Compliance` entries can
+//! (`account`). Entries are written with source `Manually Added`; `Compliance` entries can
 //! be neither created, changed nor deleted here.
 
 mod account;

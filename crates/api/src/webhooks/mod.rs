@@ -3,7 +3,7 @@
 //! and (beyond SparkPost) rotation of the Standard Webhooks signing secret.
 //!
 //! Reads need `webhooks/view`, everything else `webhooks/modify`. `X-MSYS-SUBACCOUNT` scopes a
-//! primary key to one account; a subaccount key is confined to its own ([`reach`]). Secrets are
+//! primary key to one account; a subaccount key is confined to its own (`reach`). Secrets are
 //! never shown again after creation: passwords, client secrets, custom header values and the
 //! deprecated `auth_token` come back masked.
 
