@@ -1,7 +1,7 @@
 //! The embedded analytic store: one DuckDB database file in the data directory, the role Vertica
 //! plays in SparkPost's pipeline. It implements the `eventhose-analytics` traits.
 //!
-//! * **Writes** come from one subscriber at a time through [`DuckStore::commit`]: each commit
+//! * **Writes** come from one subscriber at a time through `MetricsWriter::commit`: each commit
 //!   appends the tally's rows (as deltas) to the minute, hour and day partitions and to the
 //!   hour and day rollups (summed over all dimensions but the subaccount and at most one
 //!   other, or over all but one), the engagement-ledger changes, and the hose position, in one
