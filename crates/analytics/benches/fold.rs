@@ -1,8 +1,11 @@
-//! Reading 200,000 simulated stored events (as `eventhose bench metrics` generates them):
+//! Reading 200,000 simulated stored events (as `eventhose-bench metrics` generates them):
 //! folded into a fresh `Aggregator` (`fold/simulated`), and read for search by
 //! `IndexedEvent::from_stored` (`index/from_stored`).
 //!
 //! `cargo bench -p eventhose-analytics --bench fold`
+
+// `criterion_group!` defines a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p eventhose-model`
 
+// `criterion_group!` defines a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eventhose_model::{normalize_ingest_line, Event, EventIdGenerator};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
