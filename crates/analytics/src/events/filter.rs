@@ -9,7 +9,7 @@ use eventhose_model::{
     parse_timestamp, parse_timestamp_str, EventType, ParseError, UnknownEventType,
 };
 
-use crate::keywords::{fold_case, Tokenizer};
+use super::keywords::{fold_case, Tokenizer};
 use crate::stored::{self, Scalar, StoredFields};
 use crate::AnalyticsError;
 

@@ -1,4 +1,5 @@
-//! The store traits: what the Metrics API reads and what the metrics subscriber writes.
+//! The metrics store traits: what the Metrics API reads and what the metrics subscriber
+//! writes.
 //!
 //! They are shaped by the queries, not by an engine: the embedded store is DuckDB
 //! (`eventhose-analytics-duckdb`); a distributed engine implements the same traits.
@@ -6,22 +7,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::fold::{EngagementLedger, LedgerChange, Tally};
-use crate::{BreakdownQuery, BreakdownRow, MetricsQuery, MetricsRow, ValuesQuery};
-
-/// A failure of the analytic store.
-#[derive(Debug, thiserror::Error)]
-pub enum AnalyticsError {
-    /// The engine failed.
-    #[error("analytic store: {0}")]
-    Engine(String),
-    /// The data directory could not be prepared.
-    #[error("analytic store: {0}")]
-    Io(#[from] std::io::Error),
-    /// The query cannot be answered as asked.
-    #[error("{0}")]
-    Invalid(String),
-}
+use super::fold::{EngagementLedger, LedgerChange, Tally};
+use crate::{
+    AnalyticsError, BreakdownQuery, BreakdownRow, MetricsQuery, MetricsRow, RetentionReport,
+    ValuesQuery,
+};
 
 /// Reading metrics.
 pub trait MetricsReader: Send + Sync {
@@ -44,13 +34,6 @@ pub struct MetricsCheckpoint {
     pub position: Option<u64>,
     /// The engagement ledger as of that position.
     pub ledger: EngagementLedger,
-}
-
-/// What a retention pass removed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RetentionReport {
-    /// The partitions dropped, by name.
-    pub dropped: Vec<String>,
 }
 
 /// Writing metrics: one atomic commit per checkpoint.

@@ -22,7 +22,7 @@ use eventhose_model::{BounceCategory, EventType};
 use hashbrown::{Equivalent, HashMap};
 use serde::Deserialize;
 
-use crate::query::rejection_class;
+use super::query::rejection_class;
 use crate::stored::{self, Raw};
 use crate::{BreakdownKind, Counter, Counters, Dimension};
 

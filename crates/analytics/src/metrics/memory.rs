@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use crate::fold::{BreakdownKey, Dimensions, LedgerChange, RowKey, Tally};
+use super::fold::{BreakdownKey, Dimensions, LedgerChange, RowKey, Tally};
 use crate::{
     AnalyticsError, BreakdownGrouping, BreakdownQuery, BreakdownRow, Counters, Dimension,
     EngagementLedger, Filter, GroupKey, Grouping, MetricsCheckpoint, MetricsQuery, MetricsReader,
