@@ -7,9 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use eventhose_state::WebhookAuth;
-use eventhose_subscribers::webhooks::delivery_auth;
 use eventhose_webhooks::post::{post_batch, BatchPost, Failure, Outcome, TargetResponse};
-use eventhose_webhooks::TokenCache;
+use eventhose_webhooks::{Auth, TokenCache};
 use serde_json::{json, Map, Value};
 
 use super::WebhookServices;
@@ -70,7 +69,7 @@ pub(crate) async fn send(
     probe: Probe<'_>,
     batch: Bytes,
 ) -> Result<TargetResponse, TestPostFailed> {
-    let auth = delivery_auth(probe.auth);
+    let auth = Auth::from(probe.auth);
     let (outcome, response) = post_batch(
         &services.client,
         tokens,

@@ -8,7 +8,7 @@ use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use eventhose_model::EventType;
 use eventhose_state::{BatchStatus, Tombstones, Webhook, WebhookStore};
 use eventhose_webhooks::{
-    post_batch, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
+    post_batch, Auth, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
 };
 use serde::Deserialize;
 use tokio::sync::watch;
@@ -356,7 +356,7 @@ impl WebhookEngine {
         let (client, tokens, policy) =
             (self.client.clone(), self.tokens.clone(), self.config.policy);
         state.in_flight.spawn(async move {
-            let auth = super::delivery_auth(&webhook.auth);
+            let auth = Auth::from(&webhook.auth);
             let secrets = webhook.signing.secrets_at(unix_now());
             let (outcome, _) = post_batch(
                 &client,

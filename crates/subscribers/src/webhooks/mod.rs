@@ -9,9 +9,6 @@
 //! POSTed → 2xx: acknowledged; failure: deferred again with the next backoff (or given up after
 //! the last attempt), then acknowledged. A crash anywhere leads to redelivery, never loss.
 
-use eventhose_state::WebhookAuth;
-use eventhose_webhooks::Auth;
-
 mod backlog;
 mod batch;
 mod engine;
@@ -20,39 +17,3 @@ mod matcher;
 pub use batch::{Batch, BatchHeader, OpenBatch};
 pub use engine::{WebhookEngine, WebhookEngineConfig, WEBHOOKS_SUBSCRIBER};
 pub use matcher::wants;
-
-/// The delivery toolkit's form of a stored webhook's authentication.
-pub fn delivery_auth(auth: &WebhookAuth) -> Auth {
-    match auth {
-        WebhookAuth::None => Auth::None,
-        WebhookAuth::Basic { username, password } => Auth::Basic {
-            username: username.clone(),
-            password: password.clone(),
-        },
-        WebhookAuth::OAuth2 { url, body } => Auth::OAuth2 {
-            token_url: url.clone(),
-            body: body.clone(),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auth_is_carried_over() {
-        let basic = WebhookAuth::Basic {
-            username: "u".into(),
-            password: "p".into(),
-        };
-        assert_eq!(
-            delivery_auth(&basic),
-            Auth::Basic {
-                username: "u".into(),
-                password: "p".into()
-            }
-        );
-        assert_eq!(delivery_auth(&WebhookAuth::None), Auth::None);
-    }
-}
