@@ -1,5 +1,6 @@
 //! The HTTP face of eventhose: SparkPost-dialect REST APIs under `/api/v1` (each its own
-//! module), API-key authentication, the operational endpoints, and the Reports UI.
+//! module), API-key authentication and the operational endpoints. The binary merges the
+//! Reports UI (`eventhose-ui`) into [`router`]'s application.
 
 mod acting_account;
 pub mod auth;
@@ -86,8 +87,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::prometheus))
-        // The Reports UI: the page at `/`, its assets under `/ui/`.
-        .merge(eventhose_ui::routes())
         .layer(axum::middleware::from_fn(ops::track_requests))
         .with_state(state)
 }

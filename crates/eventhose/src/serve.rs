@@ -223,7 +223,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         erasures: state.clone(),
         tombstones,
     };
-    let app = NormalizePathLayer::trim_trailing_slash().layer(eventhose_api::router(app_state));
+    let app = NormalizePathLayer::trim_trailing_slash().layer(application(app_state));
 
     let address = listener.local_addr()?;
     ready.store(true, Ordering::Release);
@@ -268,6 +268,15 @@ fn runner<P: eventhose_subscribers::Processor + 'static>(
     move |processor| {
         eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone()).boxed()
     }
+}
+
+/// The HTTP application: the API with its operational endpoints, and the Reports UI (the page
+/// at `/`, its assets under `/ui/`), whose requests are counted and timed like the API's.
+fn application(state: AppState) -> axum::Router {
+    let ui = eventhose_ui::routes().layer(axum::middleware::from_fn(
+        eventhose_api::ops::track_requests,
+    ));
+    eventhose_api::router(state).merge(ui)
 }
 
 /// The key that encrypts webhook secrets: the configured one, or one generated once into the

@@ -181,3 +181,52 @@ async fn invented_http_methods_do_not_add_prometheus_series() {
         "{series:?}"
     );
 }
+
+/// The binary merges the Reports UI into the API's application: the page at `/` and its
+/// assets under `/ui/` are served, and counted by route like the API's requests.
+#[tokio::test]
+async fn the_reports_ui_is_served_and_counted_by_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let page = c.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let content_type = page.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert_eq!(
+        c.get(server.url("/ui/app.css"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(server.url("/ui/nothing.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let text = c
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("eventhose_http_requests_total{"))
+        .collect();
+    for route in ["route=\"/\"", "route=\"/ui/{*path}\""] {
+        assert!(
+            series.iter().any(|l| l.contains(route)),
+            "{route} not counted: {series:?}"
+        );
+    }
+}
