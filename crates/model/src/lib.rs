@@ -37,6 +37,11 @@ mod field_dictionary;
 mod normalize;
 mod raw_ingest;
 mod scope;
+/// The fast path's differential check, for tests of this and other crates; not part of the
+/// API.
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 mod timestamp;
 mod validate;
 

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::Config;
 
-use super::tests::assert_matches_reference;
+use crate::testing::{assert_matches_reference, reference};
 use crate::{EventType, FieldKind, FIELD_DICTIONARY};
 
 /// Bounded runs without regression files: a failure is kept as a unit test instead.
@@ -521,7 +521,7 @@ fn generated_lines_are_often_valid_and_often_fast() {
     let (mut valid, mut fast) = (0, 0);
     for _ in 0..500 {
         let line = strategy.new_tree(&mut runner).expect("a line").current();
-        valid += usize::from(super::tests::reference(line.as_bytes()).is_ok());
+        valid += usize::from(reference(line.as_bytes()).is_ok());
         fast += usize::from(assert_matches_reference(line.as_bytes()));
     }
     assert!(valid >= 50, "only {valid} of 500 generated lines are valid");

@@ -1,8 +1,9 @@
-//! Ingest parsing throughput over 1,000 simulated events (bare and `msys`-wrapped lines):
-//! the value-tree path `parse_ingest` used to take, `parse_ingest` + `to_json_bytes` now, and
-//! `normalize_ingest_line`.
+//! The model's ingest parsing throughput over 1,000 simulated events (bare and
+//! `msys`-wrapped lines): the value-tree path `parse_ingest` used to take, `parse_ingest` +
+//! `to_json_bytes` now, and `normalize_ingest_line`. Here rather than in `eventhose-model`,
+//! which the simulator depends on.
 //!
-//! `cargo bench -p eventhose-model`
+//! `cargo bench -p eventhose-simulator --bench parse`
 
 // `criterion_group!` defines a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
