@@ -8,7 +8,7 @@ use anyhow::Context;
 use eventhose_api::{ApiLimits, IngestLimits};
 
 use crate::http_server::HttpLimits;
-use eventhose_hose_amqp::{AmqpHoseConfig, QueueType};
+use eventhose_hose_amqp::{AmqpHoseConfig, AmqpOptions};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -36,8 +36,9 @@ pub struct Config {
     /// The hose: a table of embedded-log settings (the default), or a RabbitMQ URL
     /// (`amqp://…`, `amqps://…`) whose options are in `amqp`.
     pub hose: HoseChoice,
-    /// Options of the RabbitMQ hose (used when `hose` is a URL).
-    pub amqp: AmqpSettings,
+    /// Options of the RabbitMQ hose (used when `hose` is a URL), documented, defaulted and
+    /// checked by [`AmqpOptions`].
+    pub amqp: AmqpOptions,
     /// Let webhook targets and token URLs be loopback, private or other non-public addresses
     /// (development and tests only: it opens the door to server-side request forgery).
     pub allow_private_targets: bool,
@@ -58,7 +59,7 @@ impl Default for Config {
             http: HttpLimits::default(),
             api: ApiLimits::default(),
             hose: HoseChoice::default(),
-            amqp: AmqpSettings::default(),
+            amqp: AmqpOptions::default(),
             allow_private_targets: false,
             webhooks: WebhookSettings::default(),
             analytics: AnalyticsSettings::default(),
@@ -341,90 +342,6 @@ impl<'de> Deserialize<'de> for HoseChoice {
     }
 }
 
-/// Options of the RabbitMQ hose (`[amqp]`); the broker URL is `hose` itself. Defaults are those
-/// of [`AmqpHoseConfig`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AmqpSettings {
-    /// Start of every exchange and queue name, so that installations can share a broker.
-    pub prefix: String,
-    /// Type of the subscriber queues: `quorum` (replicated, with a delivery limit) or `classic`.
-    pub queue_type: QueueType,
-    /// Unacknowledged deliveries the broker may push to one subscription.
-    pub prefetch: u16,
-    /// Redeliveries a quorum queue allows before moving a message to `{prefix}{name}.dead`.
-    pub max_redeliveries: u32,
-    /// First pause before reconnecting, in milliseconds (doubled after each failure) …
-    pub reconnect_min_ms: u64,
-    /// … up to this many milliseconds.
-    pub reconnect_max_ms: u64,
-    /// Longest wait for the TCP connection and AMQP handshake, in milliseconds.
-    pub connect_timeout_ms: u64,
-    /// Heartbeat interval proposed to the broker, in seconds (0 disables heartbeats).
-    pub heartbeat_secs: u16,
-    /// Longest wait for the broker's publisher confirm, in milliseconds.
-    pub publish_timeout_ms: u64,
-    /// Publishes that may wait for their confirm at once.
-    pub publish_channels: usize,
-    /// Interval between queue statistics refreshes (the `/metrics` gauges), in milliseconds.
-    pub stats_interval_ms: u64,
-    /// Largest encoded batch, in bytes.
-    pub max_batch_bytes: u64,
-    /// Connection name the broker shows (`rabbitmqctl list_connections client_properties`).
-    pub connection_name: String,
-    /// How long `serve` waits for the first connection before giving up, in milliseconds.
-    pub startup_wait_ms: u64,
-}
-
-impl Default for AmqpSettings {
-    fn default() -> Self {
-        let d = AmqpHoseConfig::default();
-        Self {
-            prefix: d.prefix,
-            queue_type: d.queue_type,
-            prefetch: d.prefetch,
-            max_redeliveries: d.max_redeliveries,
-            reconnect_min_ms: d.reconnect_min_ms,
-            reconnect_max_ms: d.reconnect_max_ms,
-            connect_timeout_ms: d.connect_timeout_ms,
-            heartbeat_secs: d.heartbeat_secs,
-            publish_timeout_ms: d.publish_timeout_ms,
-            publish_channels: d.publish_channels,
-            stats_interval_ms: d.stats_interval_ms,
-            max_batch_bytes: d.max_batch_bytes,
-            connection_name: d.connection_name,
-            startup_wait_ms: 30_000,
-        }
-    }
-}
-
-impl AmqpSettings {
-    /// The RabbitMQ hose's configuration for the broker at `url`.
-    pub fn hose_config(&self, url: &str) -> AmqpHoseConfig {
-        AmqpHoseConfig {
-            url: url.to_owned(),
-            prefix: self.prefix.clone(),
-            queue_type: self.queue_type,
-            prefetch: self.prefetch,
-            max_redeliveries: self.max_redeliveries,
-            reconnect_min_ms: self.reconnect_min_ms,
-            reconnect_max_ms: self.reconnect_max_ms,
-            connect_timeout_ms: self.connect_timeout_ms,
-            heartbeat_secs: self.heartbeat_secs,
-            publish_timeout_ms: self.publish_timeout_ms,
-            publish_channels: self.publish_channels,
-            stats_interval_ms: self.stats_interval_ms,
-            max_batch_bytes: self.max_batch_bytes,
-            connection_name: self.connection_name.clone(),
-        }
-    }
-
-    /// How long `serve` waits for the first broker connection.
-    pub fn startup_wait(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.startup_wait_ms)
-    }
-}
-
 /// The hose `serve` opens, fully configured.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HoseBackend {
@@ -439,7 +356,10 @@ impl Config {
     pub fn hose_backend(&self) -> HoseBackend {
         match &self.hose {
             HoseChoice::Embedded(settings) => HoseBackend::Embedded(settings.embedded()),
-            HoseChoice::Amqp(url) => HoseBackend::Amqp(self.amqp.hose_config(url)),
+            HoseChoice::Amqp(url) => HoseBackend::Amqp(AmqpHoseConfig {
+                url: url.clone(),
+                options: self.amqp.clone(),
+            }),
         }
     }
 
@@ -466,10 +386,6 @@ impl Config {
         if let HoseBackend::Amqp(amqp) = self.hose_backend() {
             amqp.validate()
                 .map_err(|e| anyhow::anyhow!("invalid `hose` URL or `amqp` settings: {e}"))?;
-            anyhow::ensure!(
-                self.amqp.startup_wait_ms > 0,
-                "amqp.startup_wait_ms must be positive"
-            );
         }
         Ok(())
     }
@@ -516,6 +432,7 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
 #[allow(clippy::result_large_err)] // figment's Jail closures return its large error type
 mod tests {
     use super::*;
+    use eventhose_hose_amqp::QueueType;
     use figment::Jail;
 
     #[test]
@@ -616,13 +533,13 @@ mod tests {
             assert_eq!(config.hose, HoseChoice::Amqp(BROKER.into()));
             let amqp = broker_config(&config);
             assert_eq!(amqp.url, BROKER);
-            assert_eq!(amqp.prefix, "tenant7.");
-            assert_eq!(amqp.queue_type, QueueType::Classic);
-            assert_eq!(amqp.prefetch, 8);
-            assert_eq!(amqp.max_redeliveries, 5);
-            let defaults = AmqpHoseConfig::default();
-            assert_eq!(amqp.publish_channels, defaults.publish_channels);
-            assert_eq!(amqp.connection_name, defaults.connection_name);
+            assert_eq!(amqp.options.prefix, "tenant7.");
+            assert_eq!(amqp.options.queue_type, QueueType::Classic);
+            assert_eq!(amqp.options.prefetch, 8);
+            assert_eq!(amqp.options.max_redeliveries, 5);
+            let defaults = AmqpOptions::default();
+            assert_eq!(amqp.options.publish_channels, defaults.publish_channels);
+            assert_eq!(amqp.options.connection_name, defaults.connection_name);
             let shown = format!("{config:?}");
             assert!(
                 !shown.contains("guest:guest"),
@@ -642,9 +559,9 @@ mod tests {
             let config = load(None, &Overrides::default()).unwrap();
             let amqp = broker_config(&config);
             assert_eq!(amqp.url, "amqps://u:p@broker.example:5671/prod");
-            assert_eq!(amqp.prefix, "eh.");
-            assert_eq!(amqp.stats_interval_ms, 250);
-            assert_eq!(amqp.queue_type, QueueType::Quorum);
+            assert_eq!(amqp.options.prefix, "eh.");
+            assert_eq!(amqp.options.stats_interval_ms, 250);
+            assert_eq!(amqp.options.queue_type, QueueType::Quorum);
             assert_eq!(
                 config.amqp.startup_wait(),
                 std::time::Duration::from_millis(1500)
@@ -707,6 +624,7 @@ mod tests {
             ),
             ("[webhooks]\nmax_per_account = 0\n", "max_per_account"),
             ("[amqp]\nprefech = 8\n", "prefech"),
+            ("[amqp]\nurl = \"amqp://elsewhere\"\n", "url"),
         ];
         for (file, named) in cases {
             Jail::expect_with(|jail| {

@@ -31,8 +31,8 @@ async fn connect_broker(
     let url = config.redacted_url();
     tracing::info!(
         %url,
-        prefix = %config.prefix,
-        queue_type = config.queue_type.as_str(),
+        prefix = %config.options.prefix,
+        queue_type = config.options.queue_type.as_str(),
         "the event hose is on RabbitMQ; waiting up to {wait:?} for the broker"
     );
     let hose = AmqpHose::connect(config)

@@ -37,15 +37,26 @@ impl QueueType {
     }
 }
 
-/// Where the broker is and how the hose uses it. Every field has a default.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Where the broker is and how the hose uses it.
+#[derive(Clone, PartialEq)]
 pub struct AmqpHoseConfig {
     /// Broker address, `amqp://user:password@host:port/vhost` (or `amqps://…`).
     pub url: String,
-    /// Start of every exchange and queue name, so that several installations can share a broker.
+    /// How the hose uses the broker.
+    pub options: AmqpOptions,
+}
+
+/// How the hose uses the broker: every setting but its address. Every field has a default;
+/// deserialized (an application's `[amqp]` settings, say), missing fields take it and unknown
+/// ones are refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpOptions {
+    /// Start of every exchange and queue name, so that several installations can share a
+    /// broker (at most [`MAX_PREFIX_LEN`] bytes of printable ASCII, not starting with `amq.`).
     pub prefix: String,
-    /// Type of the subscriber queues.
+    /// Type of the subscriber queues: `quorum` (replicated, with a delivery limit; the
+    /// default) or `classic`.
     pub queue_type: QueueType,
     /// Unacknowledged deliveries the broker may push to one subscription (1 to [`MAX_PREFETCH`]).
     pub prefetch: u16,
@@ -63,20 +74,30 @@ pub struct AmqpHoseConfig {
     /// Longest wait for the broker's publisher confirm (and for an acknowledgement to be sent),
     /// in milliseconds.
     pub publish_timeout_ms: u64,
-    /// Publishes that may wait for their confirm at once (one channel each).
+    /// Publishes that may wait for their confirm at once (one channel each, 1 to 1024).
     pub publish_channels: usize,
-    /// Interval between queue statistics refreshes, in milliseconds.
+    /// Interval between queue statistics refreshes (the queue gauges), in milliseconds.
     pub stats_interval_ms: u64,
     /// Largest encoded batch, in bytes.
     pub max_batch_bytes: u64,
     /// Connection name shown by the broker (`rabbitmqctl list_connections client_properties`).
     pub connection_name: String,
+    /// How long an application waits for the first connection before giving up, in
+    /// milliseconds ([`AmqpOptions::startup_wait`], for
+    /// [`AmqpHose::wait_until_connected`](crate::AmqpHose::wait_until_connected); the hose
+    /// itself keeps trying).
+    pub startup_wait_ms: u64,
 }
 
 impl Default for AmqpHoseConfig {
     fn default() -> Self {
+        Self::with_url("amqp://guest:guest@127.0.0.1:5672/%2f")
+    }
+}
+
+impl Default for AmqpOptions {
+    fn default() -> Self {
         Self {
-            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             prefix: "eventhose.".into(),
             queue_type: QueueType::Quorum,
             prefetch: 64,
@@ -90,69 +111,90 @@ impl Default for AmqpHoseConfig {
             stats_interval_ms: 5_000,
             max_batch_bytes: 16 * 1024 * 1024,
             connection_name: "eventhose".into(),
+            startup_wait_ms: 30_000,
         }
     }
 }
 
 impl AmqpHoseConfig {
-    /// The defaults with the broker at `url`.
+    /// The default options with the broker at `url`.
     pub fn with_url(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
-            ..Self::default()
+            options: AmqpOptions::default(),
         }
     }
 
     /// Checks every field and parses the URL.
     pub fn validate(&self) -> Result<AMQPUri, HoseError> {
-        let invalid = |why: String| Err(HoseError::InvalidConfig(why));
         let mut uri: AMQPUri = match self.url.parse() {
             Ok(uri) => uri,
-            Err(err) => return invalid(format!("url `{}`: {err}", redact(&self.url))),
+            Err(err) => {
+                let why = format!("url `{}`: {err}", redact(&self.url));
+                return Err(HoseError::InvalidConfig(why));
+            }
         };
+        let options = &self.options;
+        options.validate().map_err(HoseError::InvalidConfig)?;
+        if uri.query.heartbeat.is_none() {
+            uri.query.heartbeat = Some(options.heartbeat_secs);
+        }
+        if uri.query.connection_timeout.is_none() {
+            uri.query.connection_timeout = Some(options.connect_timeout_ms);
+        }
+        Ok(uri)
+    }
+
+    /// The URL with its password masked, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+impl AmqpOptions {
+    /// Checks every field; the error names the first one out of range.
+    fn validate(&self) -> Result<(), String> {
         if self.prefix.len() > MAX_PREFIX_LEN {
-            return invalid(format!("prefix is longer than {MAX_PREFIX_LEN} bytes"));
+            return Err(format!("prefix is longer than {MAX_PREFIX_LEN} bytes"));
         }
         if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) {
-            return invalid("prefix must be printable ASCII without spaces".into());
+            return Err("prefix must be printable ASCII without spaces".into());
         }
         if self.prefix.starts_with("amq.") {
-            return invalid("prefix must not start with `amq.` (reserved by the broker)".into());
+            return Err("prefix must not start with `amq.` (reserved by the broker)".into());
         }
         if self.prefetch == 0 || self.prefetch > MAX_PREFETCH {
-            return invalid(format!("prefetch must be between 1 and {MAX_PREFETCH}"));
+            return Err(format!("prefetch must be between 1 and {MAX_PREFETCH}"));
         }
         if self.max_redeliveries == 0 {
-            return invalid("max_redeliveries must be at least 1".into());
+            return Err("max_redeliveries must be at least 1".into());
         }
         if self.reconnect_min_ms == 0 || self.reconnect_max_ms < self.reconnect_min_ms {
-            return invalid(
-                "reconnect_min_ms must be positive and at most reconnect_max_ms".into(),
-            );
+            return Err("reconnect_min_ms must be positive and at most reconnect_max_ms".into());
         }
         for (field, value) in [
             ("connect_timeout_ms", self.connect_timeout_ms),
             ("publish_timeout_ms", self.publish_timeout_ms),
             ("stats_interval_ms", self.stats_interval_ms),
             ("max_batch_bytes", self.max_batch_bytes),
+            ("startup_wait_ms", self.startup_wait_ms),
         ] {
             if value == 0 {
-                return invalid(format!("{field} must be positive"));
+                return Err(format!("{field} must be positive"));
             }
         }
         if self.publish_channels == 0 || self.publish_channels > 1024 {
-            return invalid("publish_channels must be between 1 and 1024".into());
+            return Err("publish_channels must be between 1 and 1024".into());
         }
         if self.connection_name.is_empty() {
-            return invalid("connection_name must not be empty".into());
+            return Err("connection_name must not be empty".into());
         }
-        if uri.query.heartbeat.is_none() {
-            uri.query.heartbeat = Some(self.heartbeat_secs);
-        }
-        if uri.query.connection_timeout.is_none() {
-            uri.query.connection_timeout = Some(self.connect_timeout_ms);
-        }
-        Ok(uri)
+        Ok(())
+    }
+
+    /// How long an application waits for the first connection ([`Self::startup_wait_ms`]).
+    pub fn startup_wait(&self) -> Duration {
+        Duration::from_millis(self.startup_wait_ms)
     }
 
     pub(crate) fn reconnect_min(&self) -> Duration {
@@ -174,30 +216,13 @@ impl AmqpHoseConfig {
     pub(crate) fn stats_interval(&self) -> Duration {
         Duration::from_millis(self.stats_interval_ms)
     }
-
-    /// The URL with its password masked, for logs and errors.
-    pub fn redacted_url(&self) -> String {
-        redact(&self.url)
-    }
 }
 
 impl fmt::Debug for AmqpHoseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpHoseConfig")
             .field("url", &self.redacted_url())
-            .field("prefix", &self.prefix)
-            .field("queue_type", &self.queue_type)
-            .field("prefetch", &self.prefetch)
-            .field("max_redeliveries", &self.max_redeliveries)
-            .field("reconnect_min_ms", &self.reconnect_min_ms)
-            .field("reconnect_max_ms", &self.reconnect_max_ms)
-            .field("connect_timeout_ms", &self.connect_timeout_ms)
-            .field("heartbeat_secs", &self.heartbeat_secs)
-            .field("publish_timeout_ms", &self.publish_timeout_ms)
-            .field("publish_channels", &self.publish_channels)
-            .field("stats_interval_ms", &self.stats_interval_ms)
-            .field("max_batch_bytes", &self.max_batch_bytes)
-            .field("connection_name", &self.connection_name)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -233,58 +258,39 @@ mod tests {
     }
 
     #[test]
-    fn deserializes_partial_settings_over_defaults() {
-        let config: AmqpHoseConfig = serde_json::from_str(
-            r#"{"url": "amqp://u:p@broker:5673/v", "queue_type": "classic", "prefetch": 8}"#,
-        )
-        .expect("parse");
-        assert_eq!(config.queue_type, QueueType::Classic);
-        assert_eq!(config.prefetch, 8);
-        assert_eq!(config.prefix, "eventhose.");
-        let unknown = serde_json::from_str::<AmqpHoseConfig>(r#"{"prefech": 8}"#);
-        assert!(unknown.is_err(), "unknown fields are refused");
+    fn deserializes_partial_options_over_defaults() {
+        let options: AmqpOptions =
+            serde_json::from_str(r#"{"queue_type": "classic", "prefetch": 8}"#).expect("parse");
+        assert_eq!(options.queue_type, QueueType::Classic);
+        assert_eq!(options.prefetch, 8);
+        assert_eq!(options.prefix, "eventhose.");
+        for unknown in [r#"{"prefech": 8}"#, r#"{"url": "amqp://broker"}"#] {
+            let refused = serde_json::from_str::<AmqpOptions>(unknown);
+            assert!(refused.is_err(), "unknown fields are refused: {unknown}");
+        }
     }
 
     #[test]
     fn refuses_bad_fields_naming_them() {
-        let cases: [(&str, AmqpHoseConfig); 6] = [
+        let with = |change: fn(&mut AmqpOptions)| {
+            let mut config = AmqpHoseConfig::default();
+            change(&mut config.options);
+            config
+        };
+        let cases: [(&str, AmqpHoseConfig); 7] = [
             ("url", AmqpHoseConfig::with_url("http://x")),
-            (
-                "prefetch",
-                AmqpHoseConfig {
-                    prefetch: 0,
-                    ..Default::default()
-                },
-            ),
-            (
-                "prefix",
-                AmqpHoseConfig {
-                    prefix: "amq.x".into(),
-                    ..Default::default()
-                },
-            ),
-            (
-                "prefix",
-                AmqpHoseConfig {
-                    prefix: "a b".into(),
-                    ..Default::default()
-                },
-            ),
+            ("prefetch", with(|o| o.prefetch = 0)),
+            ("prefix", with(|o| o.prefix = "amq.x".into())),
+            ("prefix", with(|o| o.prefix = "a b".into())),
             (
                 "reconnect_min_ms",
-                AmqpHoseConfig {
-                    reconnect_min_ms: 10,
-                    reconnect_max_ms: 5,
-                    ..Default::default()
-                },
+                with(|o| {
+                    o.reconnect_min_ms = 10;
+                    o.reconnect_max_ms = 5;
+                }),
             ),
-            (
-                "publish_channels",
-                AmqpHoseConfig {
-                    publish_channels: 0,
-                    ..Default::default()
-                },
-            ),
+            ("publish_channels", with(|o| o.publish_channels = 0)),
+            ("startup_wait_ms", with(|o| o.startup_wait_ms = 0)),
         ];
         for (field, config) in cases {
             match config.validate() {

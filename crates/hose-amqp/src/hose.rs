@@ -125,7 +125,7 @@ impl AmqpHose {
     pub async fn connect(config: AmqpHoseConfig) -> Result<Arc<AmqpHose>, HoseError> {
         let uri = config.validate()?;
         let inner = Arc::new(Inner {
-            topology: Topology::new(&config),
+            topology: Topology::new(&config.options),
             config,
             uri,
             registry: Registry::new(),
@@ -246,10 +246,10 @@ impl Hose for AmqpHose {
         let inner = &self.inner;
         let messages = batch.len();
         let bytes = wire::encoded_len(&batch);
-        if bytes > inner.config.max_batch_bytes {
+        if bytes > inner.config.options.max_batch_bytes {
             return Err(HoseError::TooLarge {
                 bytes,
-                max_bytes: inner.config.max_batch_bytes,
+                max_bytes: inner.config.options.max_batch_bytes,
             });
         }
         let gate = inner.publish_gate.read().await;
@@ -376,7 +376,7 @@ impl Hose for AmqpHose {
                 Err(error) => return Err(failed(error)),
             }
         }
-        let if_unused = inner.config.queue_type == QueueType::Classic;
+        let if_unused = inner.config.options.queue_type == QueueType::Classic;
         match topology.delete(&channel, &work_queue, if_unused).await {
             Ok(_) => {}
             Err(error) if reply_code(&error) == Some(PRECONDITION_FAILED) => {
@@ -448,7 +448,7 @@ impl Hose for AmqpHose {
                 tracing::warn!("a hose background task did not stop in time");
             }
         }
-        tracing::info!(prefix = %inner.config.prefix, "closed the RabbitMQ hose");
+        tracing::info!(prefix = %inner.config.options.prefix, "closed the RabbitMQ hose");
         Ok(())
     }
 }

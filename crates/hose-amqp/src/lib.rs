@@ -98,6 +98,6 @@ pub mod tiers;
 mod topology;
 pub mod wire;
 
-pub use config::{AmqpHoseConfig, QueueType, MAX_PREFETCH, MAX_PREFIX_LEN};
+pub use config::{AmqpHoseConfig, AmqpOptions, QueueType, MAX_PREFETCH, MAX_PREFIX_LEN};
 pub use hose::AmqpHose;
 pub use stats::QueueStats;

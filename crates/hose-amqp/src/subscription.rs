@@ -66,7 +66,7 @@ impl AmqpSubscription {
         let mut subscription = Self {
             sessions: inner.sessions(),
             closed: inner.closed(),
-            retry_delay: inner.config.reconnect_min(),
+            retry_delay: inner.config.options.reconnect_min(),
             inner,
             name: name.to_owned(),
             consumer: None,
@@ -113,7 +113,7 @@ impl AmqpSubscription {
 
     fn schedule_retry(&mut self) {
         self.retry_at = Some(Instant::now() + self.retry_delay);
-        self.retry_delay = (self.retry_delay * 2).min(self.inner.config.reconnect_max());
+        self.retry_delay = (self.retry_delay * 2).min(self.inner.config.options.reconnect_max());
     }
 
     fn live_generation(&self) -> Option<u64> {
@@ -211,7 +211,10 @@ async fn open_consumer(
 ) -> lapin::Result<ActiveConsumer> {
     let channel = session.open_channel().await?;
     channel
-        .basic_qos(inner.config.prefetch, BasicQosOptions { global: false })
+        .basic_qos(
+            inner.config.options.prefetch,
+            BasicQosOptions { global: false },
+        )
         .await?;
     inner.topology.declare_subscriber(&channel, name).await?;
     let consumer = channel
@@ -251,7 +254,7 @@ impl Subscription for AmqpSubscription {
                     self.opening = None;
                     match result {
                         Ok(active) => {
-                            self.retry_delay = self.inner.config.reconnect_min();
+                            self.retry_delay = self.inner.config.options.reconnect_min();
                             self.unacked.clear();
                             self.consumer = Some(active);
                         }
@@ -295,7 +298,7 @@ impl Subscription for AmqpSubscription {
         // Bounded: an ack sent while its connection is being torn down may never settle, and
         // an ack the broker did not see only means a redelivery.
         let acked = tokio::time::timeout(
-            self.inner.config.publish_timeout(),
+            self.inner.config.options.publish_timeout(),
             acker.ack(BasicAckOptions::default()),
         )
         .await;
@@ -323,10 +326,10 @@ impl Subscription for AmqpSubscription {
         }
         let batch = std::slice::from_ref(&message);
         let bytes = wire::encoded_len(batch);
-        if bytes > inner.config.max_batch_bytes {
+        if bytes > inner.config.options.max_batch_bytes {
             return Err(HoseError::TooLarge {
                 bytes,
-                max_bytes: inner.config.max_batch_bytes,
+                max_bytes: inner.config.options.max_batch_bytes,
             });
         }
         // A zero delay goes straight back to the work queue; others wait in their tier's queue.

@@ -21,16 +21,17 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// connection the current session.
 pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, String> {
     let config = &inner.config;
-    let properties =
-        ConnectionProperties::default().with_connection_name(config.connection_name.clone().into());
+    let properties = ConnectionProperties::default()
+        .with_connection_name(config.options.connection_name.clone().into());
     let connecting = Connection::connect_uri(inner.uri.clone(), properties);
-    let connection = match tokio::time::timeout(config.connect_timeout(), connecting).await {
+    let connection = match tokio::time::timeout(config.options.connect_timeout(), connecting).await
+    {
         Ok(Ok(connection)) => connection,
         Ok(Err(error)) => return Err(format!("connecting failed: {error}")),
         Err(_) => {
             return Err(format!(
                 "connecting timed out after {:?}",
-                config.connect_timeout()
+                config.options.connect_timeout()
             ))
         }
     };
@@ -38,8 +39,8 @@ pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, String
     let session = Arc::new(Session::new(
         generation,
         connection,
-        config.publish_channels,
-        config.publish_timeout(),
+        config.options.publish_channels,
+        config.options.publish_timeout(),
     ));
     if let Err(error) = declare_topology(inner, &session).await {
         session.close(CLOSE_GRACE).await;
@@ -93,7 +94,7 @@ async fn declare_topology(inner: &Inner, session: &Arc<Session>) -> Result<(), S
 /// The reconnect loop; returns once the hose is closed (or dropped).
 pub(crate) async fn run(inner: Arc<Inner>, first: Option<Arc<Session>>) {
     let mut closed = inner.closed();
-    let mut backoff = inner.config.reconnect_min();
+    let mut backoff = inner.config.options.reconnect_min();
     let mut next = first;
     while !*closed.borrow() {
         let session = match next.take() {
@@ -116,13 +117,13 @@ pub(crate) async fn run(inner: Arc<Inner>, first: Option<Arc<Session>>) {
                             _ = closed.changed() => break,
                             _ = tokio::time::sleep(backoff) => {}
                         }
-                        backoff = (backoff * 2).min(inner.config.reconnect_max());
+                        backoff = (backoff * 2).min(inner.config.options.reconnect_max());
                         continue;
                     }
                 }
             }
         };
-        backoff = inner.config.reconnect_min();
+        backoff = inner.config.options.reconnect_min();
         let lost = watch_until_lost(&session, &mut closed).await;
         inner.session_tx.send_if_modified(|current| {
             let is_this = current
@@ -201,7 +202,7 @@ async fn watch_until_lost(session: &Session, closed: &mut watch::Receiver<bool>)
 /// Refreshes every registered subscriber's queue statistics each `stats_interval_ms`.
 pub(crate) async fn poll_stats(inner: Arc<Inner>) {
     let mut closed = inner.closed();
-    let mut tick = tokio::time::interval(inner.config.stats_interval());
+    let mut tick = tokio::time::interval(inner.config.options.stats_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !*closed.borrow() {
         tokio::select! {

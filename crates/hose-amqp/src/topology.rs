@@ -7,7 +7,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind, Queue};
 
-use crate::config::{AmqpHoseConfig, QueueType};
+use crate::config::{AmqpOptions, QueueType};
 use crate::tiers;
 
 /// The default exchange: routes by queue name, needs no binding.
@@ -22,11 +22,11 @@ pub(crate) struct Topology {
 }
 
 impl Topology {
-    pub(crate) fn new(config: &AmqpHoseConfig) -> Self {
+    pub(crate) fn new(options: &AmqpOptions) -> Self {
         Self {
-            prefix: config.prefix.clone(),
-            queue_type: config.queue_type,
-            max_redeliveries: config.max_redeliveries,
+            prefix: options.prefix.clone(),
+            queue_type: options.queue_type,
+            max_redeliveries: options.max_redeliveries,
         }
     }
 
@@ -215,7 +215,7 @@ mod tests {
     use super::*;
 
     fn topology(queue_type: QueueType) -> Topology {
-        Topology::new(&AmqpHoseConfig {
+        Topology::new(&AmqpOptions {
             prefix: "p.".into(),
             queue_type,
             max_redeliveries: 5,

@@ -10,7 +10,7 @@ use eventhose_hose::conformance::{self, HoseHarness};
 use eventhose_hose::HoseError;
 use eventhose_hose_amqp::{AmqpHose, AmqpHoseConfig, QueueType};
 
-use common::{unique_config, Cleanup, DEADLINE};
+use common::{unique_config_with, Cleanup, DEADLINE};
 
 /// Prefetch of the harness's hoses: the window the bounded-memory check verifies.
 const PREFETCH: u16 = 8;
@@ -22,11 +22,10 @@ struct AmqpHarness {
 
 impl AmqpHarness {
     fn new(queue_type: QueueType) -> (Self, Cleanup) {
-        let config = AmqpHoseConfig {
-            prefetch: PREFETCH,
-            queue_type,
-            ..unique_config()
-        };
+        let config = unique_config_with(|o| {
+            o.prefetch = PREFETCH;
+            o.queue_type = queue_type;
+        });
         let cleanup = Cleanup::new(&config);
         (Self { config }, cleanup)
     }

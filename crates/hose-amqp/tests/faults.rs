@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use common::{
     close_connections, connect, connection_pids, message, next, publish, texts, unique_config,
-    Cleanup, DEADLINE,
+    unique_config_with, Cleanup, DEADLINE,
 };
 
 /// Waits (bounded) until `condition` holds, polling.
@@ -35,11 +35,10 @@ struct Published {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_confirmed_publish_survives_a_closed_connection_and_publishing_resumes() {
-    let config = AmqpHoseConfig {
+    let config = unique_config_with(|o| {
         // A pause after the loss long enough that publishes see the hose disconnected.
-        reconnect_min_ms: 1_000,
-        ..unique_config()
-    };
+        o.reconnect_min_ms = 1_000;
+    });
     let _cleanup = Cleanup::new(&config);
     let hose = connect(&config).await;
     hose.register("sink").await.expect("register");
@@ -98,7 +97,7 @@ async fn every_confirmed_publish_survives_a_closed_connection_and_publishing_res
         published.lock().unwrap().confirmed.len() >= 50
     })
     .await;
-    let closed = close_connections(&config.connection_name);
+    let closed = close_connections(&config.options.connection_name);
     assert_eq!(closed, 1, "the hose uses one connection");
     eventually("a publish fails while disconnected", || {
         published.lock().unwrap().unavailable > 0
@@ -140,7 +139,7 @@ async fn a_subscription_resumes_after_its_connection_closes_and_stale_acks_are_h
     let taken = next(&mut *sub).await;
     assert_eq!(texts(&taken), ["before-loss"]);
 
-    assert_eq!(close_connections(&config.connection_name), 1);
+    assert_eq!(close_connections(&config.options.connection_name), 1);
     eventually("the hose notices the loss", || !hose.is_connected()).await;
     sub.ack(&taken.tag)
         .await
@@ -157,14 +156,13 @@ async fn a_subscription_resumes_after_its_connection_closes_and_stale_acks_are_h
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_while_disconnected_declares_the_queue_before_publishing_resumes() {
-    let config = AmqpHoseConfig {
-        reconnect_min_ms: 1_000,
-        ..unique_config()
-    };
+    let config = unique_config_with(|o| {
+        o.reconnect_min_ms = 1_000;
+    });
     let _cleanup = Cleanup::new(&config);
     let hose = connect(&config).await;
     hose.register("early").await.expect("register");
-    assert_eq!(close_connections(&config.connection_name), 1);
+    assert_eq!(close_connections(&config.options.connection_name), 1);
     eventually("the hose notices the loss", || !hose.is_connected()).await;
     hose.register("late")
         .await
@@ -225,10 +223,10 @@ async fn dropping_the_hose_without_close_closes_its_connection() {
     let _cleanup = Cleanup::new(&config);
     let hose = connect(&config).await;
     hose.register("sub").await.expect("register");
-    assert_eq!(connection_pids(&config.connection_name).len(), 1);
+    assert_eq!(connection_pids(&config.options.connection_name).len(), 1);
     drop(hose);
     let deadline = Instant::now() + DEADLINE;
-    while !connection_pids(&config.connection_name).is_empty() {
+    while !connection_pids(&config.options.connection_name).is_empty() {
         assert!(
             Instant::now() < deadline,
             "the connection outlived the hose"
@@ -251,7 +249,7 @@ async fn an_exchange_deleted_behind_the_hose_is_declared_again() {
     let channel = admin.create_channel().await.expect("channel");
     channel
         .exchange_delete(
-            format!("{}events", config.prefix).into(),
+            format!("{}events", config.options.prefix).into(),
             lapin::options::ExchangeDeleteOptions::default(),
         )
         .await

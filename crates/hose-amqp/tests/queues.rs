@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventhose_hose::{Hose, HoseError};
-use eventhose_hose_amqp::{wire, AmqpHose, AmqpHoseConfig, QueueStats};
+use eventhose_hose_amqp::{wire, AmqpHose, QueueStats};
 use lapin::options::BasicGetOptions;
 use lapin::{Connection, ConnectionProperties};
 use tokio::time::Instant;
 
-use common::{connect, message, next, publish, texts, unique_config, Cleanup, DEADLINE};
+use common::{
+    connect, message, next, publish, texts, unique_config, unique_config_with, Cleanup, DEADLINE,
+};
 
 /// Asks the broker until `accept` likes the subscriber's statistics (bounded).
 async fn inspect_until(
@@ -39,10 +41,9 @@ async fn inspect_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn competing_consumers_in_two_processes_split_the_work_and_together_see_all() {
     const MESSAGES: usize = 200;
-    let config = AmqpHoseConfig {
-        prefetch: 1,
-        ..unique_config()
-    };
+    let config = unique_config_with(|o| {
+        o.prefetch = 1;
+    });
     let _cleanup = Cleanup::new(&config);
     // Two hoses are two connections, as two processes would have.
     let hoses = [connect(&config).await, connect(&config).await];
@@ -94,10 +95,9 @@ async fn competing_consumers_in_two_processes_split_the_work_and_together_see_al
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_delivered_past_the_limit_moves_to_the_dead_letter_queue() {
-    let config = AmqpHoseConfig {
-        max_redeliveries: 2,
-        ..unique_config()
-    };
+    let config = unique_config_with(|o| {
+        o.max_redeliveries = 2;
+    });
     let _cleanup = Cleanup::new(&config);
     let hose = connect(&config).await;
     hose.register("poison").await.expect("register");
@@ -172,10 +172,9 @@ async fn a_publish_no_queue_takes_fails_and_is_not_reported_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_batches_and_deferrals_are_refused_before_the_broker() {
-    let config = AmqpHoseConfig {
-        max_batch_bytes: 1_000,
-        ..unique_config()
-    };
+    let config = unique_config_with(|o| {
+        o.max_batch_bytes = 1_000;
+    });
     let _cleanup = Cleanup::new(&config);
     let hose = connect(&config).await;
     hose.register("big").await.expect("register");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use eventhose_hose::{Delivery, Hose, Message, Subscription};
-use eventhose_hose_amqp::{AmqpHose, AmqpHoseConfig};
+use eventhose_hose_amqp::{AmqpHose, AmqpHoseConfig, AmqpOptions};
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 
@@ -19,15 +19,24 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 /// A configuration with a prefix and connection name no other test uses.
 pub fn unique_config() -> AmqpHoseConfig {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    AmqpHoseConfig {
+    let mut config = AmqpHoseConfig::default();
+    config.options = AmqpOptions {
         prefix: format!("ehtest.{}.", &id[..12]),
         connection_name: format!("eventhose-test-{}", &id[..12]),
         prefetch: 16,
         reconnect_min_ms: 100,
         reconnect_max_ms: 2_000,
         stats_interval_ms: 500,
-        ..AmqpHoseConfig::default()
-    }
+        ..config.options
+    };
+    config
+}
+
+/// [`unique_config`] with `change` made to its options.
+pub fn unique_config_with(change: impl FnOnce(&mut AmqpOptions)) -> AmqpHoseConfig {
+    let mut config = unique_config();
+    change(&mut config.options);
+    config
 }
 
 /// Connects and waits until the connection is up.
@@ -71,7 +80,7 @@ async fn purge(config: &AmqpHoseConfig) {
     let queues: Vec<String> = rabbitmqctl(&["list_queues", "name", "--no-table-headers"])
         .lines()
         .map(str::trim)
-        .filter(|name| name.starts_with(&config.prefix))
+        .filter(|name| name.starts_with(&config.options.prefix))
         .map(str::to_owned)
         .collect();
     let Ok(connection) = Connection::connect(&config.url, ConnectionProperties::default()).await
@@ -88,7 +97,7 @@ async fn purge(config: &AmqpHoseConfig) {
     }
     let _ = channel
         .exchange_delete(
-            format!("{}events", config.prefix).into(),
+            format!("{}events", config.options.prefix).into(),
             ExchangeDeleteOptions::default(),
         )
         .await;
