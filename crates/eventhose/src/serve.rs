@@ -1,6 +1,7 @@
 //! `eventhose serve`: wires the hose, the state store, the subscribers and the HTTP API into
 //! one process, and shuts them down in order.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,13 +16,13 @@ use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
 use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
 use eventhose_subscribers::{
-    EventCounter, MessageEventsSubscriber, MetricsSubscriber, SubscriberError,
+    EventCounter, MessageEventsSubscriber, MetricsSubscriber, Processor, SubscriberError,
     MESSAGE_EVENTS_SUBSCRIBER, METRICS_SUBSCRIBER,
 };
 use eventhose_webhooks::{TargetPolicy, TokenCache};
-use futures::future::{BoxFuture, FutureExt};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
@@ -76,22 +77,17 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     let hose: Arc<dyn Hose> = crate::hose_backend::open(&config).await?;
 
     // Every subscriber is registered before the first event can arrive.
-    hose.register(COUNTER_SUBSCRIBER).await?;
-    let (stop_subscribers, subscribers_stopping) = watch::channel(false);
-    let subscribers_stopping_webhooks = subscribers_stopping.clone();
-    let subscribers_stopping_suppressions = subscribers_stopping.clone();
-    let subscribers_stopping_metrics = subscribers_stopping.clone();
+    let (stop_subscribers, stopping) = watch::channel(false);
+    let mut subscribers = Vec::new();
     let subscribers_dir = config.data_dir.join("subscribers");
     std::fs::create_dir_all(&subscribers_dir)?;
     let counter_path = subscribers_dir.join("counter.json");
-    let counter = EventCounter::open(&counter_path)?;
-    let counter_task = tokio::spawn(restarting(
-        COUNTER_SUBSCRIBER,
-        subscribers_stopping.clone(),
-        counter,
-        move || std::future::ready(EventCounter::open(&counter_path)),
-        runner(hose.clone(), COUNTER_SUBSCRIBER, subscribers_stopping),
-    ));
+    subscribers.push(
+        start_processor(&hose, COUNTER_SUBSCRIBER, &stopping, move || {
+            std::future::ready(EventCounter::open(&counter_path))
+        })
+        .await?,
+    );
 
     let policy = TargetPolicy {
         allow_private: config.allow_private_targets,
@@ -113,8 +109,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         rules: config.webhooks.target_rules(),
     };
 
-    hose.register(WEBHOOKS_SUBSCRIBER).await?;
-    let new_engine = {
+    let open_engine = {
         let (store, changes, tokens, tombstones) = (
             state.clone(),
             webhooks.changes.clone(),
@@ -123,40 +118,36 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         );
         let engine_config = config.webhooks.engine(policy)?;
         move || {
-            WebhookEngine::new(
+            std::future::ready(WebhookEngine::new(
                 store.clone(),
                 changes.subscribe(),
                 tokens.clone(),
                 tombstones.clone(),
                 engine_config.clone(),
-            )
+            ))
         }
     };
-    let engine = new_engine()?;
-    let webhooks_task = tokio::spawn({
-        let (hose, stopping) = (hose.clone(), subscribers_stopping_webhooks.clone());
-        restarting(
+    let run_engine = {
+        let (hose, stopping) = (hose.clone(), stopping.clone());
+        move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone())
+    };
+    subscribers.push(
+        start_subscriber(
+            &hose,
             WEBHOOKS_SUBSCRIBER,
-            subscribers_stopping_webhooks,
-            engine,
-            move || std::future::ready(new_engine()),
-            move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone()),
+            &stopping,
+            open_engine,
+            run_engine,
         )
-    });
+        .await?,
+    );
 
-    hose.register(SUPPRESSIONS_SUBSCRIBER).await?;
-    let suppressions_store = state.clone();
-    let suppressions_task = tokio::spawn(restarting(
-        SUPPRESSIONS_SUBSCRIBER,
-        subscribers_stopping_suppressions.clone(),
-        SuppressionWriter::new(state.clone()),
-        move || std::future::ready(Ok(SuppressionWriter::new(suppressions_store.clone()))),
-        runner(
-            hose.clone(),
-            SUPPRESSIONS_SUBSCRIBER,
-            subscribers_stopping_suppressions,
-        ),
-    ));
+    let open_suppressions = {
+        let store = state.clone();
+        move || std::future::ready(Ok(SuppressionWriter::new(store.clone())))
+    };
+    subscribers
+        .push(start_processor(&hose, SUPPRESSIONS_SUBSCRIBER, &stopping, open_suppressions).await?);
 
     let analytics_path = analytics_path(&config);
     let analytics = Arc::new(
@@ -167,44 +158,27 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
             )
         })?,
     );
-    hose.register(METRICS_SUBSCRIBER).await?;
+    let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
     let open_metrics = {
         let (store, retention) = (analytics.clone(), config.analytics.retention());
-        let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
         move || MetricsSubscriber::open(store.clone(), retention, commit_every)
     };
-    let metrics_subscriber = open_metrics().await?;
-    let metrics_task = tokio::spawn(restarting(
-        METRICS_SUBSCRIBER,
-        subscribers_stopping_metrics.clone(),
-        metrics_subscriber,
-        open_metrics,
-        runner(
-            hose.clone(),
-            METRICS_SUBSCRIBER,
-            subscribers_stopping_metrics.clone(),
-        ),
-    ));
+    subscribers.push(start_processor(&hose, METRICS_SUBSCRIBER, &stopping, open_metrics).await?);
 
-    hose.register(MESSAGE_EVENTS_SUBSCRIBER).await?;
     let open_message_events = {
         let (store, keep) = (analytics.clone(), config.analytics.events_retention());
-        let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
         let tombstones = tombstones.clone();
         move || MessageEventsSubscriber::open(store.clone(), keep, commit_every, tombstones.clone())
     };
-    let message_events = open_message_events().await?;
-    let message_events_task = tokio::spawn(restarting(
-        MESSAGE_EVENTS_SUBSCRIBER,
-        subscribers_stopping_metrics.clone(),
-        message_events,
-        open_message_events,
-        runner(
-            hose.clone(),
+    subscribers.push(
+        start_processor(
+            &hose,
             MESSAGE_EVENTS_SUBSCRIBER,
-            subscribers_stopping_metrics.clone(),
-        ),
-    ));
+            &stopping,
+            open_message_events,
+        )
+        .await?,
+    );
 
     let ready = Arc::new(AtomicBool::new(false));
     let suppressions = state.clone();
@@ -241,13 +215,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     .context("HTTP server failed")?;
 
     let _ = stop_subscribers.send(true);
-    for (name, task) in [
-        (COUNTER_SUBSCRIBER, counter_task),
-        (WEBHOOKS_SUBSCRIBER, webhooks_task),
-        (SUPPRESSIONS_SUBSCRIBER, suppressions_task),
-        (METRICS_SUBSCRIBER, metrics_task),
-        (MESSAGE_EVENTS_SUBSCRIBER, message_events_task),
-    ] {
+    for (name, task) in subscribers {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(subscriber = name, error = %e, "subscriber failed"),
@@ -259,15 +227,49 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     Ok(())
 }
 
-/// Runs a [`eventhose_subscribers::Processor`] on the named subscription, once per call.
-fn runner<P: eventhose_subscribers::Processor + 'static>(
-    hose: Arc<dyn Hose>,
+/// A subscriber's task, with the subscriber's name.
+type SubscriberTask = (&'static str, JoinHandle<Result<(), SubscriberError>>);
+
+/// Registers the subscriber `name` with the hose, opens its first processor with `open` and
+/// spawns `run` on it, restarted with a new processor from `open` whenever it stops because
+/// the hose was unavailable, until `stopping` turns true.
+async fn start_subscriber<P, Open, Opening, Run, Running>(
+    hose: &Arc<dyn Hose>,
     name: &'static str,
-    stopping: watch::Receiver<bool>,
-) -> impl FnMut(P) -> BoxFuture<'static, Result<(), SubscriberError>> {
-    move |processor| {
-        eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone()).boxed()
-    }
+    stopping: &watch::Receiver<bool>,
+    mut open: Open,
+    run: Run,
+) -> anyhow::Result<SubscriberTask>
+where
+    P: Send + 'static,
+    Open: FnMut() -> Opening + Send + 'static,
+    Opening: Future<Output = Result<P, SubscriberError>> + Send + 'static,
+    Run: FnMut(P) -> Running + Send + 'static,
+    Running: Future<Output = Result<(), SubscriberError>> + Send + 'static,
+{
+    hose.register(name).await?;
+    let first = open().await?;
+    let task = tokio::spawn(restarting(name, stopping.clone(), first, open, run));
+    Ok((name, task))
+}
+
+/// [`start_subscriber`] for a [`Processor`], run by [`eventhose_subscribers::run`].
+async fn start_processor<P, Open, Opening>(
+    hose: &Arc<dyn Hose>,
+    name: &'static str,
+    stopping: &watch::Receiver<bool>,
+    open: Open,
+) -> anyhow::Result<SubscriberTask>
+where
+    P: Processor + 'static,
+    Open: FnMut() -> Opening + Send + 'static,
+    Opening: Future<Output = Result<P, SubscriberError>> + Send + 'static,
+{
+    let run = {
+        let (hose, stopping) = (hose.clone(), stopping.clone());
+        move |processor| eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone())
+    };
+    start_subscriber(hose, name, stopping, open, run).await
 }
 
 /// The HTTP application: the API with its operational endpoints, and the Reports UI (the page
