@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventhose_hose::{
-    validate_subscriber_name, Hose, HoseError, HoseStats, Message, PublishReceipt, SubscriberStats,
-    Subscription,
+    validate_subscriber_name, Admission, Hose, HoseError, HoseStats, Message, PublishGate,
+    PublishReceipt, SubscriberStats, Subscription,
 };
 use lapin::uri::AMQPUri;
 use tokio::sync::watch;
@@ -46,8 +46,8 @@ pub(crate) struct Inner {
     pub(crate) session_tx: watch::Sender<Option<Arc<Session>>>,
     /// `true` once closed (or dropped): stops the background tasks and wakes subscriptions.
     pub(crate) closed_tx: watch::Sender<bool>,
-    /// Held shared by each publish, exclusively by close; `true` once closed.
-    publish_gate: tokio::sync::RwLock<bool>,
+    /// Held by each publish; closed by close.
+    publish_gate: PublishGate,
     /// Held while subscriber queues are declared, so that a registration and a (re)connection
     /// never miss each other: either the registration sees the new connection or the connection
     /// sees the registered name.
@@ -132,7 +132,7 @@ impl AmqpHose {
             stats: StatsBoard::default(),
             session_tx: watch::channel(None).0,
             closed_tx: watch::channel(false).0,
-            publish_gate: tokio::sync::RwLock::new(false),
+            publish_gate: PublishGate::new(),
             declare_lock: tokio::sync::Mutex::new(()),
             generations: AtomicU64::new(0),
             published_batches: AtomicU64::new(0),
@@ -246,22 +246,11 @@ impl Hose for AmqpHose {
         let inner = &self.inner;
         let messages = batch.len();
         let bytes = wire::encoded_len(&batch);
-        if bytes > inner.config.options.max_batch_bytes {
-            return Err(HoseError::TooLarge {
-                bytes,
-                max_bytes: inner.config.options.max_batch_bytes,
-            });
-        }
-        let gate = inner.publish_gate.read().await;
-        if *gate {
-            return Err(HoseError::Closed);
-        }
-        if messages == 0 {
-            return Ok(PublishReceipt {
-                position: None,
-                messages,
-            });
-        }
+        let max_bytes = inner.config.options.max_batch_bytes;
+        let pass = match inner.publish_gate.admit(messages, bytes, max_bytes).await? {
+            Admission::Publish(pass) => pass,
+            Admission::Empty(receipt) => return Ok(receipt),
+        };
         let session = inner.live_session().ok_or_else(|| inner.not_connected())?;
         if session.is_blocked() {
             return Err(HoseError::Unavailable(
@@ -281,7 +270,7 @@ impl Hose for AmqpHose {
             .map_err(|failure| inner.publish_error("the batch", failure))?;
         inner.published_batches.fetch_add(1, Ordering::Relaxed);
         inner.published_bytes.fetch_add(bytes, Ordering::Relaxed);
-        drop(gate);
+        drop(pass);
         Ok(PublishReceipt {
             position: None,
             messages,
@@ -434,12 +423,8 @@ impl Hose for AmqpHose {
 
     async fn close(&self) -> Result<(), HoseError> {
         let inner = &self.inner;
-        {
-            let mut closed = inner.publish_gate.write().await;
-            if *closed {
-                return Ok(());
-            }
-            *closed = true;
+        if !inner.publish_gate.close().await {
+            return Ok(());
         }
         inner.closed_tx.send_replace(true);
         let tasks: Vec<JoinHandle<()>> = lock(&inner.tasks).drain(..).collect();

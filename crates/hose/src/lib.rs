@@ -19,6 +19,7 @@ pub mod embedded;
 mod error;
 mod hose;
 mod name;
+mod publish_gate;
 mod stats;
 mod sync_util;
 
@@ -26,4 +27,5 @@ pub use delivery::{Delivery, DeliveryTag, Message, PublishReceipt};
 pub use error::HoseError;
 pub use hose::{Hose, Subscription};
 pub use name::{validate_subscriber_name, MAX_SUBSCRIBER_NAME_LEN};
+pub use publish_gate::{Admission, PublishGate, PublishPass};
 pub use stats::{HoseStats, SubscriberStats};

@@ -79,7 +79,8 @@ pub use config::EmbeddedConfig;
 use crate::error::join_error;
 use crate::sync_util::lock;
 use crate::{
-    validate_subscriber_name, Hose, HoseError, HoseStats, Message, PublishReceipt, Subscription,
+    validate_subscriber_name, Admission, Hose, HoseError, HoseStats, Message, PublishGate,
+    PublishReceipt, Subscription,
 };
 use cursor::{read_cursor, write_cursor};
 use deferred::DeferredStore;
@@ -117,8 +118,8 @@ pub(crate) struct Shared {
     writer_tx: Mutex<Option<mpsc::Sender<AppendRequest>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     counters: Arc<WriterCounters>,
-    /// Held shared by each publish, exclusively by close; `true` once closed.
-    publish_gate: tokio::sync::RwLock<bool>,
+    /// Held by each publish; closed by close.
+    publish_gate: PublishGate,
     closed_tx: watch::Sender<bool>,
     subscribers: Mutex<BTreeMap<String, Arc<SubscriberState>>>,
     /// Serialises registration changes, flushes and shutdown; `true` once shut down.
@@ -182,7 +183,7 @@ impl EmbeddedHose {
             writer_tx: Mutex::new(Some(writer_tx)),
             writer_thread: Mutex::new(Some(writer_thread)),
             counters,
-            publish_gate: tokio::sync::RwLock::new(false),
+            publish_gate: PublishGate::new(),
             closed_tx: watch::channel(false).0,
             subscribers: Mutex::new(subscribers),
             maintenance: tokio::sync::Mutex::new(false),
@@ -318,22 +319,15 @@ impl Hose for EmbeddedHose {
         let shared = &self.shared;
         let messages = batch.len();
         let raw_bytes = frame::raw_size(&batch);
-        if raw_bytes > shared.config.max_record_bytes {
-            return Err(HoseError::TooLarge {
-                bytes: raw_bytes,
-                max_bytes: shared.config.max_record_bytes,
-            });
-        }
-        let gate = shared.publish_gate.read().await;
-        if *gate {
-            return Err(HoseError::Closed);
-        }
-        if messages == 0 {
-            return Ok(PublishReceipt {
-                position: None,
-                messages,
-            });
-        }
+        let max_bytes = shared.config.max_record_bytes;
+        let pass = match shared
+            .publish_gate
+            .admit(messages, raw_bytes, max_bytes)
+            .await?
+        {
+            Admission::Publish(pass) => pass,
+            Admission::Empty(receipt) => return Ok(receipt),
+        };
         shared.check_backpressure()?;
         let level = shared.config.compress.then_some(shared.config.zstd_level);
         let record = tokio::task::spawn_blocking(move || frame::encode_record(&batch, level))
@@ -348,7 +342,7 @@ impl Hose for EmbeddedHose {
         let position = done_rx
             .await
             .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
-        drop(gate);
+        drop(pass);
         Ok(PublishReceipt {
             position: Some(position),
             messages,
@@ -427,12 +421,8 @@ impl Hose for EmbeddedHose {
 
     async fn close(&self) -> Result<(), HoseError> {
         let shared = &self.shared;
-        {
-            let mut closed = shared.publish_gate.write().await;
-            if *closed {
-                return Ok(());
-            }
-            *closed = true;
+        if !shared.publish_gate.close().await {
+            return Ok(());
         }
         shared.closed_tx.send_replace(true);
 
