@@ -30,6 +30,16 @@ pub use webhooks::{
     WebhookAuth, WebhookChanges, WebhookOwner, WebhookScope, WebhookStore, SIGNING_SECRET_PREFIX,
 };
 
+/// Now, in unix seconds (0 on a clock before 1970): the clock the state's records are stamped
+/// with (creation and update times, batch statuses, secret expiries) and compared against,
+/// and the other crates' seconds clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Errors of the state store.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

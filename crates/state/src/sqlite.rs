@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey};
-use crate::StateError;
+use crate::{unix_now, StateError};
 use readers::Readers;
 
 /// One schema migration: SQL, or a step that needs Rust (values SQL cannot compute alike).
@@ -245,13 +245,6 @@ fn check_key(conn: &Connection, sealer: &Sealer) -> Result<(), StateError> {
     }
 }
 
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
     let grants: String = row.get("grants")?;
     let subaccount: Option<i64> = row.get("subaccount")?;
@@ -283,7 +276,7 @@ impl KeyStore for SqliteState {
             prefix: secret.chars().take(4).collect(),
             grants,
             subaccount: new.subaccount,
-            created_at: now(),
+            created_at: unix_now(),
             revoked_at: None,
         };
         self.with(|conn| {
@@ -331,7 +324,7 @@ impl KeyStore for SqliteState {
         self.with(|conn| {
             let changed = conn.execute(
                 "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                params![now(), id],
+                params![unix_now(), id],
             )?;
             Ok(changed > 0)
         })

@@ -10,13 +10,14 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{batch, lax_client, one_header, spawn, Log, LAX};
+use eventhose_state::unix_now;
 use eventhose_webhooks::auth::{Auth, TokenCache};
 use eventhose_webhooks::post::{post_batch, Failure, Outcome};
 use eventhose_webhooks::signing::generate_secret;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// A target at `/hook` that records each request and answers `status` with `body`.
 async fn recording_target(status: StatusCode, body: &'static str) -> (String, Log) {
@@ -31,13 +32,6 @@ async fn recording_target(status: StatusCode, body: &'static str) -> (String, Lo
     );
     let addr = spawn(router).await;
     (format!("http://{addr}/hook"), log)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// Standard Webhooks verification written from the spec, with `ring` as the HMAC: the key is the

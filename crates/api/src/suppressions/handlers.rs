@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use eventhose_state::suppressions::validate_list_id;
 use eventhose_state::{
-    DeleteOutcome, ListSelector, SuppressionDeletion, SuppressionSource, SuppressionUpsert,
-    UpsertReport, WhenKept,
+    unix_now, DeleteOutcome, ListSelector, SuppressionDeletion, SuppressionSource,
+    SuppressionUpsert, UpsertReport, WhenKept,
 };
 use serde_json::{json, Value};
 
@@ -21,13 +21,6 @@ use crate::AppState;
 
 /// Where the routes live, for links.
 const BASE_PATH: &str = "/api/v1/suppression-list";
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// The query string's parameters, in order.
 fn query_params(raw: Option<String>) -> Vec<(String, String)> {

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use eventhose_state::Webhook;
+use eventhose_state::{unix_now, Webhook};
 use eventhose_webhooks::TokenCache;
 use serde_json::{json, Value};
 
@@ -390,13 +390,6 @@ fn grace_period(body: &[u8]) -> Result<Duration, ApiError> {
             .filter(|grace| *grace <= MAX_ROTATION_GRACE)
             .ok_or_else(bad),
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -5,13 +5,14 @@
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::{now, SqliteState};
+use super::SqliteState;
 use crate::suppressions::{
     recipient_domain, recipient_key, validate_upsert, DeleteOutcome, DescriptionFilter, ListScope,
     ListSelector, PageRequest, SortOrder, Suppression, SuppressionCursor, SuppressionDeletion,
     SuppressionPage, SuppressionQuery, SuppressionSource, SuppressionStore, SuppressionSummary,
     SuppressionType, SuppressionUpsert, UnknownName, UpsertOutcome, UpsertReport, WhenKept,
 };
+use crate::unix_now;
 use crate::StateError;
 
 const COLUMNS: &str =
@@ -328,7 +329,7 @@ fn upsert(
         validate_upsert(entry).map_err(|e| StateError::Invalid(format!("entry {index}: {e}")))?;
     }
     let tx = conn.unchecked_transaction()?;
-    let at = now();
+    let at = unix_now();
     let mut outcomes = Vec::with_capacity(entries.len());
     for entry in entries {
         outcomes.push(upsert_one(&tx, entry, at)?);
@@ -637,7 +638,7 @@ mod tests {
     #[test]
     fn creates_finds_case_insensitively_by_domain_and_keeps_the_display_form() {
         let (_dir, state) = store();
-        let before = now();
+        let before = unix_now();
         let outcomes = upsert(
             &state,
             vec![
@@ -782,7 +783,7 @@ mod tests {
         );
         let (source, updated) = source_of("bounced@example.com");
         assert_eq!(source, SpamComplaint);
-        assert!(updated >= now() - 5);
+        assert!(updated >= unix_now() - 5);
         set_updated(&state, "bounced@example.com", 600);
         assert_eq!(upsert(&state, vec![later]), [UpsertOutcome::Unchanged]);
         assert_eq!(source_of("bounced@example.com"), (SpamComplaint, 600));

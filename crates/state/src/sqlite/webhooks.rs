@@ -12,8 +12,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use super::{now, SqliteState};
+use super::SqliteState;
 use crate::crypto::Sealer;
+use crate::unix_now;
 use crate::webhooks::{
     generate_signing_secret, BatchStatus, NewWebhook, RetiredSecret, SigningSecrets, Webhook,
     WebhookAuth, WebhookChanges, WebhookOwner, WebhookScope, WebhookStore,
@@ -249,7 +250,7 @@ fn modify<T>(
         return Ok(None);
     };
     let outcome = change(&mut webhook);
-    webhook.updated_at = now();
+    webhook.updated_at = unix_now();
     write(&tx, sealer, &webhook)?;
     tx.commit()?;
     Ok(Some((webhook, outcome)))
@@ -290,7 +291,7 @@ fn count_owned(conn: &Connection, owner: WebhookOwner) -> Result<usize, StateErr
 
 /// A new webhook as it will be stored: fresh id and signing secret, times now.
 fn new_record(new: NewWebhook) -> Webhook {
-    let at = now();
+    let at = unix_now();
     Webhook {
         id: uuid::Uuid::new_v4().to_string(),
         name: new.name,
@@ -409,7 +410,7 @@ impl WebhookStore for SqliteState {
                 let old = std::mem::replace(&mut webhook.signing.current, fresh.clone());
                 webhook.signing.previous = Some(RetiredSecret {
                     secret: old,
-                    expires_at: now().saturating_add(grace),
+                    expires_at: unix_now().saturating_add(grace),
                 });
                 fresh
             })
@@ -489,7 +490,7 @@ impl WebhookStore for SqliteState {
         self.with(|conn| {
             let changed = conn.execute(
                 "UPDATE webhooks SET active = 0, updated_at = ?1 WHERE id = ?2",
-                params![now(), id],
+                params![unix_now(), id],
             )?;
             Ok(changed > 0)
         })
@@ -828,7 +829,7 @@ mod tests {
         let hook = state
             .create_webhook(new_webhook("r", WebhookScope::All))
             .unwrap();
-        let before = now();
+        let before = unix_now();
         let fresh = state
             .rotate_signing_secret(&hook.id, Duration::from_secs(3600))
             .unwrap()
@@ -841,7 +842,7 @@ mod tests {
         assert_eq!(previous.secret, hook.signing.current);
         assert!(previous.expires_at >= before + 3600);
         assert_eq!(
-            stored.signing.valid_at(now()),
+            stored.signing.valid_at(unix_now()),
             [fresh.as_str(), hook.signing.current.as_str()]
         );
         assert_eq!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use eventhose_model::EventType;
-use eventhose_state::{BatchStatus, Tombstones, Webhook, WebhookStore};
+use eventhose_state::{unix_now, BatchStatus, Tombstones, Webhook, WebhookStore};
 use eventhose_webhooks::{
     post_batch, Auth, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
 };
@@ -747,13 +747,6 @@ fn scrub_failed_batches(
 fn in_flight_gauge(webhook_id: &str, running: usize) {
     metrics::gauge!("eventhose_webhook_requests_in_flight", "webhook" => webhook_id.to_string())
         .set(running as f64);
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::response::capture;
 use crate::retry::parse_retry_after;
 use crate::target::{check_url, TargetPolicy};
 use bytes::Bytes;
+use eventhose_state::unix_now;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant, SystemTime};
@@ -186,11 +187,4 @@ async fn send(
         response,
         latency: started.elapsed(),
     })
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
