@@ -14,7 +14,7 @@ use eventhose_webhooks::TokenCache;
 use serde_json::{json, Value};
 
 use super::reach::Reach;
-use super::test_post::{self, Probe, TestPostFailed, PING_BATCH};
+use super::test_post::{self, Probe, TestPostFailed};
 use super::{changes, view, WebhookServices, MODIFY_GRANT, VIEW_GRANT};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
@@ -118,7 +118,6 @@ pub(crate) async fn create(
             auth_token: new.auth_token.as_deref(),
             signing_secrets: &[],
         },
-        Bytes::from_static(PING_BATCH.as_bytes()),
     )
     .await?;
     let created = services
@@ -204,21 +203,8 @@ pub(crate) async fn update(
     let services = &state.webhooks;
     let update = changes::update(&body, &stored, reach, services.policy, services.rules).await?;
     if update.retest {
-        let merged = &update.merged;
-        test_post::send(
-            services,
-            &TokenCache::new(),
-            Probe {
-                webhook_id: &merged.id,
-                target: &merged.target,
-                auth: &merged.auth,
-                custom_headers: &merged.custom_headers,
-                auth_token: merged.auth_token.as_deref(),
-                signing_secrets: &[],
-            },
-            Bytes::from_static(PING_BATCH.as_bytes()),
-        )
-        .await?;
+        let probe = Probe::of(&update.merged, &[]);
+        test_post::send(services, &TokenCache::new(), probe).await?;
     }
     let auth_changed = update.changes.auth.is_some();
     let changes = update.changes;
@@ -281,20 +267,8 @@ pub(crate) async fn validate(
     let services = &state.webhooks;
     check_validate_body(&body)?;
     let secrets = webhook.signing.secrets_at(unix_now());
-    let response = test_post::send(
-        services,
-        &services.tokens,
-        Probe {
-            webhook_id: &webhook.id,
-            target: &webhook.target,
-            auth: &webhook.auth,
-            custom_headers: &webhook.custom_headers,
-            auth_token: webhook.auth_token.as_deref(),
-            signing_secrets: &secrets,
-        },
-        Bytes::from_static(PING_BATCH.as_bytes()),
-    )
-    .await?;
+    let probe = Probe::of(&webhook, &secrets);
+    let response = test_post::send(services, &services.tokens, probe).await?;
     Ok(Json(json!({
         "results": {
             "msg": "Test POST to endpoint succeeded",

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use eventhose_state::WebhookAuth;
+use eventhose_state::{Webhook, WebhookAuth};
 use eventhose_webhooks::post::{post_batch, BatchPost, Failure, Outcome, TargetResponse};
 use eventhose_webhooks::{Auth, TokenCache};
 use serde_json::{json, Map, Value};
@@ -18,7 +18,7 @@ pub(crate) const TEST_BATCH_ID: &str = "77c2b630-d712-11e4-9642-efc2723b99c1";
 
 /// The test batch: one empty `msys` envelope (SparkPost's sample batch). The server builds it;
 /// a caller never chooses what is signed and sent.
-pub(crate) const PING_BATCH: &str = r#"[{"msys":{}}]"#;
+const PING_BATCH: &str = r#"[{"msys":{}}]"#;
 
 /// Where and how to send a test batch.
 pub(crate) struct Probe<'a> {
@@ -34,6 +34,20 @@ pub(crate) struct Probe<'a> {
     pub(crate) auth_token: Option<&'a str>,
     /// Secrets to sign with (none before the webhook exists).
     pub(crate) signing_secrets: &'a [String],
+}
+
+impl<'a> Probe<'a> {
+    /// The stored (or about to be stored) `webhook`, signing with `signing_secrets`.
+    pub(crate) fn of(webhook: &'a Webhook, signing_secrets: &'a [String]) -> Self {
+        Self {
+            webhook_id: &webhook.id,
+            target: &webhook.target,
+            auth: &webhook.auth,
+            custom_headers: &webhook.custom_headers,
+            auth_token: webhook.auth_token.as_deref(),
+            signing_secrets,
+        }
+    }
 }
 
 /// A test POST that was not answered with a 2xx.
@@ -61,13 +75,12 @@ impl IntoResponse for TestPostFailed {
     }
 }
 
-/// Sends `batch` as the webhook described by `probe` would, with the given token cache.
-/// Returns the target's 2xx response.
+/// Sends the test batch ([`PING_BATCH`]) as the webhook described by `probe` would, with the
+/// given token cache. Returns the target's 2xx response.
 pub(crate) async fn send(
     services: &WebhookServices,
     tokens: &TokenCache,
     probe: Probe<'_>,
-    batch: Bytes,
 ) -> Result<TargetResponse, TestPostFailed> {
     let auth = Auth::from(probe.auth);
     let (outcome, response) = post_batch(
@@ -78,7 +91,7 @@ pub(crate) async fn send(
             webhook_id: probe.webhook_id,
             url: probe.target,
             batch_id: TEST_BATCH_ID,
-            body: batch,
+            body: Bytes::from_static(PING_BATCH.as_bytes()),
             custom_headers: probe.custom_headers,
             auth: &auth,
             auth_token: probe.auth_token,
