@@ -342,7 +342,8 @@ impl KeyStore for SqliteState {
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, SqliteState) {
+    /// A store without an encryption key in a new directory (kept alive by the caller).
+    pub(crate) fn store() -> (tempfile::TempDir, SqliteState) {
         let dir = tempfile::tempdir().unwrap();
         let state = SqliteState::open(dir.path().join("state.sqlite")).unwrap();
         (dir, state)

@@ -527,14 +527,9 @@ pub(super) fn rekey_case_insensitive(conn: &Connection) -> Result<(), StateError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sqlite::tests::store;
     use SuppressionSource::*;
     use SuppressionType::*;
-
-    fn store() -> (tempfile::TempDir, SqliteState) {
-        let dir = tempfile::tempdir().unwrap();
-        let state = SqliteState::open(dir.path().join("state.sqlite")).unwrap();
-        (dir, state)
-    }
 
     fn entry(
         recipient: &str,
