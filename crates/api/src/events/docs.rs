@@ -12,6 +12,7 @@ use eventhose_model::EventType;
 use serde_json::{json, Map, Value};
 
 use super::params::Params;
+use super::request::searchable_types;
 use super::{render, GRANT};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -46,21 +47,7 @@ pub(super) async fn samples(
 
 /// The searchable types named by `events`; anything else is a 400 naming them.
 fn requested_types(params: &Params) -> Result<Vec<EventType>, ApiError> {
-    let Some(names) = params.list("events") else {
-        return Ok(SEARCHABLE_EVENT_TYPES.to_vec());
-    };
-    let mut types = Vec::new();
-    let mut unknown = Vec::new();
-    for name in &names {
-        match name.parse::<EventType>() {
-            Ok(t) if SEARCHABLE_EVENT_TYPES.contains(&t) => {
-                if !types.contains(&t) {
-                    types.push(t);
-                }
-            }
-            _ => unknown.push(name.as_str()),
-        }
-    }
+    let (types, unknown) = searchable_types(params);
     if unknown.is_empty() {
         Ok(types)
     } else {

@@ -147,23 +147,30 @@ fn parse_cursor(
     }
 }
 
-/// The event types named by `events` (every searchable type when absent).
-fn event_types(params: &Params, problems: &mut Problems) -> Vec<EventType> {
+/// The searchable event types named by `events`, each once and in the order named (every
+/// searchable type when absent), and the names that are not searchable types.
+pub(super) fn searchable_types(params: &Params) -> (Vec<EventType>, Vec<String>) {
     let Some(names) = params.list("events") else {
-        return SEARCHABLE_EVENT_TYPES.to_vec();
+        return (SEARCHABLE_EVENT_TYPES.to_vec(), Vec::new());
     };
     let mut types = Vec::new();
     let mut unknown = Vec::new();
-    for name in &names {
+    for name in names {
         match name.parse::<EventType>() {
             Ok(t) if SEARCHABLE_EVENT_TYPES.contains(&t) => {
                 if !types.contains(&t) {
                     types.push(t);
                 }
             }
-            _ => unknown.push(name.as_str()),
+            _ => unknown.push(name),
         }
     }
+    (types, unknown)
+}
+
+/// The event types named by `events` (every searchable type when absent).
+fn event_types(params: &Params, problems: &mut Problems) -> Vec<EventType> {
+    let (types, unknown) = searchable_types(params);
     if !unknown.is_empty() {
         let known: Vec<&str> = SEARCHABLE_EVENT_TYPES.iter().map(|t| t.as_str()).collect();
         problems.bad(
