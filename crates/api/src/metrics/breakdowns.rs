@@ -151,6 +151,17 @@ struct Ranked {
     fields: Map<String, Value>,
 }
 
+impl Ranked {
+    /// `row`, ordered by `value` and answered as `fields`.
+    fn new(value: u64, row: BreakdownRow, fields: Map<String, Value>) -> Self {
+        Self {
+            value,
+            tie: (row.label, row.class, row.domain),
+            fields,
+        }
+    }
+}
+
 /// Orders `rows` largest first (ties by key), keeps `limit`, and answers them.
 fn answer(mut rows: Vec<Ranked>, limit: usize) -> Json<Value> {
     rows.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.tie.cmp(&b.tie)));
@@ -240,11 +251,7 @@ async fn bounces(
             for metric in &request.metrics {
                 fields.insert(metric.name.clone(), json!(row.counts[metric.index]));
             }
-            Ranked {
-                value: row.counts[first],
-                tie: (row.label, row.class, row.domain),
-                fields,
-            }
+            Ranked::new(row.counts[first], row, fields)
         })
         .collect();
     Ok(answer(ranked, request.limit))
@@ -279,11 +286,7 @@ async fn rejections(
             fields.insert("count_rejected".into(), json!(row.counts[0]));
             fields.insert("rejection_category_id".into(), json!(row.class));
             fields.insert("rejection_type".into(), json!(rejection_type(row.class)));
-            Ranked {
-                value: row.counts[0],
-                tie: (row.label, row.class, row.domain),
-                fields,
-            }
+            Ranked::new(row.counts[0], row, fields)
         })
         .collect();
     Ok(answer(ranked, request.limit))
@@ -305,11 +308,7 @@ async fn delays(
             let mut fields = reason_fields(&row);
             fields.insert("count_delayed".into(), json!(row.counts[0]));
             fields.insert("count_delayed_first".into(), json!(row.counts[1]));
-            Ranked {
-                value: row.counts[0],
-                tie: (row.label, row.class, row.domain),
-                fields,
-            }
+            Ranked::new(row.counts[0], row, fields)
         })
         .collect();
     Ok(answer(ranked, request.limit))
@@ -335,11 +334,7 @@ async fn links(
             for metric in &request.metrics {
                 fields.insert(metric.name.clone(), json!(row.counts[metric.index]));
             }
-            Ranked {
-                value: row.counts[first],
-                tie: (row.label, row.class, row.domain),
-                fields,
-            }
+            Ranked::new(row.counts[first], row, fields)
         })
         .collect();
     Ok(answer(ranked, request.limit))
