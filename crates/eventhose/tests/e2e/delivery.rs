@@ -551,16 +551,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         "eventhose_hose_subscriber_deferred{subscriber=\"webhooks\"}",
     ] {
         eventually(&format!("{name} in /metrics"), || async {
-            let url = server.url("/metrics");
-            let text = client()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            text.contains(name)
+            metrics_text(&server).await.contains(name)
         })
         .await;
     }

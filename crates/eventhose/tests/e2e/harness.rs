@@ -210,16 +210,22 @@ pub async fn ingest(
         .expect("ingest request")
 }
 
+/// The server's Prometheus text (`GET /metrics`), if it answers.
+async fn try_metrics_text(server: &Server) -> Option<String> {
+    let response = client().get(server.url("/metrics")).send().await.ok()?;
+    response.text().await.ok()
+}
+
+/// The server's Prometheus text (`GET /metrics`).
+pub async fn metrics_text(server: &Server) -> String {
+    try_metrics_text(server)
+        .await
+        .expect("GET /metrics answers")
+}
+
 /// The value of one Prometheus sample (`name{labels}`), if present.
 pub async fn metric(server: &Server, sample: &str) -> Option<f64> {
-    let text = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let text = try_metrics_text(server).await?;
     text.lines().find_map(|line| {
         let (name, value) = line.rsplit_once(' ')?;
         (name == sample).then(|| value.parse().ok()).flatten()

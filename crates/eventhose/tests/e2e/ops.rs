@@ -21,14 +21,7 @@ async fn health_readiness_metrics_and_clean_stop() {
             .status(),
         200
     );
-    let text = c
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     for name in [
         "eventhose_ingest_events_total 3",
         "eventhose_ingest_event_bytes_total",
@@ -67,6 +60,15 @@ async fn health_readiness_metrics_and_clean_stop() {
         counted(&server, "delivery").await == 5
     })
     .await;
+}
+
+/// The server's `eventhose_http_requests_total` series.
+async fn request_series(server: &Server) -> Vec<String> {
+    let text = metrics_text(server).await;
+    text.lines()
+        .filter(|l| l.starts_with("eventhose_http_requests_total{"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Reads from `stream` until the server closes it; returns what it sent.
@@ -160,18 +162,7 @@ async fn invented_http_methods_do_not_add_prometheus_series() {
             .await
             .unwrap();
     }
-    let text = c
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("eventhose_http_requests_total{"))
-        .collect();
+    let series = request_series(&server).await;
     assert!(
         series.iter().all(|l| !l.contains("method=\"M")),
         "{series:?}"
@@ -211,18 +202,7 @@ async fn the_reports_ui_is_served_and_counted_by_route() {
             .status(),
         404
     );
-    let text = c
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("eventhose_http_requests_total{"))
-        .collect();
+    let series = request_series(&server).await;
     for route in ["route=\"/\"", "route=\"/ui/{*path}\""] {
         assert!(
             series.iter().any(|l| l.contains(route)),
