@@ -283,21 +283,21 @@ async fn status(server: &Server, path: &str) -> u16 {
 }
 
 /// The webhook settings for quick retries to a receiver on loopback.
-const WEBHOOKS_FAST: [(&str, &str); 4] = [
-    ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
-    (
-        "EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE",
-        "300ms,300ms,300ms,300ms",
-    ),
-    ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
-];
+fn webhooks_fast() -> Vec<(&'static str, &'static str)> {
+    loopback_targets(&[
+        (
+            "EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE",
+            "300ms,300ms,300ms,300ms",
+        ),
+        ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
+    ])
+}
 
 #[tokio::test]
 async fn amqp_every_subscriber_gets_every_event() {
     let broker = Broker::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &broker.env(&WEBHOOKS_FAST));
+    let server = start(dir.path(), &broker.env(&webhooks_fast()));
     assert_eq!(status(&server, "/readyz").await, 200);
 
     // The receiver refuses the first three batch POSTs: retries go through the wait queues.
@@ -560,7 +560,7 @@ async fn amqp_broker_fault_mid_stream_answers_503_then_recovers_losing_nothing()
 async fn amqp_sigkill_mid_stream_then_restart_delivers_every_acknowledged_event() {
     let broker = Broker::new();
     let dir = tempfile::tempdir().unwrap();
-    let env = broker.env(&WEBHOOKS_FAST);
+    let env = broker.env(&webhooks_fast());
     let server = start(dir.path(), &env);
     let receiver = Receiver::start(Behaviour::Ok).await;
     create_webhook(&server, &receiver, &["bounce"]).await;

@@ -111,13 +111,7 @@ async fn run_client(program: PathBuf, script: &str, server: &Server, receiver: &
 }
 
 async fn fed_server(dir: &Path) -> Server {
-    let server = Server::start(
-        dir,
-        &[
-            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
-        ],
-    );
+    let server = Server::start(dir, &loopback_targets(&[]));
     feed_a_week(&server).await;
     server
 }

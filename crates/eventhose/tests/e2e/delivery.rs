@@ -56,12 +56,10 @@ fn verify_signature(secret: &str, id: &str, timestamp: &str, body: &[u8], header
 }
 
 fn fast_retries() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+    loopback_targets(&[
         ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "300ms,300ms,300ms"),
         ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
-    ]
+    ])
 }
 
 #[tokio::test]
@@ -462,12 +460,10 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[
-            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+        &loopback_targets(&[
             ("EVENTHOSE_WEBHOOKS__BATCH_MAX_EVENTS", "10"),
             ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
-        ],
+        ]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
     create_webhook(&server, &receiver, &["delivery"]).await;
@@ -489,12 +485,10 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[
-            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+        &loopback_targets(&[
             ("EVENTHOSE_WEBHOOKS__BATCH_MAX_BYTES", "2000"),
             ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000"),
-        ],
+        ]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
     create_webhook(&server, &receiver, &["delivery"]).await;
@@ -524,11 +518,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[
-            ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-            ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
-            ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200"),
-        ],
+        &loopback_targets(&[("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200")]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
     create_webhook(&server, &receiver, &["delivery"]).await;

@@ -162,6 +162,17 @@ pub fn keys(data_dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
+/// The environment that lets webhook targets be on loopback, on any port (where the tests'
+/// receivers listen), followed by `extra`.
+pub fn loopback_targets<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+    ];
+    env.extend_from_slice(extra);
+    env
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -235,12 +235,10 @@ async fn ui_webhook_create_and_batch_status() {
     // The receiver refuses the first batch POSTs; with two attempts per batch, the first
     // batches run out of attempts and are kept as failed, for the UI to replay.
     let receiver = Receiver::start(Behaviour::FailFirst(12, 503)).await;
-    let env = [
-        ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-        ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
+    let env = loopback_targets(&[
         ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "1s"),
         ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200"),
-    ];
+    ]);
     let (server, mut simulator) = fed_server(dir.path(), &env).await;
     // Events keep arriving while the scenario creates the webhook and waits for batches.
     let (more, _) = bodies(&mut simulator, 4_000);

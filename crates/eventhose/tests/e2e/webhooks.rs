@@ -12,13 +12,6 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-/// The environment that lets targets be on loopback, on any port.
-const PRIVATE_OK: &[(&str, &str)] = &[
-    ("EVENTHOSE_ALLOW_PRIVATE_TARGETS", "true"),
-    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
-    ("EVENTHOSE_WEBHOOKS__ALLOW_ANY_PORT", "true"),
-];
-
 /// SparkPost's fixed batch id of test POSTs.
 const TEST_BATCH_ID: &str = "77c2b630-d712-11e4-9642-efc2723b99c1";
 
@@ -195,7 +188,7 @@ fn basic(username: &str, password: &str) -> String {
 #[tokio::test]
 async fn webhook_lifecycle_with_a_real_target() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), PRIVATE_OK);
+    let server = Server::start(dir.path(), &loopback_targets(&[]));
     let target = Target::start(200).await;
 
     // Create: the target gets SparkPost's test POST, with the auth and custom headers.
@@ -491,7 +484,7 @@ async fn webhook_lifecycle_with_a_real_target() {
 #[tokio::test]
 async fn refusals_validation_and_event_documentation() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), PRIVATE_OK);
+    let server = Server::start(dir.path(), &loopback_targets(&[]));
     let failing = Target::start(500).await;
 
     // A target answering 500: 400 with its response, and nothing is stored.
@@ -622,7 +615,7 @@ async fn private_targets_are_refused_by_default() {
 #[tokio::test]
 async fn grants_and_subaccounts_confine_webhooks() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), PRIVATE_OK);
+    let server = Server::start(dir.path(), &loopback_targets(&[]));
     let target = Target::start(200).await;
     let key = |args: &[&str]| keys(dir.path(), args).trim().to_string();
     let viewer = key(&["create", "--grant", "webhooks/view"]);
@@ -828,7 +821,7 @@ async fn targets_on_non_standard_ports_need_the_operator_setting() {
     assert!(receiver.hits().is_empty(), "nothing was sent");
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), PRIVATE_OK);
+    let server = Server::start(dir.path(), &loopback_targets(&[]));
     let (status, created) = post(
         &server,
         "/api/v1/webhooks",
