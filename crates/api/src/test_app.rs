@@ -168,6 +168,16 @@ impl Answer {
         self.params()
     }
 
+    /// The `rel` of each of the answer's `links` (an array of links with a `rel` each).
+    pub(crate) fn link_rels(&self) -> Vec<&str> {
+        let links = self.body["links"].as_array();
+        let links = links.unwrap_or_else(|| panic!("no links array: {}", self.body));
+        links
+            .iter()
+            .map(|l| l["rel"].as_str().expect("a link's rel"))
+            .collect()
+    }
+
     /// Every error description, joined.
     pub(crate) fn descriptions(&self) -> String {
         self.body["errors"]

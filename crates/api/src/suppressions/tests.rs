@@ -616,12 +616,7 @@ async fn paging_visits_every_entry_once() {
         let answer = h
             .get(&format!("{LIST}?per_page=7&page={page}"), &h.root, None)
             .await;
-        let rels: Vec<&str> = answer.body["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["rel"].as_str().unwrap())
-            .collect();
+        let rels = answer.link_rels();
         assert_eq!(rels.contains(&"next"), page < 4, "page {page}: {rels:?}");
         by_page.extend(answer.recipients());
     }

@@ -73,12 +73,7 @@ async fn the_root_links_to_the_lists_and_reports() {
     for path in ["/api/v1/metrics", "/api/v1/metrics/"] {
         let answer = h.get(path).await;
         assert_eq!(answer.results(), &json!({}));
-        let rels: Vec<&str> = answer.body["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["rel"].as_str().unwrap())
-            .collect();
+        let rels = answer.link_rels();
         assert_eq!(
             rels,
             [
