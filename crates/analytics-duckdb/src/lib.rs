@@ -13,6 +13,90 @@
 //! * **Retention** drops whole monthly partitions (and daily ledger tables).
 //! * **Raw events** for the Events API live in daily tables beside the aggregates, their
 //!   stored forms in compressed body files beside the database file (`events`).
+//!
+//! # How the store works
+//!
+//! One DuckDB file, `data/analytics.duckdb`, behind engine-independent traits
+//! (`eventhose-analytics`: `MetricsReader`/`MetricsWriter`, `EventReader`/`EventWriter`), so a
+//! distributed engine can take its place. `MemoryStore` and `MemoryEventStore` are the reference
+//! implementations; the DuckDB store is differential-tested against them
+//! (`crates/analytics-duckdb/tests/`).
+//!
+//! - **Metrics.** The metrics subscriber folds each event (`fold.rs`: a borrowed parse of the ~20
+//!   fields metrics read) into 32 counters per minute and dimension combination (subaccount,
+//!   recipient domain, mailbox provider and region, sending domain, campaign, template, IP pool,
+//!   sending IP), plus breakdown rows (bounce reason and class, rejection reason and type, delay
+//!   reason, link name, delivery attempt). Every API metric is a counter or a sum/difference of
+//!   counters (`metric.rs`), computed after summing. A commit appends the deltas to minute, hour
+//!   and day tables, partitioned by calendar month (`m1_202611`, `m60_…`, `m1440_…`, `b…` for
+//!   breakdowns), with the hose position in the same transaction; deltas are summed per key by a
+//!   compaction pass between commits. A commit's rows have distinct keys, so an append whose
+//!   buckets all lie past the partition's newest bucket (a backfill, a new minute) needs no
+//!   compaction and is not marked for one. Beside each hour and day table the same commit writes
+//!   seventeen rollups (`layout::Rollup`): the rows summed over every dimension but the
+//!   subaccount (`m1440_202611_by_subaccount`), over every dimension but the subaccount and one
+//!   other (`…_by_domain`, `…_by_campaign`, …), and over every dimension but one, subaccounts
+//!   included (`…_across_domain`, …: the reading of a primary key's group-by, with a row per value
+//!   instead of one per value and subaccount; their subaccount column holds 0); a store written
+//!   before them gets them built from its full tables at open. A query reads whole days from day tables, whole hours around them from
+//!   hour tables and the edge minutes from minute tables, and of those the narrowest rollup that
+//!   keeps every dimension it filters or groups by (two text dimensions, or minutes: the full
+//!   table); a time series reads the coarsest table its bucket boundaries allow and folds rows
+//!   into the caller's buckets (time zones and DST are the API's business). Retention drops whole
+//!   monthly tables, rollups with them.
+//! - **Unique metrics.** A ledger of first engagements (a 128-bit hash of `message_id` → which
+//!   kinds of engagement it has had) counts a message in the minute of its first render, initial
+//!   render, click, … The ledger remembers `unique_window_days` (default 10, the raw-event window)
+//!   and is stored with the aggregates (daily tables `ledger_YYYYMMDD`); over any range a unique
+//!   metric is the exact number of messages whose first engagement of that kind (within the
+//!   window) fell in that range.
+//! - **Message events.** The message-events subscriber reads each delivery's events into an
+//!   `EventBatch` as they arrive (the borrowed field scanner: the costly part), and a checkpoint
+//!   appends the batch to daily tables (`events_YYYYMMDD`) as Arrow batches: each row holds the
+//!   columns searches filter on and the location of the event's stored form in the day's body file
+//!   (`analytics.bodies/events_YYYYMMDD`: zstd blocks of about 32 KiB of events, so a row is read
+//!   back with one small read and decompression, and a page spread over 64 blocks or more is
+//!   read on one thread per core; a large batch's blocks are compressed on one thread per core,
+//!   each taking a run of whole blocks; the blocks are synced, on a thread of their own while
+//!   DuckDB appends the rows, before the transaction that commits their rows and the file's new
+//!   length, and a file is cut back to its committed length at open). The columns are computed at insert time by the shared definitions
+//!   (`IndexedEvent`). Lookup filters — `event_ids`, `recipients`, `messages` — are a 64-bit hash
+//!   column each (and `raw_rcpt_to`'s, for erasure), and a search selects by the hash alone; the
+//!   rows of a page are checked against the filters once read, so only a count could be off, by a
+//!   hash collision. A lookup reads all of a day's matches (up to 20,000) in one scan, which gives
+//!   both its count and its page. Every other text filter is an id (`UINTEGER`) in a dictionary per day and
+//!   filter (`events/dictionary.rs`: `{day table}_values` maps ids to the raw text and to the form
+//!   searches compare — as it is, case-folded, or `Tokenizer::keyword_text`, so a keyword match is a
+//!   `contains`); a search first selects the matching ids of each day from the small values table,
+//!   then the rows by id. Strings were most of DuckDB's cost per inserted row; ids are
+//!   appended and compressed several times faster. The writer keeps the dictionaries of the two
+//!   newest days written in memory and appends new entries with the rows that use them; erasure
+//!   deletes the entries only erased rows used. The event type is a one-byte code (its position
+//!   in `EventType::ALL`, pinned by a test); no column holds text. An insert reads nothing back
+//!   for redeliveries:
+//!   `RecentIds` holds the identity `(timestamp, h_event_id)` (a 64-bit xxh3 of `event_id`) of
+//!   every stored event of the last `event_id_window` (1 h) behind the newest timestamp, loaded
+//!   from the tables at the first insert and after retention or erasure; only older events are
+//!   looked up in their day table. Each stored row gets an insertion sequence number, which
+//!   breaks ties between events of one second, and a search's cursor carries the snapshot (the
+//!   highest number when its first page ran), so paging never skips or repeats an event while
+//!   new ones arrive. Day tables of the layout before (event id and type as text) are upgraded
+//!   in place at open; any other layout is refused. A search leaves out the event type condition on a day whose
+//!   types are all wanted (the API's default names every searchable type, and comparing each
+//!   row's type string costs a scan): `TypesHeld` keeps each day's types up to a sequence number,
+//!   loaded once and extended by the writer after each commit (invariant: a superset, never a
+//!   subset, of the types of the rows it covers). It counts matches per day, skips days without
+//!   any, reads a day with few matches in one query and a busy one newest slice first, from its
+//!   newest match down (the count brings the matches' first and last second along; the first
+//!   slice as long as their density says a page needs, then doubling), reading only
+//!   `(ts, seq, body)`; the stored forms are then read for the page's rows alone, each block
+//!   decompressed once, 256 rows at a time until the page's byte budget (`EventQuery::max_bytes`,
+//!   `[api] events_page_max_bytes`) is spent; the page then ends with a cursor at its last event.
+//!   The subscriber leaves out events older than the oldest day retention keeps. Retention drops whole days (table, committed length, then file);
+//!   `eventhose erase` and `DELETE /api/v1/events/message` remove a recipient's events
+//!   (`rcpt_to` or `raw_rcpt_to`): the blocks holding them are copied without them, the other rows
+//!   moved to the copies and the old blocks listed in the same transaction, then the old blocks
+//!   are zeroed (again at open, if a crash came first).
 
 mod events;
 mod layout;

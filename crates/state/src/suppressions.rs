@@ -1,17 +1,36 @@
 //! Suppressions: SparkPost-style suppression list entries, their validation, and the storage
 //! contract ([`SuppressionStore`]) the API and the suppressions subscriber rely on.
 //!
-//! An entry is identified by its account (primary or one subaccount), its recipient key, its
-//! type and its list id (none = account-level). The recipient key is the address with its
-//! domain lower-cased and its local part kept as given (`Local@Example.COM` →
-//! `Local@example.com`): domains are case-insensitive, local parts are not (RFC 5321 §2.4).
-//! The address as last written is kept for display.
+//! - **Identity.** An entry is (account, recipient key, type, list id). The key is the whole
+//!   address lower-cased (`Local@Example.COM` → `local@example.com`): RFC 5321 lets a local part
+//!   be case-sensitive, but mailbox providers and ESPs treat addresses without regard to case, and
+//!   SparkPost reports `rcpt_to` in lower case, so entries are matched, de-duplicated and deleted
+//!   that way; the address as last written is shown. Addresses are
+//!   dot-atom local parts (≤ 64 bytes) at host names of two or more labels, ≤ 254 bytes in all;
+//!   quoted local parts and address literals are refused. List ids follow SparkPost (1–255 of
+//!   letters, digits, `-`, `_`, `.`; no leading, trailing or doubled dots). Descriptions ≤ 1,024
+//!   characters (automatic ones are cut to that).
+//! - **Automatic entries** (subscriber `suppressions`): `bounce`/`out_of_band` with a Hard
+//!   `bounce_class` (10, 30, 90) → `Bounce Rule`, description = `reason`, type from
+//!   `transactional` (non-zero → transactional, 0 → non_transactional, absent → both types);
+//!   `spam_complaint` → `Spam Complaint`, `list_unsubscribe` → `List Unsubscribe`,
+//!   `link_unsubscribe` → `Unsubscribe Link`, all non_transactional. Recipient = `raw_rcpt_to`,
+//!   else `rcpt_to`; account = `subaccount_id` (absent or 0 = primary); account-level (no list id).
+//! - **Precedence.** `Compliance` is replaced only by `Compliance`; `Manually Added` (every API
+//!   write) replaces anything but `Compliance`; an automatic entry replaces only an automatic one,
+//!   and only when its event happened later than the stored entry's (each entry keeps the time of
+//!   what it reports). So a redelivered event changes nothing, and an old event never undoes a
+//!   newer one. The API refuses to create, change or delete `Compliance` entries (403; a bulk
+//!   request touching one applies nothing).
+//! - **Times.** `created`/`updated` are when the store wrote the entry (not the event time), so a
+//!   client syncing by `from`/`to` windows never misses late events. `to` has no default bound.
+//! - **Search.** Sorted by `updated` (default `desc`), ties by a stable storage position; cursors
+//!   are opaque (`base64url("s1:updated:position")`), page numbers reach the first 10,000 results.
+//!   `description` matches when every word occurs (ASCII case ignored); `description_strict=true`
+//!   matches the exact text. `list_id=` selects account-level entries. Without
+//!   `X-MSYS-SUBACCOUNT` a primary key reads every list and writes the primary one.
 //!
-//! Which write may replace which entry is decided by the entries' sources
-//! ([`SuppressionSource::may_replace`]): `Compliance` entries are replaced only by
-//! `Compliance`; `Manually Added` entries are not replaced by automatic sources; an automatic
-//! write replaces an automatic entry only when what it reports happened later than what the
-//! entry reports, which makes a redelivered event change nothing.
+//! Which write may replace which entry is decided by [`SuppressionSource::may_replace`].
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -4,6 +4,48 @@
 //! The application talks only to the public APIs under `/api/v1` (with the API key the user
 //! signs in with) and to `/metrics`; it needs no server-side state, no build step and no
 //! network beyond the eventhose server itself.
+//!
+//! # How the UI is built
+//!
+//! `crates/ui/assets` is the whole front end: plain ES modules for modern browsers, no framework,
+//! no third-party code, no toolchain and no build output — the files in the repository are the
+//! files served. The chart is our own SVG code (`chart.js`). Nothing is inline (the CSP allows
+//! scripts, styles and connections from the same origin only), and data goes into the DOM only
+//! as text (`dom.js`).
+//!
+//! - **Routing and state** (`state.js`): hash routes, `#/summary?range=7d&tz=…&f=domains:gmail.com&by=campaign`;
+//!   the hash holds the whole view, so the server needs only `/` and `/ui/…`, and Back, bookmarks
+//!   and shared links work. Views re-render from the hash on every change.
+//! - **Sign-in and grants** (`api.js`, `grants.js`): the key lives in `sessionStorage` and goes in
+//!   the `Authorization` header of every call. After sign-in one cheap read per API (a one-row
+//!   metrics summary, a one-event search, the webhook list, the suppression summary) finds what
+//!   the key may see; a 403 hides that section. Writes a key may not make (`webhooks/modify`) are
+//!   learned from the first 403 and their buttons are disabled (a write probe would answer 400
+//!   to a key that may write, an error on every visit).
+//! - **What each view calls**: Summary (`views/summary.js`) — `metrics/deliverability` (headline
+//!   counts; rates computed as SparkPost's reports do), `…/time-series` (chart), `…/{facet}`
+//!   (breakdown), `metrics/{list}` (filter suggestions). Bounces & delays (`views/reasons.js`) —
+//!   `…/bounce-classification`, `…/bounce-reason/domain`, `…/rejection-reason/domain`,
+//!   `…/delay-reason/domain`. Message events (`views/events.js`) — `events/message` (search with
+//!   cursor paging; `event_ids` and `messages` for the detail and history). Webhooks
+//!   (`views/webhooks.js`) — `webhooks` CRUD, `…/events/documentation`, `…/validate`,
+//!   `…/batch-status`, `…/batches/{id}/replay`. Suppressions (`views/suppressions.js`) —
+//!   `suppression-list` search, `…/summary`, `…/{recipient}` (get, delete), bulk `PUT`. Health
+//!   (`views/health.js`) — `/metrics` (no key): `eventhose_ingest_events_total` sampled twice for
+//!   the rate, `eventhose_hose_subscriber_lag_bytes` (embedded hose) or
+//!   `eventhose_hose_queue_messages` (RabbitMQ), and `/readyz`.
+//! - **Window and precision** (`controls.js`): presets and custom ranges are wall-clock times in the
+//!   chosen time zone, as the Metrics API reads them; the chart's precision is automatic (or chosen
+//!   among those the window allows), the headline and table use the finest precision whose window
+//!   limit fits, so they round the window as little as possible.
+//! - **Browser tests**: `crates/eventhose/tests/e2e/ui.rs` starts a server, feeds it simulator
+//!   traffic, waits until the APIs show it, and runs a scenario of `crates/eventhose/tests/browser/`
+//!   (`node <scenario>.mjs BASE KEY RECEIVER SCREENSHOT`: playwright-core, pinned by
+//!   `package-lock.json`, driving `/usr/bin/chromium` headless). Scenarios compare what the page
+//!   shows with the APIs, fail on any console error, page error or HTTP error response (only the
+//!   grants scenario expects its 403s), and save `docs/screenshots/<scenario>.png`. Tests `ui_…`:
+//!   summary against the Metrics API, drill-down, event search and history, webhook create/test/
+//!   batch status/replay, suppressions, reason reports and health, grants, six months under 1 s.
 
 use std::sync::OnceLock;
 
