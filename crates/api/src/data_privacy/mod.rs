@@ -183,11 +183,10 @@ async fn opt_out_request(
                 })
         })
         .collect();
-    let store = state.suppressions.clone();
-    tokio::task::spawn_blocking(move || store.upsert_suppressions(upserts, WhenKept::Skip))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    crate::suppressions::run(&state.suppressions, move |store| {
+        store.upsert_suppressions(upserts, WhenKept::Skip)
+    })
+    .await?;
     Ok(saved())
 }
 

@@ -12,15 +12,7 @@ use crate::harness::*;
 const WITHIN: Duration = Duration::from_secs(60);
 
 async fn get(server: &Server, key: &str, path: &str) -> Value {
-    let answer = client()
-        .get(server.url(path))
-        .header("Authorization", key)
-        .send()
-        .await;
-    match answer {
-        Ok(answer) if answer.status().is_success() => answer.json().await.unwrap_or(Value::Null),
-        _ => Value::Null,
-    }
+    get_json(server, key, path).await.unwrap_or(Value::Null)
 }
 
 /// What each view needs, `None` once it has data.

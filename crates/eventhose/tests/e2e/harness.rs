@@ -316,3 +316,18 @@ pub async fn run_to_end(mut command: Command, what: &str, limit: Duration) -> St
         ),
     }
 }
+
+/// GETs `path` with `key`; the answer's JSON, or `None` when the request fails or answers
+/// other than 2xx.
+pub async fn get_json(server: &Server, key: &str, path: &str) -> Option<serde_json::Value> {
+    let answer = client()
+        .get(server.url(path))
+        .header("Authorization", key)
+        .send()
+        .await
+        .ok()?;
+    if !answer.status().is_success() {
+        return None;
+    }
+    answer.json().await.ok()
+}

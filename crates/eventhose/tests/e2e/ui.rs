@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventhose_simulator::{SimConfig, Simulator};
-use serde_json::Value;
 
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
@@ -129,19 +128,6 @@ async fn feed(server: &Server, bodies: &[Vec<u8>]) {
     }
 }
 
-async fn get_json(server: &Server, path_and_query: &str) -> Option<Value> {
-    let response = client()
-        .get(server.url(path_and_query))
-        .header("Authorization", ROOT_KEY)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
-}
-
 /// Waits until the Events API holds all `events` and the Metrics API counts all `targeted`.
 async fn visible(server: &Server, events: usize, targeted: u64) {
     let now = chrono::Utc::now();
@@ -160,10 +146,10 @@ async fn visible(server: &Server, events: usize, targeted: u64) {
     eventually(
         "the simulated traffic is visible through the APIs",
         || async {
-            let counted = get_json(server, &metrics)
+            let counted = get_json(server, ROOT_KEY, &metrics)
                 .await
                 .and_then(|v| v["results"][0]["count_targeted"].as_u64());
-            let stored = get_json(server, &search)
+            let stored = get_json(server, ROOT_KEY, &search)
                 .await
                 .and_then(|v| v["total_count"].as_u64());
             counted == Some(targeted) && stored == Some(events as u64)
@@ -366,7 +352,7 @@ async fn ui_summary_of_six_months_matches_the_api() {
     let metrics =
         format!("/api/v1/metrics/deliverability?from={from}&precision=day&metrics=count_targeted");
     eventually("six months of traffic are counted", || async {
-        get_json(&server, &metrics)
+        get_json(&server, ROOT_KEY, &metrics)
             .await
             .and_then(|v| v["results"][0]["count_targeted"].as_u64())
             == Some(targeted)
