@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eventhose_analytics::{Aggregator, IndexedEvent};
-use eventhose_model::{Event, EventIdGenerator};
+use eventhose_model::Event;
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 
 const EVENTS: usize = 200_000;
@@ -22,14 +22,13 @@ const EVENTS: usize = 200_000;
 fn stored_events() -> Vec<Vec<u8>> {
     let mut simulator = Simulator::new(SimConfig::new(11, 1_760_000_000, 10_000.0))
         .unwrap_or_else(|error| panic!("simulator config: {error}"));
-    let ids = EventIdGenerator::new();
     let mut lines = Vec::new();
     simulator.write_lines(&mut lines, EVENTS, LineFormat::Bare);
     lines
         .split(|&b| b == b'\n')
         .filter(|line| !line.is_empty())
         .map(|line| {
-            Event::parse_ingest(line, &ids)
+            Event::parse_ingest(line)
                 .unwrap_or_else(|error| panic!("simulated event: {error}"))
                 .to_json_bytes()
         })

@@ -105,7 +105,6 @@ fn fill(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
         let mut simulator = eventhose_simulator::Simulator::new(
             eventhose_simulator::SimConfig::new(23, start, rate),
         )?;
-        let ids = eventhose_model::EventIdGenerator::new();
         let mut lines = Vec::new();
         while done < total {
             let n = chunk.min(total - done);
@@ -114,7 +113,7 @@ fn fill(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
             let stored: Vec<Vec<u8>> = lines
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.is_empty())
-                .map(|l| Ok(eventhose_model::Event::parse_ingest(l, &ids)?.to_json_bytes()))
+                .map(|l| Ok(eventhose_model::Event::parse_ingest(l)?.to_json_bytes()))
                 .collect::<anyhow::Result<_>>()?;
             let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
             store.insert(&EventBatch::read(&slices)?, None)?;

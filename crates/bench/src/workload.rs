@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use eventhose_hose::Message;
-use eventhose_model::{Event, EventIdGenerator};
+use eventhose_model::Event;
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 
 /// How many distinct request bodies are generated and cycled (more would only cost memory).
@@ -34,12 +34,11 @@ pub fn request_bodies(batch: usize, gzip: bool) -> anyhow::Result<Vec<Bytes>> {
 
 /// `batch` simulated events in the hose's storage form.
 pub fn stored_events(batch: usize) -> anyhow::Result<Vec<Message>> {
-    let ids = EventIdGenerator::new();
     simulated_lines(batch, 1)
         .split(|&b| b == b'\n')
         .filter(|line| !line.is_empty())
         .map(|line| {
-            let event = Event::parse_ingest(line, &ids)?;
+            let event = Event::parse_ingest(line)?;
             Ok(Message::from(event.to_json_bytes()))
         })
         .collect()

@@ -8,10 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::raw_ingest::{self, Normalized};
 use crate::validate::{validate, Validated};
-use crate::{
-    bounce_class, envelope, BounceClass, Category, EventIdGenerator, EventType, IngestScope,
-    ParseError,
-};
+use crate::{bounce_class, envelope, BounceClass, Category, EventType, IngestScope, ParseError};
 
 /// A validated, normalised event.
 ///
@@ -114,22 +111,23 @@ impl Event {
     }
 
     /// Parses one ingest line: SparkPost's wrapped form `{"msys":{"<category>":{...}}}` or the
-    /// bare event object. Validates and normalises it; assigns an `event_id` from `ids` when absent.
+    /// bare event object. Validates and normalises it; an event without `event_id` gets one derived
+    /// from its content ([`crate::content_event_id`]).
     ///
     /// Common lines are normalised straight into the storage form; the rest (and every
     /// rejected line) go through [`from_value`](Event::from_value), with the same outcome.
     /// Callers that only need the storage form can use [`crate::normalize_ingest_line`].
-    pub fn parse_ingest(line: &[u8], ids: &EventIdGenerator) -> Result<Event, ParseError> {
-        match raw_ingest::normalize(line, ids) {
+    pub fn parse_ingest(line: &[u8]) -> Result<Event, ParseError> {
+        match raw_ingest::normalize(line) {
             Some(normalized) => Ok(Event::from(normalized)),
-            None => Self::from_value(serde_json::from_slice(line)?, ids),
+            None => Self::from_value(serde_json::from_slice(line)?),
         }
     }
 
     /// Builds an event from an already-parsed JSON value, with the same rules as
     /// [`parse_ingest`](Event::parse_ingest).
-    pub fn from_value(value: Value, ids: &EventIdGenerator) -> Result<Event, ParseError> {
-        validate(value, Some(ids)).map(Event::from)
+    pub fn from_value(value: Value) -> Result<Event, ParseError> {
+        validate(value).map(Event::from)
     }
 
     /// The compact storage form: the bare, normalised event object as JSON bytes.
@@ -268,11 +266,8 @@ impl Serialize for Event {
 /// Validates and normalises one ingest line straight into its storage form (the bytes
 /// [`Event::to_json_bytes`] would return), for callers that store events without looking at
 /// their fields. Same rules, results and errors as [`Event::parse_ingest`].
-pub fn normalize_ingest_line(
-    line: &[u8],
-    ids: &EventIdGenerator,
-) -> Result<(EventType, Vec<u8>), ParseError> {
-    normalize_scoped_line(line, ids, &IngestScope::UNBOUNDED)
+pub fn normalize_ingest_line(line: &[u8]) -> Result<(EventType, Vec<u8>), ParseError> {
+    normalize_scoped_line(line, &IngestScope::UNBOUNDED)
 }
 
 /// Like [`normalize_ingest_line`], then checks the line against what the request may carry
@@ -280,10 +275,9 @@ pub fn normalize_ingest_line(
 /// line that names none.
 pub fn normalize_scoped_line(
     line: &[u8],
-    ids: &EventIdGenerator,
     scope: &IngestScope,
 ) -> Result<(EventType, Vec<u8>), ParseError> {
-    let (event_type, timestamp, subaccount, mut bytes) = match raw_ingest::normalize(line, ids) {
+    let (event_type, timestamp, subaccount, mut bytes) = match raw_ingest::normalize(line) {
         Some(normalized) => (
             normalized.event_type,
             normalized.timestamp,
@@ -291,7 +285,7 @@ pub fn normalize_scoped_line(
             normalized.bytes,
         ),
         None => {
-            let event = Event::from_value(serde_json::from_slice(line)?, ids)?;
+            let event = Event::from_value(serde_json::from_slice(line)?)?;
             let subaccount = event.subaccount_id();
             (
                 event.event_type(),

@@ -8,15 +8,16 @@
 //! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
 //!   form or SparkPost's webhook envelope, or straight into the storage form
 //!   ([`normalize_ingest_line`]),
-//! - how to mint sortable event ids ([`EventIdGenerator`]).
+//! - event identity: the id derived for an event that arrives without one
+//!   ([`content_event_id`]), the key subscribers deduplicate by ([`event_identity`]) and the
+//!   window of recently applied events they keep ([`AppliedIds`]).
 //!
 //! ```
-//! use eventhose_model::{Event, EventIdGenerator, EventType};
+//! use eventhose_model::{Event, EventType};
 //!
-//! let ids = EventIdGenerator::new();
 //! let line = br#"{"msys":{"message_event":{"type":"delivery","timestamp":1460989507,
 //!     "message_id":"000443ee14578172be22","rcpt_to":"Recipient@Example.com","num_retries":0}}}"#;
-//! let event = Event::parse_ingest(line, &ids).unwrap();
+//! let event = Event::parse_ingest(line).unwrap();
 //! assert_eq!(event.event_type(), EventType::Delivery);
 //! assert_eq!(event.rcpt_to(), Some("recipient@example.com"));
 //! assert_eq!(event.get_str("raw_rcpt_to"), Some("Recipient@Example.com"));
@@ -25,6 +26,7 @@
 //! assert_eq!(event.get_str("timestamp"), Some("1460989507"));
 //! ```
 
+mod applied;
 mod bounce;
 mod category;
 mod documented_fields;
@@ -45,11 +47,12 @@ pub mod testing;
 mod timestamp;
 mod validate;
 
+pub use applied::{unix_minute, AppliedId, AppliedIds};
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
 pub use error::ParseError;
 pub use event::{normalize_ingest_line, normalize_scoped_line, Event};
-pub use event_id::{EventIdGenerator, MAX_EVENT_ID_LEN};
+pub use event_id::{content_event_id, event_identity, MAX_EVENT_ID_LEN};
 pub use event_type::{EventType, UnknownEventType};
 pub use field_dictionary::{
     field_description, field_kind, field_sample, field_spec, FieldKind, FieldSpec, FIELD_DICTIONARY,

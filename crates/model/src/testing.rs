@@ -7,16 +7,11 @@ use serde_json::Value;
 
 use crate::raw_ingest::normalize;
 use crate::validate::validate;
-use crate::{normalize_ingest_line, Event, EventIdGenerator, EventType, ParseError};
-
-/// Ids from a stopped clock, so every path mints the same id for a line.
-pub fn fixed_ids() -> EventIdGenerator {
-    EventIdGenerator::with_clock(|| 1_700_000_000_000)
-}
+use crate::{normalize_ingest_line, Event, EventType, ParseError};
 
 /// What the value-tree path makes of `line`: type, seconds and storage bytes.
 pub fn reference(line: &[u8]) -> Result<(EventType, i64, Vec<u8>), ParseError> {
-    let validated = validate(serde_json::from_slice(line)?, Some(&fixed_ids()))?;
+    let validated = validate(serde_json::from_slice(line)?)?;
     let bytes = serde_json::to_vec(&validated.fields).expect("a map serialises");
     Ok((validated.event_type, validated.timestamp, bytes))
 }
@@ -32,7 +27,7 @@ pub fn shown(bytes: &[u8]) -> String {
 #[track_caller]
 pub fn assert_matches_reference(line: &[u8]) -> bool {
     let expected = reference(line);
-    let fast = normalize(line, &fixed_ids());
+    let fast = normalize(line);
     if let Some(fast) = &fast {
         let Ok((event_type, timestamp, bytes)) = &expected else {
             panic!("fast path accepted a rejected line: {}", shown(line));
@@ -50,8 +45,8 @@ pub fn assert_matches_reference(line: &[u8]) -> bool {
         assert_eq!(fast_value, expected_value);
     }
 
-    let public = normalize_ingest_line(line, &fixed_ids());
-    let parsed = Event::parse_ingest(line, &fixed_ids());
+    let public = normalize_ingest_line(line);
+    let parsed = Event::parse_ingest(line);
     match (&expected, public, parsed) {
         (Ok((event_type, timestamp, bytes)), Ok((public_type, public_bytes)), Ok(event)) => {
             assert_eq!(public_type, *event_type);
@@ -60,7 +55,7 @@ pub fn assert_matches_reference(line: &[u8]) -> bool {
             assert_eq!(event.timestamp(), *timestamp);
             assert_eq!(shown(&event.to_json_bytes()), shown(bytes));
             let value: Value = serde_json::from_slice(line).expect("valid JSON");
-            let value_tree = Event::from_value(value, &fixed_ids()).expect("a valid event");
+            let value_tree = Event::from_value(value).expect("a valid event");
             assert_eq!(event, value_tree, "line: {}", shown(line));
             let reread = Event::from_stored(bytes).expect("storage form reads back");
             let keys = |event: &Event| event.fields().keys().cloned().collect::<Vec<_>>();

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use crate::error::show_value;
 use crate::normalize::{canonical_integer, nests_deeper_than, normalize_value, Canonical};
 use crate::{
-    bounce_class, envelope, field_kind, parse_timestamp, subaccount_id_from_text, Category,
-    EventIdGenerator, EventType, ParseError, MAX_EVENT_ID_LEN,
+    bounce_class, content_event_id, envelope, field_kind, parse_timestamp, subaccount_id_from_text,
+    Category, EventType, ParseError, MAX_EVENT_ID_LEN,
 };
 
 /// The deepest nesting accepted inside an event object (the object itself is level 1).
@@ -19,13 +19,9 @@ pub(crate) struct Validated {
     pub(crate) fields: Map<String, Value>,
 }
 
-/// Validates and normalises `value` (wrapped or bare form).
-///
-/// A missing `event_id` is taken from `ids`; without a generator it is an error.
-pub(crate) fn validate(
-    value: Value,
-    ids: Option<&EventIdGenerator>,
-) -> Result<Validated, ParseError> {
+/// Validates and normalises `value` (wrapped or bare form). An event without `event_id` gets
+/// one derived from its content ([`content_event_id`]), appended after every other field.
+pub(crate) fn validate(value: Value) -> Result<Validated, ParseError> {
     let (mut fields, envelope) = envelope::unwrap(value)?;
     let event_type = read_type(&fields)?;
     if let Some(envelope) = envelope {
@@ -37,13 +33,21 @@ pub(crate) fn validate(
         }
     }
     let timestamp = normalize_timestamp(&mut fields)?;
-    normalize_event_id(&mut fields, ids)?;
+    let has_id = normalize_event_id(&mut fields)?;
     normalize_known_fields(&mut fields)?;
     check_subaccount_id(&fields)?;
     check_required_fields(&fields, event_type)?;
     check_bounce_class(&fields)?;
     normalize_recipient(&mut fields);
     put_type_first(&mut fields);
+    if !has_id {
+        // Derived from the storage form without it, as the fast path does.
+        let stored = serde_json::to_vec(&fields)?;
+        fields.insert(
+            "event_id".to_owned(),
+            Value::String(content_event_id(&stored)),
+        );
+    }
     Ok(Validated {
         event_type,
         timestamp,
@@ -91,30 +95,25 @@ fn normalize_timestamp(fields: &mut Map<String, Value>) -> Result<i64, ParseErro
     Ok(seconds)
 }
 
-/// Checks a given `event_id` (integers become strings) or assigns one from `ids`.
-fn normalize_event_id(
-    fields: &mut Map<String, Value>,
-    ids: Option<&EventIdGenerator>,
-) -> Result<(), ParseError> {
+/// Checks a given `event_id` (integers become strings); whether the event has one. A
+/// `null` id is removed, to be derived once the rest is normal.
+fn normalize_event_id(fields: &mut Map<String, Value>) -> Result<bool, ParseError> {
     let invalid = |reason: String| Err(ParseError::InvalidEventId { reason });
     match fields.get_mut("event_id") {
-        None | Some(Value::Null) => match ids {
-            Some(ids) => {
-                fields.insert("event_id".to_owned(), Value::String(ids.next_id()));
-                Ok(())
-            }
-            None => Err(ParseError::MissingField { field: "event_id" }),
-        },
+        None | Some(Value::Null) => {
+            fields.shift_remove("event_id");
+            Ok(false)
+        }
         Some(Value::String(id)) if id.is_empty() => invalid("must not be empty".to_owned()),
         Some(Value::String(id))
             if id.len() > MAX_EVENT_ID_LEN && id.chars().count() > MAX_EVENT_ID_LEN =>
         {
             invalid(format!("longer than {MAX_EVENT_ID_LEN} characters"))
         }
-        Some(Value::String(_)) => Ok(()),
+        Some(Value::String(_)) => Ok(true),
         Some(value @ Value::Number(_)) if value.is_i64() || value.is_u64() => {
             *value = Value::String(value.to_string());
-            Ok(())
+            Ok(true)
         }
         Some(other) => invalid(format!(
             "expected a string or an integer, got {}",

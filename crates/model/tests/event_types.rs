@@ -3,21 +3,20 @@
 mod common;
 
 use common::{sample_event, wrapped};
-use eventhose_model::{Category, Event, EventIdGenerator, EventType};
+use eventhose_model::{Category, Event, EventType};
 use serde_json::Value;
 
 #[test]
 fn every_type_parses_bare_and_wrapped_and_round_trips() {
-    let ids = EventIdGenerator::new();
     for event_type in EventType::ALL {
         let fields = sample_event(event_type);
         let category = event_type.category();
 
         let bare_line = serde_json::to_vec(&fields).unwrap();
-        let bare = Event::parse_ingest(&bare_line, &ids)
+        let bare = Event::parse_ingest(&bare_line)
             .unwrap_or_else(|error| panic!("{event_type} (bare): {error}"));
         let wrapped_line = serde_json::to_vec(&wrapped(category.key(), &fields)).unwrap();
-        let from_wrapper = Event::parse_ingest(&wrapped_line, &ids)
+        let from_wrapper = Event::parse_ingest(&wrapped_line)
             .unwrap_or_else(|error| panic!("{event_type} (wrapped): {error}"));
         assert_eq!(bare, from_wrapper, "{event_type}: bare and wrapped differ");
 
@@ -48,15 +47,13 @@ fn every_type_parses_bare_and_wrapped_and_round_trips() {
             Some(&Value::Object(expected)),
             "{event_type}: envelope"
         );
-        let ids = EventIdGenerator::new();
-        assert_eq!(Event::from_value(envelope.clone(), &ids).unwrap(), bare);
+        assert_eq!(Event::from_value(envelope.clone()).unwrap(), bare);
         assert_eq!(bare.clone().into_envelope(), envelope);
     }
 }
 
 #[test]
 fn every_type_parses_with_only_its_required_fields() {
-    let ids = EventIdGenerator::new();
     for event_type in EventType::ALL {
         let mut minimal =
             serde_json::json!({"type": event_type.as_str(), "timestamp": 1_460_989_507});
@@ -66,8 +63,8 @@ fn every_type_parses_with_only_its_required_fields() {
                 minimal[field] = value.clone();
             }
         }
-        let event = Event::from_value(minimal, &ids)
-            .unwrap_or_else(|error| panic!("{event_type}: {error}"));
+        let event =
+            Event::from_value(minimal).unwrap_or_else(|error| panic!("{event_type}: {error}"));
         assert!(!event.event_id().is_empty());
         assert_eq!(event.fields()["timestamp"], "1460989507");
     }
@@ -75,8 +72,7 @@ fn every_type_parses_with_only_its_required_fields() {
 
 #[test]
 fn typed_accessors_read_the_sample() {
-    let ids = EventIdGenerator::new();
-    let bounce = Event::from_value(Value::Object(sample_event(EventType::Bounce)), &ids).unwrap();
+    let bounce = Event::from_value(Value::Object(sample_event(EventType::Bounce))).unwrap();
     assert_eq!(bounce.message_id(), Some("000443ee14578172be22"));
     assert_eq!(bounce.rcpt_to(), Some("recipient@example.com"));
     assert_eq!(bounce.recipient_domain(), Some("example.com"));
@@ -86,11 +82,8 @@ fn typed_accessors_read_the_sample() {
     assert_eq!(bounce.bounce_class().map(|class| class.code), Some(10));
     assert_eq!(bounce.get_str("mailbox_provider"), Some("Gsuite"));
 
-    let ab_test = Event::from_value(
-        Value::Object(sample_event(EventType::AbTestCompleted)),
-        &ids,
-    )
-    .unwrap();
+    let ab_test =
+        Event::from_value(Value::Object(sample_event(EventType::AbTestCompleted))).unwrap();
     assert_eq!(ab_test.category(), Category::AbTestEvent);
     assert_eq!(ab_test.message_id(), None);
     assert_eq!(ab_test.bounce_class(), None);
@@ -99,8 +92,7 @@ fn typed_accessors_read_the_sample() {
 
 #[test]
 fn serialize_matches_the_storage_form() {
-    let ids = EventIdGenerator::new();
-    let event = Event::from_value(Value::Object(sample_event(EventType::Click)), &ids).unwrap();
+    let event = Event::from_value(Value::Object(sample_event(EventType::Click))).unwrap();
     assert_eq!(serde_json::to_vec(&event).unwrap(), event.to_json_bytes());
     let mut buffer = b"prefix".to_vec();
     event.write_json(&mut buffer);

@@ -3,12 +3,11 @@
 mod common;
 
 use common::sample_event;
-use eventhose_model::{Event, EventIdGenerator, EventType};
+use eventhose_model::{Event, EventType};
 use serde_json::{json, Value};
 
 fn parse(value: Value) -> Event {
-    let ids = EventIdGenerator::new();
-    Event::from_value(value, &ids).unwrap_or_else(|error| panic!("rejected: {error}"))
+    Event::from_value(value).unwrap_or_else(|error| panic!("rejected: {error}"))
 }
 
 fn delivery_with(change: impl FnOnce(&mut Value)) -> Value {
@@ -44,8 +43,7 @@ fn unknown_fields_are_preserved_in_order_after_type() {
     let line = br#"{"zeta":{"nested":[1,null,{"x":true}]},"type":"open","node_name":"mta1",
         "alpha":null,"message_id":"000443ee14578172be22","timestamp":1460989507,
         "binding_group":"default","rcpt_to":"a@b.example","event_id":"77","Mixed":1.5}"#;
-    let ids = EventIdGenerator::new();
-    let event = Event::parse_ingest(line, &ids).unwrap();
+    let event = Event::parse_ingest(line).unwrap();
     let keys: Vec<_> = event.fields().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -126,36 +124,38 @@ fn null_known_fields_are_dropped_keeping_order() {
 }
 
 #[test]
-fn event_id_is_assigned_when_absent_and_kept_when_given() {
-    let ids = EventIdGenerator::with_clock(|| 1_600_000_000_000);
+fn event_id_is_derived_when_absent_and_kept_when_given() {
     let without = json!({"type": "relay_injection", "timestamp": 1});
-    let first = Event::from_value(without.clone(), &ids).unwrap();
-    let second = Event::from_value(without, &ids).unwrap();
+    let first = Event::from_value(without.clone()).unwrap();
+    let second = Event::from_value(without).unwrap();
     let first_id: u64 = first.event_id().parse().unwrap();
-    let second_id: u64 = second.event_id().parse().unwrap();
-    assert_eq!(first_id, 1_600_000_000_000 << 22);
-    assert_eq!(second_id, first_id + 1);
+    assert_eq!(
+        second.event_id(),
+        first.event_id(),
+        "the same line, the same id"
+    );
     assert_eq!(first.get_str("event_id"), Some(first.event_id()));
+    let later = Event::from_value(json!({"type": "relay_injection", "timestamp": 2})).unwrap();
+    assert_ne!(later.event_id(), first.event_id());
 
-    let given = Event::from_value(
-        json!({"type": "relay_injection", "timestamp": 1, "event_id": "abc-1"}),
-        &ids,
-    )
-    .unwrap();
+    let given =
+        Event::from_value(json!({"type": "relay_injection", "timestamp": 1, "event_id": "abc-1"}))
+            .unwrap();
     assert_eq!(given.event_id(), "abc-1");
     let numeric = Event::from_value(
         json!({"type": "relay_injection", "timestamp": 1, "event_id": 48_575_267_555_968_293_u64}),
-        &ids,
     )
     .unwrap();
     assert_eq!(numeric.event_id(), "48575267555968293");
     assert_eq!(numeric.get_str("event_id"), Some("48575267555968293"));
-    let null_id = Event::from_value(
-        json!({"type": "relay_injection", "timestamp": 1, "event_id": null}),
-        &ids,
-    )
-    .unwrap();
-    assert_eq!(null_id.event_id().parse::<u64>().unwrap(), second_id + 1);
+    let null_id =
+        Event::from_value(json!({"type": "relay_injection", "timestamp": 1, "event_id": null}))
+            .unwrap();
+    assert_eq!(
+        null_id.event_id().parse::<u64>().unwrap(),
+        first_id,
+        "null is absent"
+    );
 }
 
 #[test]
@@ -213,7 +213,6 @@ fn normalisation_is_stable_through_storage() {
 
 #[test]
 fn the_storage_form_leads_with_the_type() {
-    let ids = EventIdGenerator::new();
     for event_type in EventType::ALL {
         let mut value = sample_event(event_type);
         // Put `type` last in the input: the storage form still leads with it.
@@ -221,7 +220,7 @@ fn the_storage_form_leads_with_the_type() {
             value.insert("type".to_owned(), kind);
         }
         let line = serde_json::to_vec(&value).unwrap();
-        let stored = Event::parse_ingest(&line, &ids).unwrap().to_json_bytes();
+        let stored = Event::parse_ingest(&line).unwrap().to_json_bytes();
         let prefix = format!("{{\"type\":\"{}\",", event_type.as_str());
         assert!(stored.starts_with(prefix.as_bytes()), "{event_type}");
     }

@@ -1,6 +1,6 @@
 //! The official sample payloads of the reference parse with their category.
 
-use eventhose_model::{BounceCategory, Category, Event, EventIdGenerator, EventType};
+use eventhose_model::{BounceCategory, Category, Event, EventType};
 
 const BOUNCE: &str = r#"{ "msys": { "message_event": {
   "routing_domain": "example.com", "type": "bounce", "bounce_class": "10",
@@ -31,8 +31,7 @@ const CLICK: &str = r#"{ "msys": { "track_event": {
 
 #[test]
 fn official_bounce_sample_parses() {
-    let ids = EventIdGenerator::new();
-    let event = Event::parse_ingest(BOUNCE.as_bytes(), &ids).unwrap();
+    let event = Event::parse_ingest(BOUNCE.as_bytes()).unwrap();
     assert_eq!(event.event_type(), EventType::Bounce);
     assert_eq!(event.category(), Category::MessageEvent);
     assert_eq!(event.event_id(), "48575267555968293");
@@ -53,8 +52,7 @@ fn official_bounce_sample_parses() {
 
 #[test]
 fn official_click_sample_parses() {
-    let ids = EventIdGenerator::new();
-    let event = Event::parse_ingest(CLICK.as_bytes(), &ids).unwrap();
+    let event = Event::parse_ingest(CLICK.as_bytes()).unwrap();
     assert_eq!(event.event_type(), EventType::Click);
     assert_eq!(event.category(), Category::TrackEvent);
     assert_eq!(event.event_id(), "120632847947644777");

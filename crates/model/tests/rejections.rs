@@ -3,12 +3,11 @@
 mod common;
 
 use common::sample_event;
-use eventhose_model::{Event, EventIdGenerator, EventType, ParseError};
+use eventhose_model::{Event, EventType, ParseError};
 use serde_json::{json, Value};
 
 fn reject(line: &[u8]) -> ParseError {
-    let ids = EventIdGenerator::new();
-    match Event::parse_ingest(line, &ids) {
+    match Event::parse_ingest(line) {
         Ok(event) => panic!("accepted {}: {event:?}", String::from_utf8_lossy(line)),
         Err(error) => error,
     }
@@ -103,10 +102,9 @@ fn missing_message_id() {
     assert_field(&reject_value(Value::Object(click)), "message_id", "`click`");
 
     // Generation events are documented without a message_id: a recipient suffices.
-    let ids = EventIdGenerator::new();
     let failure = sample_event(EventType::GenerationFailure);
     assert!(!failure.contains_key("message_id"));
-    assert!(Event::from_value(Value::Object(failure), &ids).is_ok());
+    assert!(Event::from_value(Value::Object(failure)).is_ok());
     let mut no_recipient = sample_event(EventType::GenerationRejection);
     no_recipient.shift_remove("rcpt_to");
     no_recipient.shift_remove("rcpt_hash");
@@ -127,14 +125,13 @@ fn missing_recipient() {
     assert_field(&error, "rcpt_to", "rcpt_hash");
 
     // Either one is enough.
-    let ids = EventIdGenerator::new();
     let hashed_only = delivery_with(remove("rcpt_to"));
-    assert!(Event::from_value(hashed_only, &ids).is_ok());
+    assert!(Event::from_value(hashed_only).is_ok());
     // out_of_band may lack a recipient.
     let mut oob = sample_event(EventType::OutOfBand);
     oob.shift_remove("rcpt_to");
     oob.shift_remove("rcpt_hash");
-    assert!(Event::from_value(Value::Object(oob), &ids).is_ok());
+    assert!(Event::from_value(Value::Object(oob)).is_ok());
 }
 
 #[test]
@@ -233,9 +230,8 @@ fn bad_event_id() {
     let error = reject_value(delivery_with(|v| v["event_id"] = json!(1.5)));
     assert_field(&error, "event_id", "1.5");
 
-    let ids = EventIdGenerator::new();
     let longest = delivery_with(|v| v["event_id"] = json!("é".repeat(128)));
-    assert!(Event::from_value(longest, &ids).is_ok());
+    assert!(Event::from_value(longest).is_ok());
 }
 
 #[test]
@@ -287,9 +283,8 @@ fn nesting_deeper_than_32_levels() {
         let text = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
         serde_json::from_str(&text).unwrap()
     };
-    let ids = EventIdGenerator::new();
     let deepest_allowed = delivery_with(|v| v["custom"] = nested(31));
-    assert!(Event::from_value(deepest_allowed, &ids).is_ok());
+    assert!(Event::from_value(deepest_allowed).is_ok());
     let error = reject_value(delivery_with(|v| v["custom"] = nested(32)));
     assert_field(&error, "custom", "deeper than 32");
     let error = reject_value(delivery_with(|v| v["rcpt_meta"] = json!({"a": nested(31)})));

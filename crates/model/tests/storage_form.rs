@@ -3,14 +3,14 @@
 mod common;
 
 use common::{sample_event, wrapped};
-use eventhose_model::{normalize_ingest_line, Event, EventIdGenerator, EventType};
+use eventhose_model::{normalize_ingest_line, Event, EventType};
 use serde_json::{json, Value};
 
 /// The same line through the fast path (`parse_ingest`) and the value-tree path (`from_value`).
 fn both_ways(line: &[u8]) -> (Event, Event) {
-    let fast = Event::parse_ingest(line, &EventIdGenerator::with_clock(|| 5)).unwrap();
+    let fast = Event::parse_ingest(line).unwrap();
     let value: Value = serde_json::from_slice(line).unwrap();
-    let tree = Event::from_value(value, &EventIdGenerator::with_clock(|| 5)).unwrap();
+    let tree = Event::from_value(value).unwrap();
     (fast, tree)
 }
 
@@ -32,7 +32,12 @@ fn accessors_agree_with_the_value_tree_path() {
     assert_eq!(keys(&fast), keys(&tree));
     assert_eq!(fast.event_type(), EventType::Bounce);
     assert_eq!(fast.timestamp(), 1_460_989_507);
-    assert_eq!(fast.event_id(), (5u64 << 22).to_string());
+    assert_eq!(
+        fast.event_id(),
+        tree.event_id(),
+        "derived from the same content"
+    );
+    assert!(fast.event_id().bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(fast.rcpt_to(), Some("recipient@example.com"));
     assert_eq!(fast.get_str("raw_rcpt_to"), Some("Recipient@Example.COM"));
     assert_eq!(fast.recipient_domain(), tree.recipient_domain());
@@ -68,10 +73,9 @@ fn storage_form_conversions_agree() {
 
 #[test]
 fn normalize_ingest_line_returns_the_storage_form() {
-    let ids = EventIdGenerator::with_clock(|| 9);
     let line = br#"{"msys":{"track_event":{"type":"open","timestamp":1460989507,
         "message_id":"m1","rcpt_to":"A@B.example","event_id":"e1"}}}"#;
-    let (event_type, bytes) = normalize_ingest_line(line, &ids).unwrap();
+    let (event_type, bytes) = normalize_ingest_line(line).unwrap();
     assert_eq!(event_type, EventType::Open);
     let stored: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(
@@ -80,21 +84,20 @@ fn normalize_ingest_line_returns_the_storage_form() {
             "rcpt_to": "a@b.example", "event_id": "e1", "raw_rcpt_to": "A@B.example",
             "recipient_domain": "b.example"})
     );
-    let reparsed = Event::parse_ingest(line, &ids).unwrap();
+    let reparsed = Event::parse_ingest(line).unwrap();
     assert_eq!(reparsed.to_json_bytes(), bytes);
 }
 
 #[test]
 fn normalize_ingest_line_rejects_like_parse_ingest() {
-    let ids = EventIdGenerator::new();
     for line in [
         &br#"{"type":"delivery","timestamp":1}"#[..],
         br#"{"type":"open","timestamp":"soon","message_id":"m","rcpt_to":"a@b"}"#,
         br#"{"msys":{"track_event":{"type":"delivery"}}}"#,
         b"not json",
     ] {
-        let expected = Event::parse_ingest(line, &ids).unwrap_err();
-        let error = normalize_ingest_line(line, &ids).unwrap_err();
+        let expected = Event::parse_ingest(line).unwrap_err();
+        let error = normalize_ingest_line(line).unwrap_err();
         assert_eq!(error.to_string(), expected.to_string());
         assert_eq!(error.field(), expected.field());
     }

@@ -9,14 +9,14 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use eventhose_model::{normalize_ingest_line, Event, EventIdGenerator};
+use eventhose_model::{normalize_ingest_line, Event};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use std::hint::black_box;
 
 const EVENTS: usize = 1_000;
 
 /// One way of turning an ingest line into its storage form.
-type IngestPath = fn(&[u8], &EventIdGenerator) -> Vec<u8>;
+type IngestPath = fn(&[u8]) -> Vec<u8>;
 
 /// `EVENTS` simulated lines in `format`, without their newlines.
 fn simulated_lines(format: LineFormat) -> Vec<Vec<u8>> {
@@ -31,27 +31,26 @@ fn simulated_lines(format: LineFormat) -> Vec<Vec<u8>> {
 }
 
 /// The path `parse_ingest` took before the raw-slice fast path: a full `Value` tree.
-fn value_tree_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
+fn value_tree_path(line: &[u8]) -> Vec<u8> {
     let value = serde_json::from_slice(line).unwrap_or_else(|error| panic!("{error}"));
-    Event::from_value(value, ids)
+    Event::from_value(value)
         .unwrap_or_else(|error| panic!("{error}"))
         .to_json_bytes()
 }
 
-fn parse_ingest_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
-    Event::parse_ingest(line, ids)
+fn parse_ingest_path(line: &[u8]) -> Vec<u8> {
+    Event::parse_ingest(line)
         .unwrap_or_else(|error| panic!("{error}"))
         .to_json_bytes()
 }
 
-fn storage_only_path(line: &[u8], ids: &EventIdGenerator) -> Vec<u8> {
-    normalize_ingest_line(line, ids)
+fn storage_only_path(line: &[u8]) -> Vec<u8> {
+    normalize_ingest_line(line)
         .unwrap_or_else(|error| panic!("{error}"))
         .1
 }
 
 fn bench_paths(c: &mut Criterion) {
-    let ids = EventIdGenerator::new();
     for (format_name, format) in [("bare", LineFormat::Bare), ("msys", LineFormat::Msys)] {
         let lines = simulated_lines(format);
         let mut group = c.benchmark_group(format!("ingest_{format_name}"));
@@ -67,7 +66,7 @@ fn bench_paths(c: &mut Criterion) {
                     || Vec::with_capacity(lines.len()),
                     |stored: &mut Vec<Vec<u8>>| {
                         for line in &lines {
-                            stored.push(path(black_box(line), &ids));
+                            stored.push(path(black_box(line)));
                         }
                     },
                     BatchSize::SmallInput,

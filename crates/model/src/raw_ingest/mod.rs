@@ -9,7 +9,7 @@
 //! [`crate::validate`], which stays the reference: whenever this path meets an error or a case
 //! it leaves alone (repeated keys, `"event_id": null`, odd envelopes), it returns `None` and
 //! the caller runs the value-tree path, which then produces the same error or result it always
-//! did. No event id is taken before the line is known to be accepted.
+//! did. A line without `event_id` gets one derived from its storage form, as there.
 
 mod canonical;
 mod json_out;
@@ -31,7 +31,7 @@ use crate::validate::{
     FieldPresence,
 };
 use crate::{
-    parse_timestamp, parse_timestamp_str, subaccount_id_from_text, Category, EventIdGenerator,
+    content_event_id, parse_timestamp, parse_timestamp_str, subaccount_id_from_text, Category,
     EventType, FieldKind, FieldSpec,
 };
 use canonical::is_canonical_integer;
@@ -58,7 +58,7 @@ pub(crate) struct Normalized {
 const ADDED_BYTES: usize = 160;
 
 /// Normalises `line` into its storage form, or `None` when the value-tree path must decide.
-pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalized> {
+pub(crate) fn normalize(line: &[u8]) -> Option<Normalized> {
     let text = std::str::from_utf8(line).ok()?;
     let (members, envelope) = event_members(text)?;
     let mut out = Vec::with_capacity(line.len() + ADDED_BYTES);
@@ -89,10 +89,6 @@ pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalize
         Some(None) => return None,
         None => None,
     };
-    if !facts.has_event_id {
-        begin_member(&mut out, "event_id");
-        write_str(&mut out, &ids.next_id());
-    }
     if let Some(recipient) = &facts.recipient {
         if !facts.has_raw_rcpt_to {
             begin_member(&mut out, "raw_rcpt_to");
@@ -105,6 +101,14 @@ pub(crate) fn normalize(line: &[u8], ids: &EventIdGenerator) -> Option<Normalize
         }
     }
     out.push(b'}');
+    if !facts.has_event_id {
+        // Derived from the object without it, then appended (see `validate`).
+        let id = content_event_id(&out);
+        out.pop();
+        begin_member(&mut out, "event_id");
+        write_str(&mut out, &id);
+        out.push(b'}');
+    }
     Some(Normalized {
         event_type,
         timestamp,

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use super::normalize;
 use crate::testing::{assert_matches_reference, reference, shown};
-use crate::EventIdGenerator;
 
 /// A valid delivery with `extra` members appended.
 fn delivery(extra: &str) -> String {
@@ -231,13 +230,13 @@ fn rejected_lines_get_the_value_tree_paths_errors() {
 }
 
 #[test]
-fn ids_are_taken_only_for_accepted_lines() {
-    let ids = EventIdGenerator::with_clock(|| 1_000);
+fn a_missing_id_is_derived_from_the_content() {
     let without_id = br#"{"type":"relay_injection","timestamp":1}"#;
     let rejected = br#"{"type":"delivery","timestamp":1}"#;
-    assert!(normalize(rejected, &ids).is_none());
-    let first = normalize(without_id, &ids).expect("accepted");
-    let second = normalize(without_id, &ids).expect("accepted");
+    assert!(normalize(rejected).is_none());
+    let first = normalize(without_id).expect("accepted");
+    let again = normalize(without_id).expect("accepted");
+    let other = normalize(br#"{"type":"relay_injection","timestamp":2}"#).expect("accepted");
     let id = |bytes: &[u8]| -> u64 {
         let value: Value = serde_json::from_slice(bytes).expect("valid JSON");
         value["event_id"]
@@ -245,6 +244,16 @@ fn ids_are_taken_only_for_accepted_lines() {
             .and_then(|id| id.parse().ok())
             .expect("a numeric id")
     };
-    assert_eq!(id(&first.bytes), 1_000 << 22);
-    assert_eq!(id(&second.bytes), (1_000 << 22) + 1);
+    assert_eq!(
+        id(&first.bytes),
+        id(&again.bytes),
+        "a retried line keeps its id"
+    );
+    assert_ne!(id(&first.bytes), id(&other.bytes));
+    let without: &[u8] = br#"{"type":"relay_injection","timestamp":"1"}"#;
+    assert_eq!(
+        id(&first.bytes).to_string(),
+        crate::content_event_id(without),
+        "the id is the hash of the storage form without it"
+    );
 }

@@ -1,7 +1,7 @@
 //! The values of a search result in SparkPost's shapes, for an event ingested in the webhook
 //! form with numbers where SparkPost writes strings.
 
-use eventhose_model::{normalize_ingest_line, EventIdGenerator};
+use eventhose_model::normalize_ingest_line;
 use serde_json::json;
 
 use super::{harness, insert};
@@ -22,8 +22,7 @@ async fn a_found_event_has_sparkposts_times_and_ids() {
         "template_version": 1, "transmission_id": 65_832_150_921_904_138_u64, "msg_size": 1337,
         "num_retries": 2, "queue_time": 12
     }}});
-    let (_, stored) =
-        normalize_ingest_line(line.to_string().as_bytes(), &EventIdGenerator::new()).unwrap();
+    let (_, stored) = normalize_ingest_line(line.to_string().as_bytes()).unwrap();
     insert(&h.store, &[stored]);
 
     let answer = h.search_as("recipients=shape@example.com", &h.root).await;
