@@ -1,20 +1,25 @@
 //! The transactional state store of eventhose: what must be exact and durable but is small
-//! (API keys, webhooks and their batch statuses; suppressions as they arrive).
+//! (API keys, webhooks and their batch statuses; suppressions as they arrive; the events the
+//! subscribers writing here applied recently; the answers kept for idempotent ingest).
 //!
 //! The embedded backend is one SQLite file in the data directory, opened in WAL mode so that
 //! `eventhose keys …` can change it while `eventhose serve` runs. Secrets that must be
 //! readable again (webhook passwords, OAuth2 request bodies, signing secrets) are encrypted
 //! with an [`EncryptionKey`] before they are written.
 
+pub mod applied;
 pub mod crypto;
 pub mod erasures;
+pub mod idempotency;
 pub mod keys;
 mod sqlite;
 pub mod suppressions;
 pub mod webhooks;
 
+pub use applied::{AppliedBatch, AppliedEventStore};
 pub use crypto::{CryptoError, EncryptionKey};
 pub use erasures::{recipient_digest, ErasureStore, Tombstones};
+pub use idempotency::{IdempotencyStore, StoredAnswer};
 pub use keys::{
     hash_key, ApiKey, Grant, KeyStore, NewKey, UnknownGrant, ALL_GRANTS, SUBACCOUNT_GRANTS,
 };

@@ -1,6 +1,8 @@
 //! The SQLite backend of the state store.
 
+mod applied;
 mod erasures;
+mod idempotency;
 mod readers;
 mod suppressions;
 mod webhooks;
@@ -117,6 +119,25 @@ const MIGRATIONS: &[Migration] = &[
     // Suppression keys become the whole address lower-cased (they kept the local part's case);
     // entries that now share a key merge into the one written last.
     Code(suppressions::rekey_case_insensitive),
+    // The identities of the events the webhooks and suppressions subscribers applied, kept
+    // for their deduplication window (`applied.rs`).
+    Sql("CREATE TABLE applied_events (
+        subscriber  TEXT NOT NULL,
+        minute      INTEGER NOT NULL,
+        identities  BLOB NOT NULL
+    );
+    CREATE INDEX applied_events_by_minute ON applied_events (subscriber, minute);"),
+    // Answers to ingest requests sent with an `Idempotency-Key` (`crate::idempotency`).
+    Sql("CREATE TABLE ingest_requests (
+        key_id        TEXT NOT NULL,
+        idempotency   TEXT NOT NULL,
+        body_digest   BLOB NOT NULL,
+        status        INTEGER NOT NULL,
+        answer        BLOB NOT NULL,
+        created_at    INTEGER NOT NULL,
+        PRIMARY KEY (key_id, idempotency)
+    );
+    CREATE INDEX ingest_requests_by_created ON ingest_requests (created_at);"),
 ];
 
 /// What the key check seals: opening it proves the configured key is the one the stored

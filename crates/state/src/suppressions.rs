@@ -483,6 +483,15 @@ pub trait SuppressionStore: Send + Sync {
         entries: Vec<SuppressionUpsert>,
         when_kept: WhenKept,
     ) -> Result<UpsertReport, StateError>;
+
+    /// Writes the entries a subscriber derived from events, as
+    /// [`upsert_suppressions`](Self::upsert_suppressions) with [`WhenKept::Skip`], and
+    /// remembers the events' identities in the same transaction.
+    fn upsert_from_events(
+        &self,
+        entries: Vec<SuppressionUpsert>,
+        applied: crate::AppliedBatch<'_>,
+    ) -> Result<UpsertReport, StateError>;
     /// Every entry of `recipient` in the lists of `scope` (none for an invalid address).
     fn find_suppressions(
         &self,

@@ -13,6 +13,7 @@ use crate::suppressions::{
     SuppressionType, SuppressionUpsert, UnknownName, UpsertOutcome, UpsertReport, WhenKept,
 };
 use crate::unix_now;
+use crate::AppliedBatch;
 use crate::StateError;
 
 const COLUMNS: &str =
@@ -320,10 +321,13 @@ fn upsert_one(
     Ok(UpsertOutcome::Updated)
 }
 
+/// Writes `entries` in one transaction, with the identities of the events they came from
+/// when a subscriber writes them (`applied`).
 fn upsert(
     conn: &Connection,
     entries: &[SuppressionUpsert],
     when_kept: WhenKept,
+    applied: Option<AppliedBatch<'_>>,
 ) -> Result<UpsertReport, StateError> {
     for (index, entry) in entries.iter().enumerate() {
         validate_upsert(entry).map_err(|e| StateError::Invalid(format!("entry {index}: {e}")))?;
@@ -338,6 +342,9 @@ fn upsert(
     if aborted {
         tx.rollback()?;
     } else {
+        if let Some(applied) = applied {
+            super::applied::remember(&tx, applied)?;
+        }
         tx.commit()?;
     }
     Ok(UpsertReport {
@@ -441,7 +448,15 @@ impl SuppressionStore for SqliteState {
         entries: Vec<SuppressionUpsert>,
         when_kept: WhenKept,
     ) -> Result<UpsertReport, StateError> {
-        self.with(|conn| upsert(conn, &entries, when_kept))
+        self.with(|conn| upsert(conn, &entries, when_kept, None))
+    }
+
+    fn upsert_from_events(
+        &self,
+        entries: Vec<SuppressionUpsert>,
+        applied: AppliedBatch<'_>,
+    ) -> Result<UpsertReport, StateError> {
+        self.with(|conn| upsert(conn, &entries, WhenKept::Skip, Some(applied)))
     }
 
     fn find_suppressions(

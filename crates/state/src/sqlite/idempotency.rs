@@ -1,0 +1,126 @@
+//! [`IdempotencyStore`] on SQLite: one row per API key and idempotency key.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::SqliteState;
+use crate::idempotency::{IdempotencyStore, StoredAnswer};
+use crate::StateError;
+
+impl IdempotencyStore for SqliteState {
+    fn find_answer(
+        &self,
+        key_id: &str,
+        idempotency_key: &str,
+        since: i64,
+    ) -> Result<Option<StoredAnswer>, StateError> {
+        self.read(|conn| {
+            let found = conn
+                .prepare_cached(
+                    "SELECT body_digest, status, answer, created_at FROM ingest_requests
+                     WHERE key_id = ?1 AND idempotency = ?2 AND created_at >= ?3",
+                )?
+                .query_row(params![key_id, idempotency_key, since], |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, u16>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })
+                .optional()?;
+            found
+                .map(|(digest, status, body, created_at)| {
+                    let request_digest = digest.try_into().map_err(|_| {
+                        StateError::Corrupt("an ingest request digest is not 32 bytes".into())
+                    })?;
+                    Ok(StoredAnswer {
+                        request_digest,
+                        status,
+                        body,
+                        created_at,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn keep_answer(
+        &self,
+        key_id: &str,
+        idempotency_key: &str,
+        answer: &StoredAnswer,
+        expire_before: i64,
+    ) -> Result<(), StateError> {
+        self.with(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tx.prepare_cached("DELETE FROM ingest_requests WHERE created_at < ?1")?
+                .execute(params![expire_before])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO ingest_requests
+                     (key_id, idempotency, body_digest, status, answer, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                key_id,
+                idempotency_key,
+                &answer.request_digest[..],
+                answer.status,
+                answer.body,
+                answer.created_at
+            ])?;
+            Ok(tx.commit()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(digest: u8, status: u16, created_at: i64) -> StoredAnswer {
+        StoredAnswer {
+            request_digest: [digest; 32],
+            status,
+            body: format!("{{\"status\":{status}}}").into_bytes(),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn the_first_answer_is_kept_per_api_key_until_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = SqliteState::open(dir.path().join("state.sqlite")).unwrap();
+        state
+            .keep_answer("k1", "retry-1", &answer(1, 200, 100), 0)
+            .unwrap();
+        state
+            .keep_answer("k1", "retry-1", &answer(2, 400, 101), 0)
+            .unwrap();
+        assert_eq!(
+            state.find_answer("k1", "retry-1", 0).unwrap(),
+            Some(answer(1, 200, 100)),
+            "the first answer stays"
+        );
+        assert_eq!(
+            state.find_answer("k2", "retry-1", 0).unwrap(),
+            None,
+            "another key"
+        );
+        assert_eq!(
+            state.find_answer("k1", "retry-1", 101).unwrap(),
+            None,
+            "expired"
+        );
+        state
+            .keep_answer("k1", "other", &answer(3, 200, 200), 150)
+            .unwrap();
+        state
+            .keep_answer("k1", "retry-1", &answer(4, 200, 200), 150)
+            .unwrap();
+        assert_eq!(
+            state.find_answer("k1", "retry-1", 0).unwrap(),
+            Some(answer(4, 200, 200)),
+            "the expired answer was dropped, so the key could be used again"
+        );
+    }
+}
