@@ -315,6 +315,27 @@ pub(crate) fn parse_ledger_table(name: &str) -> Option<i32> {
     Some(date.num_days_from_ce() - 719_163)
 }
 
+/// The table of the identities of the events the metrics subscriber applied on a day (days
+/// since the epoch, by when they were applied), kept for its deduplication window.
+pub(crate) fn applied_table(day: i64) -> String {
+    let date = DateTime::<Utc>::from_timestamp(day * 86_400, 0)
+        .unwrap_or_default()
+        .date_naive();
+    format!("applied_{}", date.format("%Y%m%d"))
+}
+
+/// The day (since the epoch) of an applied-events table name.
+pub(crate) fn parse_applied_table(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix("applied_")?;
+    let date = NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
+    Some(i64::from(date.num_days_from_ce() - 719_163))
+}
+
+/// DDL of an applied-events table.
+pub(crate) fn create_applied(name: &str) -> String {
+    format!("CREATE TABLE IF NOT EXISTS {name} (identity UBIGINT NOT NULL, minute BIGINT NOT NULL)")
+}
+
 /// DDL of a ledger table.
 pub(crate) fn create_ledger(name: &str) -> String {
     format!(
@@ -357,6 +378,8 @@ mod tests {
         assert_eq!(Partition::parse("m60_2026"), None);
         let day = 20_000;
         assert_eq!(parse_ledger_table(&ledger_table(day)), Some(day));
+        assert_eq!(parse_applied_table(&applied_table(20_000)), Some(20_000));
+        assert_eq!(applied_table(0), "applied_19700101");
         assert_eq!(ledger_table(0), "ledger_19700101");
     }
 

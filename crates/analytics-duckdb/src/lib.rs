@@ -50,6 +50,12 @@
 //!   and is stored with the aggregates (daily tables `ledger_YYYYMMDD`); over any range a unique
 //!   metric is the exact number of messages whose first engagement of that kind (within the
 //!   window) fell in that range.
+//! - **Repeats.** The identities (account and `event_id`, hashed to 64 bits) of the events the
+//!   metrics subscriber folded are appended in the same commit to daily tables
+//!   (`applied_YYYYMMDD`, by the day they were applied), read back at start so that an event
+//!   sent again is skipped, and dropped with retention once they leave `dedup_window_minutes`.
+//!   Message events need no such table: their day tables and the redelivery window below
+//!   already know each stored event.
 //! - **Message events.** The message-events subscriber reads each delivery's events into an
 //!   `EventBatch` as they arrive (the borrowed field scanner: the costly part), and a checkpoint
 //!   appends the batch to daily tables (`events_YYYYMMDD`) as Arrow batches: each row holds the

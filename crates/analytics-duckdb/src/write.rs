@@ -17,9 +17,12 @@ use eventhose_analytics::{
     AnalyticsError, Counters, Dimension, EngagementLedger, LedgerChange, MetricsCheckpoint,
     MetricsWriter, RetentionReport, Tally, COUNTER_COUNT,
 };
+use eventhose_model::AppliedId;
 
 use crate::layout::{self, Family, Granularity, Partition, Rollup};
 use crate::{engine, DuckStore, METRICS_POSITION};
+
+const MINUTES_PER_DAY: i64 = 1_440;
 
 /// Compact a partition's new deltas at least this often…
 const COMPACT_EVERY: Duration = Duration::from_secs(20);
@@ -376,6 +379,23 @@ impl WriterState {
             }
             appender.flush()?;
         }
+        let mut applied_by_day: BTreeMap<i64, Vec<&AppliedId>> = BTreeMap::new();
+        for id in &tally.applied {
+            applied_by_day
+                .entry(id.minute.div_euclid(MINUTES_PER_DAY))
+                .or_default()
+                .push(id);
+        }
+        for (day, ids) in applied_by_day {
+            let name = layout::applied_table(day);
+            conn.execute_batch(&layout::create_applied(&name))?;
+            created.push(name.clone());
+            let mut appender = conn.appender(&name)?;
+            for id in ids {
+                appender.append_row(duckdb::params![id.identity, id.minute])?;
+            }
+            appender.flush()?;
+        }
         if let Some(position) = position {
             conn.execute(
                 "INSERT OR REPLACE INTO positions VALUES (?, ?)",
@@ -528,7 +548,24 @@ impl MetricsWriter for DuckStore {
         let conn = &writer.conn;
         let position = crate::read_position(conn, METRICS_POSITION)?;
         let mut changes = Vec::new();
+        let mut applied = Vec::new();
         for name in self.table_names()? {
+            if layout::parse_applied_table(&name).is_some() {
+                let sql = format!("SELECT identity, minute FROM {name}");
+                let mut stmt = conn.prepare(&sql).map_err(engine)?;
+                let rows = stmt
+                    .query_map([], |row| {
+                        Ok(AppliedId {
+                            identity: row.get(0)?,
+                            minute: row.get(1)?,
+                        })
+                    })
+                    .map_err(engine)?;
+                for row in rows {
+                    applied.push(row.map_err(engine)?);
+                }
+                continue;
+            }
             let Some(day) = layout::parse_ledger_table(&name) else {
                 continue;
             };
@@ -553,6 +590,7 @@ impl MetricsWriter for DuckStore {
         Ok(MetricsCheckpoint {
             position,
             ledger: EngagementLedger::restore(changes),
+            applied,
         })
     }
 
@@ -586,9 +624,11 @@ impl MetricsWriter for DuckStore {
         &self,
         keep_from: DateTime<Utc>,
         ledger_from: DateTime<Utc>,
+        applied_from: DateTime<Utc>,
     ) -> Result<RetentionReport, AnalyticsError> {
         let mut writer = self.writer()?;
         let ledger_day = i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0);
+        let applied_day = applied_from.timestamp().div_euclid(86_400);
         let mut report = RetentionReport::default();
         for name in self.table_names()? {
             let expired = match Partition::parse(&name) {
@@ -599,7 +639,10 @@ impl MetricsWriter for DuckStore {
                     let (y, m) = layout::next_month(year, month);
                     layout::month_start(y, m) <= keep_from.timestamp()
                 }
-                None => layout::parse_ledger_table(&name).is_some_and(|day| day < ledger_day),
+                None => {
+                    layout::parse_ledger_table(&name).is_some_and(|day| day < ledger_day)
+                        || layout::parse_applied_table(&name).is_some_and(|day| day < applied_day)
+                }
             };
             if expired {
                 writer

@@ -335,6 +335,51 @@ fn an_empty_window_still_finds_every_redelivery() {
     assert_eq!(duck.search(&q).expect("search").total_count, 1_000);
 }
 
+/// An event is its account and `event_id`: the same id and second in another account is
+/// another event (one tenant cannot hide another's events by sending their ids first), found
+/// as such in the window, in the day tables and after reopening.
+#[test]
+fn one_event_id_in_two_accounts_is_two_events() {
+    let in_account = |events: &[Vec<u8>], subaccount: &str| -> Vec<Vec<u8>> {
+        events
+            .iter()
+            .map(|stored| {
+                let mut event: serde_json::Value = serde_json::from_slice(stored).expect("JSON");
+                event["subaccount_id"] = subaccount.into();
+                serde_json::to_vec(&event).expect("JSON")
+            })
+            .collect()
+    };
+    let events = stored_events(300, 6);
+    let (first, second) = (in_account(&events, "3"), in_account(&events, "7"));
+    for window in [
+        std::time::Duration::from_secs(3_600),
+        std::time::Duration::ZERO,
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.duckdb");
+        let options = DuckOptions {
+            event_id_window: window,
+            ..DuckOptions::default()
+        };
+        let memory = MemoryEventStore::new();
+        {
+            let duck = DuckStore::open(&path, &options).expect("open");
+            insert_both(&duck, &memory, &first, 1);
+            insert_both(&duck, &memory, &second, 2);
+        }
+        let duck = DuckStore::open(&path, &options).expect("reopen");
+        insert_both(&duck, &memory, &second, 3);
+        insert_both(&duck, &memory, &first, 4);
+        let q = query(EventFilters::default(), 10_000);
+        assert_eq!(
+            duck.search(&q).expect("search").total_count,
+            600,
+            "window {window:?}"
+        );
+    }
+}
+
 /// A type filter left out because a day held only wanted types must come back when an
 /// unwanted type arrives in that day, in the same store and after reopening it.
 #[test]

@@ -277,6 +277,49 @@ fn commits_survive_reopening_with_their_position_and_ledger() {
 }
 
 #[test]
+fn applied_events_are_remembered_across_reopening_until_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("analytics.duckdb");
+    let events = stored_events(1_000);
+    let day = eventhose_analytics::MetricsCheckpoint::default;
+    {
+        let duck = DuckStore::open(&path, &DuckOptions::default()).expect("open");
+        let mut aggregator = Aggregator::resumed(day(), 1_440);
+        for event in &events {
+            aggregator.fold(event).expect("fold");
+        }
+        let (tally, changes) = aggregator.take();
+        assert_eq!(tally.applied.len(), events.len());
+        duck.commit(&tally, &changes, None).expect("commit");
+    }
+    let duck = DuckStore::open(&path, &DuckOptions::default()).expect("reopen");
+    let checkpoint = duck.checkpoint().expect("checkpoint");
+    assert_eq!(checkpoint.applied.len(), events.len());
+    let mut resumed = Aggregator::resumed(checkpoint, 1_440);
+    for event in &events {
+        resumed.fold(event).expect("fold");
+    }
+    let (tally, _) = resumed.take();
+    assert!(
+        tally.is_empty() && tally.applied.is_empty(),
+        "every event is a repeat"
+    );
+
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(2);
+    let report = duck
+        .enforce_retention(t(0), t(0), tomorrow)
+        .expect("retention");
+    assert!(
+        report
+            .dropped
+            .iter()
+            .any(|name| name.starts_with("applied_")),
+        "{report:?}"
+    );
+    assert!(duck.checkpoint().expect("checkpoint").applied.is_empty());
+}
+
+#[test]
 fn a_failed_commit_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =
@@ -389,7 +432,7 @@ fn retention_drops_whole_monthly_partitions() {
     // Keep from 2026-10-15: August and September go whole; October stays although it starts
     // earlier.
     let report = duck
-        .enforce_retention(t(1_792_022_400), t(1_792_022_400))
+        .enforce_retention(t(1_792_022_400), t(1_792_022_400), t(1_792_022_400))
         .expect("retention");
     assert!(
         [

@@ -17,7 +17,7 @@ use eventhose_analytics::fold::{BreakdownKey, RowKey};
 use eventhose_analytics::{Aggregator, MetricsWriter, Tally};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_hose::Message;
-use eventhose_model::{Event, EventIdGenerator};
+use eventhose_model::Event;
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use eventhose_subscribers::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 use tokio::sync::watch;
@@ -82,7 +82,6 @@ pub(crate) fn simulate(
     events_per_second: f64,
 ) -> anyhow::Result<Vec<Message>> {
     let mut simulator = Simulator::new(SimConfig::new(11, start, events_per_second))?;
-    let ids = EventIdGenerator::new();
     let mut out = Vec::with_capacity(n);
     let mut lines = Vec::new();
     let mut left = n;
@@ -91,9 +90,7 @@ pub(crate) fn simulate(
         lines.clear();
         simulator.write_lines(&mut lines, chunk, LineFormat::Bare);
         for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            out.push(Message::from(
-                Event::parse_ingest(line, &ids)?.to_json_bytes(),
-            ));
+            out.push(Message::from(Event::parse_ingest(line)?.to_json_bytes()));
         }
         left -= chunk;
     }
@@ -164,6 +161,7 @@ fn shifted(day: &Tally, by: i64) -> Tally {
             })
             .collect(),
         events: day.events,
+        applied: Vec::new(),
     }
 }
 

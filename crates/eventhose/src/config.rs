@@ -46,6 +46,10 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The analytic store (metrics and message events).
     pub analytics: AnalyticsSettings,
+    /// How long, in minutes, each subscriber remembers the events it applied, so that an event
+    /// arriving again (a client's retry, a source re-reading its input, a redelivery) is
+    /// ignored; 0 turns deduplication off.
+    pub dedup_window_minutes: u64,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             allow_private_targets: false,
             webhooks: WebhookSettings::default(),
             analytics: AnalyticsSettings::default(),
+            dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.as_secs() / 60,
         }
     }
 }
@@ -352,6 +357,11 @@ pub enum HoseBackend {
 }
 
 impl Config {
+    /// How long each subscriber remembers the events it applied.
+    pub fn dedup_window(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.dedup_window_minutes.saturating_mul(60))
+    }
+
     /// The hose chosen by `hose`, with its settings.
     pub fn hose_backend(&self) -> HoseBackend {
         match &self.hose {

@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use eventhose_analytics_duckdb::DuckStore;
-use eventhose_api::{AppState, KeyResolver, WebhookServices};
+use eventhose_api::{AppState, Idempotency, KeyResolver, WebhookServices};
 use eventhose_hose::Hose;
-use eventhose_model::EventIdGenerator;
 use eventhose_state::{EncryptionKey, SqliteState, Tombstones};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
 use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
-use eventhose_subscribers::webhooks::{WebhookEngine, WEBHOOKS_SUBSCRIBER};
+use eventhose_subscribers::webhooks::{WebhookEngine, WebhookEngineConfig, WEBHOOKS_SUBSCRIBER};
 use eventhose_subscribers::{
-    EventCounter, MessageEventsSubscriber, MetricsSubscriber, Processor, SubscriberError,
-    MESSAGE_EVENTS_SUBSCRIBER, METRICS_SUBSCRIBER,
+    EventCounter, MessageEventsSubscriber, MetricsRetention, MetricsSubscriber, Processor,
+    SubscriberError, MESSAGE_EVENTS_SUBSCRIBER, METRICS_SUBSCRIBER,
 };
 use eventhose_webhooks::{TargetPolicy, TokenCache};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
@@ -116,13 +115,17 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
             webhooks.tokens.clone(),
             tombstones.clone(),
         );
-        let engine_config = config.webhooks.engine(policy)?;
+        let engine_config = WebhookEngineConfig {
+            dedup_window: config.dedup_window(),
+            ..config.webhooks.engine(policy)?
+        };
         move || {
             std::future::ready(WebhookEngine::new(
                 store.clone(),
                 changes.subscribe(),
                 tokens.clone(),
                 tombstones.clone(),
+                store.clone(),
                 engine_config.clone(),
             ))
         }
@@ -143,8 +146,8 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     );
 
     let open_suppressions = {
-        let store = state.clone();
-        move || std::future::ready(Ok(SuppressionWriter::new(store.clone())))
+        let (store, window) = (state.clone(), config.dedup_window());
+        move || SuppressionWriter::open(store.clone(), store.clone(), window)
     };
     subscribers
         .push(start_processor(&hose, SUPPRESSIONS_SUBSCRIBER, &stopping, open_suppressions).await?);
@@ -160,7 +163,11 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     );
     let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
     let open_metrics = {
-        let (store, retention) = (analytics.clone(), config.analytics.retention());
+        let retention = MetricsRetention {
+            dedup_window: config.dedup_window(),
+            ..config.analytics.retention()
+        };
+        let store = analytics.clone();
         move || MetricsSubscriber::open(store.clone(), retention, commit_every)
     };
     subscribers.push(start_processor(&hose, METRICS_SUBSCRIBER, &stopping, open_metrics).await?);
@@ -185,7 +192,6 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     let app_state = AppState {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state.clone())),
-        event_ids: Arc::new(EventIdGenerator::new()),
         ingest_limits: config.ingest_limits(),
         api_limits: config.api.clone(),
         render_metrics: Arc::new(move || prometheus.render()),

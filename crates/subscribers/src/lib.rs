@@ -20,6 +20,16 @@ pub use message_events::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 pub use metrics::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 pub use suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 
+/// How long every stateful subscriber remembers the events it applied, by default: a day, so a
+/// client retrying or a source re-reading its input within a day is recognised and the repeat
+/// ignored.
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// A deduplication window in whole minutes, as [`eventhose_model::AppliedIds`] counts it.
+pub(crate) fn window_minutes(window: Duration) -> i64 {
+    i64::try_from(window.as_secs() / 60).unwrap_or(i64::MAX)
+}
+
 /// A subscriber's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriberError {

@@ -4,7 +4,11 @@
 //! Exactly once on the embedded hose: every commit stores the highest hose position it
 //! includes, in the same transaction as the counters, and a delivery at or below the stored
 //! position (redelivered after a crash) is skipped. On a hose without positions it counts at
-//! least once. Retention runs here too, between commits, so the store has a single writer.
+//! least once. On any hose, an event that entered it twice (a client's retry, a source
+//! re-reading its input) is counted once when both arrive within the deduplication window:
+//! the aggregator skips an `event_id` it folded for the same account (see
+//! `eventhose_analytics::Aggregator`), and the identities are committed with the counters.
+//! Retention runs here too, between commits, so the store has a single writer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ use chrono::Utc;
 use eventhose_analytics::{Aggregator, MetricsWriter};
 use eventhose_hose::Delivery;
 
-use crate::{Commit, Processor, SubscriberError};
+use crate::{window_minutes, Commit, Processor, SubscriberError, DEFAULT_DEDUP_WINDOW};
 
 /// The subscriber name the metrics ETL registers on the hose.
 pub const METRICS_SUBSCRIBER: &str = "metrics";
@@ -25,6 +29,9 @@ pub struct MetricsRetention {
     pub keep: Duration,
     /// How long a message's first engagement is remembered for the unique metrics.
     pub unique_window: Duration,
+    /// How long an applied event's identity is remembered, so that a repeat is skipped
+    /// (zero: repeats are counted again).
+    pub dedup_window: Duration,
     /// How often retention runs.
     pub every: Duration,
 }
@@ -34,6 +41,7 @@ impl Default for MetricsRetention {
         MetricsRetention {
             keep: Duration::from_secs(183 * 86_400),
             unique_window: Duration::from_secs(10 * 86_400),
+            dedup_window: DEFAULT_DEDUP_WINDOW,
             every: Duration::from_secs(3_600),
         }
     }
@@ -61,10 +69,11 @@ impl MetricsSubscriber {
     ) -> Result<Self, SubscriberError> {
         let reader = store.clone();
         let checkpoint = crate::blocking(move || reader.checkpoint()).await?;
+        let committed = checkpoint.position;
         Ok(MetricsSubscriber {
             store,
-            aggregator: Aggregator::with_ledger(checkpoint.ledger),
-            committed: checkpoint.position,
+            aggregator: Aggregator::resumed(checkpoint, window_minutes(retention.dedup_window)),
+            committed,
             folded: None,
             retention,
             last_retention: None,
@@ -72,9 +81,9 @@ impl MetricsSubscriber {
         })
     }
 
-    /// When retention is due: forgets old first engagements in memory and returns the times
-    /// the store keeps aggregates and ledger days from.
-    fn retention_due(&mut self) -> Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
+    /// When retention is due: forgets old first engagements and applied events in memory and
+    /// returns the times the store keeps aggregates, ledger days and applied events from.
+    fn retention_due(&mut self) -> Option<[chrono::DateTime<Utc>; 3]> {
         if self
             .last_retention
             .is_some_and(|at| at.elapsed() < self.retention.every)
@@ -86,10 +95,15 @@ impl MetricsSubscriber {
         let keep_from = now - chrono::Duration::from_std(self.retention.keep).unwrap_or_default();
         let ledger_from =
             now - chrono::Duration::from_std(self.retention.unique_window).unwrap_or_default();
+        let applied_from =
+            now - chrono::Duration::from_std(self.retention.dedup_window).unwrap_or_default();
         self.aggregator
             .ledger
             .forget_before(i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0));
-        Some((keep_from, ledger_from))
+        self.aggregator
+            .applied
+            .expire(now.timestamp().div_euclid(60));
+        Some([keep_from, ledger_from, applied_from])
     }
 }
 
@@ -126,10 +140,11 @@ impl Processor for MetricsSubscriber {
                 ::metrics::counter!("eventhose_subscriber_events_total", "subscriber" => METRICS_SUBSCRIBER)
                     .increment(events);
             }
-            if let Some((keep_from, ledger_from)) = retention {
-                let report =
-                    crate::blocking(move || store.enforce_retention(keep_from, ledger_from))
-                        .await?;
+            if let Some([keep_from, ledger_from, applied_from]) = retention {
+                let report = crate::blocking(move || {
+                    store.enforce_retention(keep_from, ledger_from, applied_from)
+                })
+                .await?;
                 if !report.dropped.is_empty() {
                     tracing::info!(dropped = ?report.dropped, "metrics retention dropped partitions");
                 }
@@ -215,6 +230,75 @@ mod tests {
         second.process(&delivery(20, &["injection"])).await.unwrap();
         second.checkpoint().await.unwrap();
         assert_eq!(targeted(&store), 3, "10 skipped, 20 counted once");
+    }
+
+    #[tokio::test]
+    async fn an_event_that_enters_the_hose_twice_is_counted_once_across_restarts() {
+        let store = Arc::new(MemoryStore::new());
+        let open = |dedup_window| {
+            MetricsSubscriber::open(
+                store.clone(),
+                MetricsRetention {
+                    dedup_window,
+                    ..MetricsRetention::default()
+                },
+                Duration::from_secs(1),
+            )
+        };
+        // The same events at a later position: a client's retry, not a redelivery.
+        let retry = |position| Delivery {
+            tag: DeliveryTag::external(position),
+            position: Some(position),
+            ..delivery(1, &["injection"])
+        };
+        let mut first = open(DEFAULT_DEDUP_WINDOW).await.unwrap();
+        first.process(&retry(1)).await.unwrap();
+        first.process(&retry(2)).await.unwrap();
+        first.checkpoint().await.unwrap();
+        assert_eq!(targeted(&store), 1);
+        drop(first);
+
+        let mut restarted = open(DEFAULT_DEDUP_WINDOW).await.unwrap();
+        restarted.process(&retry(3)).await.unwrap();
+        restarted.checkpoint().await.unwrap();
+        assert_eq!(
+            targeted(&store),
+            1,
+            "the identity was committed with the count"
+        );
+        drop(restarted);
+
+        let mut without = open(Duration::ZERO).await.unwrap();
+        without.process(&retry(4)).await.unwrap();
+        without.checkpoint().await.unwrap();
+        assert_eq!(targeted(&store), 2, "a zero window counts repeats");
+    }
+
+    #[tokio::test]
+    async fn one_event_id_in_two_accounts_is_two_events() {
+        let store = Arc::new(MemoryStore::new());
+        let mut subscriber = MetricsSubscriber::open(
+            store.clone(),
+            MetricsRetention::default(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        let now = Utc::now().timestamp();
+        let event = |subaccount: u32| {
+            bytes::Bytes::from(format!(
+                r#"{{"type":"injection","timestamp":"{now}","event_id":"same","message_id":"m","subaccount_id":"{subaccount}"}}"#
+            ))
+        };
+        let both = Delivery {
+            tag: DeliveryTag::external(1),
+            messages: vec![event(3), event(7)],
+            attempt: 0,
+            position: Some(1),
+        };
+        subscriber.process(&both).await.unwrap();
+        subscriber.checkpoint().await.unwrap();
+        assert_eq!(targeted(&store), 2);
     }
 
     #[tokio::test]

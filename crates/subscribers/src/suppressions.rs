@@ -13,19 +13,22 @@
 //! `subaccount_id` (absent or 0 = the primary account), account-level (no list id).
 //!
 //! Entries collected since the last checkpoint are written in one transaction at the
-//! checkpoint (or earlier, when many are waiting). Writing is idempotent: an automatic entry
-//! replaces a stored one only when its event happened later, so a redelivered event changes
-//! nothing, and it never replaces a `Manually Added` or `Compliance` entry.
+//! checkpoint (or earlier, when many are waiting), with the identities of the events they
+//! came from: an event seen again within the deduplication window (a retry, a redelivery)
+//! is ignored, so it cannot bring back an entry deleted since. Writing is idempotent beyond
+//! the window too: an automatic entry replaces a stored one only when its event happened
+//! later, and it never replaces a `Manually Added` or `Compliance` entry.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::{already_durable, Commit, Processor, SubscriberError};
+use crate::{already_durable, window_minutes, Commit, Processor, SubscriberError};
 use eventhose_hose::Delivery;
-use eventhose_model::{BounceCategory, Event, EventType};
+use eventhose_model::{event_identity, unix_minute, AppliedIds, BounceCategory, Event, EventType};
 use eventhose_state::suppressions::{recipient_key, truncate_description};
 use eventhose_state::{
-    SuppressionSource, SuppressionStore, SuppressionType, SuppressionUpsert, UpsertOutcome,
-    WhenKept,
+    AppliedBatch, AppliedEventStore, SuppressionSource, SuppressionStore, SuppressionType,
+    SuppressionUpsert, UpsertOutcome,
 };
 
 /// The subscriber name the suppressions writer registers on the hose.
@@ -64,17 +67,30 @@ impl WriteCounts {
 pub struct SuppressionWriter {
     store: Arc<dyn SuppressionStore>,
     pending: Vec<SuppressionUpsert>,
+    /// The events that added entries within the deduplication window.
+    applied: AppliedIds,
     counts: WriteCounts,
 }
 
 impl SuppressionWriter {
-    /// A writer into `store`.
-    pub fn new(store: Arc<dyn SuppressionStore>) -> Self {
-        Self {
+    /// A writer into `store`, ignoring repeats of the events applied within `dedup_window`
+    /// (whose identities `applied` keeps; zero: none ignored).
+    pub async fn open(
+        store: Arc<dyn SuppressionStore>,
+        applied: Arc<dyn AppliedEventStore>,
+        dedup_window: Duration,
+    ) -> Result<Self, SubscriberError> {
+        let window = window_minutes(dedup_window);
+        let now = unix_minute();
+        let since = now.saturating_sub(window);
+        let stored =
+            crate::blocking(move || applied.applied_events(SUPPRESSIONS_SUBSCRIBER, since)).await?;
+        Ok(Self {
             store,
             pending: Vec::new(),
+            applied: AppliedIds::restored(window, stored, now),
             counts: WriteCounts::default(),
-        }
+        })
     }
 
     /// What the writes so far did.
@@ -82,15 +98,26 @@ impl SuppressionWriter {
         self.counts
     }
 
-    /// Writes the pending entries in one transaction.
+    /// Writes the pending entries, and the events they came from, in one transaction.
     async fn write_pending(&mut self) -> Result<(), SubscriberError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let entries = std::mem::take(&mut self.pending);
+        let ids = self.applied.take_added();
+        let now = unix_minute();
+        self.applied.expire(now);
+        let forget_before = self.applied.floor(now);
         let store = self.store.clone();
-        let report =
-            crate::blocking(move || store.upsert_suppressions(entries, WhenKept::Skip)).await?;
+        let report = crate::blocking(move || {
+            let applied = AppliedBatch {
+                subscriber: SUPPRESSIONS_SUBSCRIBER,
+                ids: &ids,
+                forget_before,
+            };
+            store.upsert_from_events(entries, applied)
+        })
+        .await?;
         for outcome in report.outcomes {
             self.counts.add(outcome);
         }
@@ -107,7 +134,12 @@ impl Processor for SuppressionWriter {
             }
             let event = Event::from_stored(message)
                 .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
-            self.pending.extend(suppressions_for(&event));
+            let entries = suppressions_for(&event);
+            let identity = event_identity(event.subaccount_id().unwrap_or(0), event.event_id());
+            if entries.is_empty() || !self.applied.insert(identity, unix_minute()) {
+                continue;
+            }
+            self.pending.extend(entries);
         }
         if self.pending.len() >= MAX_PENDING {
             self.write_pending().await?;
@@ -239,15 +271,16 @@ mod tests {
 
     use eventhose_hose::embedded::EmbeddedHose;
     use eventhose_hose::{DeliveryTag, Hose, Message};
-    use eventhose_model::EventIdGenerator;
-    use eventhose_state::{ListScope, SqliteState, Suppression};
+    use eventhose_state::{
+        ListScope, ListSelector, SqliteState, Suppression, SuppressionDeletion, WhenKept,
+    };
     use tokio::sync::watch;
 
     use super::*;
 
     /// An event built and stored the way ingest does it.
     fn stored(line: &str) -> Message {
-        let event = Event::parse_ingest(line.as_bytes(), &EventIdGenerator::new()).unwrap();
+        let event = Event::parse_ingest(line.as_bytes()).unwrap();
         Message::from(event.into_json_bytes())
     }
 
@@ -292,7 +325,10 @@ mod tests {
     #[tokio::test]
     async fn each_suppressing_event_adds_its_entries() {
         let (_dir, state) = store();
-        let mut writer = SuppressionWriter::new(state.clone());
+        let mut writer =
+            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+                .await
+                .unwrap();
         let lines = vec![
             bounce("1", "hard-t@example.com", "10", r#","transactional":"1""#),
             bounce("2", "hard-n@example.com", "90", r#","transactional":0"#),
@@ -390,10 +426,13 @@ mod tests {
         );
     }
 
+    /// Without the deduplication window (or beyond it), writing stays idempotent by itself.
     #[tokio::test]
     async fn redelivery_changes_nothing_and_later_events_win() {
         let (_dir, state) = store();
-        let mut writer = SuppressionWriter::new(state.clone());
+        let mut writer = SuppressionWriter::open(state.clone(), state.clone(), Duration::ZERO)
+            .await
+            .unwrap();
         let first = vec![bounce(
             "1",
             "r@example.com",
@@ -447,7 +486,10 @@ mod tests {
                 WhenKept::Skip,
             )
             .unwrap();
-        let mut writer = SuppressionWriter::new(state.clone());
+        let mut writer =
+            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+                .await
+                .unwrap();
         let lines = vec![
             event("list_unsubscribe", "1", "m@example.com", ""),
             event("spam_complaint", "2", "c@example.com", ""),
@@ -470,7 +512,10 @@ mod tests {
     #[tokio::test]
     async fn the_reported_address_is_kept_and_keyed_by_domain_case() {
         let (_dir, state) = store();
-        let mut writer = SuppressionWriter::new(state.clone());
+        let mut writer =
+            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+                .await
+                .unwrap();
         let lines = vec![
             event("link_unsubscribe", "1", "Local@Example.COM", ""),
             // Only a hash: nothing to suppress.
@@ -483,6 +528,51 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "Local@Example.COM");
         assert_eq!(writer.counts().created, 1);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_event_does_not_bring_back_a_deleted_entry() {
+        let (dir, _) = store();
+        let path = dir.path().join("state.sqlite");
+        let open_state = || Arc::new(SqliteState::open(&path).unwrap());
+        let state = open_state();
+        let open = |state: &Arc<SqliteState>| {
+            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+        };
+        let complaint = [event("spam_complaint", "7", "ann@example.com", "")];
+        let mut writer = open(&state).await.unwrap();
+        writer.process(&delivery(1, &complaint)).await.unwrap();
+        writer.checkpoint().await.unwrap();
+        assert_eq!(entries(&state, "ann@example.com", ListScope::All).len(), 1);
+        let deletion = SuppressionDeletion {
+            recipient: "ann@example.com".into(),
+            subaccount: None,
+            suppression_type: None,
+            list: ListSelector::AccountLevel,
+        };
+        state.delete_suppressions(&deletion).unwrap();
+
+        // The client retries the request that carried the complaint, before and after a
+        // restart of the writer.
+        writer.process(&delivery(2, &complaint)).await.unwrap();
+        writer.checkpoint().await.unwrap();
+        drop((writer, state));
+        let state = open_state();
+        let mut restarted = open(&state).await.unwrap();
+        restarted.process(&delivery(3, &complaint)).await.unwrap();
+        restarted.checkpoint().await.unwrap();
+        assert!(entries(&state, "ann@example.com", ListScope::All).is_empty());
+
+        let mut without = SuppressionWriter::open(state.clone(), state.clone(), Duration::ZERO)
+            .await
+            .unwrap();
+        without.process(&delivery(4, &complaint)).await.unwrap();
+        without.checkpoint().await.unwrap();
+        assert_eq!(
+            entries(&state, "ann@example.com", ListScope::All).len(),
+            1,
+            "without a window the repeat is applied again"
+        );
     }
 
     #[test]
@@ -514,7 +604,9 @@ mod tests {
         let task = tokio::spawn(crate::run(
             hose.clone(),
             SUPPRESSIONS_SUBSCRIBER,
-            SuppressionWriter::new(state.clone()),
+            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+                .await
+                .unwrap(),
             stopping,
         ));
         let mut waited = 0;

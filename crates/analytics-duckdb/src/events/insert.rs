@@ -11,9 +11,9 @@ use eventhose_analytics::{AnalyticsError, EventBatch, InsertReport, StoredEvent}
 use super::body_commits::set_length;
 use super::dictionary::{self, DayDictionary};
 use super::layout::{self, day_table, DayRows, DAY};
-use super::recent::{id_hash, RecentIds};
+use super::recent::{identity, RecentIds};
 use super::types_held::TypeSet;
-use super::{bodies, now, query_pairs, EventsWriter, EVENTS_POSITION, EVENTS_SEQUENCE};
+use super::{bodies, now, EventsWriter, EVENTS_POSITION, EVENTS_SEQUENCE};
 use crate::{engine, in_transaction, poisoned, DuckStore};
 
 /// How many days' dictionaries the writer keeps in memory: today's and yesterday's, which
@@ -76,8 +76,16 @@ impl DuckStore {
             if (day + 1) * DAY <= floor {
                 continue;
             }
-            let sql = format!("SELECT ts, h_event_id FROM {table} WHERE ts >= {floor}");
-            stored.extend(query_pairs::<i64, u64>(&writer.conn, &sql, &[])?);
+            let sql = format!("SELECT ts, h_event_id, subaccount FROM {table} WHERE ts >= {floor}");
+            let mut statement = writer.conn.prepare(&sql).map_err(engine)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, identity(row.get(2)?, row.get(1)?)))
+                })
+                .map_err(engine)?;
+            for row in rows {
+                stored.push(row.map_err(engine)?);
+            }
         }
         let mut recent = RecentIds::with_newest(writer.window, newest);
         recent.extend(stored, now());
@@ -115,7 +123,10 @@ impl DuckStore {
         let mut late: BTreeMap<i64, Vec<(usize, &StoredEvent)>> = BTreeMap::new();
         for (i, event) in events.iter().enumerate() {
             let ts = event.indexed.timestamp;
-            let id = id_hash(&event.indexed.event_id);
+            let id = identity(
+                event.indexed.subaccount,
+                layout::lookup_hash(&event.indexed.event_id),
+            );
             let new = keys.insert((ts, id)) && !(recent.covers(ts) && recent.contains(ts, id));
             if new && !recent.covers(ts) {
                 late.entry(ts.div_euclid(DAY)).or_default().push((i, event));
@@ -239,15 +250,15 @@ impl DuckStore {
     }
 }
 
-/// Of `late` (batch index, event) pairs, the indexes whose identity (`ts` and [`id_hash`]) is
-/// stored in its day table already.
+/// Of `late` (batch index, event) pairs, the indexes whose identity (`ts`, account and
+/// `event_id`) is stored in its day table already.
 fn stored_already(
     conn: &Connection,
     table: &str,
     late: &[(usize, &StoredEvent)],
 ) -> Result<HashSet<usize>, duckdb::Error> {
     conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE incoming (ord UBIGINT NOT NULL, ts BIGINT NOT NULL, h_event_id UBIGINT NOT NULL)",
+        "CREATE OR REPLACE TEMP TABLE incoming (ord UBIGINT NOT NULL, ts BIGINT NOT NULL, h_event_id UBIGINT NOT NULL, subaccount UBIGINT NOT NULL)",
     )?;
     {
         let mut appender = conn.appender("incoming")?;
@@ -255,7 +266,8 @@ fn stored_already(
             appender.append_row(duckdb::params![
                 *i as u64,
                 event.indexed.timestamp,
-                id_hash(&event.indexed.event_id)
+                layout::lookup_hash(&event.indexed.event_id),
+                event.indexed.subaccount.unwrap_or(0)
             ])?;
         }
         appender.flush()?;
@@ -265,7 +277,8 @@ fn stored_already(
     });
     let mut stmt = conn.prepare(&format!(
         "SELECT i.ord FROM incoming i WHERE EXISTS (SELECT 1 FROM {table} e \
-         WHERE e.ts BETWEEN {lo} AND {hi} AND e.ts = i.ts AND e.h_event_id = i.h_event_id)"
+         WHERE e.ts BETWEEN {lo} AND {hi} AND e.ts = i.ts AND e.h_event_id = i.h_event_id \
+         AND coalesce(e.subaccount, 0) = i.subaccount)"
     ))?;
     let found = stmt
         .query_map([], |row| row.get::<_, u64>(0))?

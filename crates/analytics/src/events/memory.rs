@@ -35,7 +35,8 @@ struct Row {
 #[derive(Debug, Default)]
 struct Stored {
     rows: Vec<Row>,
-    ids: HashSet<(i64, String)>,
+    /// What makes an event a repeat: its second, account and `event_id`.
+    ids: HashSet<(i64, u64, String)>,
     /// The highest sequence number assigned.
     last_seq: u64,
     position: Option<u64>,
@@ -119,6 +120,15 @@ impl EventReader for MemoryEventStore {
     }
 }
 
+/// What makes an event a repeat of a stored one (see [`Stored::ids`]).
+fn identity(indexed: &IndexedEvent) -> (i64, u64, String) {
+    (
+        indexed.timestamp,
+        indexed.subaccount.unwrap_or(0),
+        indexed.event_id.clone(),
+    )
+}
+
 impl EventWriter for MemoryEventStore {
     fn insert(
         &self,
@@ -128,10 +138,7 @@ impl EventWriter for MemoryEventStore {
         let mut stored = self.lock()?;
         let mut report = InsertReport::default();
         for StoredEvent { indexed, json } in batch.events() {
-            if !stored
-                .ids
-                .insert((indexed.timestamp, indexed.event_id.clone()))
-            {
+            if !stored.ids.insert(identity(indexed)) {
                 report.duplicates += 1;
                 continue;
             }
@@ -167,7 +174,7 @@ impl EventWriter for MemoryEventStore {
             let drop = (day + 1) * DAY_SECONDS <= bound;
             if drop {
                 dropped_days.insert(day);
-                ids.remove(&(row.indexed.timestamp, row.indexed.event_id.clone()));
+                ids.remove(&identity(&row.indexed));
             }
             !drop
         });
@@ -187,7 +194,7 @@ impl EventWriter for MemoryEventStore {
             let erase = row.indexed.names_recipient(recipient);
             if erase {
                 *report.erased.entry(row.indexed.event_type).or_default() += 1;
-                ids.remove(&(row.indexed.timestamp, row.indexed.event_id.clone()));
+                ids.remove(&identity(&row.indexed));
             }
             !erase
         });

@@ -14,11 +14,20 @@
 //! ago than that and engaged again is counted again. So over any range, a unique metric is the
 //! exact number of messages whose first engagement of that kind (within the window) fell in the
 //! range. The ledger is stored with the aggregates, in the same commit.
+//!
+//! # Repeats
+//! An event that enters the hose twice (a client's retry, a source re-reading its input, a
+//! broker's redelivery) is counted once: the aggregator keeps the [`AppliedIds`] of the events
+//! it folded within the deduplication window, skips an event whose identity (account and
+//! `event_id`) it holds, and hands the new identities to the store in the [`Tally`], which
+//! stores them in the same commit.
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-use eventhose_model::{BounceCategory, EventType};
+use eventhose_model::{
+    event_identity, unix_minute, AppliedId, AppliedIds, BounceCategory, EventType,
+};
 use hashbrown::{Equivalent, HashMap};
 use serde::Deserialize;
 
@@ -213,6 +222,8 @@ pub struct Tally {
     pub breakdowns: HashMap<BreakdownKey, [u64; 4]>,
     /// Events folded in.
     pub events: u64,
+    /// The identities of the events folded in, for the store to remember in the same commit.
+    pub applied: Vec<AppliedId>,
 }
 
 impl Tally {
@@ -297,6 +308,8 @@ struct MetricFields<'a> {
     #[serde(borrow)]
     timestamp: Cow<'a, str>,
     #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     message_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     subaccount_id: Option<Cow<'a, str>>,
@@ -354,7 +367,7 @@ impl<'a> MetricFields<'a> {
     /// flag). `None` for anything else, including repeated or missing fields, so serde_json
     /// then reads or reports it.
     fn scan(stored: &'a [u8]) -> Option<Self> {
-        let fields = stored::scan::<22>(stored, |name| {
+        let fields = stored::scan::<23>(stored, |name| {
             Some(match name {
                 "type" => 0,
                 "timestamp" => 1,
@@ -378,6 +391,7 @@ impl<'a> MetricFields<'a> {
                 "target_link_name" => 19,
                 "target_link_url" => 20,
                 "prefetched" => 21,
+                "event_id" => 22,
                 _ => return None,
             })
         })?;
@@ -389,6 +403,7 @@ impl<'a> MetricFields<'a> {
         Some(MetricFields {
             event_type: plain(v[0])??,
             timestamp: plain(v[1])??,
+            event_id: plain(v[22])?,
             message_id: plain(v[2])?,
             subaccount_id: plain(v[3])?,
             recipient_domain: plain(v[4])?,
@@ -440,6 +455,8 @@ pub struct Aggregator {
     pub tally: Tally,
     /// First engagements.
     pub ledger: EngagementLedger,
+    /// The events folded within the deduplication window (off by default).
+    pub applied: AppliedIds,
 }
 
 impl Aggregator {
@@ -448,16 +465,30 @@ impl Aggregator {
         Aggregator {
             tally: Tally::default(),
             ledger,
+            applied: AppliedIds::default(),
+        }
+    }
+
+    /// An aggregator continuing from a store's checkpoint, skipping repeats of the events
+    /// folded within the last `dedup_window_minutes` (0: none skipped).
+    pub fn resumed(checkpoint: super::store::MetricsCheckpoint, dedup_window_minutes: i64) -> Self {
+        Aggregator {
+            tally: Tally::default(),
+            ledger: checkpoint.ledger,
+            applied: AppliedIds::restored(dedup_window_minutes, checkpoint.applied, unix_minute()),
         }
     }
 
     /// Takes the tally and the ledger changes made while folding it, for a commit.
     pub fn take(&mut self) -> (Tally, Vec<LedgerChange>) {
-        (std::mem::take(&mut self.tally), self.ledger.take_changes())
+        let mut tally = std::mem::take(&mut self.tally);
+        tally.applied = self.applied.take_added();
+        (tally, self.ledger.take_changes())
     }
 
-    /// Folds one stored event. Event types without metrics (relay, SMS, A/B test, ingest
-    /// outcomes) are read and ignored.
+    /// Folds one stored event, unless it repeats one folded within the deduplication window.
+    /// Event types without metrics (relay, SMS, A/B test, ingest outcomes) are read and
+    /// ignored.
     pub fn fold(&mut self, stored: &[u8]) -> Result<(), FoldError> {
         let f = MetricFields::read(stored)?;
         let event_type: EventType = f
@@ -466,6 +497,16 @@ impl Aggregator {
             .map_err(|e: eventhose_model::UnknownEventType| FoldError(e.to_string()))?;
         let seconds = eventhose_model::parse_timestamp_str(&f.timestamp)
             .map_err(|e| FoldError(e.to_string()))?;
+        let subaccount = number(&f.subaccount_id).unwrap_or(0);
+        if let Some(event_id) = f.event_id.as_deref() {
+            if !self.applied.is_off()
+                && !self
+                    .applied
+                    .insert(event_identity(subaccount, event_id), unix_minute())
+            {
+                return Ok(());
+            }
+        }
         let minute = seconds.div_euclid(60) * 60;
         let day = i32::try_from(seconds.div_euclid(86_400)).unwrap_or(i32::MAX);
         let domain = match f.recipient_domain.as_deref() {
@@ -478,7 +519,7 @@ impl Aggregator {
         };
         let key = RowKeyRef {
             minute,
-            subaccount: number(&f.subaccount_id).unwrap_or(0),
+            subaccount,
             text: [
                 &domain,
                 text(&f.mailbox_provider),

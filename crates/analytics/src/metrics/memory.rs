@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use eventhose_model::AppliedId;
 
 use super::fold::{BreakdownKey, Dimensions, LedgerChange, RowKey, Tally};
 use crate::{
@@ -38,6 +39,7 @@ struct Committed {
     rows: HashMap<RowKey, Counters>,
     breakdowns: HashMap<BreakdownKey, [u64; 4]>,
     ledger: Vec<LedgerChange>,
+    applied: Vec<AppliedId>,
     position: Option<u64>,
 }
 
@@ -172,6 +174,7 @@ impl MetricsWriter for MemoryStore {
         Ok(MetricsCheckpoint {
             position: committed.position,
             ledger: EngagementLedger::restore(committed.ledger.iter().copied()),
+            applied: committed.applied.clone(),
         })
     }
 
@@ -198,6 +201,7 @@ impl MetricsWriter for MemoryStore {
             }
         }
         committed.ledger.extend_from_slice(ledger);
+        committed.applied.extend_from_slice(&tally.applied);
         committed.position = committed.position.max(position);
         Ok(())
     }
@@ -206,8 +210,11 @@ impl MetricsWriter for MemoryStore {
         &self,
         keep_from: DateTime<Utc>,
         ledger_from: DateTime<Utc>,
+        applied_from: DateTime<Utc>,
     ) -> Result<RetentionReport, AnalyticsError> {
         let mut committed = self.lock()?;
+        let applied_floor = applied_from.timestamp().div_euclid(60);
+        committed.applied.retain(|id| id.minute >= applied_floor);
         // A day partition is dropped when its end is at or before the bound.
         let old = |day: i64, bound: DateTime<Utc>| (day + 1) * DAY_SECONDS <= bound.timestamp();
         let mut dropped = BTreeSet::new();
@@ -554,7 +561,11 @@ mod tests {
         );
         // The bound falls inside the second day: only the first day is wholly older.
         let report = store
-            .enforce_retention(at(first_day + day + 3600), at(first_day + day))
+            .enforce_retention(
+                at(first_day + day + 3600),
+                at(first_day + day),
+                at(first_day + day),
+            )
             .unwrap();
         assert_eq!(
             report.dropped,

@@ -6,6 +6,7 @@
 //! Methods block; async callers run them on a blocking thread.
 
 use chrono::{DateTime, Utc};
+use eventhose_model::AppliedId;
 
 use super::fold::{EngagementLedger, LedgerChange, Tally};
 use crate::{
@@ -34,6 +35,9 @@ pub struct MetricsCheckpoint {
     pub position: Option<u64>,
     /// The engagement ledger as of that position.
     pub ledger: EngagementLedger,
+    /// The identities of the events folded recently (see [`Tally::applied`]), for the
+    /// aggregator to skip their repeats.
+    pub applied: Vec<AppliedId>,
 }
 
 /// Writing metrics: one atomic commit per checkpoint.
@@ -41,7 +45,8 @@ pub trait MetricsWriter: Send + Sync {
     /// The state of the last commit.
     fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError>;
 
-    /// Adds `tally` and `ledger` changes and records `position`, all or nothing.
+    /// Adds `tally` (with the identities of its events) and `ledger` changes and records
+    /// `position`, all or nothing.
     fn commit(
         &self,
         tally: &Tally,
@@ -49,11 +54,13 @@ pub trait MetricsWriter: Send + Sync {
         position: Option<u64>,
     ) -> Result<(), AnalyticsError>;
 
-    /// Drops whole partitions holding only data older than `keep_from` (aggregates), and ledger
-    /// partitions older than `ledger_from`.
+    /// Drops whole partitions holding only data older than `keep_from` (aggregates), ledger
+    /// partitions older than `ledger_from`, and the identities of events applied before
+    /// `applied_from`.
     fn enforce_retention(
         &self,
         keep_from: DateTime<Utc>,
         ledger_from: DateTime<Utc>,
+        applied_from: DateTime<Utc>,
     ) -> Result<RetentionReport, AnalyticsError>;
 }

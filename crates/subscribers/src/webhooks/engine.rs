@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
-use eventhose_model::EventType;
-use eventhose_state::{unix_now, BatchStatus, Tombstones, Webhook, WebhookStore};
+use eventhose_model::{event_identity, unix_minute, AppliedIds, EventType};
+use eventhose_state::{
+    unix_now, AppliedBatch, AppliedEventStore, BatchStatus, Tombstones, Webhook, WebhookStore,
+};
 use eventhose_webhooks::{
     post_batch, Auth, BatchPost, Failure, Outcome, RetrySchedule, TargetPolicy, TokenCache,
 };
@@ -17,7 +19,7 @@ use tokio::task::JoinSet;
 use super::backlog::Backlog;
 use super::batch::{erased, Batch, OpenBatch};
 use super::matcher::wants;
-use crate::SubscriberError;
+use crate::{window_minutes, SubscriberError};
 
 /// The subscriber name the engine reads the hose as.
 pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
@@ -61,6 +63,9 @@ pub struct WebhookEngineConfig {
     pub status_retention: Duration,
     /// Which target addresses may be connected to.
     pub policy: TargetPolicy,
+    /// How long an event put in a batch is remembered, so that its repeat (a client's retry,
+    /// a redelivery) is not put in another; zero: repeats are sent again.
+    pub dedup_window: Duration,
 }
 
 impl Default for WebhookEngineConfig {
@@ -76,6 +81,7 @@ impl Default for WebhookEngineConfig {
             record_every_batch: false,
             status_retention: Duration::from_secs(7 * 24 * 3600),
             policy: TargetPolicy::default(),
+            dedup_window: crate::DEFAULT_DEDUP_WINDOW,
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct WebhookEngine {
     tokens: Arc<TokenCache>,
     /// Erased recipients: their events are not sent again.
     tombstones: Arc<Tombstones>,
+    /// Where the identities of the events put in batches are remembered.
+    applied: Arc<dyn AppliedEventStore>,
 }
 
 /// What an attempt task hands back.
@@ -114,16 +122,20 @@ struct Routing<'a> {
     raw_rcpt_to: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
     timestamp: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_id: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl WebhookEngine {
-    /// An engine over `store`, refreshing its webhook list whenever `changes` moves, and
-    /// sending no event of a recipient erased (`tombstones`) up to its erasure.
+    /// An engine over `store`, refreshing its webhook list whenever `changes` moves, sending
+    /// no event of a recipient erased (`tombstones`) up to its erasure, and remembering the
+    /// events it batched in `applied`.
     pub fn new(
         store: Arc<dyn WebhookStore>,
         changes: watch::Receiver<u64>,
         tokens: Arc<TokenCache>,
         tombstones: Arc<Tombstones>,
+        applied: Arc<dyn AppliedEventStore>,
         config: WebhookEngineConfig,
     ) -> Result<Self, SubscriberError> {
         let client = eventhose_webhooks::target::client(config.policy, config.timeout)
@@ -135,6 +147,7 @@ impl WebhookEngine {
             client,
             tokens,
             tombstones,
+            applied,
         })
     }
 
@@ -157,6 +170,7 @@ impl WebhookEngine {
             scrubbed_for: 0,
             pace: HashMap::new(),
             backlog: Backlog::default(),
+            applied: self.load_applied().await?,
         };
         let mut flush = tokio::time::interval(self.config.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -198,6 +212,17 @@ impl WebhookEngine {
             Ok(()) | Err(SubscriberError::Hose(HoseError::Closed)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The events batched within the deduplication window, as remembered.
+    async fn load_applied(&self) -> Result<AppliedIds, SubscriberError> {
+        let window = window_minutes(self.config.dedup_window);
+        let now = unix_minute();
+        let since = now.saturating_sub(window);
+        let store = self.applied.clone();
+        let stored =
+            crate::blocking(move || store.applied_events(WEBHOOKS_SUBSCRIBER, since)).await?;
+        Ok(AppliedIds::restored(window, stored, now))
     }
 
     async fn load_webhooks(&self) -> Result<HashMap<String, Arc<Webhook>>, SubscriberError> {
@@ -413,10 +438,24 @@ impl WebhookEngine {
             serde_json::Value::Number(n) => n.as_u64(),
             _ => None,
         });
+        let event_type_name = event_type.as_str();
+        if !state
+            .webhooks
+            .values()
+            .any(|webhook| wants(webhook, event_type_name, subaccount))
+        {
+            return Ok(());
+        }
+        if let Some(event_id) = routing.event_id.as_deref() {
+            let identity = event_identity(subaccount.unwrap_or(0), event_id);
+            if !state.applied.insert(identity, unix_minute()) {
+                return Ok(()); // in a batch already
+            }
+        }
         let category = event_type.category().key();
         let mut full = Vec::new();
         for webhook in state.webhooks.values() {
-            if !wants(webhook, event_type.as_str(), subaccount) {
+            if !wants(webhook, event_type_name, subaccount) {
                 continue;
             }
             let open = state.open.entry(webhook.id.clone()).or_default();
@@ -451,6 +490,23 @@ impl WebhookEngine {
                 self.persist(subscription, &mut state.backlog, batch)
                     .await?;
             }
+        }
+        // The batches holding these events are durable: remember the events, then let the
+        // hose forget them. A crash between the two sends them again (at least once).
+        let ids = state.applied.take_added();
+        if !ids.is_empty() {
+            let now = unix_minute();
+            state.applied.expire(now);
+            let forget_before = state.applied.floor(now);
+            let store = self.applied.clone();
+            crate::blocking(move || {
+                store.remember_applied(AppliedBatch {
+                    subscriber: WEBHOOKS_SUBSCRIBER,
+                    ids: &ids,
+                    forget_before,
+                })
+            })
+            .await?;
         }
         for tag in state.pending_acks.drain(..) {
             subscription.ack(&tag).await?;
@@ -681,6 +737,8 @@ struct LoopState {
     /// The tombstones' version the kept failed batches were last scrubbed for.
     scrubbed_for: u64,
     backlog: Backlog,
+    /// The events put in batches within the deduplication window.
+    applied: AppliedIds,
 }
 
 /// A batch waiting in memory for a request slot of its webhook.
