@@ -136,9 +136,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer's body: SparkPost's `{"errors": [...]}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "errors": self.errors })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "errors": self.errors });
+        let body = self.body();
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response

@@ -6,15 +6,17 @@ use std::io::Read;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eventhose_hose::{HoseError, Message};
-use eventhose_model::{normalize_scoped_line, EventIdGenerator, IngestScope};
+use eventhose_model::{normalize_scoped_line, IngestScope};
 use eventhose_state::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
+use crate::idempotency::{self, Begun};
 use crate::AppState;
 
 /// The grant ingest needs.
@@ -43,6 +45,9 @@ pub struct IngestLimits {
     /// the `[ingest]` table). Older events are refused, since no store would keep them.
     #[serde(skip)]
     pub max_event_age_secs: u64,
+    /// How long the answer to a request sent with an `Idempotency-Key` is kept, in seconds: a
+    /// retry with the same key within this time gets that answer and publishes nothing.
+    pub idempotency_key_ttl_secs: u64,
 }
 
 impl Default for IngestLimits {
@@ -54,6 +59,7 @@ impl Default for IngestLimits {
             max_line_bytes: 256 * 1024,
             max_clock_skew_secs: 3_600,
             max_event_age_secs: 183 * 86_400,
+            idempotency_key_ttl_secs: 86_400,
         }
     }
 }
@@ -80,28 +86,62 @@ fn too_large(message: &str, description: String) -> ApiError {
     )
 }
 
-/// Handles one ingest request.
+/// Handles one ingest request; one sent with an `Idempotency-Key` is answered once (see
+/// [`crate::idempotency`]).
 pub async fn ingest_events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let key = caller.require(INGEST_GRANT)?;
+    let Some(idempotency_key) = idempotency::header_key(&headers)? else {
+        return accept(&state, key, &headers, body)
+            .await
+            .map(IntoResponse::into_response);
+    };
+    let body = read_body(body, state.ingest_limits.max_body_bytes).await?;
+    let digest = idempotency::request_digest(&headers, &body);
+    let ttl = state.ingest_limits.idempotency_key_ttl_secs;
+    let claim = match state
+        .idempotency
+        .begin(&key.id, idempotency_key, digest, ttl)
+        .await?
+    {
+        Begun::Replay(answer) => return Ok(answer),
+        Begun::Claimed(claim) => claim,
+    };
+    let answer = accept(&state, key, &headers, Body::from(body)).await;
+    match &answer {
+        Ok(Json(value)) => claim.keep(StatusCode::OK, value).await,
+        Err(error) => claim.keep(error.status, &error.body()).await,
+    }
+    answer.map(IntoResponse::into_response)
+}
+
+/// Reads a body of at most `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        too_large(
+            "request body too large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    })
+}
+
+/// Checks, parses and publishes one request's events; answers once they are durable.
+async fn accept(
+    state: &AppState,
+    key: &ApiKey,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let limits = state.ingest_limits.clone();
     let scope = limits.scope(key);
-    let gzip = content_is_gzip(&headers)?;
-    let body = axum::body::to_bytes(body, limits.max_body_bytes)
-        .await
-        .map_err(|_| {
-            too_large(
-                "request body too large",
-                format!("the body exceeds {} bytes", limits.max_body_bytes),
-            )
-        })?;
+    let gzip = content_is_gzip(headers)?;
+    let body = read_body(body, limits.max_body_bytes).await?;
     metrics::counter!("eventhose_ingest_request_bytes_total").increment(body.len() as u64);
 
-    let ids = state.event_ids.clone();
     let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<Message>, ApiError> {
         let text = if gzip {
             gunzip_bounded(&body, limits.max_decompressed_bytes)?
@@ -111,7 +151,7 @@ pub async fn ingest_events(
             }
             body
         };
-        parse_lines(&text, &limits, &scope, &ids)
+        parse_lines(&text, &limits, &scope)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -127,6 +167,7 @@ pub async fn ingest_events(
     }
     let event_bytes: usize = parsed.iter().map(|m| m.len()).sum();
     state.hose.publish(parsed).await.map_err(hose_error)?;
+    crash_after_publish_if_asked();
     metrics::counter!("eventhose_ingest_events_total").increment(count as u64);
     metrics::counter!("eventhose_ingest_event_bytes_total").increment(event_bytes as u64);
 
@@ -134,6 +175,17 @@ pub async fn ingest_events(
     Ok(Json(
         json!({ "results": { "id": batch_id, "accepted": count } }),
     ))
+}
+
+/// The end-to-end tests' way to stop the process in the window between a request's events
+/// becoming durable and its answer (as a `kill -9` would): with
+/// `TEST_EVENTHOSE_ABORT_AFTER_PUBLISH` set, a debug build aborts here. Release builds have
+/// no such hook.
+fn crash_after_publish_if_asked() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("TEST_EVENTHOSE_ABORT_AFTER_PUBLISH").is_some() {
+        std::process::abort();
+    }
 }
 
 /// Whether the body is gzip; any other encoding than identity is refused with 415.
@@ -198,7 +250,6 @@ fn parse_lines(
     text: &[u8],
     limits: &IngestLimits,
     scope: &IngestScope,
-    ids: &EventIdGenerator,
 ) -> Result<Vec<Message>, ApiError> {
     let lines = text
         .split(|&b| b == b'\n')
@@ -226,7 +277,7 @@ fn parse_lines(
                 limits.max_line_bytes
             )))
         } else {
-            normalize_scoped_line(line, ids, scope)
+            normalize_scoped_line(line, scope)
                 .map(|(_, bytes)| bytes)
                 .map_err(|e| {
                     let entry =

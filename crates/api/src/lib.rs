@@ -11,6 +11,7 @@ pub mod events;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idempotency;
 pub mod ingest;
 mod limits;
 pub mod metrics;
@@ -27,13 +28,13 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 use eventhose_hose::Hose;
-use eventhose_model::EventIdGenerator;
 use eventhose_state::{ErasureStore, SuppressionStore, Tombstones};
 
 pub use auth::{Caller, KeyResolver};
 pub use error::{ApiError, ErrorEntry};
 /// The analytic store's vocabulary and traits, as [`AppState::metrics`] uses them.
 pub use eventhose_analytics as analytics;
+pub use idempotency::Idempotency;
 pub use ingest::IngestLimits;
 pub use limits::ApiLimits;
 pub use webhooks::{TargetRules, WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
@@ -48,8 +49,6 @@ pub struct AppState {
     pub hose: Arc<dyn Hose>,
     /// API-key resolution.
     pub keys: Arc<KeyResolver>,
-    /// Assigns ids to events that come without one.
-    pub event_ids: Arc<EventIdGenerator>,
     /// Limits on ingest requests.
     pub ingest_limits: IngestLimits,
     /// Limits on the query APIs' answers.
@@ -70,6 +69,8 @@ pub struct AppState {
     pub erasures: Arc<dyn ErasureStore>,
     /// The erasures in memory, shared with the writers that check events against them.
     pub tombstones: Arc<Tombstones>,
+    /// The answers kept for ingest requests sent with an `Idempotency-Key`.
+    pub idempotency: Arc<Idempotency>,
 }
 
 /// The whole HTTP application.

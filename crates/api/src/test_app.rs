@@ -10,7 +10,6 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use eventhose_analytics::{EventStore, MetricsReader};
 use eventhose_hose::embedded::EmbeddedHose;
-use eventhose_model::EventIdGenerator;
 use eventhose_state::{EncryptionKey, KeyStore, NewKey, SqliteState};
 use eventhose_webhooks::{TargetPolicy, TokenCache};
 use serde_json::Value;
@@ -91,10 +90,10 @@ impl TestApp {
         let app = router(AppState {
             hose,
             keys: Arc::new(KeyResolver::new(state.clone())),
-            event_ids: Arc::new(EventIdGenerator::new()),
             ingest_limits: IngestLimits::default(),
             erasures: state.clone(),
             tombstones: Arc::default(),
+            idempotency: Arc::new(crate::Idempotency::new(state.clone())),
             api_limits: ApiLimits::default(),
             render_metrics: Arc::new(String::new),
             ready: Arc::new(AtomicBool::new(true)),

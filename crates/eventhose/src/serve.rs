@@ -202,6 +202,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         events: analytics.clone(),
         erasures: state.clone(),
         tombstones,
+        idempotency: Arc::new(Idempotency::new(state.clone())),
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(application(app_state));
 

@@ -371,6 +371,40 @@ async fn amqp_every_subscriber_gets_every_event() {
     assert!(status.success(), "SIGTERM exit: {status:?}");
 }
 
+#[tokio::test]
+async fn amqp_a_request_sent_twice_is_counted_and_delivered_once() {
+    let broker = Broker::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &broker.env(&webhooks_fast()));
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    create_webhook(&server, &receiver, &["delivery"]).await;
+    // A client's retry: both copies enter the broker, and RabbitMQ has no positions to
+    // recognise them by; the subscribers recognise the event ids.
+    let (body, _) = events("delivery", "twice", 30);
+    for _ in 0..2 {
+        assert_eq!(ingest(&server, ROOT_KEY, body.clone()).await.status(), 200);
+    }
+    // Applied in queue order: once the sentinel is counted and delivered, so is all before it.
+    let (sentinel, _) = events("delivery", "sentinel", 1);
+    assert_eq!(ingest(&server, ROOT_KEY, sentinel).await.status(), 200);
+    eventually("the sentinel is counted and delivered", || async {
+        metric_total(&server, "count_delivered").await >= 31
+            && receiver.event_ids().contains("sentinel-0")
+    })
+    .await;
+    assert_eq!(metric_total(&server, "count_delivered").await, 31);
+    let posted: usize = receiver
+        .batches()
+        .iter()
+        .map(|batch| batch.json().as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(posted, 31, "each event posted once");
+    eventually("the counter sees the hose: both copies", || async {
+        counted(&server, "delivery").await == 61
+    })
+    .await;
+}
+
 /// What the ingest clients saw.
 #[derive(Default)]
 struct Seen {

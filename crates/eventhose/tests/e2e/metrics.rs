@@ -11,6 +11,7 @@ mod bad_params;
 mod breakdowns;
 mod crash;
 mod dst;
+mod repeats;
 mod reports;
 mod scoping;
 mod series;
