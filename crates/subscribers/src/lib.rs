@@ -2,6 +2,7 @@
 //! "Metrics ETL", "Message Events ETL", webhooks, suppressions). Each implements [`Processor`]
 //! and is driven by [`run`], which owns the read → process → checkpoint → acknowledge loop.
 
+mod applied;
 pub mod counter;
 pub mod message_events;
 pub mod metrics;
@@ -24,11 +25,6 @@ pub use suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 /// client retrying or a source re-reading its input within a day is recognised and the repeat
 /// ignored.
 pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(86_400);
-
-/// A deduplication window in whole minutes, as [`eventhose_model::AppliedIds`] counts it.
-pub(crate) fn window_minutes(window: Duration) -> i64 {
-    i64::try_from(window.as_secs() / 60).unwrap_or(i64::MAX)
-}
 
 /// A subscriber's failure.
 #[derive(Debug, thiserror::Error)]

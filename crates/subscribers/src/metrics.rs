@@ -17,7 +17,8 @@ use chrono::Utc;
 use eventhose_analytics::{Aggregator, MetricsWriter};
 use eventhose_hose::Delivery;
 
-use crate::{window_minutes, Commit, Processor, SubscriberError, DEFAULT_DEDUP_WINDOW};
+use crate::applied::window_minutes;
+use crate::{Commit, Processor, SubscriberError, DEFAULT_DEDUP_WINDOW};
 
 /// The subscriber name the metrics ETL registers on the hose.
 pub const METRICS_SUBSCRIBER: &str = "metrics";

@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{already_durable, window_minutes, Commit, Processor, SubscriberError};
+use crate::{already_durable, applied, Commit, Processor, SubscriberError};
 use eventhose_hose::Delivery;
 use eventhose_model::{event_identity, unix_minute, AppliedIds, BounceCategory, Event, EventType};
 use eventhose_state::suppressions::{recipient_key, truncate_description};
@@ -74,21 +74,17 @@ pub struct SuppressionWriter {
 
 impl SuppressionWriter {
     /// A writer into `store`, ignoring repeats of the events applied within `dedup_window`
-    /// (whose identities `applied` keeps; zero: none ignored).
+    /// (whose identities `applied_store` keeps; zero: none ignored).
     pub async fn open(
         store: Arc<dyn SuppressionStore>,
-        applied: Arc<dyn AppliedEventStore>,
+        applied_store: Arc<dyn AppliedEventStore>,
         dedup_window: Duration,
     ) -> Result<Self, SubscriberError> {
-        let window = window_minutes(dedup_window);
-        let now = unix_minute();
-        let since = now.saturating_sub(window);
-        let stored =
-            crate::blocking(move || applied.applied_events(SUPPRESSIONS_SUBSCRIBER, since)).await?;
+        let applied = applied::load(applied_store, SUPPRESSIONS_SUBSCRIBER, dedup_window).await?;
         Ok(Self {
             store,
             pending: Vec::new(),
-            applied: AppliedIds::restored(window, stored, now),
+            applied,
             counts: WriteCounts::default(),
         })
     }
@@ -104,10 +100,7 @@ impl SuppressionWriter {
             return Ok(());
         }
         let entries = std::mem::take(&mut self.pending);
-        let ids = self.applied.take_added();
-        let now = unix_minute();
-        self.applied.expire(now);
-        let forget_before = self.applied.floor(now);
+        let (ids, forget_before) = applied::take_for_commit(&mut self.applied);
         let store = self.store.clone();
         let report = crate::blocking(move || {
             let applied = AppliedBatch {
@@ -311,6 +304,13 @@ mod tests {
         (dir, Arc::new(state))
     }
 
+    /// A writer with the default deduplication window.
+    async fn writer(state: &Arc<SqliteState>) -> SuppressionWriter {
+        SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
+            .await
+            .unwrap()
+    }
+
     fn entries(state: &SqliteState, recipient: &str, scope: ListScope) -> Vec<Suppression> {
         state.find_suppressions(recipient, scope).unwrap()
     }
@@ -325,10 +325,7 @@ mod tests {
     #[tokio::test]
     async fn each_suppressing_event_adds_its_entries() {
         let (_dir, state) = store();
-        let mut writer =
-            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
-                .await
-                .unwrap();
+        let mut writer = writer(&state).await;
         let lines = vec![
             bounce("1", "hard-t@example.com", "10", r#","transactional":"1""#),
             bounce("2", "hard-n@example.com", "90", r#","transactional":0"#),
@@ -486,10 +483,7 @@ mod tests {
                 WhenKept::Skip,
             )
             .unwrap();
-        let mut writer =
-            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
-                .await
-                .unwrap();
+        let mut writer = writer(&state).await;
         let lines = vec![
             event("list_unsubscribe", "1", "m@example.com", ""),
             event("spam_complaint", "2", "c@example.com", ""),
@@ -512,10 +506,7 @@ mod tests {
     #[tokio::test]
     async fn the_reported_address_is_kept_and_keyed_by_domain_case() {
         let (_dir, state) = store();
-        let mut writer =
-            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
-                .await
-                .unwrap();
+        let mut writer = writer(&state).await;
         let lines = vec![
             event("link_unsubscribe", "1", "Local@Example.COM", ""),
             // Only a hash: nothing to suppress.
@@ -536,13 +527,10 @@ mod tests {
         let path = dir.path().join("state.sqlite");
         let open_state = || Arc::new(SqliteState::open(&path).unwrap());
         let state = open_state();
-        let open = |state: &Arc<SqliteState>| {
-            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
-        };
         let complaint = [event("spam_complaint", "7", "ann@example.com", "")];
-        let mut writer = open(&state).await.unwrap();
-        writer.process(&delivery(1, &complaint)).await.unwrap();
-        writer.checkpoint().await.unwrap();
+        let mut first = writer(&state).await;
+        first.process(&delivery(1, &complaint)).await.unwrap();
+        first.checkpoint().await.unwrap();
         assert_eq!(entries(&state, "ann@example.com", ListScope::All).len(), 1);
         let deletion = SuppressionDeletion {
             recipient: "ann@example.com".into(),
@@ -554,11 +542,11 @@ mod tests {
 
         // The client retries the request that carried the complaint, before and after a
         // restart of the writer.
-        writer.process(&delivery(2, &complaint)).await.unwrap();
-        writer.checkpoint().await.unwrap();
-        drop((writer, state));
+        first.process(&delivery(2, &complaint)).await.unwrap();
+        first.checkpoint().await.unwrap();
+        drop((first, state));
         let state = open_state();
-        let mut restarted = open(&state).await.unwrap();
+        let mut restarted = writer(&state).await;
         restarted.process(&delivery(3, &complaint)).await.unwrap();
         restarted.checkpoint().await.unwrap();
         assert!(entries(&state, "ann@example.com", ListScope::All).is_empty());
@@ -604,9 +592,7 @@ mod tests {
         let task = tokio::spawn(crate::run(
             hose.clone(),
             SUPPRESSIONS_SUBSCRIBER,
-            SuppressionWriter::open(state.clone(), state.clone(), crate::DEFAULT_DEDUP_WINDOW)
-                .await
-                .unwrap(),
+            writer(&state).await,
             stopping,
         ));
         let mut waited = 0;

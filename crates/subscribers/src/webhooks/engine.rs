@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::backlog::Backlog;
 use super::batch::{erased, Batch, OpenBatch};
 use super::matcher::wants;
-use crate::{window_minutes, SubscriberError};
+use crate::{applied, SubscriberError};
 
 /// The subscriber name the engine reads the hose as.
 pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
@@ -170,7 +170,12 @@ impl WebhookEngine {
             scrubbed_for: 0,
             pace: HashMap::new(),
             backlog: Backlog::default(),
-            applied: self.load_applied().await?,
+            applied: applied::load(
+                self.applied.clone(),
+                WEBHOOKS_SUBSCRIBER,
+                self.config.dedup_window,
+            )
+            .await?,
         };
         let mut flush = tokio::time::interval(self.config.flush_interval);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -212,17 +217,6 @@ impl WebhookEngine {
             Ok(()) | Err(SubscriberError::Hose(HoseError::Closed)) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// The events batched within the deduplication window, as remembered.
-    async fn load_applied(&self) -> Result<AppliedIds, SubscriberError> {
-        let window = window_minutes(self.config.dedup_window);
-        let now = unix_minute();
-        let since = now.saturating_sub(window);
-        let store = self.applied.clone();
-        let stored =
-            crate::blocking(move || store.applied_events(WEBHOOKS_SUBSCRIBER, since)).await?;
-        Ok(AppliedIds::restored(window, stored, now))
     }
 
     async fn load_webhooks(&self) -> Result<HashMap<String, Arc<Webhook>>, SubscriberError> {
@@ -493,11 +487,8 @@ impl WebhookEngine {
         }
         // The batches holding these events are durable: remember the events, then let the
         // hose forget them. A crash between the two sends them again (at least once).
-        let ids = state.applied.take_added();
+        let (ids, forget_before) = applied::take_for_commit(&mut state.applied);
         if !ids.is_empty() {
-            let now = unix_minute();
-            state.applied.expire(now);
-            let forget_before = state.applied.floor(now);
             let store = self.applied.clone();
             crate::blocking(move || {
                 store.remember_applied(AppliedBatch {
