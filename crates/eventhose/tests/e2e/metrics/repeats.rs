@@ -10,10 +10,12 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use super::api::ok;
 use super::clock::{param_time, HOUR};
 use super::events::{event, ndjson, simulated};
-use super::reference::{facts, Totals, METRICS};
-use super::{base_day, row, summary};
+use super::reference::{facts, Filter, Totals, METRICS};
+use super::reports::{expected_groups, GROUP_BY};
+use super::{base_day, row, summary, window};
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
 
@@ -158,6 +160,27 @@ async fn events_sent_twice_are_counted_stored_delivered_and_suppressed_once() {
         expected_summary(&events),
         "every metric counts each event once"
     );
+    let all = METRICS.join(",");
+    let facts = facts(&events);
+    for (segment, param, key) in GROUP_BY {
+        let mut query = window(base, base + WINDOW, &all);
+        query.push(("limit", "10000".into()));
+        let path = format!("/api/v1/metrics/deliverability/{segment}");
+        let filter = Filter::default();
+        let expected = expected_groups(
+            &facts,
+            base,
+            base + WINDOW,
+            &filter,
+            param,
+            key,
+            &METRICS,
+            METRICS[0],
+            10_000,
+        );
+        let actual = ok(&server, &path, &query).await["results"].clone();
+        assert_eq!(actual, Value::Array(expected), "{path}");
+    }
     assert_eq!(
         stored_events(&server, base, base + WINDOW).await,
         events.len() as u64,
