@@ -48,6 +48,10 @@ pub struct MetricsBench {
     /// Skip the throughput phase.
     #[arg(long)]
     skip_throughput: bool,
+    /// How long the subscriber remembers the events it applied, in minutes (0: no
+    /// deduplication), for the throughput phase.
+    #[arg(long, default_value_t = 1_440)]
+    dedup_window_minutes: u64,
     /// Where the data goes (default: a new directory under /var/tmp).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -104,12 +108,16 @@ async fn throughput(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Resu
         &dir.join("analytics.duckdb"),
         &DuckOptions::default(),
     )?);
-    let subscriber =
-        MetricsSubscriber::open(store, MetricsRetention::default(), Duration::from_secs(1)).await?;
+    let retention = MetricsRetention {
+        dedup_window: Duration::from_secs(bench.dedup_window_minutes.saturating_mul(60)),
+        ..MetricsRetention::default()
+    };
+    let subscriber = MetricsSubscriber::open(store, retention, Duration::from_secs(1)).await?;
     let elapsed = drain_time(dir, METRICS_SUBSCRIBER, events, subscriber).await?;
     println!(
-        "| metrics subscriber (hose → fold → DuckDB commit, commits each second or {} events) | {} events | {:.0} events/s |",
+        "| metrics subscriber (hose → fold → DuckDB commit, commits each second or {} events; dedup window {} min) | {} events | {:.0} events/s |",
         eventhose_subscribers::MAX_PENDING_MESSAGES,
+        bench.dedup_window_minutes,
         bench.events,
         bench.events as f64 / elapsed.as_secs_f64(),
     );
