@@ -335,6 +335,31 @@ fn an_empty_window_still_finds_every_redelivery() {
     assert_eq!(duck.search(&q).expect("search").total_count, 1_000);
 }
 
+/// The events an insert's check refuses are left out and counted, alike in both stores.
+#[test]
+fn an_insert_leaves_out_what_its_check_refuses() {
+    let (_dir, duck, memory) = stores();
+    let events = stored_events(500, 7);
+    let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    let batch = EventBatch::read(&slices).expect("readable events");
+    let erased = batch.events()[0].indexed.recipients.clone();
+    assert!(!erased.is_empty(), "the first event has a recipient");
+    let may_store = |event: &eventhose_analytics::IndexedEvent| {
+        !event.recipients.iter().any(|r| erased.contains(r))
+    };
+    let a = duck
+        .insert_checked(&batch, Some(1), &may_store)
+        .expect("duck insert");
+    let b = memory
+        .insert_checked(&batch, Some(1), &may_store)
+        .expect("memory insert");
+    assert_eq!(a, b);
+    assert!(a.erased >= 1, "{a:?}");
+    assert_eq!(a.inserted + a.erased + a.duplicates, 500);
+    let q = query(EventFilters::default(), 10_000);
+    assert_eq!(duck.search(&q).expect("search").total_count, a.inserted);
+}
+
 /// An event is its account and `event_id`: the same id and second in another account is
 /// another event (one tenant cannot hide another's events by sending their ids first), found
 /// as such in the window, in the day tables and after reopening.

@@ -37,7 +37,7 @@ pub use events::keywords;
 pub use events::memory::MemoryEventStore;
 pub use events::store::{
     ErasureReport, EventBatch, EventCursor, EventPage, EventQuery, EventReader, EventStore,
-    EventWriter, InsertReport, StoredEvent, SEARCHABLE_EVENT_TYPES,
+    EventWriter, InsertReport, MayStore, StoredEvent, SEARCHABLE_EVENT_TYPES,
 };
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.

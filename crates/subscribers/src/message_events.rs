@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use eventhose_analytics::{EventBatch, EventWriter};
+use eventhose_analytics::{EventBatch, EventWriter, IndexedEvent};
 use eventhose_hose::Delivery;
 use eventhose_state::Tombstones;
 
@@ -132,19 +132,18 @@ impl Processor for MessageEventsSubscriber {
             if !events.is_empty() {
                 let writer = store.clone();
                 let (report, events) = crate::blocking(move || {
-                    let mut events = events;
-                    // Checked again right before the write: a recipient erased since its
-                    // events were read must not be stored by this commit.
-                    if !tombstones.is_empty() {
-                        events.retain(|event| {
-                            !tombstones.any_erased(
-                                event.indexed.recipients.iter().map(String::as_str),
-                                event.indexed.timestamp,
+                    // Checked again inside the store's write lock, which an erasure takes
+                    // after recording its tombstone: a recipient erased since its events were
+                    // read is not stored by this commit, however the two interleave.
+                    let may_store = |event: &IndexedEvent| {
+                        tombstones.is_empty()
+                            || !tombstones.any_erased(
+                                event.recipients.iter().map(String::as_str),
+                                event.timestamp,
                             )
-                        });
-                    }
+                    };
                     writer
-                        .insert(&events, position)
+                        .insert_checked(&events, position, &may_store)
                         .map(|report| (report, events))
                 })
                 .await?;
@@ -214,14 +213,15 @@ mod tests {
     }
 
     impl EventWriter for Recording {
-        fn insert(
+        fn insert_checked(
             &self,
             batch: &EventBatch,
             position: Option<u64>,
+            may_store: eventhose_analytics::MayStore<'_>,
         ) -> Result<eventhose_analytics::InsertReport, eventhose_analytics::AnalyticsError>
         {
             self.batches.lock().unwrap().push(batch.len());
-            self.store.insert(batch, position)
+            self.store.insert_checked(batch, position, may_store)
         }
         fn checkpoint(&self) -> Result<Option<u64>, eventhose_analytics::AnalyticsError> {
             self.store.checkpoint()
@@ -328,6 +328,61 @@ mod tests {
         tombstones.add("a@example.com", now);
         subscriber.checkpoint().await.unwrap();
         assert_eq!(stored(&store), 0);
+        assert_eq!(store.checkpoint().unwrap(), Some(1));
+    }
+
+    /// A store whose erasure of `a@example.com` is recorded just as a commit reaches it: the
+    /// interleaving that a check made before the write, outside the store's lock, missed.
+    struct ErasedOnTheWay {
+        store: MemoryEventStore,
+        tombstones: Arc<Tombstones>,
+    }
+
+    impl EventWriter for ErasedOnTheWay {
+        fn insert_checked(
+            &self,
+            batch: &EventBatch,
+            position: Option<u64>,
+            may_store: eventhose_analytics::MayStore<'_>,
+        ) -> Result<eventhose_analytics::InsertReport, eventhose_analytics::AnalyticsError>
+        {
+            self.tombstones.add("a@example.com", Utc::now().timestamp());
+            self.store.insert_checked(batch, position, may_store)
+        }
+        fn checkpoint(&self) -> Result<Option<u64>, eventhose_analytics::AnalyticsError> {
+            self.store.checkpoint()
+        }
+        fn enforce_retention(
+            &self,
+            keep_from: chrono::DateTime<Utc>,
+        ) -> Result<eventhose_analytics::RetentionReport, eventhose_analytics::AnalyticsError>
+        {
+            self.store.enforce_retention(keep_from)
+        }
+        fn erase_recipient(
+            &self,
+            recipient: &str,
+        ) -> Result<eventhose_analytics::ErasureReport, eventhose_analytics::AnalyticsError>
+        {
+            self.store.erase_recipient(recipient)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_erasure_recorded_as_the_commit_reaches_the_store_keeps_the_event_out() {
+        let tombstones = Arc::new(Tombstones::default());
+        let store = Arc::new(ErasedOnTheWay {
+            store: MemoryEventStore::new(),
+            tombstones: tombstones.clone(),
+        });
+        let mut subscriber = subscriber_over(store.clone(), tombstones).await;
+        let now = Utc::now().timestamp();
+        subscriber
+            .process(&delivery_at(1, "racing", now - 60))
+            .await
+            .unwrap();
+        subscriber.checkpoint().await.unwrap();
+        assert_eq!(stored(&store.store), 0);
         assert_eq!(store.checkpoint().unwrap(), Some(1));
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use duckdb::Connection;
-use eventhose_analytics::{AnalyticsError, EventBatch, InsertReport, StoredEvent};
+use eventhose_analytics::{AnalyticsError, EventBatch, InsertReport, MayStore, StoredEvent};
 
 use super::body_commits::set_length;
 use super::dictionary::{self, DayDictionary};
@@ -37,9 +37,10 @@ impl DuckStore {
         &self,
         batch: &EventBatch,
         position: Option<u64>,
+        may_store: MayStore<'_>,
     ) -> Result<InsertReport, AnalyticsError> {
         let mut writer = self.events_writer()?;
-        let inserted = self.insert_locked(&mut writer, batch, position);
+        let inserted = self.insert_locked(&mut writer, batch, position, may_store);
         if inserted.is_err() {
             // The dictionaries may hold entries no table has: read them again when needed.
             writer.dictionaries.clear();
@@ -98,6 +99,7 @@ impl DuckStore {
         writer: &mut EventsWriter,
         batch: &EventBatch,
         position: Option<u64>,
+        may_store: MayStore<'_>,
     ) -> Result<InsertReport, AnalyticsError> {
         if writer.recent.is_none() {
             writer.recent = Some(self.load_recent(writer)?);
@@ -113,8 +115,16 @@ impl DuckStore {
         let Some(recent) = recent.as_mut() else {
             return Err(AnalyticsError::Engine("recent event ids not loaded".into()));
         };
-        let events = batch.events();
-        let mut report = InsertReport::default();
+        // Checked with the writer held, which erasures take too.
+        let events: Vec<&StoredEvent> = batch
+            .events()
+            .iter()
+            .filter(|event| may_store(&event.indexed))
+            .collect();
+        let mut report = InsertReport {
+            erased: (batch.len() - events.len()) as u64,
+            ..InsertReport::default()
+        };
         // Sort out duplicates: within the batch, in the window, then (older events) in the
         // day tables.
         let mut keys: hashbrown::HashSet<(i64, u64)> =
@@ -129,7 +139,9 @@ impl DuckStore {
             );
             let new = keys.insert((ts, id)) && !(recent.covers(ts) && recent.contains(ts, id));
             if new && !recent.covers(ts) {
-                late.entry(ts.div_euclid(DAY)).or_default().push((i, event));
+                late.entry(ts.div_euclid(DAY))
+                    .or_default()
+                    .push((i, *event));
             }
             fresh.push(new.then_some(id));
         }
@@ -150,7 +162,7 @@ impl DuckStore {
                 Some(id) => fresh_by_day
                     .entry(event.indexed.timestamp.div_euclid(DAY))
                     .or_default()
-                    .push((event, *id)),
+                    .push((*event, *id)),
                 None => report.duplicates += 1,
             }
         }

@@ -49,7 +49,7 @@ use duckdb::types::FromSql;
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
     AnalyticsError, ErasureReport, EventBatch, EventPage, EventQuery, EventReader, EventWriter,
-    InsertReport, RetentionReport,
+    InsertReport, MayStore, RetentionReport,
 };
 
 use crate::{engine, poisoned, DuckStore};
@@ -145,12 +145,13 @@ impl EventReader for DuckStore {
 }
 
 impl EventWriter for DuckStore {
-    fn insert(
+    fn insert_checked(
         &self,
         batch: &EventBatch,
         position: Option<u64>,
+        may_store: MayStore<'_>,
     ) -> Result<InsertReport, AnalyticsError> {
-        self.insert_events(batch, position)
+        self.insert_events(batch, position, may_store)
     }
 
     fn checkpoint(&self) -> Result<Option<u64>, AnalyticsError> {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     AnalyticsError, ErasureReport, EventBatch, EventPage, EventQuery, EventReader, EventWriter,
-    IndexedEvent, InsertReport, RetentionReport, StoredEvent,
+    IndexedEvent, InsertReport, MayStore, RetentionReport, StoredEvent,
 };
 
 const DAY_SECONDS: i64 = 86_400;
@@ -130,14 +130,19 @@ fn identity(indexed: &IndexedEvent) -> (i64, u64, String) {
 }
 
 impl EventWriter for MemoryEventStore {
-    fn insert(
+    fn insert_checked(
         &self,
         batch: &EventBatch,
         position: Option<u64>,
+        may_store: MayStore<'_>,
     ) -> Result<InsertReport, AnalyticsError> {
         let mut stored = self.lock()?;
         let mut report = InsertReport::default();
         for StoredEvent { indexed, json } in batch.events() {
+            if !may_store(indexed) {
+                report.erased += 1;
+                continue;
+            }
             if !stored.ids.insert(identity(indexed)) {
                 report.duplicates += 1;
                 continue;
@@ -334,7 +339,8 @@ mod tests {
             report,
             InsertReport {
                 inserted: 2,
-                duplicates: 1
+                duplicates: 1,
+                erased: 0
             }
         );
         let again = insert(&store, &[event("open", T0 + 1, "b", json!({}))]);
@@ -342,7 +348,8 @@ mod tests {
             again,
             InsertReport {
                 inserted: 0,
-                duplicates: 1
+                duplicates: 1,
+                erased: 0
             }
         );
         // The same id at another second is another event.

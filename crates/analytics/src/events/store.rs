@@ -109,7 +109,13 @@ pub struct InsertReport {
     pub inserted: u64,
     /// Events whose `event_id` was stored already (or came earlier in the same insert).
     pub duplicates: u64,
+    /// Events left out because the insert's check said their recipient is erased.
+    pub erased: u64,
 }
+
+/// Whether an event may be stored, asked by [`EventWriter::insert_checked`] under the store's
+/// write lock.
+pub type MayStore<'a> = &'a (dyn Fn(&IndexedEvent) -> bool + Sync);
 
 /// What an erasure removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -238,6 +244,18 @@ pub trait EventWriter: Send + Sync {
         &self,
         batch: &EventBatch,
         position: Option<u64>,
+    ) -> Result<InsertReport, AnalyticsError> {
+        self.insert_checked(batch, position, &|_| true)
+    }
+
+    /// Like [`insert`](Self::insert), leaving out the events `may_store` refuses. The check
+    /// runs under the lock [`erase_recipient`](Self::erase_recipient) takes, so an erasure
+    /// recorded before it starts is never undone by an insert that was already on its way.
+    fn insert_checked(
+        &self,
+        batch: &EventBatch,
+        position: Option<u64>,
+        may_store: MayStore<'_>,
     ) -> Result<InsertReport, AnalyticsError>;
 
     /// The hose position of the last commit that recorded one.
