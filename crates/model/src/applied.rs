@@ -7,9 +7,9 @@
 //!
 //! The window is measured by when an event was applied, not by its timestamp: an agent
 //! re-reading yesterday's log, or a client retrying, is recognised for as long as the window
-//! lasts, however old the events are. Memory: about 40 bytes per event of the window (a
-//! hash-set slot and its place in the expiry queue), 40 MB per million events a day with the
-//! default window of a day.
+//! lasts, however old the events are. Memory: 35–50 bytes per event of the window (a hash-set
+//! slot and its place in the expiry queue), 35–50 MB per million events a day with the default
+//! window of a day.
 //!
 //! [`event_identity`]: crate::event_identity
 
