@@ -205,14 +205,22 @@ mod tests {
             .total_count
     }
 
-    /// A memory store that records the size of every batch it is given.
-    #[derive(Default)]
-    struct Recording {
+    /// A memory store that calls `before_insert` with every batch it is given, then stores it.
+    struct Hooked<F> {
         store: MemoryEventStore,
-        batches: Mutex<Vec<usize>>,
+        before_insert: F,
     }
 
-    impl EventWriter for Recording {
+    impl<F> Hooked<F> {
+        fn new(before_insert: F) -> Self {
+            Hooked {
+                store: MemoryEventStore::new(),
+                before_insert,
+            }
+        }
+    }
+
+    impl<F: Fn(&EventBatch) + Send + Sync> EventWriter for Hooked<F> {
         fn insert_checked(
             &self,
             batch: &EventBatch,
@@ -220,7 +228,7 @@ mod tests {
             may_store: eventhose_analytics::MayStore<'_>,
         ) -> Result<eventhose_analytics::InsertReport, eventhose_analytics::AnalyticsError>
         {
-            self.batches.lock().unwrap().push(batch.len());
+            (self.before_insert)(batch);
             self.store.insert_checked(batch, position, may_store)
         }
         fn checkpoint(&self) -> Result<Option<u64>, eventhose_analytics::AnalyticsError> {
@@ -331,50 +339,15 @@ mod tests {
         assert_eq!(store.checkpoint().unwrap(), Some(1));
     }
 
-    /// A store whose erasure of `a@example.com` is recorded just as a commit reaches it: the
-    /// interleaving that a check made before the write, outside the store's lock, missed.
-    struct ErasedOnTheWay {
-        store: MemoryEventStore,
-        tombstones: Arc<Tombstones>,
-    }
-
-    impl EventWriter for ErasedOnTheWay {
-        fn insert_checked(
-            &self,
-            batch: &EventBatch,
-            position: Option<u64>,
-            may_store: eventhose_analytics::MayStore<'_>,
-        ) -> Result<eventhose_analytics::InsertReport, eventhose_analytics::AnalyticsError>
-        {
-            self.tombstones.add("a@example.com", Utc::now().timestamp());
-            self.store.insert_checked(batch, position, may_store)
-        }
-        fn checkpoint(&self) -> Result<Option<u64>, eventhose_analytics::AnalyticsError> {
-            self.store.checkpoint()
-        }
-        fn enforce_retention(
-            &self,
-            keep_from: chrono::DateTime<Utc>,
-        ) -> Result<eventhose_analytics::RetentionReport, eventhose_analytics::AnalyticsError>
-        {
-            self.store.enforce_retention(keep_from)
-        }
-        fn erase_recipient(
-            &self,
-            recipient: &str,
-        ) -> Result<eventhose_analytics::ErasureReport, eventhose_analytics::AnalyticsError>
-        {
-            self.store.erase_recipient(recipient)
-        }
-    }
-
     #[tokio::test]
     async fn an_erasure_recorded_as_the_commit_reaches_the_store_keeps_the_event_out() {
         let tombstones = Arc::new(Tombstones::default());
-        let store = Arc::new(ErasedOnTheWay {
-            store: MemoryEventStore::new(),
-            tombstones: tombstones.clone(),
-        });
+        // The erasure is recorded just as the commit reaches the store: the interleaving that
+        // a check made before the write, outside the store's lock, missed.
+        let erasing = tombstones.clone();
+        let store = Arc::new(Hooked::new(move |_: &EventBatch| {
+            erasing.add("a@example.com", Utc::now().timestamp());
+        }));
         let mut subscriber = subscriber_over(store.clone(), tombstones).await;
         let now = Utc::now().timestamp();
         subscriber
@@ -388,7 +361,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_recycled_batch_starts_empty() {
-        let store = Arc::new(Recording::default());
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let recorded = batches.clone();
+        let store = Arc::new(Hooked::new(move |batch: &EventBatch| {
+            recorded.lock().unwrap().push(batch.len());
+        }));
         let mut subscriber = subscriber_over(store.clone(), Arc::default()).await;
         subscriber.process(&delivery(1, &["a", "b"])).await.unwrap();
         subscriber.checkpoint().await.unwrap();
@@ -399,7 +376,7 @@ mod tests {
                 .unwrap();
             subscriber.checkpoint().await.unwrap();
         }
-        assert_eq!(*store.batches.lock().unwrap(), [2, 1, 1, 1]);
+        assert_eq!(*batches.lock().unwrap(), [2, 1, 1, 1]);
         assert_eq!(stored(&store.store), 5);
     }
 
