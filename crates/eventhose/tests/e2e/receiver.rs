@@ -129,6 +129,14 @@ impl Receiver {
             .collect()
     }
 
+    /// Every event envelope received, repeats included.
+    pub fn events_posted(&self) -> usize {
+        self.batches()
+            .iter()
+            .map(|batch| batch.json().as_array().map_or(0, Vec::len))
+            .sum()
+    }
+
     /// Makes every later batch POST succeed.
     pub fn recover(&self) {
         self.failures_left.store(0, Ordering::SeqCst);
