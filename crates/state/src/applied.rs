@@ -26,10 +26,38 @@ pub trait AppliedEventStore: Send + Sync {
     fn remember_applied(&self, batch: AppliedBatch<'_>) -> Result<(), StateError>;
 }
 
+/// A commit's identities as stored: one packed row per minute they were applied in.
+#[derive(Clone, Debug)]
+pub(crate) struct PackedBatch {
+    /// The subscriber's name on the hose.
+    pub(crate) subscriber: String,
+    /// Each minute and its identities, [`pack`]ed.
+    pub(crate) rows: Vec<(i64, Vec<u8>)>,
+    /// Rows of minutes before this one may be dropped.
+    pub(crate) forget_before: i64,
+}
+
+impl From<AppliedBatch<'_>> for PackedBatch {
+    fn from(batch: AppliedBatch<'_>) -> Self {
+        let mut by_minute: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
+        for id in batch.ids {
+            by_minute.entry(id.minute).or_default().push(id.identity);
+        }
+        Self {
+            subscriber: batch.subscriber.to_owned(),
+            rows: by_minute
+                .into_iter()
+                .map(|(minute, identities)| (minute, pack(identities.into_iter())))
+                .collect(),
+            forget_before: batch.forget_before,
+        }
+    }
+}
+
 /// The identities of one stored row, packed as little-endian 64-bit integers: one row per
 /// subscriber and minute of a commit holds them all, so remembering a commit of thousands of
 /// events is one insert.
-pub(crate) fn pack(ids: impl Iterator<Item = u64>) -> Vec<u8> {
+fn pack(ids: impl Iterator<Item = u64>) -> Vec<u8> {
     ids.flat_map(u64::to_le_bytes).collect()
 }
 

@@ -89,14 +89,14 @@ pub fn hash_key(secret: &str) -> String {
 }
 
 /// Generates a new secret: 20 random bytes as 40 hex characters, SparkPost's key shape.
-pub(crate) fn generate_secret() -> String {
+fn generate_secret() -> String {
     let mut bytes = [0u8; 20];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
 
 /// Checks grants against the known lists.
-pub(crate) fn validate(new: &NewKey) -> Result<(), StateError> {
+fn validate(new: &NewKey) -> Result<(), StateError> {
     if new.grants.is_empty() {
         return Err(StateError::Invalid("a key needs at least one grant".into()));
     }
@@ -132,6 +132,48 @@ pub(crate) fn validate(new: &NewKey) -> Result<(), StateError> {
         }
     }
     Ok(())
+}
+
+/// A key about to be stored, validated: the record, its secret and the secret's digest.
+pub(crate) struct KeyRecord {
+    pub(crate) key: ApiKey,
+    pub(crate) secret: String,
+    pub(crate) hash: String,
+}
+
+/// Validates `new` and makes its record: a fresh id, the chosen or a new secret, grants
+/// sorted without repeats.
+pub(crate) fn new_record(new: NewKey) -> Result<KeyRecord, StateError> {
+    validate(&new)?;
+    let secret = new.secret.clone().unwrap_or_else(generate_secret);
+    let mut grants = new.grants;
+    grants.sort();
+    grants.dedup();
+    let key = ApiKey {
+        id: generate_secret()[..12].to_string(),
+        label: new.label,
+        prefix: secret.chars().take(4).collect(),
+        grants,
+        subaccount: new.subaccount,
+        created_at: crate::unix_now(),
+        revoked_at: None,
+    };
+    let hash = hash_key(&secret);
+    Ok(KeyRecord { key, secret, hash })
+}
+
+/// The grants as stored: one comma-separated column.
+pub(crate) fn grants_column(grants: &[Grant]) -> String {
+    grants.join(",")
+}
+
+/// The grants of a stored grants column.
+pub(crate) fn parse_grants(column: &str) -> Vec<Grant> {
+    column
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Storage of API keys.

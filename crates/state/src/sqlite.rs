@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::crypto::{EncryptionKey, Sealer};
-use crate::keys::{generate_secret, hash_key, validate, ApiKey, KeyStore, NewKey};
+use crate::keys::{grants_column, new_record, parse_grants, ApiKey, KeyRecord, KeyStore, NewKey};
 use crate::{unix_now, StateError};
 use readers::Readers;
 
@@ -140,10 +140,6 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX ingest_requests_by_created ON ingest_requests (created_at);"),
 ];
 
-/// What the key check seals: opening it proves the configured key is the one the stored
-/// secrets were sealed with.
-const KEY_CHECK: &[u8] = b"eventhose state encryption key check";
-
 /// The embedded state store: one SQLite database file, one writer connection and a few
 /// read-only ones.
 pub struct SqliteState {
@@ -247,10 +243,10 @@ fn migrate_to(conn: &Connection, count: usize) -> Result<(), StateError> {
     Ok(())
 }
 
-/// Seals [`KEY_CHECK`] on first use of a key, then proves `sealer` opens the stored check
+/// Seals [`crate::KEY_CHECK`] on first use of a key, then proves `sealer` opens the stored check
 /// (which another process may have written first).
 fn check_key(conn: &Connection, sealer: &Sealer) -> Result<(), StateError> {
-    let sealed = sealer.seal(KEY_CHECK, b"key_check")?;
+    let sealed = sealer.seal(crate::KEY_CHECK, b"key_check")?;
     conn.execute(
         "INSERT OR IGNORE INTO state_meta (name, value) VALUES ('key_check', ?1)",
         params![sealed],
@@ -260,10 +256,7 @@ fn check_key(conn: &Connection, sealer: &Sealer) -> Result<(), StateError> {
         [],
         |row| row.get(0),
     )?;
-    match sealer.open(&stored, b"key_check") {
-        Ok(plain) if plain == KEY_CHECK => Ok(()),
-        _ => Err(StateError::WrongKey),
-    }
+    crate::verify_key_check(sealer, &stored)
 }
 
 fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
@@ -273,11 +266,7 @@ fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
         id: row.get("id")?,
         label: row.get("label")?,
         prefix: row.get("prefix")?,
-        grants: grants
-            .split(',')
-            .filter(|g| !g.is_empty())
-            .map(String::from)
-            .collect(),
+        grants: parse_grants(&grants),
         subaccount: subaccount.map(|s| s as u64),
         created_at: row.get("created_at")?,
         revoked_at: row.get("revoked_at")?,
@@ -286,20 +275,7 @@ fn row_to_key(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
 
 impl KeyStore for SqliteState {
     fn create_key(&self, new: NewKey) -> Result<(ApiKey, String), StateError> {
-        validate(&new)?;
-        let secret = new.secret.clone().unwrap_or_else(generate_secret);
-        let mut grants = new.grants.clone();
-        grants.sort();
-        grants.dedup();
-        let key = ApiKey {
-            id: generate_secret()[..12].to_string(),
-            label: new.label,
-            prefix: secret.chars().take(4).collect(),
-            grants,
-            subaccount: new.subaccount,
-            created_at: unix_now(),
-            revoked_at: None,
-        };
+        let KeyRecord { key, secret, hash } = new_record(new)?;
         self.with(|conn| {
             conn.execute(
                 "INSERT INTO api_keys (id, label, prefix, hash, grants, subaccount, created_at)
@@ -308,8 +284,8 @@ impl KeyStore for SqliteState {
                     key.id,
                     key.label,
                     key.prefix,
-                    hash_key(&secret),
-                    key.grants.join(","),
+                    hash,
+                    grants_column(&key.grants),
                     key.subaccount.map(|s| s as i64),
                     key.created_at
                 ],
@@ -362,6 +338,7 @@ impl KeyStore for SqliteState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::hash_key;
 
     /// A store without an encryption key in a new directory (kept alive by the caller).
     pub(crate) fn store() -> (tempfile::TempDir, SqliteState) {
@@ -394,52 +371,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_by_hash_and_revokes() {
-        let (_dir, state) = store();
-        let (key, secret) = state
-            .create_key(new_key(&["metrics/view", "events/ingest"]))
-            .unwrap();
-        let found = state.find_key_by_hash(&hash_key(&secret)).unwrap().unwrap();
-        assert_eq!(found, key);
-        assert!(found.allows("metrics/view"));
-        assert!(!found.allows("webhooks/modify"));
-        assert!(state.revoke_key(&key.id).unwrap());
-        assert!(!state.revoke_key(&key.id).unwrap());
-        let revoked = state.find_key_by_hash(&hash_key(&secret)).unwrap().unwrap();
-        assert!(revoked.revoked_at.is_some());
-        assert!(!revoked.allows("metrics/view"));
-        assert!(state.find_key_by_hash(&hash_key("nope")).unwrap().is_none());
-    }
-
-    #[test]
-    fn rejects_unknown_and_subaccount_forbidden_grants() {
-        let (_dir, state) = store();
-        let err = state.create_key(new_key(&["events/eat"])).unwrap_err();
-        assert!(err.to_string().contains("events/eat"), "{err}");
-        let mut sub = new_key(&["api_keys/manage"]);
-        sub.subaccount = Some(3);
-        let err = state.create_key(sub).unwrap_err();
-        assert!(err.to_string().contains("api_keys/manage"), "{err}");
-        assert_eq!(state.count_keys().unwrap(), 0);
-    }
-
-    #[test]
-    fn subaccount_zero_or_past_the_id_range_cannot_become_an_all_accounts_key() {
-        let (_dir, state) = store();
-        for subaccount in [0, eventhose_model::MAX_SUBACCOUNT_ID + 1, u64::MAX] {
-            let mut key = new_key(&["webhooks/modify"]);
-            key.subaccount = Some(subaccount);
-            let err = state.create_key(key).unwrap_err();
-            assert!(err.to_string().contains("subaccount"), "{err}");
-        }
-        assert_eq!(state.count_keys().unwrap(), 0);
-        let mut last = new_key(&["webhooks/modify"]);
-        last.subaccount = Some(eventhose_model::MAX_SUBACCOUNT_ID);
-        let (key, _) = state.create_key(last).unwrap();
-        assert_eq!(key.subaccount, Some(eventhose_model::MAX_SUBACCOUNT_ID));
-    }
-
-    #[test]
     fn a_long_write_does_not_stall_key_lookups() {
         let (_dir, state) = store();
         let state = std::sync::Arc::new(state);
@@ -469,18 +400,5 @@ mod tests {
         writer.execute_batch("COMMIT").unwrap();
         drop(writer);
         assert_eq!(state.count_keys().unwrap(), 2);
-    }
-
-    #[test]
-    fn chosen_secret_must_be_long_enough() {
-        let (_dir, state) = store();
-        let mut short = new_key(&["events/ingest"]);
-        short.secret = Some("short".into());
-        assert!(state.create_key(short).is_err());
-        let mut good = new_key(&["events/ingest"]);
-        good.secret = Some("bootstrap-key-0123456789".into());
-        let (_, secret) = state.create_key(good).unwrap();
-        assert_eq!(secret, "bootstrap-key-0123456789");
-        assert_eq!(state.list_keys().unwrap().len(), 1);
     }
 }

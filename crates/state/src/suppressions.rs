@@ -32,6 +32,8 @@
 //!
 //! Which write may replace which entry is decided by [`SuppressionSource::may_replace`].
 
+pub(crate) mod query;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;

@@ -1,7 +1,4 @@
-//! [`WebhookStore`] on SQLite. Non-secret fields are plain columns (JSON text for lists);
-//! the secrets of a webhook (passwords, OAuth2 request bodies, signing secrets, the deprecated
-//! `auth_token` and custom headers, which often carry tokens) are one JSON document sealed
-//! into the `secrets` column, bound to the webhook's id.
+//! [`WebhookStore`] on SQLite, in the stored form of [`crate::webhooks::stored`].
 //!
 //! The `custom_headers` column held the headers in clear before they were sealed; it now holds
 //! `[]`. Rows written before are sealed the next time the store is opened with its key
@@ -10,32 +7,18 @@
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
 
 use super::SqliteState;
 use crate::crypto::Sealer;
 use crate::unix_now;
+use crate::webhooks::stored::{
+    from_json, latency_column, latency_from_column, limit_parameter, new_record, owner_range,
+    rotate_secret, StoredWebhook,
+};
 use crate::webhooks::{
-    generate_signing_secret, BatchStatus, NewWebhook, RetiredSecret, SigningSecrets, Webhook,
-    WebhookAuth, WebhookChanges, WebhookOwner, WebhookScope, WebhookStore,
+    BatchStatus, NewWebhook, Webhook, WebhookChanges, WebhookOwner, WebhookStore,
 };
 use crate::StateError;
-
-/// What the `secrets` column holds, before sealing.
-#[derive(Serialize, Deserialize)]
-struct SealedSecrets {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    basic_password: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    oauth2_body: Option<serde_json::Map<String, serde_json::Value>>,
-    signing: SigningSecrets,
-    /// `None` in rows written before custom headers were sealed (they are in the column).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    custom_headers: Option<Vec<(String, String)>>,
-    /// SparkPost's deprecated `auth_token`; absent in rows written before it was accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    auth_token: Option<String>,
-}
 
 /// The `state_meta` row migration 5 leaves behind until every row written before it has its
 /// custom headers sealed.
@@ -44,136 +27,73 @@ pub(super) const SEAL_HEADERS_PENDING: &str = "seal_custom_headers";
 /// What the `custom_headers` column holds now that the headers are sealed.
 const NO_CLEAR_HEADERS: &str = "[]";
 
-/// A `webhooks` row as stored, secrets still sealed.
-struct StoredRow {
-    id: String,
-    name: String,
-    target: String,
-    events: String,
-    active: bool,
-    auth_type: String,
-    auth_username: Option<String>,
-    auth_url: Option<String>,
-    custom_headers: String,
-    subaccount: i64,
-    exception_subaccounts: String,
-    secrets: Vec<u8>,
-    last_successful: Option<i64>,
-    last_failure: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
+/// A `webhooks` row as stored, and its clear `custom_headers` column (what rows written before
+/// the headers were sealed hold them in).
+fn read_row(row: &Row<'_>) -> rusqlite::Result<(StoredWebhook, String)> {
+    let stored = StoredWebhook {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        target: row.get("target")?,
+        events: row.get("events")?,
+        active: row.get("active")?,
+        auth_type: row.get("auth_type")?,
+        auth_username: row.get("auth_username")?,
+        auth_url: row.get("auth_url")?,
+        subaccount: row.get("subaccount")?,
+        exception_subaccounts: row.get("exception_subaccounts")?,
+        secrets: row.get("secrets")?,
+        last_successful: row.get("last_successful")?,
+        last_failure: row.get("last_failure")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    };
+    Ok((stored, row.get("custom_headers")?))
 }
 
-impl StoredRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            target: row.get("target")?,
-            events: row.get("events")?,
-            active: row.get("active")?,
-            auth_type: row.get("auth_type")?,
-            auth_username: row.get("auth_username")?,
-            auth_url: row.get("auth_url")?,
-            custom_headers: row.get("custom_headers")?,
-            subaccount: row.get("subaccount")?,
-            exception_subaccounts: row.get("exception_subaccounts")?,
-            secrets: row.get("secrets")?,
-            last_successful: row.get("last_successful")?,
-            last_failure: row.get("last_failure")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-        })
-    }
-
-    fn open(self, sealer: &Sealer) -> Result<Webhook, StateError> {
-        let secrets: SealedSecrets =
-            serde_json::from_slice(&sealer.open(&self.secrets, self.id.as_bytes())?)
-                .map_err(corrupt)?;
-        let auth = match self.auth_type.as_str() {
-            "none" => WebhookAuth::None,
-            "basic" => WebhookAuth::Basic {
-                username: self.auth_username.unwrap_or_default(),
-                password: secrets.basic_password.unwrap_or_default(),
-            },
-            "oauth2" => WebhookAuth::OAuth2 {
-                url: self.auth_url.unwrap_or_default(),
-                body: secrets.oauth2_body.unwrap_or_default(),
-            },
-            other => return Err(StateError::Corrupt(format!("auth_type `{other}`"))),
-        };
-        Ok(Webhook {
-            scope: WebhookScope::from_subaccount_id(self.subaccount)
-                .ok_or_else(|| StateError::Corrupt(format!("subaccount {}", self.subaccount)))?,
-            events: serde_json::from_str(&self.events).map_err(corrupt)?,
-            custom_headers: match secrets.custom_headers {
-                Some(sealed) => sealed,
-                None => serde_json::from_str(&self.custom_headers).map_err(corrupt)?,
-            },
-            exception_subaccounts: serde_json::from_str(&self.exception_subaccounts)
-                .map_err(corrupt)?,
-            auth_token: secrets.auth_token,
-            id: self.id,
-            name: self.name,
-            target: self.target,
-            active: self.active,
-            auth,
-            signing: secrets.signing,
-            last_successful: self.last_successful,
-            last_failure: self.last_failure,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
+/// Opens a row [`read_row`] read; its custom headers are in the clear column if the secrets do
+/// not hold them.
+fn open_row(
+    (stored, clear_headers): (StoredWebhook, String),
+    sealer: &Sealer,
+) -> Result<Webhook, StateError> {
+    stored.open(sealer, || from_json(&clear_headers))
 }
 
-fn corrupt(e: serde_json::Error) -> StateError {
-    StateError::Corrupt(e.to_string())
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, StateError> {
-    serde_json::to_string(value).map_err(corrupt)
-}
-
-/// Writes every column of `webhook` (insert or full replace), sealing its secrets.
+/// Writes every column of `webhook` (insert, or update in place: the row keeps its place in
+/// the creation order), sealing its secrets.
 fn write(conn: &Connection, sealer: &Sealer, webhook: &Webhook) -> Result<(), StateError> {
-    let (username, url, password, body) = match &webhook.auth {
-        WebhookAuth::None => (None, None, None, None),
-        WebhookAuth::Basic { username, password } => {
-            (Some(username), None, Some(password.clone()), None)
-        }
-        WebhookAuth::OAuth2 { url, body } => (None, Some(url), None, Some(body.clone())),
-    };
-    let secrets = SealedSecrets {
-        basic_password: password,
-        oauth2_body: body,
-        signing: webhook.signing.clone(),
-        custom_headers: Some(webhook.custom_headers.clone()),
-        auth_token: webhook.auth_token.clone(),
-    };
-    let sealed = sealer.seal(to_json(&secrets)?.as_bytes(), webhook.id.as_bytes())?;
+    let row = StoredWebhook::seal(webhook, sealer)?;
     conn.execute(
-        "INSERT OR REPLACE INTO webhooks (id, name, target, events, active, auth_type,
+        "INSERT INTO webhooks (id, name, target, events, active, auth_type,
              auth_username, auth_url, custom_headers, subaccount, exception_subaccounts,
              secrets, last_successful, last_failure, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, target = excluded.target,
+             events = excluded.events, active = excluded.active,
+             auth_type = excluded.auth_type, auth_username = excluded.auth_username,
+             auth_url = excluded.auth_url, custom_headers = excluded.custom_headers,
+             subaccount = excluded.subaccount,
+             exception_subaccounts = excluded.exception_subaccounts,
+             secrets = excluded.secrets, last_successful = excluded.last_successful,
+             last_failure = excluded.last_failure, created_at = excluded.created_at,
+             updated_at = excluded.updated_at",
         params![
-            webhook.id,
-            webhook.name,
-            webhook.target,
-            to_json(&webhook.events)?,
-            webhook.active,
-            webhook.auth.auth_type(),
-            username,
-            url,
+            row.id,
+            row.name,
+            row.target,
+            row.events,
+            row.active,
+            row.auth_type,
+            row.auth_username,
+            row.auth_url,
             NO_CLEAR_HEADERS,
-            webhook.scope.subaccount_id(),
-            to_json(&webhook.exception_subaccounts)?,
-            sealed,
-            webhook.last_successful,
-            webhook.last_failure,
-            webhook.created_at,
-            webhook.updated_at,
+            row.subaccount,
+            row.exception_subaccounts,
+            row.secrets,
+            row.last_successful,
+            row.last_failure,
+            row.created_at,
+            row.updated_at,
         ],
     )?;
     Ok(())
@@ -231,10 +151,10 @@ fn read_one(conn: &Connection, sealer: &Sealer, id: &str) -> Result<Option<Webho
     conn.query_row(
         "SELECT * FROM webhooks WHERE id = ?1",
         params![id],
-        StoredRow::read,
+        read_row,
     )
     .optional()?
-    .map(|row| row.open(sealer))
+    .map(|row| open_row(row, sealer))
     .transpose()
 }
 
@@ -265,18 +185,8 @@ fn read_batch(row: &Row<'_>) -> rusqlite::Result<BatchStatus> {
         response_code: row.get("response_code")?,
         failure_code: row.get("failure_code")?,
         batch_size: row.get("batch_size")?,
-        latency_ms: row.get::<_, i64>("latency_ms")?.max(0) as u64,
+        latency_ms: latency_from_column(row.get("latency_ms")?),
     })
-}
-
-/// The subaccount column range of `owner`'s webhooks (the primary account owns scopes -1
-/// and 0), or of every webhook.
-fn owner_range(owner: Option<WebhookOwner>) -> (i64, i64) {
-    match owner {
-        None => (i64::MIN, i64::MAX),
-        Some(WebhookOwner::Primary) => (-1, 0),
-        Some(WebhookOwner::Subaccount(n)) => (n as i64, n as i64),
-    }
 }
 
 fn count_owned(conn: &Connection, owner: WebhookOwner) -> Result<usize, StateError> {
@@ -287,31 +197,6 @@ fn count_owned(conn: &Connection, owner: WebhookOwner) -> Result<usize, StateErr
         |row| row.get(0),
     )?;
     Ok(usize::try_from(count).unwrap_or(0))
-}
-
-/// A new webhook as it will be stored: fresh id and signing secret, times now.
-fn new_record(new: NewWebhook) -> Webhook {
-    let at = unix_now();
-    Webhook {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: new.name,
-        target: new.target,
-        events: new.events,
-        active: new.active,
-        auth: new.auth,
-        custom_headers: new.custom_headers,
-        auth_token: new.auth_token,
-        scope: new.scope,
-        exception_subaccounts: new.exception_subaccounts,
-        signing: SigningSecrets {
-            current: generate_signing_secret(),
-            previous: None,
-        },
-        last_successful: None,
-        last_failure: None,
-        created_at: at,
-        updated_at: at,
-    }
 }
 
 impl WebhookStore for SqliteState {
@@ -363,9 +248,9 @@ impl WebhookStore for SqliteState {
                  ORDER BY created_at, rowid",
             )?;
             let rows = stmt
-                .query_map(params![low, high], StoredRow::read)?
+                .query_map(params![low, high], read_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(|row| row.open(sealer)).collect()
+            rows.into_iter().map(|row| open_row(row, sealer)).collect()
         })
     }
 
@@ -403,18 +288,8 @@ impl WebhookStore for SqliteState {
         grace: Duration,
     ) -> Result<Option<String>, StateError> {
         let sealer = self.sealer()?;
-        let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
-        let rotated = self.with(|conn| {
-            modify(conn, sealer, id, |webhook| {
-                let fresh = generate_signing_secret();
-                let old = std::mem::replace(&mut webhook.signing.current, fresh.clone());
-                webhook.signing.previous = Some(RetiredSecret {
-                    secret: old,
-                    expires_at: unix_now().saturating_add(grace),
-                });
-                fresh
-            })
-        })?;
+        let rotated =
+            self.with(|conn| modify(conn, sealer, id, |webhook| rotate_secret(webhook, grace)))?;
         Ok(rotated.map(|(_, secret)| secret))
     }
 
@@ -432,7 +307,7 @@ impl WebhookStore for SqliteState {
                     status.response_code,
                     status.failure_code,
                     status.batch_size,
-                    i64::try_from(status.latency_ms).unwrap_or(i64::MAX),
+                    latency_column(status.latency_ms),
                 ],
             )?;
             Ok(())
@@ -449,9 +324,8 @@ impl WebhookStore for SqliteState {
                 "SELECT * FROM webhook_batches WHERE webhook_id = ?1
                  ORDER BY ts DESC, rowid DESC LIMIT ?2",
             )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let statuses = stmt
-                .query_map(params![webhook_id, limit], read_batch)?
+                .query_map(params![webhook_id, limit_parameter(limit)], read_batch)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(statuses)
         })
@@ -531,10 +405,11 @@ impl WebhookStore for SqliteState {
         self.with(|conn| {
             let mut statement = conn.prepare(
                 "SELECT webhook_id, batch_id, payload FROM webhook_failed_batches
-                 WHERE replay_requested = 1 ORDER BY failed_at LIMIT ?1",
+                 WHERE replay_requested = 1
+                 ORDER BY failed_at, webhook_id, batch_id LIMIT ?1",
             )?;
             let rows = statement
-                .query_map(params![limit as i64], |row| {
+                .query_map(params![limit_parameter(limit)], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -565,9 +440,10 @@ impl WebhookStore for SqliteState {
                  ORDER BY webhook_id, batch_id LIMIT ?3",
             )?;
             let rows = statement
-                .query_map(params![webhook_id, batch_id, limit as i64], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })?
+                .query_map(
+                    params![webhook_id, batch_id, limit_parameter(limit)],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
@@ -594,328 +470,25 @@ impl WebhookStore for SqliteState {
 mod tests {
     use super::*;
     use crate::crypto::EncryptionKey;
+    use crate::webhooks::generate_signing_secret;
+    use crate::webhooks::testing::{store_every_kind_of_secret, CLEAR_USERNAME};
 
-    fn store() -> (tempfile::TempDir, SqliteState) {
+    #[test]
+    fn secrets_are_not_stored_in_clear() {
         let dir = tempfile::tempdir().unwrap();
         let state =
             SqliteState::open_with_key(dir.path().join("state.sqlite"), &EncryptionKey::generate())
                 .unwrap();
-        (dir, state)
-    }
-
-    fn new_webhook(name: &str, scope: WebhookScope) -> NewWebhook {
-        NewWebhook {
-            name: name.into(),
-            target: "https://hooks.example.com/in".into(),
-            events: vec!["delivery".into(), "bounce".into()],
-            active: true,
-            auth: WebhookAuth::None,
-            custom_headers: vec![("x-b".into(), "2".into()), ("x-a".into(), "1".into())],
-            auth_token: None,
-            scope,
-            exception_subaccounts: vec![],
-        }
-    }
-
-    fn batch(webhook_id: &str, batch_id: &str, ts: i64) -> BatchStatus {
-        BatchStatus {
-            batch_id: batch_id.into(),
-            webhook_id: webhook_id.into(),
-            ts,
-            attempts: 2,
-            response_code: Some(200),
-            failure_code: Some("503".into()),
-            batch_size: 17,
-            latency_ms: 42,
-        }
-    }
-
-    #[test]
-    fn create_get_update_delete_round_trip() {
-        let (_dir, state) = store();
-        let mut new = new_webhook("orders", WebhookScope::All);
-        new.auth = WebhookAuth::OAuth2 {
-            url: "https://auth.example.com/token".into(),
-            body: serde_json::json!({"client_id": "c", "client_secret": "s"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        };
-        new.exception_subaccounts = vec![4, 9];
-        let created = state.create_webhook(new.clone()).unwrap();
-        assert!(uuid::Uuid::parse_str(&created.id).is_ok());
-        assert!(created.signing.current.starts_with("whsec_"));
-        assert_eq!(created.auth, new.auth);
-        assert_eq!(created.custom_headers, new.custom_headers, "order kept");
-        assert_eq!(
-            state.get_webhook(&created.id).unwrap(),
-            Some(created.clone())
-        );
-
-        let updated = state
-            .update_webhook(
-                &created.id,
-                WebhookChanges {
-                    name: Some("orders-2".into()),
-                    active: Some(false),
-                    auth: Some(WebhookAuth::Basic {
-                        username: "u".into(),
-                        password: "p".into(),
-                    }),
-                    scope: Some(WebhookScope::Subaccount(3)),
-                    exception_subaccounts: Some(vec![]),
-                    ..WebhookChanges::default()
-                },
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(updated.name, "orders-2");
-        assert!(!updated.active);
-        assert_eq!(updated.target, created.target, "untouched fields stay");
-        assert_eq!(updated.events, created.events);
-        assert_eq!(updated.signing, created.signing);
-        assert_eq!(updated.scope, WebhookScope::Subaccount(3));
-        assert_eq!(state.get_webhook(&created.id).unwrap(), Some(updated));
-
-        let with_token = |token: Option<&str>| WebhookChanges {
-            auth_token: Some(token.map(String::from)),
-            ..WebhookChanges::default()
-        };
-        let tokened = state
-            .update_webhook(&created.id, with_token(Some("5ebe2294")))
-            .unwrap()
-            .unwrap();
-        assert_eq!(tokened.auth_token.as_deref(), Some("5ebe2294"));
-        assert_eq!(state.get_webhook(&created.id).unwrap(), Some(tokened));
-        let kept = state
-            .update_webhook(&created.id, WebhookChanges::default())
-            .unwrap()
-            .unwrap();
-        assert_eq!(kept.auth_token.as_deref(), Some("5ebe2294"), "kept");
-        let cleared = state
-            .update_webhook(&created.id, with_token(None))
-            .unwrap()
-            .unwrap();
-        assert_eq!(cleared.auth_token, None);
-
-        assert!(state
-            .update_webhook("missing", WebhookChanges::default())
-            .unwrap()
-            .is_none());
-        state
-            .record_batch_status(&batch(&created.id, "b1", 10))
-            .unwrap();
-        assert!(state.delete_webhook(&created.id).unwrap());
-        assert!(!state.delete_webhook(&created.id).unwrap());
-        assert_eq!(state.get_webhook(&created.id).unwrap(), None);
-        assert!(state.batch_statuses(&created.id, 10).unwrap().is_empty());
-    }
-
-    #[test]
-    fn lists_by_owner() {
-        let (_dir, state) = store();
-        let all = state
-            .create_webhook(new_webhook("all", WebhookScope::All))
-            .unwrap();
-        let primary = state
-            .create_webhook(new_webhook("primary", WebhookScope::Primary))
-            .unwrap();
-        let sub3 = state
-            .create_webhook(new_webhook("sub3", WebhookScope::Subaccount(3)))
-            .unwrap();
-        state
-            .create_webhook(new_webhook("sub4", WebhookScope::Subaccount(4)))
-            .unwrap();
-        let names = |owner| {
-            state
-                .list_webhooks(owner)
-                .unwrap()
-                .into_iter()
-                .map(|w| w.name)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names(None), ["all", "primary", "sub3", "sub4"]);
-        assert_eq!(names(Some(WebhookOwner::Primary)), [all.name, primary.name]);
-        assert_eq!(names(Some(WebhookOwner::Subaccount(3))), [sub3.name]);
-        assert!(names(Some(WebhookOwner::Subaccount(5))).is_empty());
-    }
-
-    #[test]
-    fn create_within_limit_counts_per_owner() {
-        let (_dir, state) = store();
-        for (name, scope) in [
-            ("all", WebhookScope::All),
-            ("primary", WebhookScope::Primary),
-        ] {
-            assert!(state
-                .create_webhook_within(new_webhook(name, scope), 2)
-                .unwrap()
-                .is_some());
-        }
-        assert_eq!(state.count_webhooks(WebhookOwner::Primary).unwrap(), 2);
-        // The primary account owns both scopes, so a third of either is refused.
-        for scope in [WebhookScope::All, WebhookScope::Primary] {
-            assert!(state
-                .create_webhook_within(new_webhook("over", scope), 2)
-                .unwrap()
-                .is_none());
-        }
-        assert_eq!(state.count_webhooks(WebhookOwner::Primary).unwrap(), 2);
-        // A subaccount has its own count.
-        let sub = WebhookScope::Subaccount(3);
-        assert!(state
-            .create_webhook_within(new_webhook("sub", sub), 1)
-            .unwrap()
-            .is_some());
-        assert!(state
-            .create_webhook_within(new_webhook("sub-2", sub), 1)
-            .unwrap()
-            .is_none());
-        assert_eq!(
-            state.count_webhooks(WebhookOwner::Subaccount(3)).unwrap(),
-            1
-        );
-        assert_eq!(
-            state.count_webhooks(WebhookOwner::Subaccount(4)).unwrap(),
-            0
-        );
-        assert_eq!(state.list_webhooks(None).unwrap().len(), 3);
-    }
-
-    #[test]
-    fn batch_statuses_newest_first_limited_and_pruned() {
-        let (_dir, state) = store();
-        let hook = state
-            .create_webhook(new_webhook("b", WebhookScope::All))
-            .unwrap();
-        for (id, ts) in [("old", 100), ("mid", 200), ("new", 300), ("new-too", 300)] {
-            state.record_batch_status(&batch(&hook.id, id, ts)).unwrap();
-        }
-        state
-            .record_batch_status(&batch("other", "x", 400))
-            .unwrap();
-        let ids = |limit| {
-            state
-                .batch_statuses(&hook.id, limit)
-                .unwrap()
-                .into_iter()
-                .map(|b| b.batch_id)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ids(10), ["new-too", "new", "mid", "old"]);
-        assert_eq!(ids(2), ["new-too", "new"]);
-        assert_eq!(
-            state.batch_statuses(&hook.id, 1).unwrap()[0],
-            batch(&hook.id, "new-too", 300)
-        );
-
-        // A later record of the same batch replaces the earlier one.
-        let mut retried = batch(&hook.id, "mid", 200);
-        retried.attempts = 5;
-        retried.failure_code = None;
-        state.record_batch_status(&retried).unwrap();
-        let all = state.batch_statuses(&hook.id, 10).unwrap();
-        assert_eq!(all.len(), 4);
-        assert!(all.contains(&retried));
-
-        assert_eq!(state.prune_batch_statuses(250).unwrap(), 2);
-        assert_eq!(ids(10), ["new-too", "new"]);
-        assert_eq!(state.batch_statuses("other", 10).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn rotation_keeps_the_old_secret_until_it_expires() {
-        let (_dir, state) = store();
-        let hook = state
-            .create_webhook(new_webhook("r", WebhookScope::All))
-            .unwrap();
-        let before = unix_now();
-        let fresh = state
-            .rotate_signing_secret(&hook.id, Duration::from_secs(3600))
-            .unwrap()
-            .unwrap();
-        assert!(fresh.starts_with("whsec_"));
-        assert_ne!(fresh, hook.signing.current);
-        let stored = state.get_webhook(&hook.id).unwrap().unwrap();
-        assert_eq!(stored.signing.current, fresh);
-        let previous = stored.signing.previous.clone().unwrap();
-        assert_eq!(previous.secret, hook.signing.current);
-        assert!(previous.expires_at >= before + 3600);
-        assert_eq!(
-            stored.signing.valid_at(unix_now()),
-            [fresh.as_str(), hook.signing.current.as_str()]
-        );
-        assert_eq!(
-            stored.signing.valid_at(previous.expires_at),
-            [fresh.as_str()]
-        );
-        assert!(state
-            .rotate_signing_secret("missing", Duration::from_secs(1))
-            .unwrap()
-            .is_none());
-    }
-
-    #[test]
-    fn delivery_marks_and_deactivation() {
-        let (_dir, state) = store();
-        let hook = state
-            .create_webhook(new_webhook("d", WebhookScope::All))
-            .unwrap();
-        assert!(state.mark_delivery(&hook.id, true, 1_000).unwrap());
-        assert!(state.mark_delivery(&hook.id, false, 2_000).unwrap());
-        assert!(state.deactivate_webhook(&hook.id).unwrap());
-        let stored = state.get_webhook(&hook.id).unwrap().unwrap();
-        assert_eq!(stored.last_successful, Some(1_000));
-        assert_eq!(stored.last_failure, Some(2_000));
-        assert!(!stored.active);
-        assert!(!state.mark_delivery("missing", true, 1).unwrap());
-        assert!(!state.deactivate_webhook("missing").unwrap());
-    }
-
-    #[test]
-    fn secrets_are_not_stored_in_clear() {
-        let (dir, state) = store();
-        let mut new = new_webhook("secret", WebhookScope::All);
-        let header_token = "header-bearer-token-4711";
-        new.custom_headers = vec![("X-Api-Key".into(), header_token.into())];
-        let auth_token = "deprecated-webhook-token-0815";
-        new.auth_token = Some(auth_token.into());
-        let password = "correct-horse-battery-staple";
-        new.auth = WebhookAuth::Basic {
-            username: "alice".into(),
-            password: password.into(),
-        };
-        let hook = state.create_webhook(new).unwrap();
-        let mut oauth = new_webhook("oauth", WebhookScope::All);
-        let client_secret = "oauth-client-secret-value-123";
-        oauth.auth = WebhookAuth::OAuth2 {
-            url: "https://auth.example.com/token".into(),
-            body: serde_json::json!({"client_secret": client_secret})
-                .as_object()
-                .unwrap()
-                .clone(),
-        };
-        state.create_webhook(oauth).unwrap();
-        let rotated = state
-            .rotate_signing_secret(&hook.id, Duration::from_secs(60))
-            .unwrap()
-            .unwrap();
+        let secrets = store_every_kind_of_secret(&state);
         drop(state);
         let mut bytes = std::fs::read(dir.path().join("state.sqlite")).unwrap();
         bytes.extend(std::fs::read(dir.path().join("state.sqlite-wal")).unwrap_or_default());
         let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
         assert!(
-            contains("alice"),
+            contains(CLEAR_USERNAME),
             "the user name is stored, and the scan works"
         );
-        for secret in [
-            password,
-            client_secret,
-            header_token,
-            auth_token,
-            &hook.signing.current,
-            &rotated,
-        ] {
+        for secret in &secrets {
             assert!(!contains(secret), "{secret} is stored in clear");
         }
     }
@@ -991,28 +564,5 @@ mod tests {
     /// Stores the key check the way `open_with_key` does, for a database built by hand.
     fn check_key_row(conn: &Connection, sealer: &Sealer) {
         super::super::check_key(conn, sealer).unwrap();
-    }
-
-    #[test]
-    fn wrong_or_missing_key_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.sqlite");
-        let key = EncryptionKey::generate();
-        let state = SqliteState::open_with_key(&path, &key).unwrap();
-        let hook = state
-            .create_webhook(new_webhook("k", WebhookScope::All))
-            .unwrap();
-        drop(state);
-        assert!(matches!(
-            SqliteState::open_with_key(&path, &EncryptionKey::generate()),
-            Err(StateError::WrongKey)
-        ));
-        let keyless = SqliteState::open(&path).unwrap();
-        assert!(matches!(
-            keyless.get_webhook(&hook.id),
-            Err(StateError::NoEncryptionKey)
-        ));
-        let reopened = SqliteState::open_with_key(&path, &key).unwrap();
-        assert_eq!(reopened.get_webhook(&hook.id).unwrap(), Some(hook));
     }
 }

@@ -5,6 +5,10 @@
 //! the signing secrets) live in the record in clear for the caller's use, and are encrypted by
 //! the backend before they are written.
 
+pub(crate) mod stored;
+#[cfg(test)]
+pub(crate) mod testing;
+
 use std::time::Duration;
 
 use base64::Engine;
