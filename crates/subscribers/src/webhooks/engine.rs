@@ -225,6 +225,10 @@ impl WebhookEngine {
             .await
             .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
             .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
+        // What this engine routes to, for operators (and for telling that a change made
+        // through another process has arrived).
+        metrics::gauge!("eventhose_webhooks_loaded").set(list.len() as f64);
+        metrics::counter!("eventhose_webhook_list_loads_total").increment(1);
         Ok(list
             .into_iter()
             .map(|w| (w.id.clone(), Arc::new(w)))
