@@ -81,6 +81,29 @@ impl ApiError {
         }
     }
 
+    /// 404: the API exists, but this process does not run `role`, which serves it.
+    pub fn served_elsewhere(role: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorEntry::new("resource not found")
+                .description(format!(
+                    "this eventhose process does not run the `{role}` role, which serves this API"
+                ))
+                .code("1600"),
+        )
+    }
+
+    /// 503: the API is served by this process's role, but the store it reads lives in another
+    /// process (`what` names it).
+    pub fn store_elsewhere(what: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorEntry::new("service unavailable").description(format!(
+                "{what} are served by the eventhose process that runs the metrics and events roles"
+            )),
+        )
+    }
+
     /// 401: no key, an unknown key, or a revoked key.
     pub fn unauthorized() -> Self {
         Self::new(

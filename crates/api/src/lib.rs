@@ -25,7 +25,7 @@ pub mod webhooks;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use eventhose_hose::Hose;
 use eventhose_state::{ErasureStore, SuppressionStore, Tombstones};
@@ -57,14 +57,18 @@ pub struct AppState {
     pub render_metrics: MetricsRenderer,
     /// Set once serving may begin; cleared when shutdown starts.
     pub ready: Arc<AtomicBool>,
+    /// The roles this process runs (`serve --roles`), as `/readyz` reports them.
+    pub roles: Arc<str>,
     /// The webhook store and what webhook requests send with.
     pub webhooks: WebhookServices,
     /// The suppression lists.
     pub suppressions: Arc<dyn SuppressionStore>,
-    /// The analytic store the Metrics API reads.
-    pub metrics: Arc<dyn eventhose_analytics::MetricsReader>,
-    /// The message events the Events API searches and erases.
-    pub events: Arc<dyn eventhose_analytics::EventStore>,
+    /// The analytic store the Metrics API reads; `None` in a process that does not hold it
+    /// (the Metrics API answers 503 there).
+    pub metrics: Option<Arc<dyn eventhose_analytics::MetricsReader>>,
+    /// The message events the Events API searches and erases; `None` in a process that does
+    /// not hold them (the Events API and erasures answer 503 there).
+    pub events: Option<Arc<dyn eventhose_analytics::EventStore>>,
     /// Where erasures are recorded, so late copies of an erased recipient's events are dropped.
     pub erasures: Arc<dyn ErasureStore>,
     /// The erasures in memory, shared with the writers that check events against them.
@@ -73,16 +77,51 @@ pub struct AppState {
     pub idempotency: Arc<Idempotency>,
 }
 
+/// Which HTTP APIs a process serves (`serve --roles`); the operational endpoints are always
+/// served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiParts {
+    /// `POST /api/v1/ingest/events` (the `ingest` role).
+    pub ingest: bool,
+    /// Every other API under `/api/v1` (the `api` role).
+    pub query: bool,
+}
+
+impl ApiParts {
+    /// Every API: one process runs everything.
+    pub const ALL: Self = Self {
+        ingest: true,
+        query: true,
+    };
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/ingest/events", post(ingest::ingest_events))
-        .merge(webhooks::routes())
-        .merge(suppressions::routes())
-        .merge(data_privacy::routes())
-        .merge(metrics::routes())
-        .merge(events::routes())
-        .fallback(|| async { ApiError::not_found() });
+    router_of(state, ApiParts::ALL)
+}
+
+/// The HTTP application with the APIs of `parts`; the others answer 404, saying which role
+/// serves them.
+pub fn router_of(state: AppState, parts: ApiParts) -> Router {
+    let mut api = Router::new();
+    api = if parts.ingest {
+        api.route("/ingest/events", post(ingest::ingest_events))
+    } else {
+        api.route(
+            "/ingest/events",
+            any(|| async { ApiError::served_elsewhere("ingest") }),
+        )
+    };
+    api = if parts.query {
+        api.merge(webhooks::routes())
+            .merge(suppressions::routes())
+            .merge(data_privacy::routes())
+            .merge(metrics::routes())
+            .merge(events::routes())
+            .fallback(|| async { ApiError::not_found() })
+    } else {
+        api.fallback(|| async { ApiError::served_elsewhere("api") })
+    };
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(ops::healthz))

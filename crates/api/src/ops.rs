@@ -14,17 +14,20 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: ready to accept events (started, not shutting down, and the hose available:
-/// a broker-backed hose is connected).
+/// `GET /readyz`: ready to do its roles' work (started, not shutting down, and the hose
+/// available: a broker-backed hose is connected); the body's second line names the roles.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if !state.ready.load(Ordering::Acquire) {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    let (status, verdict) = if !state.ready.load(Ordering::Acquire) {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
     } else if !state.hose.is_available() {
-        let why = "not ready: the event hose is unavailable\n";
-        (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the event hose is unavailable",
+        )
     } else {
-        (StatusCode::OK, "ready\n").into_response()
-    }
+        (StatusCode::OK, "ready")
+    };
+    (status, format!("{verdict}\nroles: {}\n", state.roles)).into_response()
 }
 
 /// `GET /metrics`: Prometheus text exposition.

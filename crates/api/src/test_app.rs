@@ -97,10 +97,11 @@ impl TestApp {
             api_limits: ApiLimits::default(),
             render_metrics: Arc::new(String::new),
             ready: Arc::new(AtomicBool::new(true)),
+            roles: Arc::from("all"),
             webhooks,
             suppressions: state.clone(),
-            metrics,
-            events,
+            metrics: Some(metrics),
+            events: Some(events),
         });
         TestApp {
             _dir: dir,

@@ -17,7 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run everything (API, hose, subscribers) in one process.
+    /// Run everything (API, hose, subscribers) in one process, or some roles of it
+    /// (`--roles`).
     Serve(ServeArgs),
     /// Serve a temporary data directory full of simulated traffic, for a first look at the
     /// Reports UI (prints its address and a key; Ctrl-C stops and removes everything).
@@ -55,11 +56,19 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// Loads the layered configuration with these flags on top.
     pub fn load(&self, listen: Option<SocketAddr>) -> anyhow::Result<config::Config> {
+        self.load_with(Overrides {
+            listen,
+            ..Overrides::default()
+        })
+    }
+
+    /// Loads the layered configuration with these flags and `overrides` on top.
+    pub fn load_with(&self, overrides: Overrides) -> anyhow::Result<config::Config> {
         config::load(
             self.config.as_deref(),
             &Overrides {
-                listen,
                 data_dir: self.data_dir.clone(),
+                ..overrides
             },
         )
     }
@@ -70,6 +79,10 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// The roles this process runs, comma-separated (default: all). A subset needs the hose
+    /// on RabbitMQ and the state on PostgreSQL, shared with the processes running the others.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Option<Vec<crate::roles::Role>>,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -112,7 +125,14 @@ pub enum KeysCommand {
 /// Runs the chosen command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(args.config.load(args.listen)?).await,
+        Command::Serve(args) => {
+            let config = args.config.load_with(Overrides {
+                listen: args.listen,
+                roles: args.roles,
+                ..Overrides::default()
+            })?;
+            crate::serve::serve(config).await
+        }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),

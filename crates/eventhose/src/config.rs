@@ -8,6 +8,7 @@ use anyhow::Context;
 use eventhose_api::{ApiLimits, IngestLimits};
 
 use crate::http_server::HttpLimits;
+use crate::roles::{Role, Roles};
 use eventhose_hose_amqp::{AmqpHoseConfig, AmqpOptions};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -39,6 +40,12 @@ pub struct Config {
     /// Options of the RabbitMQ hose (used when `hose` is a URL), documented, defaulted and
     /// checked by [`AmqpOptions`].
     pub amqp: AmqpOptions,
+    /// The state store (API keys, webhooks, suppressions…): absent for SQLite in the data
+    /// directory, or a PostgreSQL URL (`postgres://user:password@host:port/database`) that
+    /// several eventhose processes share; its options are in `postgres`.
+    pub state: Option<StateUrl>,
+    /// Options of the PostgreSQL state store (used when `state` is a URL).
+    pub postgres: PostgresSettings,
     /// Let webhook targets and token URLs be loopback, private or other non-public addresses
     /// (development and tests only: it opens the door to server-side request forgery).
     pub allow_private_targets: bool,
@@ -46,6 +53,10 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The analytic store (metrics and message events).
     pub analytics: AnalyticsSettings,
+    /// The roles this process runs (`--roles`); all of them by default. A subset needs the
+    /// hose on RabbitMQ and the state on PostgreSQL, shared with the processes running the
+    /// others.
+    pub roles: Vec<Role>,
     /// How long, in minutes, each subscriber remembers the events it applied, so that an event
     /// arriving again (a client's retry, a source re-reading its input, a redelivery) is
     /// ignored; 0 turns deduplication off.
@@ -64,9 +75,12 @@ impl Default for Config {
             api: ApiLimits::default(),
             hose: HoseChoice::default(),
             amqp: AmqpOptions::default(),
+            state: None,
+            postgres: PostgresSettings::default(),
             allow_private_targets: false,
             webhooks: WebhookSettings::default(),
             analytics: AnalyticsSettings::default(),
+            roles: Role::ALL.to_vec(),
             dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.as_secs() / 60,
         }
     }
@@ -237,6 +251,86 @@ impl std::fmt::Debug for SecretText {
     }
 }
 
+/// A PostgreSQL URL for the state store (`postgres://…` or `postgresql://…`); its `Debug`
+/// form hides the password.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(try_from = "String", into = "String")]
+pub struct StateUrl(String);
+
+impl StateUrl {
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StateUrl {
+    type Error = String;
+
+    fn try_from(url: String) -> Result<Self, String> {
+        match url.split_once("://") {
+            Some(("postgres" | "postgresql", _)) => Ok(Self(url)),
+            _ => Err(
+                "`state` must be a PostgreSQL URL (postgres://user:password@host:port/database); \
+                 leave it out for SQLite in the data directory"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<StateUrl> for String {
+    fn from(url: StateUrl) -> Self {
+        url.0
+    }
+}
+
+impl std::fmt::Debug for StateUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("…"));
+                }
+                write!(f, "{:?}", parsed.as_str())
+            }
+            Err(_) => f.write_str("\"…\""),
+        }
+    }
+}
+
+/// Options of the PostgreSQL state store.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// Connections each process keeps open to PostgreSQL, at most.
+    pub max_connections: usize,
+    /// How long a query waits for a connection (or to open one) before failing, in
+    /// milliseconds.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        let defaults = eventhose_state::PostgresOptions::default();
+        Self {
+            max_connections: defaults.max_connections,
+            connect_timeout_ms: u64::try_from(defaults.connect_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl PostgresSettings {
+    /// The store's options.
+    pub fn options(&self) -> eventhose_state::PostgresOptions {
+        eventhose_state::PostgresOptions {
+            max_connections: self.max_connections.max(1),
+            connect_timeout: std::time::Duration::from_millis(self.connect_timeout_ms.max(1)),
+        }
+    }
+}
+
 /// Settings of the embedded hose.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -362,6 +456,11 @@ impl Config {
         std::time::Duration::from_secs(self.dedup_window_minutes.saturating_mul(60))
     }
 
+    /// The roles this process runs.
+    pub fn roles(&self) -> Roles {
+        Roles::new(&self.roles)
+    }
+
     /// The hose chosen by `hose`, with its settings.
     pub fn hose_backend(&self) -> HoseBackend {
         match &self.hose {
@@ -393,6 +492,13 @@ impl Config {
             self.webhooks.max_per_account > 0,
             "webhooks.max_per_account must be positive"
         );
+        anyhow::ensure!(
+            self.state.is_none() || self.webhooks.encryption_key.is_some(),
+            "`state` is PostgreSQL, shared by processes that must all read the webhooks' \
+             secrets: set webhooks.encryption_key (the same on each; \
+             EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY)"
+        );
+        self.roles().check(self)?;
         if let HoseBackend::Amqp(amqp) = self.hose_backend() {
             amqp.validate()
                 .map_err(|e| anyhow::anyhow!("invalid `hose` URL or `amqp` settings: {e}"))?;
@@ -410,6 +516,9 @@ pub struct Overrides {
     /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// `--roles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
 }
 
 /// Loads the layered configuration. A missing config file is an error only when it was named.
@@ -461,6 +570,7 @@ mod tests {
             let overrides = Overrides {
                 listen: Some("127.0.0.1:2222".parse().unwrap()),
                 data_dir: None,
+                roles: None,
             };
             let config = load(Some(Path::new("custom.toml")), &overrides).unwrap();
             assert_eq!(config.listen.port(), 2222); // flag

@@ -13,7 +13,7 @@ use axum::routing::post;
 use clap::Args;
 use eventhose_simulator::sender::{self, SendConfig};
 use eventhose_simulator::{SimConfig, Simulator};
-use eventhose_state::{KeyStore, NewKey, SqliteState};
+use eventhose_state::NewKey;
 use tokio::net::TcpListener;
 
 use crate::cli::ConfigArgs;
@@ -104,7 +104,7 @@ fn demo_key(config: &Config) -> anyhow::Result<String> {
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-    let store = SqliteState::open(crate::keys::state_path(config))?;
+    let store = crate::state_backend::open(config, None)?;
     let (_, secret) = store.create_key(NewKey {
         label: "demo".into(),
         grants: eventhose_state::ALL_GRANTS

@@ -5,7 +5,6 @@
 use anyhow::Context;
 use eventhose_analytics::EventWriter;
 use eventhose_analytics_duckdb::DuckStore;
-use eventhose_state::{ErasureStore, SqliteState};
 
 use crate::config::Config;
 
@@ -26,12 +25,10 @@ pub fn run(config: Config, recipient: &str) -> anyhow::Result<()> {
     // still in the hose or come late, up to now.
     // Up to the allowed clock skew ahead, as the API does.
     let skew = i64::try_from(config.ingest.max_clock_skew_secs).unwrap_or(i64::MAX);
-    SqliteState::open(crate::keys::state_path(&config))
-        .context("cannot open the state store")?
-        .record_erasure(
-            recipient,
-            chrono::Utc::now().timestamp().saturating_add(skew),
-        )?;
+    crate::state_backend::open(&config, None)?.record_erasure(
+        recipient,
+        chrono::Utc::now().timestamp().saturating_add(skew),
+    )?;
     let report = store.erase_recipient(recipient)?;
     for (event_type, count) in &report.erased {
         println!("{event_type}\t{count}");

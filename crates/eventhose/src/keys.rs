@@ -1,18 +1,13 @@
-//! `eventhose keys …`: API keys in the data directory's state store.
+//! `eventhose keys …`: API keys in the configured state store.
 
-use eventhose_state::{KeyStore, NewKey, SqliteState};
+use eventhose_state::{hash_key, KeyStore, NewKey};
 
 use crate::cli::KeysCommand;
 use crate::config::Config;
 
-/// Where the state database lives inside the data directory.
-pub fn state_path(config: &Config) -> std::path::PathBuf {
-    config.data_dir.join("state.sqlite")
-}
-
 /// Runs one keys subcommand.
 pub fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
-    let store = SqliteState::open(state_path(&config))?;
+    let store = crate::state_backend::open(&config, None)?;
     match command {
         KeysCommand::Create {
             grants,
@@ -70,12 +65,13 @@ pub fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
 
 /// Creates the bootstrap key, with every grant, when the store has no key at all; returns
 /// whether it did. Creating it is logged as a warning: the key is a root credential that now
-/// sits in the configuration or the environment.
-pub fn bootstrap(store: &SqliteState, secret: &str) -> anyhow::Result<bool> {
+/// sits in the configuration or the environment. Processes starting together on one shared
+/// store may race to create it: the one that finds it created by another did not create it.
+pub fn bootstrap(store: &dyn KeyStore, secret: &str) -> anyhow::Result<bool> {
     if store.count_keys()? > 0 {
         return Ok(false);
     }
-    store.create_key(NewKey {
+    let created = store.create_key(NewKey {
         label: "bootstrap".into(),
         grants: eventhose_state::ALL_GRANTS
             .iter()
@@ -83,7 +79,13 @@ pub fn bootstrap(store: &SqliteState, secret: &str) -> anyhow::Result<bool> {
             .collect(),
         subaccount: None,
         secret: Some(secret.to_string()),
-    })?;
+    });
+    if let Err(error) = created {
+        if store.find_key_by_hash(&hash_key(secret))?.is_some() {
+            return Ok(false);
+        }
+        return Err(error.into());
+    }
     tracing::warn!(
         "created the bootstrap API key (every grant) from bootstrap_key; remove it from the \
          configuration and the environment, and revoke the key once other keys exist"

@@ -7,8 +7,10 @@ mod erase;
 mod hose_backend;
 mod http_server;
 mod keys;
+mod roles;
 mod serve;
 mod simulate;
+mod state_backend;
 mod supervise;
 
 use clap::Parser;

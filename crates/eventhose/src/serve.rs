@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use eventhose_analytics_duckdb::DuckStore;
-use eventhose_api::{AppState, Idempotency, KeyResolver, WebhookServices};
+use eventhose_api::{ApiParts, AppState, Idempotency, KeyResolver, WebhookServices};
 use eventhose_hose::Hose;
-use eventhose_state::{EncryptionKey, SqliteState, Tombstones};
+use eventhose_state::{EncryptionKey, StateStore, Tombstones};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
 use eventhose_subscribers::suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 use eventhose_subscribers::webhooks::{WebhookEngine, WebhookEngineConfig, WEBHOOKS_SUBSCRIBER};
@@ -26,7 +26,17 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::Config;
+use crate::roles::{Role, Roles};
 use crate::supervise::restarting;
+
+/// Every subscriber of the hose, whichever role runs it.
+const ALL_SUBSCRIBERS: [&str; 5] = [
+    COUNTER_SUBSCRIBER,
+    WEBHOOKS_SUBSCRIBER,
+    SUPPRESSIONS_SUBSCRIBER,
+    METRICS_SUBSCRIBER,
+    MESSAGE_EVENTS_SUBSCRIBER,
+];
 
 /// Histogram buckets for latencies, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -60,135 +70,96 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         .context("cannot install the metrics recorder")?;
 
     let encryption_key = webhook_encryption_key(&config)?;
-    let state = Arc::new(
-        SqliteState::open_with_key(crate::keys::state_path(&config), &encryption_key)
-            .context("cannot open the state store")?,
-    );
-    if let Some(secret) = &config.bootstrap_key {
-        if !crate::keys::bootstrap(&state, &secret.0)? {
-            tracing::info!("bootstrap_key ignored: the state store already has API keys");
-        }
-    }
-
-    let tombstones =
-        Arc::new(Tombstones::load(state.as_ref()).context("cannot read the erasure tombstones")?);
+    // Opening connects, migrates and reads: blocking work, kept off the runtime's threads.
+    let (state, tombstones) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_state(&config, &encryption_key)).await??
+    };
 
     let hose: Arc<dyn Hose> = crate::hose_backend::open(&config).await?;
 
-    // Every subscriber is registered before the first event can arrive.
+    let roles = config.roles();
+    for role in roles.iter() {
+        metrics::gauge!("eventhose_role", "role" => role.name()).set(1.0);
+    }
+    // Every subscriber is registered before the first event can arrive, whichever process
+    // runs it: on a shared hose, a queue declared now keeps what is published before its
+    // worker first starts.
+    for name in ALL_SUBSCRIBERS {
+        hose.register(name).await?;
+    }
     let (stop_subscribers, stopping) = watch::channel(false);
     let mut subscribers = Vec::new();
-    let subscribers_dir = config.data_dir.join("subscribers");
-    std::fs::create_dir_all(&subscribers_dir)?;
-    let counter_path = subscribers_dir.join("counter.json");
-    subscribers.push(
-        start_processor(&hose, COUNTER_SUBSCRIBER, &stopping, move || {
-            std::future::ready(EventCounter::open(&counter_path))
-        })
-        .await?,
-    );
-
-    let policy = TargetPolicy {
-        allow_private: config.allow_private_targets,
-    };
-    if policy.allow_private {
-        tracing::warn!(
-            "allow_private_targets is on: webhooks may reach loopback and private addresses"
+    if roles.runs(Role::Ingest) {
+        let subscribers_dir = config.data_dir.join("subscribers");
+        std::fs::create_dir_all(&subscribers_dir)?;
+        let counter_path = subscribers_dir.join("counter.json");
+        subscribers.push(
+            start_processor(&hose, COUNTER_SUBSCRIBER, &stopping, move || {
+                std::future::ready(EventCounter::open(&counter_path))
+            })
+            .await?,
         );
     }
-    let (webhook_changes, _) = watch::channel(0u64);
-    let webhooks = WebhookServices {
-        store: state.clone(),
-        client: eventhose_webhooks::target::client(policy, WEBHOOK_TIMEOUT)
-            .context("cannot build the webhook HTTP client")?,
-        policy,
-        tokens: Arc::new(TokenCache::new()),
-        changes: Arc::new(webhook_changes),
-        max_per_account: config.webhooks.max_per_account,
-        rules: config.webhooks.target_rules(),
-    };
 
-    let open_engine = {
-        let (store, changes, tokens, tombstones) = (
-            state.clone(),
-            webhooks.changes.clone(),
-            webhooks.tokens.clone(),
-            tombstones.clone(),
+    let webhooks = webhook_services(&config, &state)?;
+    if roles.runs(Role::Webhooks) {
+        subscribers.push(
+            start_webhook_engine(&config, &hose, &stopping, &webhooks, &state, &tombstones).await?,
         );
-        let engine_config = WebhookEngineConfig {
-            dedup_window: config.dedup_window(),
-            ..config.webhooks.engine(policy)?
+    }
+
+    if roles.runs(Role::Suppressions) {
+        let open_suppressions = {
+            let (store, window) = (state.clone(), config.dedup_window());
+            move || SuppressionWriter::open(store.clone(), store.clone(), window)
         };
-        move || {
-            std::future::ready(WebhookEngine::new(
-                store.clone(),
-                changes.subscribe(),
-                tokens.clone(),
-                tombstones.clone(),
-                store.clone(),
-                engine_config.clone(),
-            ))
-        }
-    };
-    let run_engine = {
-        let (hose, stopping) = (hose.clone(), stopping.clone());
-        move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone())
-    };
-    subscribers.push(
-        start_subscriber(
-            &hose,
-            WEBHOOKS_SUBSCRIBER,
-            &stopping,
-            open_engine,
-            run_engine,
-        )
-        .await?,
-    );
+        subscribers.push(
+            start_processor(&hose, SUPPRESSIONS_SUBSCRIBER, &stopping, open_suppressions).await?,
+        );
+    }
 
-    let open_suppressions = {
-        let (store, window) = (state.clone(), config.dedup_window());
-        move || SuppressionWriter::open(store.clone(), store.clone(), window)
+    let analytics = if roles.runs(Role::Metrics) || roles.runs(Role::Events) {
+        let path = analytics_path(&config);
+        let store = DuckStore::open(&path, &config.analytics.store())
+            .with_context(|| format!("cannot open the analytic store {}", path.display()))?;
+        Some(Arc::new(store))
+    } else {
+        None
     };
-    subscribers
-        .push(start_processor(&hose, SUPPRESSIONS_SUBSCRIBER, &stopping, open_suppressions).await?);
-
-    let analytics_path = analytics_path(&config);
-    let analytics = Arc::new(
-        DuckStore::open(&analytics_path, &config.analytics.store()).with_context(|| {
-            format!(
-                "cannot open the analytic store {}",
-                analytics_path.display()
-            )
-        })?,
-    );
     let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
-    let open_metrics = {
-        let retention = MetricsRetention {
-            dedup_window: config.dedup_window(),
-            ..config.analytics.retention()
+    if let (Some(store), true) = (&analytics, roles.runs(Role::Metrics)) {
+        let open_metrics = {
+            let retention = MetricsRetention {
+                dedup_window: config.dedup_window(),
+                ..config.analytics.retention()
+            };
+            let store = store.clone();
+            move || MetricsSubscriber::open(store.clone(), retention, commit_every)
         };
-        let store = analytics.clone();
-        move || MetricsSubscriber::open(store.clone(), retention, commit_every)
-    };
-    subscribers.push(start_processor(&hose, METRICS_SUBSCRIBER, &stopping, open_metrics).await?);
-
-    let open_message_events = {
-        let (store, keep) = (analytics.clone(), config.analytics.events_retention());
-        let tombstones = tombstones.clone();
-        move || MessageEventsSubscriber::open(store.clone(), keep, commit_every, tombstones.clone())
-    };
-    subscribers.push(
-        start_processor(
-            &hose,
-            MESSAGE_EVENTS_SUBSCRIBER,
-            &stopping,
-            open_message_events,
-        )
-        .await?,
-    );
+        subscribers
+            .push(start_processor(&hose, METRICS_SUBSCRIBER, &stopping, open_metrics).await?);
+    }
+    if let (Some(store), true) = (&analytics, roles.runs(Role::Events)) {
+        let open_message_events = {
+            let (store, keep) = (store.clone(), config.analytics.events_retention());
+            let tombstones = tombstones.clone();
+            move || {
+                MessageEventsSubscriber::open(store.clone(), keep, commit_every, tombstones.clone())
+            }
+        };
+        subscribers.push(
+            start_processor(
+                &hose,
+                MESSAGE_EVENTS_SUBSCRIBER,
+                &stopping,
+                open_message_events,
+            )
+            .await?,
+        );
+    }
 
     let ready = Arc::new(AtomicBool::new(false));
-    let suppressions = state.clone();
     let app_state = AppState {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state.clone())),
@@ -196,19 +167,27 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         api_limits: config.api.clone(),
         render_metrics: Arc::new(move || prometheus.render()),
         ready: ready.clone(),
+        roles: Arc::from(roles.names()),
         webhooks,
-        suppressions,
-        metrics: analytics.clone(),
-        events: analytics.clone(),
+        suppressions: state.clone(),
+        metrics: analytics
+            .clone()
+            .map(|store| store as Arc<dyn eventhose_api::analytics::MetricsReader>),
+        events: analytics.map(|store| store as Arc<dyn eventhose_api::analytics::EventStore>),
         erasures: state.clone(),
         tombstones,
         idempotency: Arc::new(Idempotency::new(state.clone())),
     };
-    let app = NormalizePathLayer::trim_trailing_slash().layer(application(app_state));
+    let app = NormalizePathLayer::trim_trailing_slash().layer(application(app_state, &roles));
 
     let address = listener.local_addr()?;
     ready.store(true, Ordering::Release);
-    tracing::info!(%address, data_dir = %config.data_dir.display(), "eventhose is serving");
+    tracing::info!(
+        %address,
+        data_dir = %config.data_dir.display(),
+        roles = %roles.names(),
+        "eventhose is serving"
+    );
     // A machine-readable line on stdout, for scripts and tests that listen on port 0.
     println!("eventhose listening on http://{address}");
 
@@ -234,14 +213,38 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     Ok(())
 }
 
+/// Opens the state store, creates the bootstrap key if it is configured and the store has no
+/// key yet, and loads the erasure tombstones.
+fn open_state(
+    config: &Config,
+    encryption_key: &EncryptionKey,
+) -> anyhow::Result<(Arc<dyn StateStore>, Arc<Tombstones>)> {
+    let state = crate::state_backend::open(config, Some(encryption_key))?;
+    if let Some(secret) = &config.bootstrap_key {
+        if !crate::keys::bootstrap(state.as_ref(), &secret.0)? {
+            tracing::info!("bootstrap_key ignored: the state store already has API keys");
+        }
+    }
+    let tombstones =
+        Tombstones::load(state.as_ref()).context("cannot read the erasure tombstones")?;
+    Ok((state, Arc::new(tombstones)))
+}
+
+/// Moves this process's webhook change counter whenever another process sharing the state
+/// store changes a webhook, so that the engine here reloads its list too.
+async fn forward_changes(mut elsewhere: watch::Receiver<u64>, here: Arc<watch::Sender<u64>>) {
+    while elsewhere.changed().await.is_ok() {
+        here.send_modify(|generation| *generation += 1);
+    }
+}
+
 /// A subscriber's task, with the subscriber's name.
 type SubscriberTask = (&'static str, JoinHandle<Result<(), SubscriberError>>);
 
-/// Registers the subscriber `name` with the hose, opens its first processor with `open` and
-/// spawns `run` on it, restarted with a new processor from `open` whenever it stops because
+/// Opens the first processor of subscriber `name` (registered already) with `open` and spawns
+/// `run` on it, restarted with a new processor from `open` whenever it stops because
 /// the hose was unavailable, until `stopping` turns true.
 async fn start_subscriber<P, Open, Opening, Run, Running>(
-    hose: &Arc<dyn Hose>,
     name: &'static str,
     stopping: &watch::Receiver<bool>,
     mut open: Open,
@@ -254,7 +257,6 @@ where
     Run: FnMut(P) -> Running + Send + 'static,
     Running: Future<Output = Result<(), SubscriberError>> + Send + 'static,
 {
-    hose.register(name).await?;
     let first = open().await?;
     let task = tokio::spawn(restarting(name, stopping.clone(), first, open, run));
     Ok((name, task))
@@ -276,16 +278,93 @@ where
         let (hose, stopping) = (hose.clone(), stopping.clone());
         move |processor| eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone())
     };
-    start_subscriber(hose, name, stopping, open, run).await
+    start_subscriber(name, stopping, open, run).await
 }
 
-/// The HTTP application: the API with its operational endpoints, and the Reports UI (the page
-/// at `/`, its assets under `/ui/`), whose requests are counted and timed like the API's.
-fn application(state: AppState) -> axum::Router {
+/// The HTTP application: the APIs of `roles` with the operational endpoints, and with the
+/// api role the Reports UI (the page at `/`, its assets under `/ui/`), whose requests are
+/// counted and timed like the API's.
+fn application(state: AppState, roles: &Roles) -> axum::Router {
+    let parts = ApiParts {
+        ingest: roles.runs(Role::Ingest),
+        query: roles.runs(Role::Api),
+    };
+    let api = eventhose_api::router_of(state, parts);
+    if !parts.query {
+        return api;
+    }
     let ui = eventhose_ui::routes().layer(axum::middleware::from_fn(
         eventhose_api::ops::track_requests,
     ));
-    eventhose_api::router(state).merge(ui)
+    api.merge(ui)
+}
+
+/// What the webhook API and the engine share: the store, the HTTP client with its SSRF
+/// policy, OAuth2 tokens and the change counter (moved by another process's changes too).
+fn webhook_services(
+    config: &Config,
+    state: &Arc<dyn StateStore>,
+) -> anyhow::Result<WebhookServices> {
+    let policy = TargetPolicy {
+        allow_private: config.allow_private_targets,
+    };
+    if policy.allow_private {
+        tracing::warn!(
+            "allow_private_targets is on: webhooks may reach loopback and private addresses"
+        );
+    }
+    let changes = Arc::new(watch::channel(0u64).0);
+    if let Some(elsewhere) = state.webhook_changes() {
+        tokio::spawn(forward_changes(elsewhere, changes.clone()));
+    }
+    Ok(WebhookServices {
+        store: state.clone(),
+        client: eventhose_webhooks::target::client(policy, WEBHOOK_TIMEOUT)
+            .context("cannot build the webhook HTTP client")?,
+        policy,
+        tokens: Arc::new(TokenCache::new()),
+        changes,
+        max_per_account: config.webhooks.max_per_account,
+        rules: config.webhooks.target_rules(),
+    })
+}
+
+/// Starts the webhook delivery engine as subscriber `webhooks`.
+async fn start_webhook_engine(
+    config: &Config,
+    hose: &Arc<dyn Hose>,
+    stopping: &watch::Receiver<bool>,
+    webhooks: &WebhookServices,
+    state: &Arc<dyn StateStore>,
+    tombstones: &Arc<Tombstones>,
+) -> anyhow::Result<SubscriberTask> {
+    let open_engine = {
+        let (store, changes, tokens, tombstones) = (
+            state.clone(),
+            webhooks.changes.clone(),
+            webhooks.tokens.clone(),
+            tombstones.clone(),
+        );
+        let engine_config = WebhookEngineConfig {
+            dedup_window: config.dedup_window(),
+            ..config.webhooks.engine(webhooks.policy)?
+        };
+        move || {
+            std::future::ready(WebhookEngine::new(
+                store.clone(),
+                changes.subscribe(),
+                tokens.clone(),
+                tombstones.clone(),
+                store.clone(),
+                engine_config.clone(),
+            ))
+        }
+    };
+    let run_engine = {
+        let (hose, stopping) = (hose.clone(), stopping.clone());
+        move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone())
+    };
+    start_subscriber(WEBHOOKS_SUBSCRIBER, stopping, open_engine, run_engine).await
 }
 
 /// The key that encrypts webhook secrets: the configured one, or one generated once into the

@@ -89,7 +89,7 @@ pub(crate) async fn erase_recipient(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     state.tombstones.add(&recipient, erased_at);
-    run(&state.events, move |store| {
+    run(state, move |store| {
         store.erase_recipient(&recipient).map_err(store_error)
     })
     .await

@@ -38,8 +38,6 @@ mod search;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
@@ -60,13 +58,16 @@ const BASE_PATH: &str = "/api/v1/events/message";
 /// How long events are kept, in days: `from` may not be older.
 pub const RETENTION_DAYS: i64 = 10;
 
-/// Runs a store operation on the blocking pool.
-async fn run<T, F>(store: &Arc<dyn EventStore>, operation: F) -> Result<T, ApiError>
+/// Runs an operation on this process's event store on the blocking pool.
+async fn run<T, F>(state: &AppState, operation: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&dyn EventStore) -> Result<T, ApiError> + Send + 'static,
 {
-    let store = store.clone();
+    let store = state
+        .events
+        .clone()
+        .ok_or_else(|| ApiError::store_elsewhere("message events"))?;
     tokio::task::spawn_blocking(move || operation(store.as_ref()))
         .await
         .map_err(ApiError::internal)?

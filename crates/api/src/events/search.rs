@@ -35,7 +35,7 @@ pub(super) async fn search(
         to: search.query.to,
     };
     let query = search.query;
-    let (results, total_count, next) = run(&state.events, move |store| {
+    let (results, total_count, next) = run(&state, move |store| {
         let page = store.search(&query).map_err(store_error)?;
         let results = page
             .events

@@ -48,7 +48,10 @@ where
     T: Send + 'static,
     F: FnOnce(&dyn MetricsReader) -> Result<T, AnalyticsError> + Send + 'static,
 {
-    let reader = state.metrics.clone();
+    let reader = state
+        .metrics
+        .clone()
+        .ok_or_else(|| ApiError::store_elsewhere("metrics"))?;
     tokio::task::spawn_blocking(move || operation(reader.as_ref()))
         .await
         .map_err(ApiError::internal)?

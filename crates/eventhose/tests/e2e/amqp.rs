@@ -26,13 +26,13 @@ const MAX_REQUESTS: usize = 200;
 
 /// One test's corner of the broker: its prefix and connection name. Dropping it deletes the
 /// prefix's queues and exchange (declare it before the servers, so they stop first).
-struct Broker {
+pub(crate) struct Broker {
     prefix: String,
     connection_name: String,
 }
 
 impl Broker {
-    fn new() -> Broker {
+    pub(crate) fn new() -> Broker {
         let id = uuid::Uuid::new_v4().simple().to_string();
         Broker {
             prefix: format!("e2e.{}.", &id[..12]),
@@ -41,7 +41,7 @@ impl Broker {
     }
 
     /// The environment that puts a server on this broker corner, plus `extra`.
-    fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    pub(crate) fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = [
             ("EVENTHOSE_HOSE", BROKER_URL),
             ("EVENTHOSE_AMQP__PREFIX", self.prefix.as_str()),
@@ -62,7 +62,7 @@ impl Broker {
     }
 
     /// Work queue of a subscriber.
-    fn queue(&self, subscriber: &str) -> String {
+    pub(crate) fn queue(&self, subscriber: &str) -> String {
         format!("{}{subscriber}", self.prefix)
     }
 
@@ -165,7 +165,7 @@ fn rabbitmqctl(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
+pub(crate) fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Server::start(dir, &env)
 }
@@ -191,7 +191,7 @@ fn utc_minute(unix: i64) -> String {
 }
 
 /// The recipient of event `id` (each event has its own).
-fn recipient(id: &str) -> String {
+pub(crate) fn recipient(id: &str) -> String {
     format!("user-{id}@example.com")
 }
 
@@ -210,7 +210,7 @@ fn event(kind: &str, id: &str) -> String {
 }
 
 /// NDJSON of events of `kind` with ids `{prefix}-0 …`; returns (body, ids).
-fn events(kind: &str, prefix: &str, n: usize) -> (String, Vec<String>) {
+pub(crate) fn events(kind: &str, prefix: &str, n: usize) -> (String, Vec<String>) {
     let ids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
     let body = ids.iter().map(|id| event(kind, id) + "\n").collect();
     (body, ids)
@@ -234,14 +234,14 @@ async fn metric_totals(server: &Server, metrics: &str) -> Value {
 }
 
 /// One Metrics API total of the last two hours (0 when absent).
-async fn metric_total(server: &Server, metric: &str) -> u64 {
+pub(crate) async fn metric_total(server: &Server, metric: &str) -> u64 {
     metric_totals(server, metric).await[metric]
         .as_u64()
         .unwrap_or(0)
 }
 
 /// Every recipient on the server's suppression list (at most 10,000).
-async fn suppressed(server: &Server) -> BTreeSet<String> {
+pub(crate) async fn suppressed(server: &Server) -> BTreeSet<String> {
     let response = client()
         .get(server.url("/api/v1/suppression-list?per_page=10000"))
         .header("Authorization", ROOT_KEY)
@@ -261,7 +261,7 @@ async fn suppressed(server: &Server) -> BTreeSet<String> {
 }
 
 /// Creates a webhook for `events` pointing at `receiver`.
-async fn create_webhook(server: &Server, receiver: &Receiver, events: &[&str]) {
+pub(crate) async fn create_webhook(server: &Server, receiver: &Receiver, events: &[&str]) {
     let response = client()
         .post(server.url("/api/v1/webhooks"))
         .header("Authorization", ROOT_KEY)
@@ -283,7 +283,7 @@ async fn status(server: &Server, path: &str) -> u16 {
 }
 
 /// The webhook settings for quick retries to a receiver on loopback.
-fn webhooks_fast() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn webhooks_fast() -> Vec<(&'static str, &'static str)> {
     loopback_targets(&[
         (
             "EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE",
@@ -402,25 +402,25 @@ async fn amqp_a_request_sent_twice_is_counted_and_delivered_once() {
 
 /// What the ingest clients saw.
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     /// Ids of the events of every request answered 200.
-    acked: Mutex<Vec<String>>,
+    pub(crate) acked: Mutex<Vec<String>>,
     /// Events sent, answered or not.
-    sent: AtomicU64,
+    pub(crate) sent: AtomicU64,
     /// Requests answered 503 (with a `Retry-After`).
-    unavailable: AtomicU64,
+    pub(crate) unavailable: AtomicU64,
     /// Requests answered 200 after the first 503.
-    acked_after_outage: AtomicU64,
+    pub(crate) acked_after_outage: AtomicU64,
     /// Anything else: (client, request, what happened).
-    unexpected: Mutex<Vec<String>>,
+    pub(crate) unexpected: Mutex<Vec<String>>,
 }
 
 impl Seen {
-    fn acked(&self) -> Vec<String> {
+    pub(crate) fn acked(&self) -> Vec<String> {
         self.acked.lock().unwrap().clone()
     }
 
-    fn acked_requests(&self) -> usize {
+    pub(crate) fn acked_requests(&self) -> usize {
         self.acked.lock().unwrap().len() / BATCH
     }
 }
@@ -448,7 +448,7 @@ fn two_streams(
 
 /// Sends hard bounces from client `c` until `stop`, at most `max_requests`; returns at the first
 /// transport error when `server_may_die`, else records it as unexpected.
-async fn stream_bounces(
+pub(crate) async fn stream_bounces(
     base: String,
     c: usize,
     max_requests: usize,

@@ -31,6 +31,24 @@ impl Server {
         )
     }
 
+    /// Starts a server running `roles` (comma-separated) over `data_dir`, with extra
+    /// environment.
+    pub fn start_roles(data_dir: &Path, roles: &str, env: &[(&str, &str)]) -> Server {
+        let data_dir = data_dir.to_str().expect("a UTF-8 data dir");
+        Server::spawn(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir,
+                "--roles",
+                roles,
+            ],
+            env,
+        )
+    }
+
     /// Runs `eventhose <args>` (a command that serves and prints its address), with extra
     /// environment (an empty value removes the variable), and waits for the address.
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
@@ -147,7 +165,13 @@ impl Drop for Server {
 
 /// Runs `eventhose keys …` on `data_dir`; returns stdout.
 pub fn keys(data_dir: &Path, args: &[&str]) -> String {
+    keys_with(data_dir, &[], args)
+}
+
+/// [`keys`] with extra environment (the state store's settings, say).
+pub fn keys_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_eventhose"))
+        .envs(env.iter().copied())
         .arg("keys")
         .arg("--data-dir")
         .arg(data_dir)

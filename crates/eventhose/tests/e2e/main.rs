@@ -24,3 +24,5 @@ mod demo;
 mod readme;
 
 mod amqp;
+mod cluster;
+mod postgres;
