@@ -76,6 +76,15 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         tokio::task::spawn_blocking(move || open_state(&config, &encryption_key)).await??
     };
 
+    metrics::gauge!("eventhose_erasure_tombstones").set(tombstones.len() as f64);
+    if let Some(erasures) = state.erasure_changes() {
+        tokio::spawn(refresh_tombstones(
+            erasures,
+            state.clone(),
+            tombstones.clone(),
+        ));
+    }
+
     let hose: Arc<dyn Hose> = crate::hose_backend::open(&config).await?;
 
     let roles = config.roles();
@@ -235,6 +244,26 @@ fn open_state(
 async fn forward_changes(mut elsewhere: watch::Receiver<u64>, here: Arc<watch::Sender<u64>>) {
     while elsewhere.changed().await.is_ok() {
         here.send_modify(|generation| *generation += 1);
+    }
+}
+
+/// Adds to this process's tombstones the erasures that other processes sharing the state
+/// store record, so that its writers drop those recipients' events too.
+async fn refresh_tombstones(
+    mut erasures: watch::Receiver<u64>,
+    state: Arc<dyn StateStore>,
+    tombstones: Arc<Tombstones>,
+) {
+    while erasures.changed().await.is_ok() {
+        let (store, refreshed) = (state.clone(), tombstones.clone());
+        match tokio::task::spawn_blocking(move || refreshed.refresh(store.as_ref())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read the erasures of the state store")
+            }
+            Err(e) => tracing::error!(error = %e, "reading the erasures failed"),
+        }
+        metrics::gauge!("eventhose_erasure_tombstones").set(tombstones.len() as f64);
     }
 }
 

@@ -48,17 +48,39 @@ impl Tombstones {
         Ok(tombstones)
     }
 
+    /// Adds what `store` holds and this set does not (erasures recorded by other processes
+    /// sharing the store); returns how many tombstones were new or moved later.
+    pub fn refresh(&self, store: &dyn ErasureStore) -> Result<usize, StateError> {
+        let mut changed = 0;
+        for (digest, at) in store.erasures()? {
+            changed += usize::from(self.add_digest(digest, at));
+        }
+        Ok(changed)
+    }
+
     /// Adds a tombstone for `recipient` erased at `at`.
     pub fn add(&self, recipient: &str, at: i64) {
         self.add_digest(recipient_digest(recipient), at);
     }
 
-    fn add_digest(&self, digest: [u8; 32], at: i64) {
-        if let Ok(mut map) = self.by_digest.write() {
-            let erased_at = map.entry(digest).or_insert(at);
-            *erased_at = (*erased_at).max(at);
+    /// Adds or moves a tombstone; returns whether the set changed (only then does
+    /// [`version`](Self::version) move).
+    fn add_digest(&self, digest: [u8; 32], at: i64) -> bool {
+        let Ok(mut map) = self.by_digest.write() else {
+            return false;
+        };
+        let erased_at = map.entry(digest).or_insert(i64::MIN);
+        if *erased_at >= at {
+            return false;
         }
+        *erased_at = at;
         self.version.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// How many recipients have a tombstone.
+    pub fn len(&self) -> usize {
+        self.by_digest.read().map_or(0, |map| map.len())
     }
 
     /// Whether there is no tombstone at all.

@@ -30,7 +30,7 @@ pub use idempotency::{IdempotencyStore, StoredAnswer};
 pub use keys::{
     hash_key, ApiKey, Grant, KeyStore, NewKey, UnknownGrant, ALL_GRANTS, SUBACCOUNT_GRANTS,
 };
-pub use postgres::{PostgresOptions, PostgresState, WEBHOOK_CHANGES};
+pub use postgres::{PostgresOptions, PostgresState, ERASURES, WEBHOOK_CHANGES};
 pub use sqlite::SqliteState;
 pub use suppressions::{
     DeleteOutcome, DescriptionFilter, InvalidSuppression, ListScope, ListSelector, PageRequest,
@@ -60,10 +60,18 @@ pub trait StateStore:
     /// A counter that moves whenever another process sharing the store changes a webhook;
     /// `None` when no other process can (SQLite).
     fn webhook_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>>;
+
+    /// A counter that moves whenever another process sharing the store records an erasure;
+    /// `None` when no other process can (SQLite).
+    fn erasure_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>>;
 }
 
 impl StateStore for SqliteState {
     fn webhook_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    fn erasure_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }
 }
@@ -71,6 +79,10 @@ impl StateStore for SqliteState {
 impl StateStore for PostgresState {
     fn webhook_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(PostgresState::webhook_changes(self))
+    }
+
+    fn erasure_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(PostgresState::erasure_changes(self))
     }
 }
 

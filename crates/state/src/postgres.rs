@@ -10,9 +10,11 @@
 //! Migrations are versioned like SQLite's (`eventhose_schema` holds the count applied) and run
 //! in one transaction under an advisory lock, so processes starting together apply each once.
 //!
-//! Every change to a webhook notifies the channel [`WEBHOOK_CHANGES`] inside its transaction;
-//! each store listens on it, so a webhook created or edited through any process reaches the
-//! webhook engines of all of them ([`PostgresState::webhook_changes`]).
+//! Every change to a webhook notifies the channel [`WEBHOOK_CHANGES`] inside its transaction,
+//! and every erasure [`ERASURES`]; each store listens on both, so a webhook created or edited
+//! through any process reaches the webhook engines of all of them
+//! ([`PostgresState::webhook_changes`]), and an erasure their tombstones
+//! ([`PostgresState::erasure_changes`]).
 
 mod applied;
 mod erasures;
@@ -35,7 +37,7 @@ use tokio_postgres::NoTls;
 use crate::crypto::{EncryptionKey, Sealer};
 use crate::StateError;
 
-pub use listener::WEBHOOK_CHANGES;
+pub use listener::{ERASURES, WEBHOOK_CHANGES};
 
 /// How the PostgreSQL store connects.
 #[derive(Clone, Debug)]
@@ -62,8 +64,8 @@ pub struct PostgresState {
     pool: Pool,
     /// Shared with the tasks that seal and open inside a transaction.
     sealer: Option<Arc<Sealer>>,
-    /// The webhooks' change counter, moved by the listener on every notification.
-    changes: watch::Receiver<u64>,
+    /// The counters of the webhooks' changes and of the erasures, moved by the listener.
+    changes: listener::Counters,
 }
 
 impl PostgresState {
@@ -143,7 +145,13 @@ impl PostgresState {
     /// changes a webhook (and once after each reconnection of the listener, when changes may
     /// have been missed).
     pub fn webhook_changes(&self) -> watch::Receiver<u64> {
-        self.changes.clone()
+        self.changes.webhooks.clone()
+    }
+
+    /// A counter that moves whenever any process sharing the database records an erasure
+    /// (and after each reconnection of the listener).
+    pub fn erasure_changes(&self) -> watch::Receiver<u64> {
+        self.changes.erasures.clone()
     }
 
     /// The sealer, or [`StateError::NoEncryptionKey`].

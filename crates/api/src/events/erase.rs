@@ -89,6 +89,7 @@ pub(crate) async fn erase_recipient(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     state.tombstones.add(&recipient, erased_at);
+    metrics::gauge!("eventhose_erasure_tombstones").set(state.tombstones.len() as f64);
     run(state, move |store| {
         store.erase_recipient(&recipient).map_err(store_error)
     })

@@ -118,6 +118,29 @@ async fn two_servers_share_keys_webhooks_and_suppressions_through_postgres() {
     })
     .await;
 
+    // A recipient erased through A is dropped by B's webhook engine too.
+    let erased = client()
+        .delete(a.url("/api/v1/events/message?recipients=usererased-0@example.com"))
+        .header("Authorization", ROOT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(erased.status().is_success(), "{}", erased.status());
+    eventually("B's tombstones hold the erasure made through A", || async {
+        metric(&b, "eventhose_erasure_tombstones").await == Some(1.0)
+    })
+    .await;
+    let body = event("delivery", "erased-0") + "\n" + &event("delivery", "kept-0") + "\n";
+    assert_eq!(ingest(&b, ROOT_KEY, body).await.status(), 200);
+    eventually("B delivers the event of the recipient kept", || async {
+        receiver.event_ids().contains("kept-0")
+    })
+    .await;
+    assert!(
+        !receiver.event_ids().contains("erased-0"),
+        "B sent an event of the recipient erased through A"
+    );
+
     // Nothing of the state is in the data directories.
     for dir in [&dir_a, &dir_b] {
         assert!(!dir.path().join("state.sqlite").exists());

@@ -1,6 +1,6 @@
 //! Erasure tombstones on PostgreSQL.
 
-use super::PostgresState;
+use super::{PostgresState, ERASURES};
 use crate::erasures::{recipient_digest, ErasureStore};
 use crate::StateError;
 
@@ -8,16 +8,19 @@ impl ErasureStore for PostgresState {
     fn record_erasure(&self, recipient: &str, at: i64) -> Result<(), StateError> {
         let digest = recipient_digest(recipient);
         self.run(move |pool| async move {
-            let client = pool.get().await?;
-            let upsert = client
+            let mut client = pool.get().await?;
+            let tx = client.transaction().await?;
+            let upsert = tx
                 .prepare_cached(
                     "INSERT INTO erasures (recipient_digest, erased_at) VALUES ($1, $2)
                      ON CONFLICT (recipient_digest) DO UPDATE
                      SET erased_at = GREATEST(erasures.erased_at, excluded.erased_at)",
                 )
                 .await?;
-            client.execute(&upsert, &[&digest.as_slice(), &at]).await?;
-            Ok(())
+            tx.execute(&upsert, &[&digest.as_slice(), &at]).await?;
+            // Every process's tombstones learn of it (see the listener).
+            tx.execute("SELECT pg_notify($1, '')", &[&ERASURES]).await?;
+            Ok(tx.commit().await?)
         })
     }
 

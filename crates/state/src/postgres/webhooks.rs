@@ -554,7 +554,6 @@ impl WebhookStore for PostgresState {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
     use crate::postgres::PostgresOptions;
@@ -605,7 +604,7 @@ mod tests {
         let writer = open_store(&db, &key);
         let watcher = open_store(&db, &key);
         let mut changes = watcher.webhook_changes();
-        wait_for_listeners(&writer, 2);
+        crate::postgres::listener::tests::wait_for_listeners(&writer, 2);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -644,36 +643,5 @@ mod tests {
         assert!(writer.delete_webhook(&hook.id).unwrap());
         reached("a deletion");
         assert_eq!(watcher.list_webhooks(None).unwrap().len(), 1);
-    }
-
-    /// Waits (10 s at most) until `count` sessions on `state`'s database listen on
-    /// [`WEBHOOK_CHANGES`]: a notification sent before a listener listens is not delivered
-    /// to it.
-    fn wait_for_listeners(state: &PostgresState, count: i64) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let listening: i64 = state
-                .run(|pool| async move {
-                    let client = pool.get().await?;
-                    let row = client
-                        .query_one(
-                            "SELECT COUNT(*) FROM pg_stat_activity
-                             WHERE datname = current_database() AND state = 'idle'
-                                 AND query = $1",
-                            &[&format!("LISTEN {WEBHOOK_CHANGES}")],
-                        )
-                        .await?;
-                    Ok(row.try_get(0)?)
-                })
-                .unwrap();
-            if listening >= count {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the stores' listeners did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }
