@@ -138,6 +138,8 @@ const MIGRATIONS: &[Migration] = &[
         PRIMARY KEY (key_id, idempotency)
     );
     CREATE INDEX ingest_requests_by_created ON ingest_requests (created_at);"),
+    // When a worker took a failed batch's replay (`WebhookStore::claim_replays`).
+    Sql("ALTER TABLE webhook_failed_batches ADD COLUMN replay_claimed_at INTEGER;"),
 ];
 
 /// The embedded state store: one SQLite database file, one writer connection and a few

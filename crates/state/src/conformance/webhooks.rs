@@ -17,6 +17,7 @@ conformance_tests!(
     rotation_keeps_the_old_secret_until_it_expires,
     delivery_marks_and_deactivation,
     failed_batches_are_kept_replayed_paged_and_forgotten,
+    a_claimed_replay_is_handed_out_once_until_its_lease_passes,
     wrong_or_missing_key_is_refused,
 );
 
@@ -357,7 +358,8 @@ fn failed_batches_are_kept_replayed_paged_and_forgotten(fixture: Fixture) {
             .collect::<Vec<_>>()
     };
     let page = |after, limit| keys(state.failed_batches(after, limit).unwrap());
-    let replays = |limit| keys(state.requested_replays(limit).unwrap());
+    // A lease of 0: what is claimed may be claimed again at once.
+    let replays = |limit| keys(state.claim_replays(limit, Duration::ZERO).unwrap());
 
     // Pages in (webhook id, batch id) order, byte-wise ("B" before "a").
     assert_eq!(page(None, 3), ["w0/z", "w1/B", "w1/a"]);
@@ -376,12 +378,12 @@ fn failed_batches_are_kept_replayed_paged_and_forgotten(fixture: Fixture) {
     // An erasure rewrites a payload; a batch kept again is no longer asked for.
     assert!(state.replace_failed_batch("w1", "a", b"scrubbed").unwrap());
     assert!(!state.replace_failed_batch("w1", "missing", b"x").unwrap());
-    let scrubbed = state.requested_replays(10).unwrap();
+    let scrubbed = state.claim_replays(10, Duration::ZERO).unwrap();
     assert_eq!(scrubbed[1], ("w1".into(), "a".into(), b"scrubbed".to_vec()));
     state.keep_failed_batch("w2", "a", b"w2/a", 400).unwrap();
     state.forget_failed_batch("w0", "z").unwrap();
     state.forget_failed_batch("w0", "missing").unwrap();
-    let requested = state.requested_replays(10).unwrap();
+    let requested = state.claim_replays(10, Duration::ZERO).unwrap();
     assert_eq!(requested, [("w1".into(), "a".into(), b"scrubbed".to_vec())]);
     state.forget_failed_batch("w1", "a").unwrap();
     assert!(replays(10).is_empty());
@@ -390,6 +392,29 @@ fn failed_batches_are_kept_replayed_paged_and_forgotten(fixture: Fixture) {
     // Pruning drops the batches kept before the horizon.
     state.prune_batch_statuses(250).unwrap();
     assert_eq!(page(None, 10), ["w2/a"]);
+}
+
+fn a_claimed_replay_is_handed_out_once_until_its_lease_passes(fixture: Fixture) {
+    let state = &fixture.store;
+    let other_worker = fixture.reopen(Some(fixture.key())).unwrap();
+    state.keep_failed_batch("w", "a", b"batch a", 100).unwrap();
+    state.keep_failed_batch("w", "b", b"batch b", 200).unwrap();
+    assert!(state.request_replay("w", "a").unwrap());
+    assert!(state.request_replay("w", "b").unwrap());
+    let hour = Duration::from_secs(3600);
+    let taken = state.claim_replays(1, hour).unwrap();
+    assert_eq!(taken, [("w".into(), "a".into(), b"batch a".to_vec())]);
+    let taken = other_worker.claim_replays(10, hour).unwrap();
+    assert_eq!(taken, [("w".into(), "b".into(), b"batch b".to_vec())]);
+    assert!(state.claim_replays(10, hour).unwrap().is_empty());
+    assert!(other_worker.claim_replays(10, hour).unwrap().is_empty());
+    // Past the lease (a worker that died before queueing it), another worker takes it.
+    let again = other_worker.claim_replays(10, Duration::ZERO).unwrap();
+    assert_eq!(again.len(), 2);
+    // Asked for again, a replay can be taken at once.
+    assert!(state.request_replay("w", "a").unwrap());
+    let asked_again = state.claim_replays(10, hour).unwrap();
+    assert_eq!(asked_again, [("w".into(), "a".into(), b"batch a".to_vec())]);
 }
 
 fn wrong_or_missing_key_is_refused(fixture: Fixture) {

@@ -11,7 +11,8 @@ use crate::StateError;
 const MIGRATION_LOCK: i64 = 0x6576_656e_7468_6f73;
 
 /// Schema migrations, applied in order; `eventhose_schema.version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"CREATE TABLE api_keys (
+const MIGRATIONS: &[&str] = &[
+    r#"CREATE TABLE api_keys (
         id          TEXT COLLATE "C" PRIMARY KEY,
         label       TEXT NOT NULL,
         prefix      TEXT NOT NULL,
@@ -106,7 +107,10 @@ const MIGRATIONS: &[&str] = &[r#"CREATE TABLE api_keys (
         created_at    BIGINT NOT NULL,
         PRIMARY KEY (key_id, idempotency)
     );
-    CREATE INDEX ingest_requests_by_created ON ingest_requests (created_at);"#];
+    CREATE INDEX ingest_requests_by_created ON ingest_requests (created_at);"#,
+    // When a worker took a failed batch's replay (`WebhookStore::claim_replays`).
+    "ALTER TABLE webhook_failed_batches ADD COLUMN replay_claimed_at BIGINT;",
+];
 
 /// Applies the migrations not yet run, in one transaction under [`MIGRATION_LOCK`]: a process
 /// starting beside another waits for it, then finds the work done.

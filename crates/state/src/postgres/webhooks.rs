@@ -14,8 +14,8 @@ use tokio_postgres::Row;
 use super::{PostgresState, WEBHOOK_CHANGES};
 use crate::crypto::Sealer;
 use crate::webhooks::stored::{
-    latency_column, latency_from_column, limit_parameter, new_record, owner_range, rotate_secret,
-    StoredWebhook,
+    claim_times, latency_column, latency_from_column, limit_parameter, new_record, oldest_first,
+    owner_range, rotate_secret, StoredWebhook,
 };
 use crate::webhooks::{
     BatchStatus, NewWebhook, Webhook, WebhookChanges, WebhookOwner, WebhookStore,
@@ -468,7 +468,8 @@ impl WebhookStore for PostgresState {
             "INSERT INTO webhook_failed_batches (webhook_id, batch_id, payload, failed_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (webhook_id, batch_id) DO UPDATE SET payload = EXCLUDED.payload,
-                 failed_at = EXCLUDED.failed_at, replay_requested = FALSE",
+                 failed_at = EXCLUDED.failed_at, replay_requested = FALSE,
+                 replay_claimed_at = NULL",
             vec![
                 Box::new(webhook_id.to_owned()),
                 Box::new(batch_id.to_owned()),
@@ -481,7 +482,7 @@ impl WebhookStore for PostgresState {
 
     fn request_replay(&self, webhook_id: &str, batch_id: &str) -> Result<bool, StateError> {
         let changed = self.run_webhook_statement(
-            "UPDATE webhook_failed_batches SET replay_requested = TRUE
+            "UPDATE webhook_failed_batches SET replay_requested = TRUE, replay_claimed_at = NULL
              WHERE webhook_id = $1 AND batch_id = $2",
             vec![
                 Box::new(webhook_id.to_owned()),
@@ -491,16 +492,43 @@ impl WebhookStore for PostgresState {
         Ok(changed > 0)
     }
 
-    fn requested_replays(
+    fn claim_replays(
         &self,
         limit: usize,
+        lease: Duration,
     ) -> Result<Vec<(String, String, Vec<u8>)>, StateError> {
-        self.select_failed_batches(
-            "SELECT webhook_id, batch_id, payload FROM webhook_failed_batches
-             WHERE replay_requested
-             ORDER BY failed_at, webhook_id, batch_id LIMIT $1",
-            vec![Box::new(limit_parameter(limit))],
-        )
+        let (now, cutoff) = claim_times(lease);
+        let limit = limit_parameter(limit);
+        let claimed = self.run(move |pool| async move {
+            let client = pool.get().await?;
+            // SKIP LOCKED: a batch another worker is claiming right now is left to it.
+            let claim = client
+                .prepare_cached(
+                    "UPDATE webhook_failed_batches f SET replay_claimed_at = $1
+                     FROM (SELECT webhook_id, batch_id FROM webhook_failed_batches
+                           WHERE replay_requested
+                               AND (replay_claimed_at IS NULL OR replay_claimed_at <= $2)
+                           ORDER BY failed_at, webhook_id, batch_id LIMIT $3
+                           FOR UPDATE SKIP LOCKED) c
+                     WHERE f.webhook_id = c.webhook_id AND f.batch_id = c.batch_id
+                     RETURNING f.failed_at, f.webhook_id, f.batch_id, f.payload",
+                )
+                .await?;
+            client
+                .query(&claim, &[&now, &cutoff, &limit])
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, StateError>>()
+        })?;
+        Ok(oldest_first(claimed))
     }
 
     fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError> {

@@ -12,8 +12,8 @@ use super::SqliteState;
 use crate::crypto::Sealer;
 use crate::unix_now;
 use crate::webhooks::stored::{
-    from_json, latency_column, latency_from_column, limit_parameter, new_record, owner_range,
-    rotate_secret, StoredWebhook,
+    claim_times, from_json, latency_column, latency_from_column, limit_parameter, new_record,
+    oldest_first, owner_range, rotate_secret, StoredWebhook,
 };
 use crate::webhooks::{
     BatchStatus, NewWebhook, Webhook, WebhookChanges, WebhookOwner, WebhookStore,
@@ -390,7 +390,7 @@ impl WebhookStore for SqliteState {
     fn request_replay(&self, webhook_id: &str, batch_id: &str) -> Result<bool, StateError> {
         self.with(|conn| {
             let changed = conn.execute(
-                "UPDATE webhook_failed_batches SET replay_requested = 1
+                "UPDATE webhook_failed_batches SET replay_requested = 1, replay_claimed_at = NULL
                  WHERE webhook_id = ?1 AND batch_id = ?2",
                 params![webhook_id, batch_id],
             )?;
@@ -398,23 +398,30 @@ impl WebhookStore for SqliteState {
         })
     }
 
-    fn requested_replays(
+    fn claim_replays(
         &self,
         limit: usize,
+        lease: Duration,
     ) -> Result<Vec<(String, String, Vec<u8>)>, StateError> {
-        self.with(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT webhook_id, batch_id, payload FROM webhook_failed_batches
-                 WHERE replay_requested = 1
-                 ORDER BY failed_at, webhook_id, batch_id LIMIT ?1",
+        let (now, cutoff) = claim_times(lease);
+        let claimed = self.with(|conn| {
+            let mut statement = conn.prepare_cached(
+                "UPDATE webhook_failed_batches SET replay_claimed_at = ?1
+                 WHERE rowid IN (
+                     SELECT rowid FROM webhook_failed_batches
+                     WHERE replay_requested = 1
+                         AND (replay_claimed_at IS NULL OR replay_claimed_at <= ?2)
+                     ORDER BY failed_at, webhook_id, batch_id LIMIT ?3)
+                 RETURNING failed_at, webhook_id, batch_id, payload",
             )?;
             let rows = statement
-                .query_map(params![limit_parameter(limit)], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                .query_map(params![now, cutoff, limit_parameter(limit)], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
-        })
+        })?;
+        Ok(oldest_first(claimed))
     }
 
     fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError> {

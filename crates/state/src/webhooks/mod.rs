@@ -330,9 +330,15 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<(), StateError>;
     /// Asks for a kept failed batch to be sent again; returns whether there is such a batch.
     fn request_replay(&self, webhook_id: &str, batch_id: &str) -> Result<bool, StateError>;
-    /// Failed batches whose replay was asked for: (webhook id, batch id, payload), oldest first.
-    fn requested_replays(&self, limit: usize)
-        -> Result<Vec<(String, String, Vec<u8>)>, StateError>;
+    /// Takes up to `limit` failed batches whose replay was asked for and that no one took in
+    /// the last `lease`: (webhook id, batch id, payload), oldest first. A batch taken is not
+    /// handed out again (to this or another worker) until its lease passes, by which time the
+    /// worker that took it has queued and forgotten it — or died, and another takes it.
+    fn claim_replays(
+        &self,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<(String, String, Vec<u8>)>, StateError>;
     /// Forgets a kept failed batch (once its replay is queued durably).
     fn forget_failed_batch(&self, webhook_id: &str, batch_id: &str) -> Result<(), StateError>;
     /// Kept failed batches ordered by (webhook id, batch id), from after `after`, at most

@@ -204,6 +204,25 @@ pub(crate) fn latency_from_column(column: i64) -> u64 {
     u64::try_from(column).unwrap_or(0)
 }
 
+/// A claim's (now, cutoff): replays claimed at or before the cutoff may be claimed again.
+pub(crate) fn claim_times(lease: Duration) -> (i64, i64) {
+    let now = unix_now();
+    let lease = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
+    (now, now.saturating_sub(lease))
+}
+
+/// Claimed replays as (webhook id, batch id, payload), oldest first, from rows that carry
+/// their failure time.
+pub(crate) fn oldest_first(
+    mut claimed: Vec<(i64, String, String, Vec<u8>)>,
+) -> Vec<(String, String, Vec<u8>)> {
+    claimed.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    claimed
+        .into_iter()
+        .map(|(_, webhook_id, batch_id, payload)| (webhook_id, batch_id, payload))
+        .collect()
+}
+
 /// A row limit as a query parameter.
 pub(crate) fn limit_parameter(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)

@@ -36,6 +36,9 @@ const HELD_PER_SLOT: usize = 2;
 
 /// How often replays asked for through the API are picked up.
 const REPLAY_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a replay this engine took is its own: it queues and forgets it long before, and
+/// if it dies first another engine (or itself, restarted) takes it after this.
+const REPLAY_LEASE: Duration = Duration::from_secs(60);
 
 /// How often old batch statuses are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -687,7 +690,7 @@ impl WebhookEngine {
         subscription: &mut dyn Subscription,
     ) -> Result<(), SubscriberError> {
         let store = self.store.clone();
-        let replays = tokio::task::spawn_blocking(move || store.requested_replays(100))
+        let replays = tokio::task::spawn_blocking(move || store.claim_replays(100, REPLAY_LEASE))
             .await
             .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
             .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
