@@ -174,7 +174,15 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         keys: Arc::new(KeyResolver::new(state.clone())),
         ingest_limits: config.ingest_limits(),
         api_limits: config.api.clone(),
-        render_metrics: Arc::new(move || prometheus.render()),
+        render_metrics: {
+            let hose = hose.clone();
+            Arc::new(move || {
+                // Read at each scrape: 1 while the hose takes events (a broker is connected).
+                let available = if hose.is_available() { 1.0 } else { 0.0 };
+                metrics::gauge!("eventhose_hose_available").set(available);
+                prometheus.render()
+            })
+        },
         ready: ready.clone(),
         roles: Arc::from(roles.names()),
         webhooks,

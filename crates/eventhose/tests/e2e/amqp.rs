@@ -548,18 +548,21 @@ async fn amqp_broker_fault_mid_stream_answers_503_then_recovers_losing_nothing()
         broker.close_connections() >= 1,
         "the server's connection is on the broker"
     );
-    // While it reconnects: ingest answers 503 and /readyz says not ready.
+    // While it reconnects: ingest answers 503, /readyz says not ready and the hose's gauge
+    // says unavailable.
     let deadline = std::time::Instant::now() + PATIENCE;
-    let mut seen_not_ready = false;
+    let (mut seen_not_ready, mut seen_unavailable_gauge) = (false, false);
     loop {
         seen_not_ready |= status(&server, "/readyz").await == 503;
+        seen_unavailable_gauge |= metric(&server, "eventhose_hose_available").await == Some(0.0);
         let unavailable = seen.unavailable.load(Ordering::SeqCst);
-        if unavailable > 0 && seen_not_ready {
+        if unavailable > 0 && seen_not_ready && seen_unavailable_gauge {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no outage seen: {unavailable} requests answered 503, /readyz not ready: {seen_not_ready}"
+            "no outage seen: {unavailable} requests answered 503, /readyz not ready: \
+             {seen_not_ready}, gauge at 0: {seen_unavailable_gauge}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -572,6 +575,7 @@ async fn amqp_broker_fault_mid_stream_answers_503_then_recovers_losing_nothing()
         client.await.unwrap();
     }
     assert_eq!(status(&server, "/readyz").await, 200);
+    assert_eq!(metric(&server, "eventhose_hose_available").await, Some(1.0));
     let unexpected = seen.unexpected.lock().unwrap().clone();
     assert!(unexpected.is_empty(), "unexpected answers: {unexpected:#?}");
 
