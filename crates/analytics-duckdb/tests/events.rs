@@ -1,5 +1,8 @@
 //! The DuckDB event store against the in-memory reference store: same inserts, same pages.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use eventhose_analytics::{

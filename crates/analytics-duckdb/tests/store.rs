@@ -1,5 +1,8 @@
 //! The DuckDB store against the in-memory reference store: the same commits, the same answers.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -2,6 +2,9 @@
 //! `promtool`'s check and their unit tests, and every role, queue, metric and runbook anchor
 //! the files name exists.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,9 @@
 //! The implementation-agnostic conformance suite, run against RabbitMQ with quorum queues (the
 //! default) and with classic queues.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

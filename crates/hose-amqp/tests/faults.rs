@@ -1,6 +1,9 @@
 //! Broker faults: connections closed by the broker, an unreachable broker, a dropped hose. Each
 //! test closes only its own connection (found by its client-provided name).
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

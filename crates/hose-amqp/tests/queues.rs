@@ -1,6 +1,9 @@
 //! Behaviour specific to the RabbitMQ hose: competing consumers, the dead-letter queue,
 //! unroutable publishes, queue statistics and gauges.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -2,6 +2,9 @@
 //! message-event documentation endpoints print them: `tests/documented_fields.txt` holds one
 //! line per type, `type: field field …`, in `EventType::ALL` order.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use eventhose_model::EventType;
 
 const EXPECTED: &str = include_str!("documented_fields.txt");

@@ -1,5 +1,8 @@
 //! Every event type parses from a realistic sample, bare and wrapped, and round-trips.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{sample_event, wrapped};

@@ -1,5 +1,8 @@
 //! Accepted lines are normalised: timestamps, numeric kinds, booleans, recipients, ids.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::sample_event;

@@ -1,5 +1,8 @@
 //! The official sample payloads of the reference parse with their category.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use eventhose_model::{BounceCategory, Category, Event, EventType};
 
 const BOUNCE: &str = r#"{ "msys": { "message_event": {

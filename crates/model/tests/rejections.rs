@@ -1,5 +1,8 @@
 //! Malformed lines are rejected with an error naming the offending field.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::sample_event;

@@ -1,6 +1,9 @@
 //! Ingest scope: a subaccount key's lines are stamped with its id or refused, times outside
 //! the window are refused, and the fast and value-tree paths agree on both.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use eventhose_model::{normalize_scoped_line, IngestScope, ParseError};
 use serde_json::Value;
 

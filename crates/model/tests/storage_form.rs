@@ -1,5 +1,8 @@
 //! Events parsed straight into their storage form behave like events built from a value tree.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{sample_event, wrapped};

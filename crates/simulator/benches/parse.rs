@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p eventhose-simulator --bench parse`
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
 // `criterion_group!` defines a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
 

@@ -1,5 +1,8 @@
 //! Equal configurations give byte-identical streams; different ones do not.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{compressed, ndjson};

@@ -3,6 +3,9 @@
 //! generated lines with the same check, `eventhose_model::testing`). Here rather than in the
 //! model's crate, which the simulator depends on.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use eventhose_model::testing::{assert_matches_reference, reference, shown};
 use eventhose_model::{field_kind, FieldKind};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};

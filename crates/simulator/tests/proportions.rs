@@ -1,5 +1,8 @@
 //! Outcome and engagement shares stay in the ballpark of real senders.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;

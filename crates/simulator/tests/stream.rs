@@ -1,5 +1,8 @@
 //! Structural properties of the stream: order, identifiers, fields, sizes and lifecycles.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};

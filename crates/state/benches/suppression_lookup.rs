@@ -11,6 +11,9 @@
 //!
 //! `cargo bench -p eventhose-state --features testing --bench suppression_lookup`
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -22,7 +22,8 @@ impl TestDatabase {
     pub fn create() -> Self {
         let name = format!("eventhose_t_{}", uuid::Uuid::new_v4().simple());
         admin(&format!("CREATE DATABASE {name}"));
-        let mut config = tokio_postgres::Config::from_str(&server_url()).unwrap();
+        let mut config = tokio_postgres::Config::from_str(&server_url())
+            .expect("TEST_EVENTHOSE_POSTGRES is a PostgreSQL URL");
         config.dbname(&name);
         let url = to_url(&config);
         Self { name, url }
@@ -63,17 +64,19 @@ fn admin(sql: &str) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
+            .expect("a runtime for the test database's statement");
         runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(&server_url(), NoTls)
                 .await
                 .expect("the test PostgreSQL server (TEST_EVENTHOSE_POSTGRES) is reachable");
             let connection = tokio::spawn(connection);
-            client.batch_execute(&sql).await.unwrap();
+            if let Err(e) = client.batch_execute(&sql).await {
+                panic!("{sql}: {e}");
+            }
             drop(client);
             let _ = connection.await;
         });
     })
     .join()
-    .unwrap();
+    .expect("the test database's statement ran");
 }

@@ -1,5 +1,8 @@
 //! `post_batch` against real loopback servers.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use axum::body::Bytes;

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `eventhose` binary, real HTTP on loopback, real files.
 //! One test binary (it links the whole stack once); one module per concern.
 
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod auth;
