@@ -89,8 +89,9 @@ pub fn disk_fsync_baseline(
 ) -> Result<f64, HoseError> {
     let chunk_bytes = chunk_bytes.max(1);
     let path = dir.as_ref().join(".eventhose-fsync-baseline");
+    // The low byte of a scrambled index: varied bytes rather than one repeated value.
     let chunk: Vec<u8> = (0..chunk_bytes)
-        .map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 7)).to_le_bytes()[0])
         .collect();
     let result = (|| -> Result<f64, HoseError> {
         let mut file = File::create(&path)?;

@@ -29,6 +29,8 @@ use crate::{HoseError, Message};
 const KIND_PUT: u8 = 1;
 const KIND_DONE: u8 = 2;
 const RECORD_HEADER: usize = 9;
+/// Header bytes the checksum covers: the kind and the body length in front of it.
+const CRC_COVERED: usize = 5;
 const PUT_FIXED: usize = 20;
 const DONE_BODY: usize = 8;
 /// Compaction only pays off above this file size.
@@ -236,28 +238,29 @@ impl DeferredStore {
             .store(self.file_len, Ordering::Relaxed);
     }
 
-    fn insert(&mut self, id: u64, due_ms: u64, attempt: u32, offset: u64, record_len: u64) {
+    fn insert(&mut self, id: u64, due_ms: u64, attempt: u32, offset: u64, record_len: usize) {
         let entry = Entry {
             attempt,
             payload_offset: offset + (RECORD_HEADER + PUT_FIXED) as u64,
-            payload_len: record_len as usize - RECORD_HEADER - PUT_FIXED,
-            record_len,
+            payload_len: record_len - RECORD_HEADER - PUT_FIXED,
+            record_len: record_len as u64,
             in_flight: false,
         };
         self.by_due.insert((due_ms, id), entry);
         self.due_of.insert(id, due_ms);
-        self.live_bytes += record_len;
+        self.live_bytes += record_len as u64;
     }
 
-    /// Appends one record; on failure cuts the file back so no partial record stays behind.
-    fn append(&mut self, kind: u8, body: &[u8]) -> Result<u64, HoseError> {
-        let record = encode_record(kind, body);
+    /// Appends one record and returns its length; on failure cuts the file back so no partial
+    /// record stays behind.
+    fn append(&mut self, kind: u8, body: &[u8]) -> Result<usize, HoseError> {
+        let record = encode_record(kind, body)?;
         if let Err(err) = self.file.write_all(&record) {
             let _ = self.file.set_len(self.file_len);
             return Err(err.into());
         }
         self.file_len += record.len() as u64;
-        Ok(record.len() as u64)
+        Ok(record.len())
     }
 
     fn replay(&mut self) -> Result<(), HoseError> {
@@ -279,7 +282,7 @@ impl DeferredStore {
                         body.resize(body_len, 0);
                         if read_full(&mut reader, &mut body)? < body_len {
                             Some("record body cut short".to_owned())
-                        } else if record_crc(header[0], &body) != header_crc(&header) {
+                        } else if record_crc(&header, &body) != header_crc(&header) {
                             Some("record checksum mismatch".to_owned())
                         } else {
                             None
@@ -290,7 +293,7 @@ impl DeferredStore {
             if let Some(reason) = problem {
                 return self.cut_torn_tail(offset, &reason);
             }
-            let record_len = (RECORD_HEADER + body.len()) as u64;
+            let record_len = RECORD_HEADER + body.len();
             match parse_body(header[0], &body) {
                 Parsed::Put {
                     id,
@@ -309,7 +312,7 @@ impl DeferredStore {
                     self.next_id = self.next_id.max(id + 1);
                 }
             }
-            offset += record_len;
+            offset += record_len as u64;
         }
         self.file_len = offset;
         Ok(())
@@ -361,7 +364,8 @@ impl DeferredStore {
         if self.live_bytes * 2 > self.file_len {
             return Ok(());
         }
-        let mut contents = Vec::with_capacity(self.live_bytes as usize);
+        // Only a capacity hint: without it the buffer grows as it fills.
+        let mut contents = Vec::with_capacity(usize::try_from(self.live_bytes).unwrap_or_default());
         let mut new_offsets = Vec::with_capacity(self.by_due.len());
         for (&(due_ms, id), entry) in &self.by_due {
             let mut payload = vec![0u8; entry.payload_len];
@@ -373,7 +377,7 @@ impl DeferredStore {
             body.extend_from_slice(&entry.attempt.to_le_bytes());
             body.extend_from_slice(&payload);
             new_offsets.push(contents.len() as u64);
-            contents.extend_from_slice(&encode_record(KIND_PUT, &body));
+            contents.extend_from_slice(&encode_record(KIND_PUT, &body)?);
         }
         write_atomically(&self.path, &contents, false)?;
         if let Some(parent) = self.path.parent() {
@@ -394,19 +398,25 @@ impl DeferredStore {
     }
 }
 
-fn encode_record(kind: u8, body: &[u8]) -> Vec<u8> {
+fn encode_record(kind: u8, body: &[u8]) -> Result<Vec<u8>, HoseError> {
+    let body_len = u32::try_from(body.len()).map_err(|_| HoseError::TooLarge {
+        bytes: (RECORD_HEADER + body.len()) as u64,
+        max_bytes: u64::from(u32::MAX),
+    })?;
     let mut record = Vec::with_capacity(RECORD_HEADER + body.len());
     record.push(kind);
-    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    record.extend_from_slice(&record_crc(kind, body).to_le_bytes());
+    record.extend_from_slice(&body_len.to_le_bytes());
+    let crc = record_crc(&record, body);
+    record.extend_from_slice(&crc.to_le_bytes());
     record.extend_from_slice(body);
-    record
+    Ok(record)
 }
 
-fn record_crc(kind: u8, body: &[u8]) -> u32 {
+/// The checksum of a record: over the kind and body length at the start of its `header` (the
+/// bytes in front of the checksum field), then the body.
+fn record_crc(header: &[u8], body: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&[kind]);
-    hasher.update(&(body.len() as u32).to_le_bytes());
+    hasher.update(&header[..CRC_COVERED]);
     hasher.update(body);
     hasher.finalize()
 }
@@ -439,7 +449,7 @@ fn valid_record_at(bytes: &[u8]) -> bool {
         return false;
     };
     let crc = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
-    record_crc(bytes[0], body) == crc
+    record_crc(bytes, body) == crc
 }
 
 fn parse_body(kind: u8, body: &[u8]) -> Parsed {

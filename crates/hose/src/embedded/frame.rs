@@ -58,13 +58,26 @@ pub(crate) fn raw_size(messages: &[Message]) -> u64 {
         .sum()
 }
 
+/// A size or count as a 32-bit header or length-prefix field, or an error when it does not fit.
+fn length_field(len: u64, what: &str) -> std::io::Result<u32> {
+    u32::try_from(len).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what} ({len}) does not fit a 32-bit record field"),
+        )
+    })
+}
+
 /// Builds a complete record (header and payload) for `messages`, compressing with zstd at `level` when given
-/// and when it makes the payload smaller. The caller has checked that the raw size fits a 32-bit field.
+/// and when it makes the payload smaller. The caller has checked that the raw size fits a 32-bit field (a
+/// batch that does not is refused with an error).
 pub(crate) fn encode_record(messages: &[Message], level: Option<i32>) -> std::io::Result<Vec<u8>> {
-    let raw_len = raw_size(messages) as usize;
+    let raw_field = length_field(raw_size(messages), "record payload size")?;
+    let raw_len = raw_field as usize;
+    let count_field = length_field(messages.len() as u64, "message count")?;
     let mut raw = Vec::with_capacity(raw_len);
     for message in messages {
-        raw.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        raw.extend_from_slice(&length_field(message.len() as u64, "message size")?.to_le_bytes());
         raw.extend_from_slice(message);
     }
 
@@ -85,13 +98,13 @@ pub(crate) fn encode_record(messages: &[Message], level: Option<i32>) -> std::io
         record.extend_from_slice(&raw);
     }
 
-    let payload_len = (record.len() - HEADER_LEN) as u32;
+    let payload_len = length_field((record.len() - HEADER_LEN) as u64, "stored payload size")?;
     record[0] = MAGIC;
     record[1] = codec;
     record[2..4].copy_from_slice(&0u16.to_le_bytes());
     record[4..8].copy_from_slice(&payload_len.to_le_bytes());
-    record[8..12].copy_from_slice(&(raw_len as u32).to_le_bytes());
-    record[12..16].copy_from_slice(&(messages.len() as u32).to_le_bytes());
+    record[8..12].copy_from_slice(&raw_field.to_le_bytes());
+    record[12..16].copy_from_slice(&count_field.to_le_bytes());
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&record[..CRC_COVERED]);
     hasher.update(&record[HEADER_LEN..]);
@@ -216,7 +229,7 @@ mod tests {
     fn roundtrip(level: Option<i32>) -> (Vec<u8>, Vec<Message>) {
         let record = encode_record(&batch(), level).unwrap();
         let header = parse_header(&record).unwrap();
-        assert_eq!(header.record_len() as usize, record.len());
+        assert_eq!(header.record_len(), record.len() as u64);
         let payload = record[HEADER_LEN..].to_vec();
         assert!(checksum_matches(&header, &payload));
         let messages = decode_payload(&header, payload).unwrap();
@@ -242,7 +255,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                (state >> 32) as u8
+                ((state >> 32) & 0xff) as u8
             })
             .collect();
         let messages = vec![Bytes::from(noise)];

@@ -85,7 +85,12 @@ fn repair_tail(path: &Path) -> Result<u64, HoseError> {
 /// Length of the valid record at the start of `bytes`, or why it is not one.
 fn check_record(bytes: &[u8]) -> Result<usize, String> {
     let header = frame::parse_header(bytes)?;
-    let len = header.record_len() as usize;
+    let len = usize::try_from(header.record_len()).map_err(|_| {
+        format!(
+            "record of {} bytes exceeds the address space",
+            header.record_len()
+        )
+    })?;
     let payload = bytes.get(HEADER_LEN..len).ok_or_else(|| {
         format!(
             "record of {len} bytes is cut short at {} bytes",

@@ -285,18 +285,23 @@ fn since_epoch() -> Duration {
         .unwrap_or_default()
 }
 
+/// Whole milliseconds in `duration` (rounded down), saturating at `u64::MAX`.
+fn whole_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Current wall-clock time in whole milliseconds (rounded down).
 fn now_unix_ms() -> u64 {
-    since_epoch().as_millis() as u64
+    whole_ms(since_epoch())
 }
 
 /// Due time of a message deferred by `delay`, rounded up so it never comes due early.
 fn due_unix_ms(delay: Duration) -> u64 {
     let due = since_epoch().saturating_add(delay);
-    let whole = due.as_millis() as u64;
+    let whole = whole_ms(due);
     if due.subsec_nanos().is_multiple_of(1_000_000) {
         whole
     } else {
-        whole + 1
+        whole.saturating_add(1)
     }
 }

@@ -76,7 +76,7 @@ async fn damage_before_valid_records_is_corruption() {
     let (positions, _) = three_records(&mut harness).await;
     let segment = segment_path(harness.path(), 0);
     let mut bytes = std::fs::read(&segment).unwrap();
-    let inside_second = (positions[1] + 22) as usize;
+    let inside_second = usize::try_from(positions[1] + 22).unwrap();
     bytes[inside_second] ^= 0x5a;
     std::fs::write(&segment, &bytes).unwrap();
 
