@@ -261,7 +261,7 @@ impl Hose for AmqpHose {
         let message = Outgoing {
             exchange: inner.topology.exchange(),
             routing_key: String::new(),
-            body: wire::encode_batch(&batch),
+            body: wire::encode_batch(&batch)?,
             properties: wire::properties(None),
         };
         session

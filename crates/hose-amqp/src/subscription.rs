@@ -352,7 +352,7 @@ impl Subscription for AmqpSubscription {
         let outgoing = Outgoing {
             exchange: DEFAULT_EXCHANGE.to_owned(),
             routing_key: routing_key.clone(),
-            body: wire::encode_batch(batch),
+            body: wire::encode_batch(batch)?,
             properties: wire::properties(Some(attempt)),
         };
         session.publish(outgoing).await.map_err(|failure| {

@@ -18,19 +18,22 @@ pub(crate) const WAIT_QUEUE_SUFFIX_MAX_LEN: usize = ".wait.".len() + 10;
 pub fn all() -> &'static [u32] {
     static TIERS: OnceLock<Vec<u32>> = OnceLock::new();
     TIERS.get_or_init(|| {
-        let mut tiers: Vec<u32> = (0..=128u32)
-            .map(|k| {
-                let exact = 2f64.powf(f64::from(k) / 4.0).ceil();
-                if exact >= f64::from(u32::MAX) {
-                    u32::MAX
-                } else {
-                    exact as u32
-                }
-            })
-            .collect();
+        let mut tiers: Vec<u32> = (0..=128u32).map(tier).collect();
         tiers.dedup();
         tiers
     })
+}
+
+/// Tier `k` in milliseconds: `ceil(2^(k/4))`, capped at `u32::MAX`.
+// The cast only sees a whole number from 1 to below u32::MAX: it cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+fn tier(k: u32) -> u32 {
+    let exact = 2f64.powf(f64::from(k) / 4.0).ceil();
+    if exact >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        exact as u32
+    }
 }
 
 /// The tier a delay waits in: the shortest tier at least as long as `delay` (rounded up to whole

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::BasicProperties;
 
-use eventhose_hose::Message;
+use eventhose_hose::{HoseError, Message};
 
 /// Content type of every message the hose publishes.
 pub const CONTENT_TYPE: &str = "application/vnd.eventhose.batch";
@@ -44,16 +44,24 @@ pub fn encoded_len(messages: &[Message]) -> u64 {
 }
 
 /// Frames `messages` into one body. Callers keep each message under 4 GiB (the batch size limit
-/// is far below that).
-pub fn encode_batch(messages: &[Message]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(encoded_len(messages) as usize);
+/// is far below that); a message or count that does not fit its 32-bit field is refused as
+/// [`HoseError::TooLarge`].
+pub fn encode_batch(messages: &[Message]) -> Result<Vec<u8>, HoseError> {
+    let too_large = || HoseError::TooLarge {
+        bytes: encoded_len(messages),
+        max_bytes: u64::from(u32::MAX),
+    };
+    let count = u32::try_from(messages.len()).map_err(|_| too_large())?;
+    // Only a capacity hint: without it the body grows as it fills.
+    let mut body = Vec::with_capacity(usize::try_from(encoded_len(messages)).unwrap_or_default());
     body.extend_from_slice(MAGIC);
-    body.extend_from_slice(&(messages.len() as u32).to_be_bytes());
+    body.extend_from_slice(&count.to_be_bytes());
     for message in messages {
-        body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        let len = u32::try_from(message.len()).map_err(|_| too_large())?;
+        body.extend_from_slice(&len.to_be_bytes());
         body.extend_from_slice(message);
     }
-    body
+    Ok(body)
 }
 
 /// Splits a body made by [`encode_batch`] into its messages, sharing the body's memory.
@@ -150,7 +158,7 @@ mod tests {
             &["a", "", "ccc", "{\"json\":true}"],
         ] {
             let messages = batch(texts);
-            let body = encode_batch(&messages);
+            let body = encode_batch(&messages).unwrap();
             assert_eq!(body.len() as u64, encoded_len(&messages));
             assert_eq!(decode_batch(body).expect("decode"), messages);
         }
@@ -158,7 +166,7 @@ mod tests {
 
     #[test]
     fn damaged_bodies_are_refused() {
-        let body = encode_batch(&batch(&["hello", "world"]));
+        let body = encode_batch(&batch(&["hello", "world"])).unwrap();
         assert_eq!(decode_batch(b"nope".to_vec()), Err(FramingError::BadMagic));
         assert_eq!(
             decode_batch(b"XHB1\0\0\0\0".to_vec()),
