@@ -49,6 +49,8 @@ const NOT_A_TIME: &str = "expected unix seconds or an RFC 3339 date-time";
 const TOO_EARLY: &str = "before 1970-01-01T00:00:00Z";
 const TOO_LATE: &str = "after year 9999";
 
+// The cast only sees a finite value in 0..=MAX_TIMESTAMP: it cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
 fn seconds_from_float(seconds: f64) -> Result<i64, &'static str> {
     if !seconds.is_finite() {
         Err(NOT_A_TIME)

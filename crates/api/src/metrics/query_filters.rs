@@ -224,6 +224,8 @@ fn parse_values(
 
 /// A JSON number that is a non-negative whole number (`7` or `7.0`, as JSON Schema's
 /// `integer` allows).
+// The cast only sees a whole number in 0..u64::MAX: it cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
 fn whole_number(n: &serde_json::Number) -> Option<u64> {
     n.as_u64().or_else(|| {
         n.as_f64()

@@ -141,7 +141,9 @@ pub(crate) fn parse(
         Some(n) => Some(n),
         None => number_param(params, "limit", 1..=MAX_PER_PAGE as u64)?,
     }
-    .map_or(DEFAULT_PER_PAGE, |n| n as usize);
+    .map_or(DEFAULT_PER_PAGE, |n| {
+        usize::try_from(n).unwrap_or(MAX_PER_PAGE)
+    });
     let paging = match param(params, "cursor") {
         Some(cursor) => {
             let after = match cursor {
@@ -172,7 +174,7 @@ pub(crate) fn parse(
             }
             query.page = PageRequest::Offset {
                 offset,
-                limit: per_page.min((PAGE_WINDOW - offset) as usize),
+                limit: per_page.min(usize::try_from(PAGE_WINDOW - offset).unwrap_or(usize::MAX)),
             };
             Paging::Page { page, per_page }
         }
