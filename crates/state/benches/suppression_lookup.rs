@@ -147,6 +147,8 @@ fn percentiles(backend: &Backend, entries: u64) {
         assert_eq!(!found.is_empty(), present, "{address}");
     }
     times.sort();
+    // `as` saturates, and the index is capped at the last sample next.
+    #[allow(clippy::cast_possible_truncation)]
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
     println!(
         "{}: find_suppressions over {entries} entries, {SAMPLES} lookups: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}",

@@ -225,8 +225,10 @@ fn migrate(conn: &Connection) -> Result<(), StateError> {
 /// Applies the migrations not yet run among the first `count` (tests build older databases).
 fn migrate_to(conn: &Connection, count: usize) -> Result<(), StateError> {
     let done: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    // A negative version counts as none run (and one past usize, which cannot be, as all).
+    let done = usize::try_from(done.max(0)).unwrap_or(usize::MAX);
     let pending = MIGRATIONS[..count].iter().enumerate();
-    for (index, migration) in pending.skip(done.max(0) as usize) {
+    for (index, migration) in pending.skip(done) {
         conn.execute_batch("BEGIN")?;
         let applied = match migration {
             Sql(sql) => conn.execute_batch(sql).map_err(StateError::from),

@@ -563,7 +563,7 @@ impl WebhookEngine {
             response_code: None,
             failure_code: None,
             batch_size: batch.header.events,
-            latency_ms: outcome.latency().as_millis() as u64,
+            latency_ms: u64::try_from(outcome.latency().as_millis()).unwrap_or(u64::MAX),
         };
         match outcome {
             Outcome::Delivered { status: code, .. } => {

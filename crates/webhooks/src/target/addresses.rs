@@ -78,11 +78,15 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
 
 /// The IPv4 address an IPv6 address stands for, for the forms that reach IPv4 hosts.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    let bits = u128::from(ip);
+    let octets = ip.octets();
     if MAPPED_V4.contains(&ip) || NAT64_V4.contains(&ip) {
-        Some(Ipv4Addr::from(bits as u32))
+        // The last 32 bits.
+        let [.., a, b, c, d] = octets;
+        Some(Ipv4Addr::new(a, b, c, d))
     } else if SIX_TO_FOUR.contains(&ip) {
-        Some(Ipv4Addr::from((bits >> 80) as u32))
+        // The 32 bits after the 2002::/16 prefix.
+        let [_, _, a, b, c, d, ..] = octets;
+        Some(Ipv4Addr::new(a, b, c, d))
     } else {
         None
     }
