@@ -234,6 +234,8 @@ impl SimConfig {
     }
 
     /// Number of events a run of `seconds` simulated seconds emits (rounded to the nearest event).
+    // `as` saturates: a run of more than u64::MAX events is capped, not wrapped.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn events_for(&self, seconds: f64) -> u64 {
         (seconds * self.events_per_second).round().max(0.0) as u64
     }

@@ -350,6 +350,8 @@ impl Specifics<'_> {
             }
             StepKind::PolicyRejection { response } => {
                 // The API client that injected the message.
+                // Both are reduced below 256 first: the casts cannot truncate.
+                #[allow(clippy::cast_possible_truncation)]
                 let client = [
                     100,
                     24,
@@ -480,9 +482,9 @@ impl Specifics<'_> {
         };
         let (agent, place, ip): (&str, &Place, [u8; 4]) = match proxy {
             Some((agent, place)) => {
-                let h = mix64(self.event_seq ^ 0x7072_6f78);
+                let [low, second, ..] = mix64(self.event_seq ^ 0x7072_6f78).to_le_bytes();
                 let [a, b] = place.ip_block;
-                (agent, place, [a, b, (h >> 8) as u8, (h as u8).max(1)])
+                (agent, place, [a, b, second, low.max(1)])
             }
             None => (
                 DEVICE_AGENTS[msg.device as usize % DEVICE_AGENTS.len()],

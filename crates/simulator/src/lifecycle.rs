@@ -6,10 +6,11 @@ use rand_distr::StandardNormal;
 
 use crate::catalog::providers::Provider;
 use crate::catalog::responses::{
-    nth_candidate, Response, AFTER_DELAY_CLASS_WEIGHTS, BOUNCES, DELAYS, INBAND_CLASS_WEIGHTS,
-    OUT_OF_BAND_CLASS_WEIGHTS, POLICY_REJECTIONS,
+    nth_candidate, response_index, Response, AFTER_DELAY_CLASS_WEIGHTS, BOUNCES, DELAYS,
+    INBAND_CLASS_WEIGHTS, OUT_OF_BAND_CLASS_WEIGHTS, POLICY_REJECTIONS,
 };
-use crate::catalog::{words::LINKS, Campaign, Template};
+use crate::catalog::words::{link_index, LINKS};
+use crate::catalog::{Campaign, Template};
 use crate::config::{
     SimConfig, MAX_ATTEMPT_LATENCY_SECS, MAX_DELAYS, MAX_ENGAGEMENT_DELAY_SECS,
     RETRY_INTERVALS_SECS, RETRY_JITTER,
@@ -68,7 +69,7 @@ fn pick_class(rng: &mut impl Rng, weights: &[(u16, f64)], cdf: &[f64]) -> u16 {
 
 fn pick_response(rng: &mut impl Rng, table: &[Response], class: Option<u16>, p: &Provider) -> u16 {
     let n = rng.random_range(0..table.len().max(1));
-    nth_candidate(table, class, p.family, n).unwrap_or(0) as u16
+    response_index(nth_candidate(table, class, p.family, n).unwrap_or(0))
 }
 
 /// A log-normal duration in seconds with the given median.
@@ -89,6 +90,8 @@ impl Planner {
     }
 
     /// Simulated microseconds for `secs` real-world seconds.
+    // `as` saturates: a span beyond the i64 range (never reached) is capped, not wrapped.
+    #[allow(clippy::cast_possible_truncation)]
     fn us(&self, secs: f64) -> i64 {
         (secs * self.config.time_scale * 1e6).round() as i64
     }
@@ -263,7 +266,7 @@ impl Planner {
             if links.is_empty() {
                 0
             } else {
-                links[rng.random_range(0..links.len())] as u8
+                link_index(links[rng.random_range(0..links.len())])
             }
         };
         if campaign.click_tracking && rng.random_bool((e.click / e.open).min(1.0)) {
@@ -291,10 +294,12 @@ impl Planner {
         }
         if rng.random_bool((e.link_unsubscribe / e.open).min(1.0)) {
             // The tagged unsubscribe link sits in the footer next to the preferences link.
-            let link = LINKS
-                .iter()
-                .position(|(name, _)| *name == "manage-preferences")
-                .unwrap_or(0) as u8;
+            let link = link_index(
+                LINKS
+                    .iter()
+                    .position(|(name, _)| *name == "manage-preferences")
+                    .unwrap_or(0),
+            );
             steps.push(Step {
                 at_us: cap(opened + self.us(rng.random_range(20.0..600.0))),
                 kind: StepKind::LinkUnsubscribe { link },

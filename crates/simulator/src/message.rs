@@ -78,7 +78,7 @@ pub(crate) struct Message {
     /// event type that carries all of them; empty until the message is injected.
     pub(crate) json_fields: Vec<u8>,
     /// Index of the sending IP within the campaign's pool.
-    pub(crate) sending_ip: u16,
+    pub(crate) sending_ip: u32,
     pub(crate) injected_us: i64,
     pub(crate) size: u32,
     /// Remote MX address.

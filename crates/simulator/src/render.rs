@@ -101,8 +101,10 @@ pub(crate) fn format_u64(n: u64, buf: &mut [u8; 20]) -> &str {
 /// (`2024-06-01T00:00:05.123Z`) into `buf`.
 pub(crate) fn format_rfc3339_millis(unix_micros: i64, buf: &mut [u8; 24]) -> &str {
     let secs = unix_micros.div_euclid(1_000_000);
-    let micros = unix_micros.rem_euclid(1_000_000);
-    let dt = DateTime::from_timestamp(secs, (micros * 1_000) as u32).unwrap_or_default();
+    // `rem_euclid` keeps it in 0..1_000_000: the cast cannot truncate.
+    #[allow(clippy::cast_possible_truncation)]
+    let micros = unix_micros.rem_euclid(1_000_000) as u32;
+    let dt = DateTime::from_timestamp(secs, micros * 1_000).unwrap_or_default();
     let fields: [(usize, u32, usize); 7] = [
         (0, dt.year().clamp(0, 9999) as u32, 4),
         (5, dt.month(), 2),
@@ -110,7 +112,7 @@ pub(crate) fn format_rfc3339_millis(unix_micros: i64, buf: &mut [u8; 24]) -> &st
         (11, dt.hour(), 2),
         (14, dt.minute(), 2),
         (17, dt.second(), 2),
-        (20, (micros / 1_000) as u32, 3),
+        (20, micros / 1_000, 3),
     ];
     buf.copy_from_slice(b"0000-00-00T00:00:00.000Z");
     for (at, mut value, width) in fields {

@@ -13,6 +13,13 @@ use std::collections::BinaryHeap;
 /// Buckets in the ring (the window covers `BUCKETS * width` microseconds).
 pub(crate) const BUCKETS: usize = 1 << 16;
 
+/// The ring slot of `bucket`.
+// `rem_euclid` keeps it in 0..BUCKETS: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+fn slot(bucket: i64) -> usize {
+    bucket.rem_euclid(BUCKETS as i64) as usize
+}
+
 /// A scheduled item.
 pub(crate) struct Entry<T> {
     pub(crate) due_us: i64,
@@ -97,7 +104,7 @@ impl<T> Schedule<T> {
         if bucket <= self.current_bucket {
             self.current.push(entry);
         } else if bucket - self.current_bucket < BUCKETS as i64 {
-            self.ring[bucket as usize % BUCKETS].push(entry);
+            self.ring[slot(bucket)].push(entry);
             self.in_ring += 1;
         } else {
             self.overflow.push(entry);
@@ -144,7 +151,7 @@ impl<T> Schedule<T> {
     /// Moves the window one bucket on and loads that bucket into `current`.
     fn enter_next_bucket(&mut self) {
         self.current_bucket += 1;
-        let slot = self.current_bucket as usize % BUCKETS;
+        let slot = slot(self.current_bucket);
         let items = std::mem::take(&mut self.ring[slot]);
         self.in_ring -= items.len();
         // Reuse the emptied heap's allocation for the ring slot.

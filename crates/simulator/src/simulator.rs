@@ -7,10 +7,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::catalog::clients::PLACES;
+use crate::catalog::clients::{place_index, PLACES};
 use crate::catalog::providers::PROVIDERS;
-use crate::catalog::responses::{GENERATION_FAILURES, GENERATION_REJECTIONS};
-use crate::catalog::Catalog;
+use crate::catalog::responses::{response_index, GENERATION_FAILURES, GENERATION_REJECTIONS};
+use crate::catalog::{table_index, Catalog};
 use crate::config::{ConfigError, SimConfig};
 use crate::event::{close_line, open_line, LineFormat, SimEvent};
 use crate::fields::{
@@ -30,6 +30,8 @@ const ACTIVE_TRANSMISSIONS: usize = 8;
 const EVENTS_PER_BUCKET: f64 = 1_024.0;
 
 /// The schedule bucket width for a rate, in microseconds.
+// Clamped to 1..=1e12 first: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
 fn bucket_width_us(events_per_second: f64) -> i64 {
     (EVENTS_PER_BUCKET * 1e6 / events_per_second).clamp(1.0, 1e12) as i64
 }
@@ -148,6 +150,8 @@ impl Simulator {
         self.clock_us(self.emitted)
     }
 
+    // `as` rounds toward zero, as the clock wants, and saturates where i64 microseconds end.
+    #[allow(clippy::cast_possible_truncation)]
     fn clock_us(&self, tick: u64) -> i64 {
         self.start_us + (tick as f64 * self.micros_per_event) as i64
     }
@@ -264,6 +268,8 @@ impl Simulator {
         let campaign = self.catalog.pick_campaign(&mut self.rng);
         let c = &self.catalog.campaigns[campaign];
         let template = &self.catalog.templates[c.template];
+        // Clamped to 50..=50 000 first: the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
         let remaining = if c.transactional {
             self.rng.random_range(1..=3)
         } else {
@@ -274,7 +280,7 @@ impl Simulator {
         self.transmissions += 1;
         let mut tx = Transmission {
             id,
-            campaign: campaign as u32,
+            campaign: table_index(campaign),
             template_version: self.rng.random_range(0..=template.max_version),
             ab_version: self.rng.random_range(1..=3),
             amp_enabled: !c.transactional && self.rng.random_bool(self.config.engagement.amp),
@@ -313,7 +319,10 @@ impl Simulator {
         let provider = &PROVIDERS[catalog.domains[domain].provider];
         let pool_size = catalog.pools[campaign.pool].ips.len();
         let size_noise: f64 = rng.sample(StandardNormal);
-        let size = (campaign.size_median * (0.5 * size_noise).exp()).clamp(2_048.0, 204_800.0);
+        // Clamped to 2 KiB..=200 KiB first: the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let size =
+            (campaign.size_median * (0.5 * size_noise).exp()).clamp(2_048.0, 204_800.0) as u32;
         let block = provider.mx_blocks[rng.random_range(0..provider.mx_blocks.len())];
         let tls_roll: f64 = rng.random();
         // Recipient traits stay the same across all their messages.
@@ -331,10 +340,10 @@ impl Simulator {
         m.seq = self.messages;
         m.transmission = transmission;
         m.recipient = recipient;
-        m.domain = domain as u32;
-        m.sending_ip = rng.random_range(0..pool_size) as u16;
+        m.domain = table_index(domain);
+        m.sending_ip = table_index(rng.random_range(0..pool_size));
         m.injected_us = now_us;
-        m.size = size as u32;
+        m.size = size;
         m.mx_ip = [block[0], block[1], rng.random(), rng.random_range(1..=254)];
         m.outbound_tls = if tls_roll < 0.93 {
             1
@@ -343,9 +352,10 @@ impl Simulator {
         } else {
             -1
         };
-        m.device = (traits >> 24) as u8;
-        m.place = place as u8;
-        m.client_ip = [a, b, (traits >> 32) as u8, ((traits >> 40) as u8).max(1)];
+        let trait_bytes = traits.to_le_bytes();
+        m.device = trait_bytes[3];
+        m.place = place_index(place);
+        m.client_ip = [a, b, trait_bytes[4], trait_bytes[5].max(1)];
         m.delay_response = 0;
         m.delays_done = 0;
         m.queue_time_ms = 0;
@@ -357,11 +367,11 @@ impl Simulator {
         let roll: f64 = rng.random();
         let what = if roll < outcomes.generation_failure {
             What::GenerationFailure {
-                response: rng.random_range(0..GENERATION_FAILURES.len()) as u16,
+                response: response_index(rng.random_range(0..GENERATION_FAILURES.len())),
             }
         } else if roll < outcomes.generation_failure + outcomes.generation_rejection {
             What::GenerationRejection {
-                response: rng.random_range(0..GENERATION_REJECTIONS.len()) as u16,
+                response: response_index(rng.random_range(0..GENERATION_REJECTIONS.len())),
             }
         } else {
             let input = PlanInput {

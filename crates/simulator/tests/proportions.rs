@@ -19,6 +19,8 @@ fn within(name: &str, value: f64, low: f64, high: f64) {
 #[test]
 fn outcome_and_engagement_shares_are_realistic() {
     let config = compressed(2024);
+    // Whole seconds of a compressed message life: far inside i64.
+    #[allow(clippy::cast_possible_truncation)]
     let lifetime = config.max_lifetime_seconds().ceil() as i64 + 2;
     let events = parsed(config, 200_000);
     let end = n(&events[events.len() - 1].0, "timestamp");

@@ -245,6 +245,8 @@ fn every_message_starts_with_injection_and_shares_its_identity() {
 #[test]
 fn lifecycles_are_consistent() {
     let config = compressed(31);
+    // Whole seconds of a compressed message life: far inside i64.
+    #[allow(clippy::cast_possible_truncation)]
     let settle = config.max_settle_seconds().ceil() as i64 + 2;
     let events = parsed(config, EVENTS);
     let end = n(&events[events.len() - 1].0, "timestamp");
@@ -317,6 +319,8 @@ fn lifecycles_are_consistent() {
 #[test]
 fn injections_balance_dispositions() {
     let config = compressed(77);
+    // Whole seconds of a compressed message life: far inside i64.
+    #[allow(clippy::cast_possible_truncation)]
     let settle = config.max_settle_seconds().ceil() as i64 + 2;
     let events = parsed(config, EVENTS);
     let end = n(&events[events.len() - 1].0, "timestamp");

@@ -35,6 +35,13 @@ const fn place(
     }
 }
 
+/// A place's index in [`PLACES`], as messages store it.
+// PLACES holds 20 entries: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn place_index(index: usize) -> u8 {
+    index as u8
+}
+
 /// Recipient locations.
 pub(crate) static PLACES: [Place; 20] = [
     place("US", "IL", "Chicago", 41.8781, -87.6298, 60601, [73, 208]),

@@ -140,15 +140,22 @@ fn pick_cdf(cdf: &[f64], u: f64) -> usize {
 fn sending_ip(i: u32) -> String {
     const NETS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
     let net = (i / 254) as usize;
-    if net < NETS.len() {
-        let [a, b, c] = NETS[net];
-        format!("{a}.{b}.{c}.{}", i % 254 + 1)
+    let host = i % 254 + 1;
+    if let Some([a, b, c]) = NETS.get(net) {
+        format!("{a}.{b}.{c}.{host}")
     } else {
         // Beyond the documentation ranges, continue in the benchmarking range 198.18.0.0/15.
-        let j = i - 254 * NETS.len() as u32;
-        let subnet = j / 254;
-        format!("198.{}.{}.{}", 18 + subnet / 256, subnet % 256, j % 254 + 1)
+        let subnet = net - NETS.len();
+        format!("198.{}.{}.{host}", 18 + subnet / 256, subnet % 256)
     }
+}
+
+/// An index into one of the catalogue's configured tables (domains, campaigns, a pool's
+/// IPs), as messages store it.
+// Those tables are sized by `u32` counts of the configuration: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn table_index(index: usize) -> u32 {
+    index as u32
 }
 
 impl Catalog {

@@ -181,6 +181,13 @@ fn fits(r: &Response, class: Option<u16>, family: Family, generic: bool) -> bool
         && (r.family == Some(family) || (generic && r.family.is_none()))
 }
 
+/// A response's index in its table, as steps store it.
+// The response tables hold a few dozen entries: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn response_index(index: usize) -> u16 {
+    index as u16
+}
+
 /// The `n`-th (modulo their number) response of `class` a provider of `family` would give:
 /// the family's own wording plus the generic ones, or any family's if neither exists.
 /// Returns `None` only if the table has no response of `class` at all.

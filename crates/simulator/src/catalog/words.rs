@@ -248,6 +248,13 @@ pub(crate) static POOL_NAMES: [&str; 6] = [
     "warmup",
 ];
 
+/// A link's index in [`LINKS`], as steps store it.
+// LINKS holds a dozen entries: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn link_index(index: usize) -> u8 {
+    index as u8
+}
+
 /// Link names used on templates: (link name, URL path).
 pub(crate) static LINKS: [(&str, &str); 12] = [
     ("hero-cta", "/shop"),

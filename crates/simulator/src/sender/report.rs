@@ -53,6 +53,8 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
+    // `as` saturates (NaN and negatives give 0), and the rank is clamped below.
+    #[allow(clippy::cast_possible_truncation)]
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
