@@ -374,7 +374,7 @@ impl WriterState {
             let mut appender = conn.appender(&name)?;
             for change in changes {
                 let hi = (change.key >> 64) as u64;
-                let lo = change.key as u64;
+                let lo = (change.key & 0xFFFF_FFFF_FFFF_FFFF) as u64;
                 appender.append_row([&hi as &dyn ToSql, &lo, &change.flags])?;
             }
             appender.flush()?;

@@ -580,7 +580,7 @@ pub(crate) mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            (state % below as u64) as usize
+            usize::try_from(state % below as u64).unwrap()
         };
         for _ in 0..20_000 {
             let mut input = EVENTS[random(EVENTS.len())].as_bytes().to_vec();

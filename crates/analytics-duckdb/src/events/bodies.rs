@@ -57,13 +57,15 @@ pub(crate) fn block_of(location: u64) -> u64 {
 }
 
 /// The index in its block of the body at `location`.
+// Masked to INDEX_BITS (16) bits first: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn index_of(location: u64) -> usize {
     (location & INDEX_MASK) as usize
 }
 
 /// The first and last location a block at `offset` can hold (for SQL range conditions).
 pub(crate) fn locations_of(offset: u64) -> (u64, u64) {
-    (location(offset, 0), location(offset, INDEX_MASK as usize))
+    (location(offset, 0), location(offset, 0) | INDEX_MASK)
 }
 
 fn invalid(message: String) -> io::Error {
@@ -536,7 +538,10 @@ impl BodyFiles {
         let mut region = Vec::with_capacity(HEADER + compressed);
         region.extend_from_slice(&DEAD);
         for length in [compressed, plain] {
-            region.extend_from_slice(&(length as u32).to_le_bytes());
+            // Read from the header's 32-bit fields, so it fits them again.
+            let length = u32::try_from(length)
+                .map_err(|_| invalid(format!("block length {length} over 4 GiB")))?;
+            region.extend_from_slice(&length.to_le_bytes());
         }
         region.resize(HEADER + compressed, 0);
         file.write_all_at(&region, offset)?;
@@ -709,7 +714,7 @@ mod tests {
         assert!(!all.contains(&original[3]) && !all.contains(&original[4]));
         // The dead block's bytes are gone from the file.
         let raw = fs::read(files.path(TABLE)).unwrap();
-        let dead = offset as usize;
+        let dead = usize::try_from(offset).unwrap();
         assert_eq!(&raw[dead..dead + 4], b"EHB0");
         let len = u32::from_le_bytes(raw[dead + 4..dead + 8].try_into().unwrap()) as usize;
         assert!(raw[dead + HEADER..dead + HEADER + len]

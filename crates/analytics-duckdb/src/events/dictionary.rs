@@ -136,7 +136,10 @@ impl DayDictionary {
         let mut raws = StringBuilder::new();
         let mut values = StringBuilder::new();
         for (filter, id, raw) in &added {
-            filters.append_value(filter.index() as u8);
+            // A handful of text filters: the index fits a u8.
+            #[allow(clippy::cast_possible_truncation)]
+            let filter_code = filter.index() as u8;
+            filters.append_value(filter_code);
             ids.append_value(*id);
             values.append_value(compared_form(*filter, raw));
             raws.append_value(raw);

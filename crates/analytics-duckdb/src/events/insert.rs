@@ -293,8 +293,7 @@ fn stored_already(
          AND coalesce(e.subaccount, 0) = i.subaccount)"
     ))?;
     let found = stmt
-        .query_map([], |row| row.get::<_, u64>(0))?
-        .map(|ord| ord.map(|o| o as usize))
+        .query_map([], |row| row.get::<_, usize>(0))?
         .collect::<Result<HashSet<usize>, _>>()?;
     conn.execute_batch("DROP TABLE incoming")?;
     Ok(found)

@@ -201,7 +201,11 @@ fn a_lookup_pages_alike_whether_a_day_is_read_whole_or_counted() {
         }
     }
     let times: Vec<i64> = found.iter().map(|b| timestamp_of(b)).collect();
-    assert_eq!(times.len(), first_day as usize + 50, "every match once");
+    assert_eq!(
+        times.len(),
+        usize::try_from(first_day).unwrap() + 50,
+        "every match once"
+    );
     assert!(times.windows(2).all(|w| w[0] > w[1]), "newest first");
     assert_eq!(times[0], START + DAY + 49);
 }

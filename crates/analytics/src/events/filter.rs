@@ -440,9 +440,9 @@ mod tests {
             ab_test_version: integer("ab_test_version"),
             recipients,
             spans: TextFilter::ALL.map(|f| {
-                let start = texts.len() as u32;
+                let start = u32::try_from(texts.len()).ok()?;
                 texts.push_str(&text(f.field())?);
-                Some((start, texts.len() as u32))
+                Some((start, u32::try_from(texts.len()).ok()?))
             }),
             texts,
         })

@@ -198,6 +198,8 @@ fn day_matches<'t>(
 /// The length of a first slice holding about twice `rows` if `matches` were spread evenly over
 /// `span` seconds: a minute at least, an hour at most. Sorting a slice costs in proportion to
 /// the rows it holds, not to the page.
+// `as` saturates, and the width is clamped next: nothing wraps.
+#[allow(clippy::cast_possible_truncation)]
 fn first_slice(rows: usize, matches: u64, span: i64) -> i64 {
     let width = 2.0 * rows as f64 * span.max(1) as f64 / matches.max(1) as f64;
     (width as i64).clamp(60, 3_600)
