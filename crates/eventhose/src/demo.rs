@@ -198,6 +198,8 @@ async fn stream_traffic(base: String, key: String, rate: f64, backfill: Duration
         let start = now - backfill.as_secs() as i64;
         match simulator(1, start, past_rate) {
             Ok(mut past) => {
+                // `as` saturates: an absurd backfill is capped, not wrapped.
+                #[allow(clippy::cast_possible_truncation)]
                 let events = (past_seconds * past_rate) as usize;
                 let stream = std::iter::from_fn(move || Some(past.next_event())).take(events);
                 if let Err(e) =
@@ -211,8 +213,10 @@ async fn stream_traffic(base: String, key: String, rate: f64, backfill: Duration
     }
     let mut live_config = SendConfig::new(base, key);
     live_config.rate = Some(rate);
-    // About one request a second.
-    live_config.batch_size = (rate.ceil() as usize).max(1);
+    // About one request a second. `as` saturates (NaN and negatives give 0, raised to 1).
+    #[allow(clippy::cast_possible_truncation)]
+    let batch_size = (rate.ceil() as usize).max(1);
+    live_config.batch_size = batch_size;
     match simulator(2, chrono::Utc::now().timestamp(), rate) {
         Ok(mut live) => {
             let stream = std::iter::from_fn(move || Some(live.next_event()));

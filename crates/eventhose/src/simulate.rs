@@ -92,7 +92,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let summary = std::sync::Arc::new(std::sync::Mutex::new(Summary::new()));
     let tally = summary.clone();
     let stream = std::iter::from_fn(move || Some(simulator.next_event()))
-        .take(events as usize)
+        .take(usize::try_from(events).unwrap_or(usize::MAX))
         .inspect(move |event| {
             if let Ok(mut tally) = tally.lock() {
                 tally.record(event.event_type, 0, event.timestamp);

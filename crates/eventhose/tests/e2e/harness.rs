@@ -268,6 +268,8 @@ pub async fn metric(server: &Server, sample: &str) -> Option<f64> {
 }
 
 /// What the counter subscriber has counted for `event_type` (0 if nothing yet).
+// A counter's value is a whole number well inside u64 (and `as` would saturate anyway).
+#[allow(clippy::cast_possible_truncation)]
 pub async fn counted(server: &Server, event_type: &str) -> u64 {
     let sample = format!(
         "eventhose_subscriber_events_total{{subscriber=\"counter\",type=\"{event_type}\"}}"

@@ -242,7 +242,7 @@ async fn metrics_count_exactly_once_across_sigkill() {
             requests
                 .iter()
                 .filter(|(k, _, _)| *k >= next[c])
-                .all(|(k, n, _)| counted[c][*k as usize] >= *n as u64)
+                .all(|(k, n, _)| counted[c][usize::try_from(*k).unwrap()] >= *n as u64)
         })
     })
     .await;
@@ -252,8 +252,9 @@ async fn metrics_count_exactly_once_across_sigkill() {
         let (kind, metric) = CLIENTS[c];
         let mut seen = vec![false; counted[c].len()];
         for (k, n, outcome) in requests {
-            let got = counted[c][*k as usize];
-            seen[*k as usize] = true;
+            let minute = usize::try_from(*k).unwrap();
+            let got = counted[c][minute];
+            seen[minute] = true;
             match outcome {
                 Outcome::Acked => assert_eq!(
                     got, *n as u64,

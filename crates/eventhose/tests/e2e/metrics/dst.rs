@@ -60,7 +60,7 @@ async fn metrics_time_series_across_a_new_york_dst_change() {
         let hour = first_hour + i * HOUR;
         for (j, minute) in [7, 19, 31, 43]
             .into_iter()
-            .take((i % 4 + 1) as usize)
+            .take(usize::try_from(i % 4 + 1).unwrap())
             .enumerate()
         {
             events.push(event(

@@ -331,7 +331,10 @@ pub fn facts(events: &[Value]) -> Vec<Fact> {
                 detail = Some(Detail::Delivery { attempt });
             }
             "bounce" | "out_of_band" => {
-                let class = int_field(event, "bounce_class").unwrap_or(0) as u16;
+                // A class outside u16 is no class (0), as the server reads it.
+                let class = int_field(event, "bounce_class")
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(0);
                 let inband = kind == "bounce";
                 let category = bounce_category(class);
                 let admin = category == "Admin";
