@@ -131,6 +131,8 @@ fn one_day(messages_per_day: u64, start: i64) -> anyhow::Result<(Tally, f64)> {
     let mut sink = Vec::new();
     probe.write_lines(&mut sink, 200_000, LineFormat::Bare);
     let per_message = 200_000.0 / probe.messages_started().max(1) as f64;
+    // `as` saturates: an absurd day is capped, not wrapped.
+    #[allow(clippy::cast_possible_truncation)]
     let events_per_day = (messages_per_day as f64 * per_message) as usize;
     let events = simulate(events_per_day, start, events_per_day as f64 / 86_400.0)?;
     let mut aggregator = Aggregator::default();

@@ -69,7 +69,8 @@ pub async fn feed(
                     return Ok::<_, anyhow::Error>((acks, throttled));
                 };
                 if let Some(spacing) = config.spacing {
-                    let due = started + spacing.saturating_mul(index as u32);
+                    let slot = u32::try_from(index).unwrap_or(u32::MAX);
+                    let due = started + spacing.saturating_mul(slot);
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let (acked, retries) = post_until_accepted(&client, &config, body).await?;
@@ -236,7 +237,7 @@ mod tests {
             .unwrap();
         for (index, acked) in feed.acks.iter().enumerate() {
             assert!(
-                *acked >= feed.started + spacing * index as u32,
+                *acked >= feed.started + spacing * u32::try_from(index).unwrap(),
                 "request {index} went out before its slot"
             );
         }

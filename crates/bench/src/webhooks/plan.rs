@@ -54,7 +54,7 @@ impl IngestPlan {
             simulator.write_lines(&mut body, n, LineFormat::Bare);
             let first = positions.len();
             for id in event_ids(&body) {
-                let position = positions.len() as u32;
+                let position = u32::try_from(positions.len())?;
                 anyhow::ensure!(
                     positions.insert(id, position).is_none(),
                     "the simulator repeated event_id {id}"

@@ -30,9 +30,9 @@ impl Default for EngineSettings {
         Self {
             batch_max_events: engine.batch_max_events,
             batch_max_bytes: engine.batch_max_bytes,
-            flush_interval_ms: engine.flush_interval.as_millis() as u64,
+            flush_interval_ms: u64::try_from(engine.flush_interval.as_millis()).unwrap_or(u64::MAX),
             per_webhook_concurrency: engine.per_webhook_concurrency,
-            timeout_ms: engine.timeout.as_millis() as u64,
+            timeout_ms: u64::try_from(engine.timeout.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }

@@ -43,7 +43,8 @@ impl Windows {
     /// The window `at` falls in.
     fn of(&self, at: Instant) -> u64 {
         let width = self.width.as_nanos().max(1);
-        (at.saturating_duration_since(self.start).as_nanos() / width) as u64
+        u64::try_from(at.saturating_duration_since(self.start).as_nanos() / width)
+            .unwrap_or(u64::MAX)
     }
 }
 
