@@ -39,10 +39,21 @@ impl BenchServer {
     /// Starts `eventhose serve` (the binary `eventhose`) over `dir`, with `env` added to the
     /// inherited environment.
     pub fn start(eventhose: &Path, dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        Self::start_roles(eventhose, dir, None, env)
+    }
+
+    /// [`start`](Self::start) running `roles` (comma-separated), or every role.
+    pub fn start_roles(
+        eventhose: &Path,
+        dir: &Path,
+        roles: Option<&str>,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(eventhose);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(roles.map(|roles| ["--roles", roles]).into_iter().flatten())
             .env("EVENTHOSE_BOOTSTRAP_KEY", BENCH_KEY)
             .env("EVENTHOSE_LOG", "warn")
             .stdout(Stdio::piped());

@@ -6,7 +6,7 @@
 
 mod feeder;
 mod plan;
-mod receiver;
+pub(crate) mod receiver;
 mod settings;
 mod tally;
 
@@ -305,7 +305,7 @@ fn seconds_between(start: Instant, end: Instant) -> f64 {
 }
 
 /// Creates webhook number `n`, subscribed to every event type, aimed at `target`.
-async fn create_webhook(
+pub(crate) async fn create_webhook(
     client: &reqwest::Client,
     base: &str,
     n: usize,
