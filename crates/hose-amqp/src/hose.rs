@@ -421,6 +421,11 @@ impl Hose for AmqpHose {
         !self.inner.is_closed() && self.is_connected()
     }
 
+    /// The consumers of the subscriber's work queue, as the statistics poll last saw them.
+    fn consumers(&self, subscriber: &str) -> Option<u64> {
+        self.inner.stats.consumers(subscriber)
+    }
+
     async fn close(&self) -> Result<(), HoseError> {
         let inner = &self.inner;
         if !inner.publish_gate.close().await {

@@ -61,6 +61,14 @@ impl StatsBoard {
         lock(&self.entries).keys().cloned().collect()
     }
 
+    /// The consumers of `subscriber`'s work queue, once a poll has seen it.
+    pub(crate) fn consumers(&self, subscriber: &str) -> Option<u64> {
+        lock(&self.entries)
+            .get(subscriber)
+            .filter(|stats| stats.observed)
+            .map(|stats| stats.consumers)
+    }
+
     pub(crate) fn snapshot(&self) -> Vec<QueueStats> {
         lock(&self.entries).values().cloned().collect()
     }

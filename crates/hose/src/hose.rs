@@ -50,6 +50,13 @@ pub trait Hose: Send + Sync + 'static {
         true
     }
 
+    /// How many consumers, in every process sharing the hose, read `subscriber`'s deliveries
+    /// as last seen (competing consumers on a broker); `None` where only this process can (a
+    /// local hose) or before it is known.
+    fn consumers(&self, _subscriber: &str) -> Option<u64> {
+        None
+    }
+
     /// Flushes cursors and stops accepting publishes; in-flight publishes finish first. Open subscriptions
     /// then fail with [`HoseError::Closed`]. Idempotent.
     async fn close(&self) -> Result<(), HoseError>;

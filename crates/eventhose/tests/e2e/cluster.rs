@@ -237,3 +237,74 @@ async fn cluster_roles_refuse_stores_they_cannot_share() {
         assert!(said.contains(needed), "{said}");
     }
 }
+
+#[tokio::test]
+async fn cluster_webhooks_workers_share_a_webhooks_concurrency_limit() {
+    let database = TestDatabase::create();
+    let broker = Broker::new();
+    let key = EncryptionKey::generate().to_base64();
+    let mut extra = webhooks_fast();
+    extra.push(("EVENTHOSE_STATE", database.url()));
+    extra.push(("EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY", &key));
+    extra.push(("EVENTHOSE_WEBHOOKS__PER_WEBHOOK_CONCURRENCY", "2"));
+    // Small batches, so that each worker has more ready than its share allows.
+    extra.push(("EVENTHOSE_WEBHOOKS__BATCH_MAX_EVENTS", "5"));
+    let cluster = Cluster {
+        env: broker.env(&extra),
+    };
+    let dirs: Vec<TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let front = cluster.start(dirs[0].path(), "api,ingest");
+    let workers = [
+        cluster.start(dirs[1].path(), "webhooks"),
+        cluster.start(dirs[2].path(), "webhooks"),
+    ];
+    // Each worker sees the other on the queue, and takes half of the limit.
+    for worker in &workers {
+        eventually("each worker takes its share of the limit", || async {
+            metric(worker, "eventhose_webhook_concurrency_share").await == Some(1.0)
+        })
+        .await;
+    }
+    let pause = std::time::Duration::from_millis(300);
+    let receiver = Receiver::start(Behaviour::Slow(pause)).await;
+    create_webhook(&front, &receiver, &["bounce"]).await;
+    for worker in &workers {
+        eventually("the worker loads the webhook", || async {
+            metric(worker, "eventhose_webhooks_loaded").await == Some(1.0)
+        })
+        .await;
+    }
+    let mut sent = BTreeSet::new();
+    for k in 0..30 {
+        let (body, ids) = events("bounce", &format!("limit-{k}"), 5);
+        assert_eq!(ingest(&front, ROOT_KEY, body).await.status(), 200);
+        sent.extend(ids);
+    }
+    eventually("every bounce reaches the slow receiver", || async {
+        receiver.event_ids().is_superset(&sent)
+    })
+    .await;
+    // The receiver answers each POST `pause` after it arrives, and an engine starts a
+    // webhook's next request only once one ends: POSTs arriving less than `pause` apart were
+    // in flight together.
+    let arrivals: Vec<_> = receiver.batches().iter().map(|batch| batch.at).collect();
+    let most_at_once = arrivals
+        .iter()
+        .map(|at| {
+            arrivals
+                .iter()
+                .filter(|other| **other <= *at && at.duration_since(**other) < pause)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        arrivals.len() >= 20,
+        "enough batches to fill the limit: {}",
+        arrivals.len()
+    );
+    assert!(
+        most_at_once <= 2,
+        "{most_at_once} requests in flight to one webhook, over its limit of 2"
+    );
+}

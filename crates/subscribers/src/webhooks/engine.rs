@@ -171,6 +171,7 @@ impl WebhookEngine {
             held: HashMap::new(),
             held_total: 0,
             scrubbed_for: 0,
+            concurrency: concurrency_share(self.config.per_webhook_concurrency, &*hose),
             pace: HashMap::new(),
             backlog: Backlog::default(),
             applied: applied::load(
@@ -201,7 +202,11 @@ impl WebhookEngine {
                     self.settle(&mut state, subscription.as_mut(), attempt).await?;
                     self.release_held(&mut state, subscription.as_mut(), &webhook_id).await?;
                 }
-                _ = flush.tick() => self.flush(&mut state, subscription.as_mut()).await?,
+                _ = flush.tick() => {
+                    state.concurrency =
+                        concurrency_share(self.config.per_webhook_concurrency, &*hose);
+                    self.flush(&mut state, subscription.as_mut()).await?;
+                }
                 _ = prune.tick() => self.prune().await,
                 _ = replays.tick() => {
                     self.scrub_failed_batches(&mut state).await?;
@@ -277,7 +282,7 @@ impl WebhookEngine {
         };
         state.backlog.add(&batch.header);
         let running = state.running.get(&webhook.id).copied().unwrap_or(0);
-        if running >= self.config.per_webhook_concurrency {
+        if running >= state.concurrency {
             return self
                 .hold(
                     state,
@@ -309,7 +314,7 @@ impl WebhookEngine {
         attempt: u32,
         batch: Batch,
     ) -> Result<(), SubscriberError> {
-        let slots = self.config.per_webhook_concurrency.max(1);
+        let slots = state.concurrency.max(1);
         // Held batches are bounded per webhook and in all (as many as may be in flight), so
         // slow webhooks can neither fill memory nor stop the reading of the stream.
         let room = state.held_total < self.config.max_in_flight;
@@ -719,6 +724,21 @@ impl WebhookEngine {
     }
 }
 
+/// This engine's share of a webhook's concurrency limit: all of it alone, and an equal part
+/// when other engines consume the same queue (competing consumers on a broker), so that
+/// together they keep to the limit — at least one request each, so with more engines than the
+/// limit allows, one each.
+fn concurrency_share(limit: usize, hose: &dyn Hose) -> usize {
+    let engines = hose
+        .consumers(WEBHOOKS_SUBSCRIBER)
+        .and_then(|count| usize::try_from(count).ok())
+        .unwrap_or(1)
+        .max(1);
+    let share = (limit / engines).max(1);
+    metrics::gauge!("eventhose_webhook_concurrency_share").set(share as f64);
+    share
+}
+
 /// Everything the loop changes.
 struct LoopState {
     webhooks: HashMap<String, Arc<Webhook>>,
@@ -734,6 +754,8 @@ struct LoopState {
     pace: HashMap<String, Duration>,
     /// The tombstones' version the kept failed batches were last scrubbed for.
     scrubbed_for: u64,
+    /// This engine's share of each webhook's concurrency limit ([`concurrency_share`]).
+    concurrency: usize,
     backlog: Backlog,
     /// The events put in batches within the deduplication window.
     applied: AppliedIds,
