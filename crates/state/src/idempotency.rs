@@ -17,6 +17,27 @@ pub struct StoredAnswer {
     pub created_at: i64,
 }
 
+impl StoredAnswer {
+    /// An answer from its stored columns, checked (a store's rows are written by
+    /// `keep_answer` only, so a mismatch is corruption).
+    pub(crate) fn from_columns(
+        digest: &[u8],
+        status: i64,
+        body: Vec<u8>,
+        created_at: i64,
+    ) -> Result<Self, StateError> {
+        Ok(Self {
+            request_digest: digest.try_into().map_err(|_| {
+                StateError::Corrupt("an ingest request digest is not 32 bytes".into())
+            })?,
+            status: u16::try_from(status)
+                .map_err(|_| StateError::Corrupt(format!("ingest answer status {status}")))?,
+            body,
+            created_at,
+        })
+    }
+}
+
 /// Where ingest answers are kept, per API key and idempotency key.
 pub trait IdempotencyStore: Send + Sync {
     /// The answer stored for `idempotency_key` of API key `key_id` at or after `since` (unix

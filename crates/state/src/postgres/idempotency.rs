@@ -26,17 +26,14 @@ impl IdempotencyStore for PostgresState {
             else {
                 return Ok(None);
             };
-            let digest: &[u8] = row.try_get(0)?;
             let status: i32 = row.try_get(1)?;
-            Ok(Some(StoredAnswer {
-                request_digest: digest.try_into().map_err(|_| {
-                    StateError::Corrupt("an ingest request digest is not 32 bytes".into())
-                })?,
-                status: u16::try_from(status)
-                    .map_err(|_| StateError::Corrupt(format!("ingest answer status {status}")))?,
-                body: row.try_get(2)?,
-                created_at: row.try_get(3)?,
-            }))
+            StoredAnswer::from_columns(
+                row.try_get(0)?,
+                i64::from(status),
+                row.try_get(2)?,
+                row.try_get(3)?,
+            )
+            .map(Some)
         })
     }
 

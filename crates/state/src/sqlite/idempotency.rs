@@ -22,7 +22,7 @@ impl IdempotencyStore for SqliteState {
                 .query_row(params![key_id, idempotency_key, since], |row| {
                     Ok((
                         row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, u16>(1)?,
+                        row.get::<_, i64>(1)?,
                         row.get::<_, Vec<u8>>(2)?,
                         row.get::<_, i64>(3)?,
                     ))
@@ -30,15 +30,7 @@ impl IdempotencyStore for SqliteState {
                 .optional()?;
             found
                 .map(|(digest, status, body, created_at)| {
-                    let request_digest = digest.try_into().map_err(|_| {
-                        StateError::Corrupt("an ingest request digest is not 32 bytes".into())
-                    })?;
-                    Ok(StoredAnswer {
-                        request_digest,
-                        status,
-                        body,
-                        created_at,
-                    })
+                    StoredAnswer::from_columns(&digest, status, body, created_at)
                 })
                 .transpose()
         })
