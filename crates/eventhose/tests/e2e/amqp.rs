@@ -12,7 +12,7 @@ use std::time::Duration;
 use eventhose_state::unix_now;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
@@ -260,18 +260,6 @@ pub(crate) async fn suppressed(server: &Server) -> BTreeSet<String> {
         .collect()
 }
 
-/// Creates a webhook for `events` pointing at `receiver`.
-pub(crate) async fn create_webhook(server: &Server, receiver: &Receiver, events: &[&str]) {
-    let response = client()
-        .post(server.url("/api/v1/webhooks"))
-        .header("Authorization", ROOT_KEY)
-        .json(&json!({ "name": "amqp hook", "target": receiver.url, "events": events }))
-        .send()
-        .await
-        .expect("create webhook");
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-}
-
 async fn status(server: &Server, path: &str) -> u16 {
     client()
         .get(server.url(path))
@@ -302,7 +290,7 @@ async fn amqp_every_subscriber_gets_every_event() {
 
     // The receiver refuses the first three batch POSTs: retries go through the wait queues.
     let receiver = Receiver::start(Behaviour::FailFirst(3, 503)).await;
-    create_webhook(&server, &receiver, &["delivery", "bounce"]).await;
+    create_webhook(&server, &receiver.url, &["delivery", "bounce"]).await;
     let (deliveries, delivery_ids) = events("delivery", "d", 40);
     let (bounces, bounce_ids) = events("bounce", "b", 20);
     let (opens, _) = events("open", "o", 10);
@@ -377,7 +365,7 @@ async fn amqp_a_request_sent_twice_is_counted_and_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &broker.env(&webhooks_fast()));
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     // A client's retry: both copies enter the broker, and RabbitMQ has no positions to
     // recognise them by; the subscribers recognise the event ids.
     let (body, _) = events("delivery", "twice", 30);
@@ -596,7 +584,7 @@ async fn amqp_sigkill_mid_stream_then_restart_delivers_every_acknowledged_event(
     let env = broker.env(&webhooks_fast());
     let server = start(dir.path(), &env);
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["bounce"]).await;
+    create_webhook(&server, &receiver.url, &["bounce"]).await;
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());
     let clients = two_streams(&server, &stop, &seen, true);

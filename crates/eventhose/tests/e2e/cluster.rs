@@ -13,8 +13,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::amqp::{
-    create_webhook, events, metric_total, recipient, stream_bounces, suppressed, webhooks_fast,
-    Broker, Seen,
+    events, metric_total, recipient, stream_bounces, suppressed, webhooks_fast, Broker, Seen,
 };
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
@@ -46,18 +45,13 @@ impl Cluster {
 
 /// The sum of a counter's samples over all label sets (0 when absent).
 async fn summed(server: &Server, name: &str) -> f64 {
-    let Some(text) = try_metrics(server).await else {
+    let Some(text) = try_metrics_text(server).await else {
         return 0.0;
     };
     text.lines()
         .filter(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ']))
         .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum()
-}
-
-async fn try_metrics(server: &Server) -> Option<String> {
-    let response = client().get(server.url("/metrics")).send().await.ok()?;
-    response.text().await.ok()
 }
 
 /// How many times `worker`'s engine has loaded the webhook list.
@@ -86,7 +80,7 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
     // A webhook created through one front process reaches both workers.
     let loads_before = [list_loads(&workers[0]).await, list_loads(&workers[1]).await];
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&front[0], &receiver, &["bounce"]).await;
+    create_webhook(&front[0], &receiver.url, &["bounce"]).await;
     for (worker, before) in workers.iter().zip(loads_before) {
         eventually("the worker loads the new webhook", || async {
             list_loads(worker).await > before
@@ -169,14 +163,12 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
         .expect("the webhook list");
     let id = webhooks["results"][0]["id"].as_str().unwrap().to_string();
     let loads_before = [list_loads(&workers[0]).await, list_loads(&workers[1]).await];
-    let edited = client()
-        .put(front[1].url(&format!("/api/v1/webhooks/{id}")))
-        .header("Authorization", ROOT_KEY)
-        .json(&json!({ "events": ["bounce", "delivery"] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(edited.status(), 200, "{}", edited.text().await.unwrap());
+    send_as_root(
+        client()
+            .put(front[1].url(&format!("/api/v1/webhooks/{id}")))
+            .json(&json!({ "events": ["bounce", "delivery"] })),
+    )
+    .await;
     for (worker, before) in workers.iter().zip(loads_before) {
         eventually("the worker reloads the edited webhook", || async {
             list_loads(worker).await > before
@@ -267,7 +259,7 @@ async fn cluster_webhooks_workers_share_a_webhooks_concurrency_limit() {
     }
     let pause = std::time::Duration::from_millis(300);
     let receiver = Receiver::start(Behaviour::Slow(pause)).await;
-    create_webhook(&front, &receiver, &["bounce"]).await;
+    create_webhook(&front, &receiver.url, &["bounce"]).await;
     for worker in &workers {
         eventually("the worker loads the webhook", || async {
             metric(worker, "eventhose_webhooks_loaded").await == Some(1.0)

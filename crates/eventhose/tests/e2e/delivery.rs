@@ -7,25 +7,6 @@ use serde_json::{json, Value};
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
 
-/// Creates a webhook for `events` pointing at `receiver`; returns (id, signing secret).
-async fn create_webhook(server: &Server, receiver: &Receiver, events: &[&str]) -> (String, String) {
-    let response = client()
-        .post(server.url("/api/v1/webhooks"))
-        .header("Authorization", ROOT_KEY)
-        .json(&json!({ "name": "test hook", "target": receiver.url, "events": events }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    let json: Value = response.json().await.unwrap();
-    let id = json["results"]["id"].as_str().unwrap().to_string();
-    let secret = json["results"]["signing_secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (id, secret)
-}
-
 async fn batch_status(server: &Server, webhook_id: &str) -> Vec<Value> {
     let response = client()
         .get(server.url(&format!("/api/v1/webhooks/{webhook_id}/batch-status")))
@@ -67,7 +48,7 @@ async fn batches_reach_the_receiver_signed_with_sparkposts_headers() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &fast_retries());
     let receiver = Receiver::start(Behaviour::Ok).await;
-    let (id, secret) = create_webhook(&server, &receiver, &["delivery", "bounce"]).await;
+    let (id, secret) = create_webhook(&server, &receiver.url, &["delivery", "bounce"]).await;
 
     let body = format!(
         "{}{}{}",
@@ -170,7 +151,7 @@ async fn a_failing_receiver_is_retried_with_backoff_until_it_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &fast_retries());
     let receiver = Receiver::start(Behaviour::FailFirst(2, 503)).await;
-    let (id, _) = create_webhook(&server, &receiver, &["delivery"]).await;
+    let (id, _) = create_webhook(&server, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "r", 4))
             .await
@@ -211,7 +192,7 @@ async fn a_receiver_down_past_the_attempt_limit_leaves_a_failed_batch() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &fast_retries());
     let receiver = Receiver::start(Behaviour::FailFirst(usize::MAX, 500)).await;
-    let (id, _) = create_webhook(&server, &receiver, &["delivery"]).await;
+    let (id, _) = create_webhook(&server, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "x", 2))
             .await
@@ -272,8 +253,8 @@ async fn a_slow_receiver_does_not_delay_a_fast_one() {
     let server = Server::start(dir.path(), &fast_retries());
     let slow = Receiver::start(Behaviour::Slow(Duration::from_secs(20))).await;
     let fast = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &slow, &["delivery"]).await;
-    create_webhook(&server, &fast, &["delivery"]).await;
+    create_webhook(&server, &slow.url, &["delivery"]).await;
+    create_webhook(&server, &fast.url, &["delivery"]).await;
     for round in 0..5 {
         let body = ndjson("delivery", &format!("s{round}"), 20);
         assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
@@ -299,7 +280,7 @@ async fn a_busy_webhooks_batches_wait_without_being_written_again() {
     ]);
     let server = Server::start(dir.path(), &env);
     let slow = Receiver::start(Behaviour::Slow(Duration::from_millis(1_500))).await;
-    create_webhook(&server, &slow, &["delivery"]).await;
+    create_webhook(&server, &slow.url, &["delivery"]).await;
     // Three batches of one event: one in flight, two waiting for its one request slot.
     let body = ndjson("delivery", "busy", 3);
     assert_eq!(ingest(&server, ROOT_KEY, body).await.status(), 200);
@@ -325,7 +306,7 @@ async fn an_erased_recipients_late_events_are_neither_stored_nor_sent() {
     env.push(("EVENTHOSE_INGEST__MAX_CLOCK_SKEW_SECS", "5"));
     let server = Server::start(dir.path(), &env);
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     let now = chrono::Utc::now().timestamp();
     let line = |id: &str, rcpt: &str, at: i64| {
         json!({"type": "delivery", "event_id": id, "timestamp": at.to_string(),
@@ -417,7 +398,7 @@ async fn sigkill_with_batches_in_flight_loses_no_event() {
     let env = fast_retries();
     let server = Server::start(dir.path(), &env);
     let receiver = Receiver::start(Behaviour::FailFirst(usize::MAX, 500)).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     let mut acknowledged = std::collections::BTreeSet::new();
     for round in 0..10 {
         let prefix = format!("k{round}");
@@ -466,7 +447,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         ]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "n", 35))
             .await
@@ -491,7 +472,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         ]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "b", 40))
             .await
@@ -521,7 +502,7 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         &loopback_targets(&[("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "200")]),
     );
     let receiver = Receiver::start(Behaviour::Ok).await;
-    create_webhook(&server, &receiver, &["delivery"]).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "t", 3))
             .await

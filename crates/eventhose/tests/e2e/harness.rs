@@ -229,6 +229,41 @@ pub fn ndjson(event_type: &str, prefix: &str, n: usize) -> String {
         .collect()
 }
 
+/// Creates a webhook (with the root key) for `events` pointing at `target`; returns its id
+/// and signing secret.
+pub async fn create_webhook(server: &Server, target: &str, events: &[&str]) -> (String, String) {
+    let response = client()
+        .post(server.url("/api/v1/webhooks"))
+        .header("Authorization", ROOT_KEY)
+        .json(&serde_json::json!({ "name": "test hook", "target": target, "events": events }))
+        .send()
+        .await
+        .expect("create webhook");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(status, 200, "creating a webhook: {body}");
+    let field = |name: &str| {
+        body["results"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (field("id"), field("signing_secret"))
+}
+
+/// Sends `request` with the root key and returns the JSON answer, which must be a 200.
+pub async fn send_as_root(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let response = request
+        .header("Authorization", ROOT_KEY)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// POSTs NDJSON to the ingest API.
 pub async fn ingest(
     server: &Server,
@@ -246,7 +281,7 @@ pub async fn ingest(
 }
 
 /// The server's Prometheus text (`GET /metrics`), if it answers.
-async fn try_metrics_text(server: &Server) -> Option<String> {
+pub async fn try_metrics_text(server: &Server) -> Option<String> {
     let response = client().get(server.url("/metrics")).send().await.ok()?;
     response.text().await.ok()
 }

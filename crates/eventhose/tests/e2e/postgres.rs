@@ -18,18 +18,6 @@ fn shared_state<'a>(database: &'a TestDatabase, key: &'a str) -> Vec<(&'a str, &
     ])
 }
 
-async fn send(request: reqwest::RequestBuilder) -> Value {
-    let response = request
-        .header("Authorization", ROOT_KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{status}: {body}");
-    body
-}
-
 #[tokio::test]
 async fn two_servers_share_keys_webhooks_and_suppressions_through_postgres() {
     let database = TestDatabase::create();
@@ -46,11 +34,7 @@ async fn two_servers_share_keys_webhooks_and_suppressions_through_postgres() {
 
     // A webhook created through A is delivered to by B, which was running before it existed:
     // only the change notification tells B's engine about it.
-    let created = send(client().post(a.url("/api/v1/webhooks")).json(&json!({
-        "name": "shared", "target": receiver.url, "events": ["delivery"]
-    })))
-    .await;
-    let id = created["results"]["id"].as_str().unwrap().to_string();
+    let (id, _) = create_webhook(&a, &receiver.url, &["delivery"]).await;
     assert_eq!(
         ingest(&b, ROOT_KEY, ndjson("delivery", "via-b", 5))
             .await
@@ -63,7 +47,7 @@ async fn two_servers_share_keys_webhooks_and_suppressions_through_postgres() {
     .await;
 
     // Edited through B, the webhook changes on A.
-    send(
+    send_as_root(
         client()
             .put(b.url(&format!("/api/v1/webhooks/{id}")))
             .json(&json!({ "events": ["delivery", "bounce"] })),

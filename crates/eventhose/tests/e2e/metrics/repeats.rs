@@ -40,17 +40,8 @@ async fn ingest_ok(server: &Server, body: String) {
 /// Creates a webhook for every type among `events`, pointing at `receiver`; returns its id.
 async fn webhook_for(server: &Server, receiver: &Receiver, events: &[Value]) -> String {
     let types: BTreeSet<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    let response = client()
-        .post(server.url("/api/v1/webhooks"))
-        .header("Authorization", ROOT_KEY)
-        .json(&json!({ "name": "repeats", "target": receiver.url, "events": types }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body["results"]["id"].as_str().unwrap().to_string()
+    let types: Vec<&str> = types.into_iter().collect();
+    create_webhook(server, &receiver.url, &types).await.0
 }
 
 /// The sentinel: an injection after the window, with its own id.
