@@ -3,10 +3,11 @@
 //! `axum::serve` sets no timer, so hyper's header-read timeout never fires, and it accepts
 //! every connection it is offered: a client that opens connections and sends headers a byte
 //! at a time (slowloris) holds tasks and sockets for ever. This loop is that function's
-//! accept-and-serve loop with three limits added: a cap on open connections (at the cap the
+//! accept-and-serve loop with four limits added: a cap on open connections (at the cap the
 //! listener stops accepting and the kernel's backlog holds new ones), a deadline for a
-//! request's headers (which also closes idle keep-alive connections), and a deadline for a
-//! whole request, body included (answered with 408).
+//! request's headers (which also closes idle keep-alive connections), a deadline for a
+//! whole request, body included (answered with 408), and a deadline for each write of an
+//! answer (a client that stops reading is disconnected, so it cannot keep its slot).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -36,6 +37,9 @@ pub struct HttpLimits {
     pub header_read_timeout_ms: u64,
     /// A request, body included, must be answered within this many milliseconds (408).
     pub request_timeout_ms: u64,
+    /// A connection whose client takes none of its answer's bytes for this many milliseconds
+    /// is closed.
+    pub write_timeout_ms: u64,
 }
 
 impl Default for HttpLimits {
@@ -44,6 +48,7 @@ impl Default for HttpLimits {
             max_connections: 1_024,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 60_000,
+            write_timeout_ms: 30_000,
         }
     }
 }
@@ -63,6 +68,7 @@ where
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let header_deadline = Duration::from_millis(limits.header_read_timeout_ms.max(1));
     let request_deadline = Duration::from_millis(limits.request_timeout_ms.max(1));
+    let write_deadline = Duration::from_millis(limits.write_timeout_ms.max(1));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -85,6 +91,10 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // Hyper bounds the reading of headers but not the writing of an answer: each write
+        // must make progress within the deadline, or the connection fails and frees its slot.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(write_deadline));
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let app = app.clone();
@@ -102,7 +112,7 @@ where
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_deadline)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(Box::pin(stream)), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

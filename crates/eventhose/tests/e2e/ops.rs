@@ -150,6 +150,33 @@ async fn connections_past_the_cap_wait_until_a_slot_frees() {
     assert_eq!(status, 200);
 }
 
+/// A client that asks for answers and never reads them (here: three thousand pipelined requests
+/// for the Prometheus page, far more than the socket buffers hold) is disconnected at the write
+/// deadline, so it cannot keep the only connection slot.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_at_the_write_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("EVENTHOSE_HTTP__MAX_CONNECTIONS", "1"),
+            ("EVENTHOSE_HTTP__WRITE_TIMEOUT_MS", "300"),
+        ],
+    );
+    let address = server.base.trim_start_matches("http://");
+    let mut greedy = tokio::net::TcpStream::connect(address).await.unwrap();
+    let requests = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3_000);
+    greedy.write_all(requests.as_bytes()).await.unwrap();
+    // The only slot is the greedy client's until the server gives up on it.
+    let health = tokio::time::timeout(PATIENCE, client().get(server.url("/healthz")).send())
+        .await
+        .expect("a client that stopped reading kept the only connection slot")
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(greedy);
+}
+
 #[tokio::test]
 async fn invented_http_methods_do_not_add_prometheus_series() {
     let dir = tempfile::tempdir().unwrap();
