@@ -13,6 +13,9 @@ pub struct ApiLimits {
     pub suppression_bulk_max_bytes: usize,
     /// Most entries in one suppression bulk body (SparkPost: 10,000).
     pub suppression_bulk_max_entries: usize,
+    /// Largest body of the single-entry suppression routes (`PUT` and `DELETE
+    /// /suppression-list/{recipient}`), in bytes.
+    pub suppression_entry_max_bytes: usize,
     /// Most recipients in one Data Privacy request (SparkPost: 1,000).
     pub data_privacy_max_recipients: usize,
 }
@@ -23,6 +26,7 @@ impl Default for ApiLimits {
             events_page_max_bytes: 32 * 1024 * 1024,
             suppression_bulk_max_bytes: 50 * 1024 * 1024,
             suppression_bulk_max_entries: 10_000,
+            suppression_entry_max_bytes: 64 * 1024,
             data_privacy_max_recipients: 1_000,
         }
     }

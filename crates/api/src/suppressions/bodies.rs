@@ -14,8 +14,6 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ErrorEntry};
 
-/// Largest body of the single-entry routes.
-pub(crate) const MAX_ENTRY_BODY_BYTES: usize = 64 * 1024;
 /// At most this many faults are itemised in a 400; the rest are counted.
 const MAX_LISTED_ERRORS: usize = 100;
 

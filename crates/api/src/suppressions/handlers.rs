@@ -12,7 +12,7 @@ use eventhose_state::{
 use serde_json::{json, Value};
 
 use super::account::{read_scope, write_account};
-use super::bodies::{self, EntryFields, MAX_ENTRY_BODY_BYTES};
+use super::bodies::{self, EntryFields};
 use super::search::{self, Route};
 use super::{run, view, GRANT};
 use crate::auth::Caller;
@@ -134,7 +134,7 @@ pub(crate) async fn upsert_one(
     let account = write_account(key, &headers)?;
     bodies::check_recipient(&recipient, "recipient")
         .map_err(|fault| ApiError::new(StatusCode::BAD_REQUEST, fault))?;
-    let body = bodies::read(body, MAX_ENTRY_BODY_BYTES).await?;
+    let body = bodies::read(body, state.api_limits.suppression_entry_max_bytes).await?;
     let fields = bodies::single_entry(&body)?;
     let upserts: Vec<SuppressionUpsert> = manual(recipient, fields, account, unix_now()).collect();
     let report = run(&state.suppressions, move |store| {
@@ -206,7 +206,7 @@ pub(crate) async fn delete(
             ListSelector::List(id.clone())
         }
     };
-    let body = bodies::read(body, MAX_ENTRY_BODY_BYTES).await?;
+    let body = bodies::read(body, state.api_limits.suppression_entry_max_bytes).await?;
     let deletion = SuppressionDeletion {
         recipient,
         subaccount: account,

@@ -364,6 +364,24 @@ async fn the_older_fields_official_clients_send_are_accepted() {
 }
 
 #[tokio::test]
+async fn a_single_entry_body_is_read_up_to_its_limit_and_refused_past_it() {
+    let h = harness().await;
+    let limit = crate::ApiLimits::default().suppression_entry_max_bytes;
+    let body = |len: usize| {
+        let mut body = br#"{"type":"transactional"}"#.to_vec();
+        body.resize(len, b' ');
+        body
+    };
+    let uri = format!("{LIST}/edge@example.com");
+    let at_limit = h.call(Method::PUT, &uri, &h.root, None, body(limit)).await;
+    assert_eq!(at_limit.status, StatusCode::OK, "{}", at_limit.body);
+    let past = h
+        .call(Method::PUT, &uri, &h.root, None, body(limit + 1))
+        .await;
+    assert_eq!(past.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", past.body);
+}
+
+#[tokio::test]
 async fn bulk_body_is_limited_to_50_mb() {
     let h = harness().await;
     let mut body = br#"{"recipients":[], "padding": ""#.to_vec();
