@@ -106,7 +106,6 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
         use proptest::sample::select;
-        use proptest::test_runner::Config;
         use url::form_urlencoded;
 
         use super::Params;
@@ -126,14 +125,6 @@ mod tests {
             vec(piece, 0..6).prop_map(|pieces| pieces.concat())
         }
 
-        fn config() -> Config {
-            Config {
-                cases: 1_000,
-                failure_persistence: None,
-                ..Config::default()
-            }
-        }
-
         /// What `get` should answer: the first value given, trimmed, absent when blank.
         fn expected_get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
             let (_, value) = pairs.iter().find(|(key, _)| key == name)?;
@@ -141,7 +132,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(eventhose_test_support::proptest_config(1_000))]
 
             /// Pairs written by a form encoder read back in order, and every reader follows
             /// the documented rules.

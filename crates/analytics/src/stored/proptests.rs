@@ -2,19 +2,11 @@
 //! unicode, numbers in every form, nesting, repeated keys, whitespace) and byte edits of them.
 
 use super::differential::check;
+use eventhose_test_support::json_edits::{edited, edits};
+use eventhose_test_support::proptest_config as config;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::sample::{select, Index};
-use proptest::test_runner::Config;
-
-/// Bounded runs without regression files: a failure is kept as a unit test instead.
-fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
+use proptest::sample::select;
 
 /// Field names a search reads, and others.
 const NAMES: &[&str] = &[
@@ -196,33 +188,6 @@ fn stored() -> BoxedStrategy<String> {
             }
         })
         .boxed()
-}
-
-/// Byte edits: replace, delete or insert at a position, with bytes that matter to JSON.
-fn edits() -> BoxedStrategy<Vec<(Index, u8, u8)>> {
-    let byte = prop_oneof![
-        3 => select(&b"{}[]\",:\\ \n0-1.eE+tfnulx\x00\x1f"[..]),
-        1 => select(&[0xc3u8, 0xa9, 0xff, 0x80][..]),
-        1 => any::<u8>(),
-    ];
-    vec((any::<Index>(), 0u8..3, byte), 1..4).boxed()
-}
-
-fn edited(text: &str, edits: &[(Index, u8, u8)]) -> Vec<u8> {
-    let mut bytes = text.as_bytes().to_vec();
-    for (at, op, byte) in edits {
-        if bytes.is_empty() {
-            bytes.push(*byte);
-            continue;
-        }
-        let at = at.index(bytes.len());
-        match op {
-            0 => bytes[at] = *byte,
-            1 => drop(bytes.remove(at)),
-            _ => bytes.insert(at, *byte),
-        }
-    }
-    bytes
 }
 
 proptest! {

@@ -72,17 +72,8 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
         use proptest::sample::select;
-        use proptest::test_runner::Config;
 
         use super::*;
-
-        fn config() -> Config {
-            Config {
-                cases: 1_000,
-                failure_persistence: None,
-                ..Config::default()
-            }
-        }
 
         /// Texts near a cursor's: its parts, separators, signs, spaces, other versions.
         fn near_cursor_text() -> impl Strategy<Value = String> {
@@ -97,7 +88,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(eventhose_test_support::proptest_config(1_000))]
 
             #[test]
             fn every_cursor_round_trips(timestamp in any::<i64>(), seq in any::<u64>(), snapshot in any::<u64>()) {

@@ -570,17 +570,8 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
         use proptest::sample::select;
-        use proptest::test_runner::Config;
 
         use super::*;
-
-        fn config() -> Config {
-            Config {
-                cases: 1_000,
-                failure_persistence: None,
-                ..Config::default()
-            }
-        }
 
         /// The cursor a parsed query pages after, if any.
         fn after(query: &SuppressionQuery) -> Option<SuppressionCursor> {
@@ -652,7 +643,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(eventhose_test_support::proptest_config(1_000))]
 
             #[test]
             fn every_cursor_round_trips_through_its_link(updated in any::<i64>(), position in any::<i64>()) {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventhose_state::unix_now;
+use eventhose_test_support::rabbitmq::rabbitmqctl;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 use serde_json::Value;
@@ -148,21 +149,6 @@ impl Drop for Broker {
             assert_eq!(self.queues(), Vec::<String>::new(), "queues left behind");
         }
     }
-}
-
-/// Runs `rabbitmqctl --quiet ARGS` and returns its standard output.
-fn rabbitmqctl(args: &[&str]) -> String {
-    let output = Command::new("rabbitmqctl")
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub(crate) fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {

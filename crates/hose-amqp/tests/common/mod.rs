@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use eventhose_hose::{Delivery, Hose, Message, Subscription};
 use eventhose_hose_amqp::{AmqpHose, AmqpHoseConfig, AmqpOptions};
+use eventhose_test_support::rabbitmq::rabbitmqctl;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 
@@ -102,21 +102,6 @@ async fn purge(config: &AmqpHoseConfig) {
         )
         .await;
     let _ = connection.close(200, "test cleanup".into()).await;
-}
-
-/// Runs `rabbitmqctl --quiet ARGS` and returns its standard output.
-pub fn rabbitmqctl(args: &[&str]) -> String {
-    let output = Command::new("rabbitmqctl")
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Erlang process ids of the broker's connections whose client named itself `connection_name`.

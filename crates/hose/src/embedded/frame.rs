@@ -297,18 +297,10 @@ mod tests {
         use proptest::collection::vec;
         use proptest::prelude::*;
         use proptest::sample::Index;
-        use proptest::test_runner::Config;
 
         use super::*;
         use crate::embedded::fuzzing::{read_record as read_as_the_reader_does, reseal};
-
-        fn config(cases: u32) -> Config {
-            Config {
-                cases,
-                failure_persistence: None,
-                ..Config::default()
-            }
-        }
+        use eventhose_test_support::proptest_config as config;
 
         /// Batches of messages, empty ones and compressible ones included.
         fn batch() -> impl Strategy<Value = Vec<Message>> {

@@ -4,20 +4,13 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::sample::{select, Index};
-use proptest::test_runner::Config;
+use proptest::sample::select;
+
+use eventhose_test_support::json_edits::{edited, edits};
+use eventhose_test_support::proptest_config as config;
 
 use crate::testing::{assert_matches_reference, reference};
 use crate::{EventType, FieldKind, FIELD_DICTIONARY};
-
-/// Bounded runs without regression files: a failure is kept as a unit test instead.
-fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 /// Characters that matter to JSON strings, recipients and lower-casing.
 fn character() -> BoxedStrategy<char> {
@@ -457,33 +450,6 @@ fn line() -> BoxedStrategy<String> {
             }
         })
         .boxed()
-}
-
-/// Byte edits: replace, delete or insert at a position, with bytes that matter to JSON.
-fn edits() -> BoxedStrategy<Vec<(Index, u8, u8)>> {
-    let byte = prop_oneof![
-        3 => select(&b"{}[]\",:\\ \n0-1.eE+tfnulx\x00\x1f"[..]),
-        1 => select(&[0xc3u8, 0xa9, 0xff, 0x80, 0xed, 0xa0][..]),
-        1 => any::<u8>(),
-    ];
-    vec((any::<Index>(), 0u8..3, byte), 1..4).boxed()
-}
-
-fn edited(line: &str, edits: &[(Index, u8, u8)]) -> Vec<u8> {
-    let mut bytes = line.as_bytes().to_vec();
-    for (at, op, byte) in edits {
-        if bytes.is_empty() {
-            bytes.push(*byte);
-            continue;
-        }
-        let at = at.index(bytes.len());
-        match op {
-            0 => bytes[at] = *byte,
-            1 => drop(bytes.remove(at)),
-            _ => bytes.insert(at, *byte),
-        }
-    }
-    bytes
 }
 
 proptest! {
