@@ -73,6 +73,7 @@ pub async fn run_all<H: HoseHarness>(mut make: impl FnMut() -> H) {
     out_of_order_acks_keep_the_unacked_record(make()).await;
     new_subscriber_starts_at_the_end(make()).await;
     deferred_message_comes_back_after_its_delay(make()).await;
+    messages_deferred_together_survive_a_restart(make()).await;
     deferred_message_survives_restart(make()).await;
     unacked_deferred_message_is_redelivered_after_restart(make()).await;
     due_deferred_messages_come_first_in_due_order(make()).await;
@@ -264,6 +265,41 @@ pub async fn deferred_message_comes_back_after_its_delay<H: HoseHarness>(mut har
         "deferred deliveries have no stream position"
     );
     sub.ack(&delivery.tag).await.expect("ack");
+    expect_marker_next(&*hose, &mut *sub, "an acked deferred message came again").await;
+    close(&*hose).await;
+}
+
+/// Messages deferred in one call each keep their delay and attempt, and outlive a restart.
+pub async fn messages_deferred_together_survive_a_restart<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let deferral = |text: &'static str, ms: u64, attempt: u32| crate::Deferral {
+        message: Bytes::from_static(text.as_bytes()),
+        delay: Duration::from_millis(ms),
+        attempt,
+    };
+    let deferred_at = Instant::now();
+    sub.defer_many(vec![deferral("second", 300, 2), deferral("first", 100, 5)])
+        .await
+        .expect("defer many");
+    drop(sub);
+    close(&*hose).await;
+    let hose = open(&mut harness).await;
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let delivery = next(&mut *sub).await;
+        let text = texts(&delivery).concat();
+        let delay = if text == "second" { 300 } else { 100 };
+        assert!(
+            deferred_at.elapsed() >= Duration::from_millis(delay),
+            "{text} came before its delay"
+        );
+        got.push((text, delivery.attempt));
+        sub.ack(&delivery.tag).await.expect("ack");
+    }
+    got.sort();
+    assert_eq!(got, [("first".to_owned(), 5), ("second".to_owned(), 2)]);
     expect_marker_next(&*hose, &mut *sub, "an acked deferred message came again").await;
     close(&*hose).await;
 }

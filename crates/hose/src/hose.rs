@@ -86,4 +86,25 @@ pub trait Subscription: Send {
         delay: Duration,
         attempt: u32,
     ) -> Result<(), HoseError>;
+
+    /// [`defer`](Self::defer) for several messages, made durable together (on the embedded
+    /// hose, one sync for all of them). On `Err`, some may have been stored.
+    async fn defer_many(&mut self, deferrals: Vec<Deferral>) -> Result<(), HoseError> {
+        for deferral in deferrals {
+            self.defer(deferral.message, deferral.delay, deferral.attempt)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// One message for [`Subscription::defer_many`].
+#[derive(Clone, Debug)]
+pub struct Deferral {
+    /// What to deliver again.
+    pub message: Message,
+    /// After how long.
+    pub delay: Duration,
+    /// The attempt it carries.
+    pub attempt: u32,
 }

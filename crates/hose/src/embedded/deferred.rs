@@ -3,9 +3,11 @@
 //! Storage choice: one append-only file of checksummed `Put` and `Done` records per subscriber. A defer is
 //! one sequential append plus one `sync_data`, the same cost profile as the main log, and an ack is one small
 //! append made durable by the next flush (losing it in a crash only causes a redelivery). Memory holds just an
-//! index (due time, id, file offset), never payloads. Replay on open is a linear scan; when most of the file
-//! is dead (or all of it) it is compacted by rewriting the live `Put`s to a new file and renaming it over the
-//! old one. Alternatives were worse here: a file per message costs a create, an fsync and a directory fsync
+//! index (due time, id, file offset), never payloads. Replay on open is a linear scan. When nothing in the file
+//! is live it is emptied; when most of it is dead, the maintenance task compacts it by copying the live `Put`s to
+//! a new file and renaming it over the old one. The copy runs without the store's lock (the file is append-only,
+//! so what it reads cannot change); only the tail written meanwhile is copied under the lock, so a delayed queue
+//! holding a slow webhook's large backlog never stalls its subscriber for the length of a rewrite. Alternatives were worse here: a file per message costs a create, an fsync and a directory fsync
 //! per defer plus directory churn; an embedded database would add a heavy dependency for a queue that only
 //! needs append, scan and rewrite; and keeping delayed messages in the main log would pin its retention to
 //! the longest delay.
@@ -15,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,7 +25,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::embedded::layout::{sync_dir, write_atomically};
+use crate::embedded::layout::{sync_dir, temp_path};
 use crate::{HoseError, Message};
 
 const KIND_PUT: u8 = 1;
@@ -84,6 +86,9 @@ pub(crate) struct DeferredStore {
     max_message_bytes: u64,
     /// The file is not rewritten or emptied below this size.
     compact_min_bytes: u64,
+    /// Moves whenever the file is replaced or emptied: a compaction copied from an older
+    /// file is abandoned.
+    generation: u64,
     totals: Arc<DeferredTotals>,
 }
 
@@ -112,6 +117,7 @@ impl DeferredStore {
             closed: false,
             max_message_bytes,
             compact_min_bytes: DEFAULT_COMPACT_MIN_BYTES,
+            generation: 0,
             totals: Arc::new(DeferredTotals::default()),
         };
         store.replay()?;
@@ -131,27 +137,56 @@ impl DeferredStore {
         due_ms: u64,
         attempt: u32,
     ) -> Result<u64, HoseError> {
+        let ids = self.put_many(&[(message, due_ms, attempt)])?;
+        Ok(ids.first().copied().unwrap_or_default())
+    }
+
+    /// Durably stores each `(message, due_ms, attempt)` with one sync for all; returns their
+    /// ids. On failure none is stored.
+    pub(crate) fn put_many(
+        &mut self,
+        messages: &[(&[u8], u64, u32)],
+    ) -> Result<Vec<u64>, HoseError> {
         self.ensure_open()?;
-        if message.len() as u64 > self.max_message_bytes {
+        if let Some((message, _, _)) = messages
+            .iter()
+            .find(|(message, _, _)| message.len() as u64 > self.max_message_bytes)
+        {
             return Err(HoseError::TooLarge {
                 bytes: message.len() as u64,
                 max_bytes: self.max_message_bytes,
             });
         }
-        let id = self.next_id;
-        let mut body = Vec::with_capacity(PUT_FIXED + message.len());
-        body.extend_from_slice(&id.to_le_bytes());
-        body.extend_from_slice(&due_ms.to_le_bytes());
-        body.extend_from_slice(&attempt.to_le_bytes());
-        body.extend_from_slice(message);
-        let offset = self.file_len;
-        let record_len = self.append(KIND_PUT, &body)?;
-        self.file.sync_data()?;
+        let start = self.file_len;
+        let mut records = Vec::with_capacity(messages.len());
+        for (i, &(message, due_ms, attempt)) in messages.iter().enumerate() {
+            let id = self.next_id + i as u64;
+            let offset = self.file_len;
+            match self.append(KIND_PUT, &put_body(id, due_ms, attempt, message)) {
+                Ok(record_len) => records.push((id, due_ms, attempt, offset, record_len)),
+                Err(err) => return Err(self.cut_back(start, err)),
+            }
+        }
+        if let Err(err) = self.file.sync_data() {
+            return Err(self.cut_back(start, err.into()));
+        }
         self.unsynced = false;
-        self.next_id += 1;
-        self.insert(id, due_ms, attempt, offset, record_len);
+        self.next_id += messages.len() as u64;
+        let ids = records.iter().map(|record| record.0).collect();
+        for (id, due_ms, attempt, offset, record_len) in records {
+            self.insert(id, due_ms, attempt, offset, record_len);
+        }
         self.publish_totals();
-        Ok(id)
+        Ok(ids)
+    }
+
+    /// Cuts the file back to `len` after a failed write, so no record the index lacks stays
+    /// in it; returns `err`.
+    fn cut_back(&mut self, len: u64, err: HoseError) -> HoseError {
+        if self.file.set_len(len).is_ok() {
+            self.file_len = len;
+        }
+        err
     }
 
     /// Hands out the earliest due message not already in flight, or says when the next one is due.
@@ -188,7 +223,7 @@ impl DeferredStore {
         }
         self.append(KIND_DONE, &id.to_le_bytes())?;
         self.unsynced = true;
-        self.maybe_compact()?;
+        self.empty_if_dead()?;
         self.publish_totals();
         Ok(())
     }
@@ -348,38 +383,115 @@ impl DeferredStore {
         Ok(())
     }
 
-    /// Rewrites the file when it holds nothing live, or mostly dead records.
-    fn maybe_compact(&mut self) -> Result<(), HoseError> {
-        if self.file_len == 0 || self.file_len < self.compact_min_bytes {
+    /// Empties the file once nothing in it is live (cheap: a truncation and a sync).
+    fn empty_if_dead(&mut self) -> Result<(), HoseError> {
+        if !self.by_due.is_empty() || self.file_len == 0 || self.file_len < self.compact_min_bytes {
             return Ok(());
         }
-        if self.by_due.is_empty() {
-            self.file.set_len(0)?;
-            self.file.sync_data()?;
-            self.file_len = 0;
-            self.live_bytes = 0;
-            self.unsynced = false;
+        self.file.set_len(0)?;
+        self.file.sync_data()?;
+        self.file_len = 0;
+        self.live_bytes = 0;
+        self.unsynced = false;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// The first step of a compaction, under the lock: what to copy, when the file is large
+    /// and mostly dead. The copy ([`CompactionSnapshot::copy`]) runs without the lock.
+    pub(crate) fn compaction_snapshot(&self) -> Option<CompactionSnapshot> {
+        if self.closed
+            || self.file_len < self.compact_min_bytes
+            || self.by_due.is_empty()
+            || self.live_bytes * 2 > self.file_len
+        {
+            return None;
+        }
+        Some(CompactionSnapshot {
+            source: self.path.clone(),
+            generation: self.generation,
+            end: self.file_len,
+            live: self
+                .by_due
+                .iter()
+                .map(|(&(due_ms, id), entry)| Copy {
+                    id,
+                    due_ms,
+                    attempt: entry.attempt,
+                    payload_offset: entry.payload_offset,
+                    payload_len: entry.payload_len,
+                })
+                .collect(),
+        })
+    }
+
+    /// The last step of a compaction, under the lock: copies what was put since the snapshot,
+    /// marks done what was done since, and puts the new file in place of the old one. A
+    /// compaction of a file replaced meanwhile is abandoned.
+    pub(crate) fn finish_compaction(&mut self, copied: CopiedFile) -> Result<(), HoseError> {
+        let CopiedFile {
+            generation,
+            end,
+            temp,
+            mut out,
+            mut written,
+            mut moved,
+        } = copied;
+        if self.closed || generation != self.generation {
+            drop(out);
+            let _ = std::fs::remove_file(&temp);
             return Ok(());
         }
-        if self.live_bytes * 2 > self.file_len {
-            return Ok(());
+        // Done since the snapshot: a `Done` keeps a replay from bringing them back.
+        let done_since: Vec<u64> = moved
+            .keys()
+            .copied()
+            .filter(|id| !self.due_of.contains_key(id))
+            .collect();
+        for id in done_since {
+            moved.remove(&id);
+            let record = encode_record(KIND_DONE, &id.to_le_bytes())?;
+            out.write_all(&record)?;
+            written += record.len() as u64;
         }
-        // Only a capacity hint: without it the buffer grows as it fills.
-        let mut contents = Vec::with_capacity(usize::try_from(self.live_bytes).unwrap_or_default());
-        let mut new_offsets = Vec::with_capacity(self.by_due.len());
+        // Put since the snapshot: their records lie past its end.
+        let mut payload = Vec::new();
         for (&(due_ms, id), entry) in &self.by_due {
-            let mut payload = vec![0u8; entry.payload_len];
+            if moved.contains_key(&id) {
+                continue;
+            }
+            debug_assert!(entry.payload_offset >= end);
+            payload.resize(entry.payload_len, 0);
             self.file
                 .read_exact_at(&mut payload, entry.payload_offset)?;
-            let mut body = Vec::with_capacity(PUT_FIXED + payload.len());
-            body.extend_from_slice(&id.to_le_bytes());
-            body.extend_from_slice(&due_ms.to_le_bytes());
-            body.extend_from_slice(&entry.attempt.to_le_bytes());
-            body.extend_from_slice(&payload);
-            new_offsets.push(contents.len() as u64);
-            contents.extend_from_slice(&encode_record(KIND_PUT, &body)?);
+            let record = encode_record(KIND_PUT, &put_body(id, due_ms, entry.attempt, &payload))?;
+            out.write_all(&record)?;
+            moved.insert(id, (written, record.len() as u64));
+            written += record.len() as u64;
         }
-        write_atomically(&self.path, &contents, false)?;
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_data()?;
+        self.replace_file(&temp)?;
+        let mut live_bytes = 0;
+        for (&(_, id), entry) in &mut self.by_due {
+            if let Some(&(offset, record_len)) = moved.get(&id) {
+                entry.payload_offset = offset + (RECORD_HEADER + PUT_FIXED) as u64;
+                entry.record_len = record_len;
+                live_bytes += record_len;
+            }
+        }
+        tracing::debug!(file = %self.path.display(), from = self.file_len, to = written, "compacted delayed queue");
+        self.file_len = written;
+        self.live_bytes = live_bytes;
+        self.unsynced = false;
+        self.publish_totals();
+        Ok(())
+    }
+
+    /// Renames `temp` over the file, makes that durable and reopens it.
+    fn replace_file(&mut self, temp: &Path) -> Result<(), HoseError> {
+        std::fs::rename(temp, &self.path)?;
         if let Some(parent) = self.path.parent() {
             sync_dir(parent)?;
         }
@@ -387,15 +499,95 @@ impl DeferredStore {
             .read(true)
             .append(true)
             .open(&self.path)?;
-        for (entry, offset) in self.by_due.values_mut().zip(new_offsets) {
-            entry.payload_offset = offset + (RECORD_HEADER + PUT_FIXED) as u64;
-        }
-        tracing::debug!(file = %self.path.display(), from = self.file_len, to = contents.len(), "compacted delayed queue");
-        self.file_len = contents.len() as u64;
-        self.live_bytes = self.file_len;
-        self.unsynced = false;
+        self.generation += 1;
         Ok(())
     }
+}
+
+/// One live message a compaction copies.
+#[derive(Debug)]
+struct Copy {
+    id: u64,
+    due_ms: u64,
+    attempt: u32,
+    payload_offset: u64,
+    payload_len: usize,
+}
+
+/// What a compaction copies, taken under the store's lock.
+#[derive(Debug)]
+pub(crate) struct CompactionSnapshot {
+    source: PathBuf,
+    generation: u64,
+    /// The file's length when taken: everything put later lies past it.
+    end: u64,
+    live: Vec<Copy>,
+}
+
+/// A compaction's new file, written but not yet in place.
+pub(crate) struct CopiedFile {
+    generation: u64,
+    end: u64,
+    temp: PathBuf,
+    out: BufWriter<File>,
+    written: u64,
+    /// Where each copied message's record starts in the new file, and its length.
+    moved: HashMap<u64, (u64, u64)>,
+}
+
+impl CompactionSnapshot {
+    /// Copies the snapshot's live messages into a new file, without the store's lock: the
+    /// file only grows, and a replaced one is still readable through the handle opened here.
+    pub(crate) fn copy(self) -> Result<CopiedFile, HoseError> {
+        // A name of its own: a rewrite may write the store's usual temporary file meanwhile.
+        let mut name = self.source.as_os_str().to_owned();
+        name.push(".compaction");
+        let temp = temp_path(Path::new(&name));
+        let copied = self.copy_to(&temp);
+        if copied.is_err() {
+            // Emptied meanwhile (the copy read past its end), or an I/O error: tried again
+            // at the next maintenance.
+            let _ = std::fs::remove_file(&temp);
+        }
+        copied
+    }
+
+    fn copy_to(self, temp: &Path) -> Result<CopiedFile, HoseError> {
+        let source = File::open(&self.source)?;
+        let mut out = BufWriter::new(File::create(temp)?);
+        let mut written = 0u64;
+        let mut moved = HashMap::with_capacity(self.live.len());
+        let mut payload = Vec::new();
+        for copy in &self.live {
+            payload.resize(copy.payload_len, 0);
+            source.read_exact_at(&mut payload, copy.payload_offset)?;
+            let record = encode_record(
+                KIND_PUT,
+                &put_body(copy.id, copy.due_ms, copy.attempt, &payload),
+            )?;
+            out.write_all(&record)?;
+            moved.insert(copy.id, (written, record.len() as u64));
+            written += record.len() as u64;
+        }
+        Ok(CopiedFile {
+            generation: self.generation,
+            end: self.end,
+            temp: temp.to_path_buf(),
+            out,
+            written,
+            moved,
+        })
+    }
+}
+
+/// The body of a `Put` record.
+fn put_body(id: u64, due_ms: u64, attempt: u32, message: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(PUT_FIXED + message.len());
+    body.extend_from_slice(&id.to_le_bytes());
+    body.extend_from_slice(&due_ms.to_le_bytes());
+    body.extend_from_slice(&attempt.to_le_bytes());
+    body.extend_from_slice(message);
+    body
 }
 
 fn encode_record(kind: u8, body: &[u8]) -> Result<Vec<u8>, HoseError> {
@@ -581,6 +773,12 @@ mod tests {
         for id in ids.iter().filter(|id| !keep.contains(id)) {
             store.done(*id).unwrap();
         }
+        let snapshot = store.compaction_snapshot().expect("mostly dead");
+        store.finish_compaction(snapshot.copy().unwrap()).unwrap();
+        assert!(
+            store.compaction_snapshot().is_none(),
+            "nothing left to gain"
+        );
         let size = std::fs::metadata(&path).unwrap().len();
         let written = 40 * message.len() as u64;
         assert!(
@@ -593,6 +791,44 @@ mod tests {
         let (id, _, payload) = due(&mut store, 100).unwrap();
         assert_eq!((id, payload.len()), (keep[0], message.len()));
         assert_eq!(due(&mut store, 100).unwrap().0, keep[1]);
+    }
+
+    #[test]
+    fn a_compaction_copies_without_the_lock_and_keeps_what_changed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.deferred");
+        let mut store = DeferredStore::open(&path, MAX).unwrap();
+        store.compact_min_bytes = 64 * 1024;
+        let message = vec![3u8; 16 * 1024];
+        let ids: Vec<u64> = (0..20)
+            .map(|i| store.put(&message, 100 + i, 1).unwrap())
+            .collect();
+        for id in &ids[..16] {
+            store.done(*id).unwrap();
+        }
+        let snapshot = store.compaction_snapshot().expect("mostly dead");
+        // While the copy runs: one copied message is delivered, two new ones are put (one
+        // delivered again at once).
+        let copied = snapshot.copy().unwrap();
+        store.done(ids[17]).unwrap();
+        let late = store.put(b"late", 50, 2).unwrap();
+        let gone = store.put(b"gone", 60, 2).unwrap();
+        store.done(gone).unwrap();
+        store.finish_compaction(copied).unwrap();
+        let expect = [(late, 2, b"late".to_vec()), (ids[16], 1, message.clone())];
+        let expect_rest = [(ids[18], 1, message.clone()), (ids[19], 1, message.clone())];
+        let check = |store: &mut DeferredStore| {
+            assert_eq!(store.len(), 4);
+            for (id, attempt, payload) in expect.iter().chain(&expect_rest) {
+                let (got, got_attempt, got_payload) = due(store, 1_000).unwrap();
+                assert_eq!((got, got_attempt), (*id, *attempt));
+                assert_eq!(&got_payload[..], &payload[..]);
+            }
+        };
+        check(&mut store);
+        assert!(std::fs::metadata(&path).unwrap().len() < 5 * message.len() as u64);
+        drop(store);
+        check(&mut DeferredStore::open(&path, MAX).unwrap());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Periodic maintenance: persist cursors, sync delayed queues, publish lag, delete fully consumed segments.
+//! Periodic maintenance: persist cursors, sync and compact delayed queues, publish lag, delete fully consumed
+//! segments.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -48,6 +49,7 @@ pub(crate) async fn flush(shared: &Arc<Shared>) -> Result<(), HoseError> {
                 renamed.push((state, acked));
             }
             lock(&state.deferred).sync()?;
+            compact_deferred(state)?;
         }
         // One directory fsync makes all the renames durable; only then may retention rely on the new
         // cursors (a cursor reverting after a crash must never point into a deleted segment).
@@ -67,6 +69,16 @@ pub(crate) async fn flush(shared: &Arc<Shared>) -> Result<(), HoseError> {
         state.report_lag(end);
     }
     apply_retention(shared, &states, end).await
+}
+
+/// Compacts a subscriber's delayed queue if it is mostly dead. The copy, the long part, runs
+/// without the queue's lock, so its subscriber is not held up meanwhile.
+fn compact_deferred(state: &SubscriberState) -> Result<(), HoseError> {
+    let Some(snapshot) = lock(&state.deferred).compaction_snapshot() else {
+        return Ok(());
+    };
+    let copied = snapshot.copy()?;
+    lock(&state.deferred).finish_compaction(copied)
 }
 
 /// Deletes the segments that lie wholly below every subscriber's persisted cursor (all sealed segments

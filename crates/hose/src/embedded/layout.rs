@@ -124,9 +124,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// With `sync_parent` the rename itself is made durable too; without it a crash may leave the previous
 /// version, which callers must accept.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8], sync_parent: bool) -> io::Result<()> {
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(TEMP_SUFFIX);
-    let temp = PathBuf::from(temp);
+    let temp = temp_path(path);
     {
         let mut file = File::create(&temp)?;
         io::Write::write_all(&mut file, contents)?;
@@ -139,6 +137,14 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8], sync_parent: bool) 
         }
     }
     Ok(())
+}
+
+/// Where a new version of `path` is written before it is renamed over it; a leftover one is
+/// removed when the hose opens.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(TEMP_SUFFIX);
+    PathBuf::from(temp)
 }
 
 /// Removes `path`, treating an already missing file as success.

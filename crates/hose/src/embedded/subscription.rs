@@ -16,7 +16,7 @@ use crate::embedded::subscriber::SubscriberState;
 use crate::embedded::Shared;
 use crate::error::join_error;
 use crate::sync_util::lock;
-use crate::{Delivery, DeliveryTag, HoseError, Message, Subscription};
+use crate::{Deferral, Delivery, DeliveryTag, HoseError, Message, Subscription};
 
 /// A stream record handed out and not yet covered by the cursor.
 #[derive(Debug)]
@@ -261,6 +261,28 @@ impl Subscription for EmbeddedSubscription {
             .map_err(join_error)??;
         self.state.deferred_writes.increment(1);
         self.defers += 1;
+        self.deferred_not_due_before = 0;
+        Ok(())
+    }
+
+    async fn defer_many(&mut self, deferrals: Vec<Deferral>) -> Result<(), HoseError> {
+        self.ensure_open()?;
+        if deferrals.is_empty() {
+            return Ok(());
+        }
+        let count = deferrals.len();
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || {
+            let messages: Vec<(&[u8], u64, u32)> = deferrals
+                .iter()
+                .map(|d| (&d.message[..], due_unix_ms(d.delay), d.attempt))
+                .collect();
+            lock(&state.deferred).put_many(&messages)
+        })
+        .await
+        .map_err(join_error)??;
+        self.state.deferred_writes.increment(count as u64);
+        self.defers += count as u64;
         self.deferred_not_due_before = 0;
         Ok(())
     }

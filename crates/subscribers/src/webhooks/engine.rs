@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
+use eventhose_hose::{Deferral, Delivery, DeliveryTag, Hose, HoseError, Subscription};
 use eventhose_model::{event_identity, unix_minute, AppliedIds, EventType};
 use eventhose_state::{
     unix_now, AppliedBatch, AppliedEventStore, BatchStatus, Tombstones, Webhook, WebhookStore,
@@ -170,6 +170,7 @@ impl WebhookEngine {
             in_flight: JoinSet::new(),
             held: HashMap::new(),
             held_total: 0,
+            sealed: Vec::new(),
             scrubbed_for: 0,
             concurrency: concurrency_share(self.config.per_webhook_concurrency, &*hose),
             pace: HashMap::new(),
@@ -255,8 +256,10 @@ impl WebhookEngine {
             // With no active webhook there is nothing to route: skip reading the events.
             if state.webhooks.values().any(|webhook| webhook.active) {
                 for message in &delivery.messages {
-                    self.route(state, subscription, message).await?;
+                    self.route(state, message)?;
                 }
+                // The batches these events filled, made durable together.
+                self.persist_sealed(state, subscription).await?;
             }
             state.pending_acks.push(delivery.tag);
             return Ok(());
@@ -414,13 +417,9 @@ impl WebhookEngine {
         });
     }
 
-    /// Adds one stored event to the open batch of every webhook that wants it.
-    async fn route(
-        &self,
-        state: &mut LoopState,
-        subscription: &mut dyn Subscription,
-        message: &[u8],
-    ) -> Result<(), SubscriberError> {
+    /// Adds one stored event to the open batch of every webhook that wants it; a batch it
+    /// fills is sealed, to be persisted with the others of its delivery.
+    fn route(&self, state: &mut LoopState, message: &[u8]) -> Result<(), SubscriberError> {
         let routing: Routing<'_> = serde_json::from_slice(message)
             .map_err(|e| SubscriberError::BadMessage(format!("stored event: {e}")))?;
         if !self.tombstones.is_empty()
@@ -474,9 +473,7 @@ impl WebhookEngine {
         }
         for webhook_id in full {
             if let Some(open) = state.open.remove(&webhook_id) {
-                let batch = open.seal(&webhook_id, unix_now());
-                self.persist(subscription, &mut state.backlog, batch)
-                    .await?;
+                state.sealed.push(open.seal(&webhook_id, unix_now()));
             }
         }
         Ok(())
@@ -492,11 +489,10 @@ impl WebhookEngine {
         let now = unix_now();
         for (webhook_id, open) in state.open.drain() {
             if open.events() > 0 {
-                let batch = open.seal(&webhook_id, now);
-                self.persist(subscription, &mut state.backlog, batch)
-                    .await?;
+                state.sealed.push(open.seal(&webhook_id, now));
             }
         }
+        self.persist_sealed(state, subscription).await?;
         // The batches holding these events are durable: remember the events, then let the
         // hose forget them. A crash between the two sends them again (at least once).
         let (ids, forget_before) = applied::take_for_commit(&mut state.applied);
@@ -517,19 +513,32 @@ impl WebhookEngine {
         Ok(())
     }
 
-    /// Puts a sealed batch in the durable delayed queue, due now, as attempt 1.
-    async fn persist(
+    /// Puts the sealed batches in the durable delayed queue, due now, as attempt 1, all made
+    /// durable together (one write and one sync for all of them on the embedded hose, where
+    /// one per batch held the loop up for each).
+    async fn persist_sealed(
         &self,
+        state: &mut LoopState,
         subscription: &mut dyn Subscription,
-        backlog: &mut Backlog,
-        batch: Batch,
     ) -> Result<(), SubscriberError> {
-        backlog.add(&batch.header);
-        metrics::counter!("eventhose_webhook_batches_created_total", "webhook" => batch.header.webhook_id.clone())
-            .increment(1);
-        subscription
-            .defer(batch.encode(), Duration::ZERO, 1)
-            .await?;
+        if state.sealed.is_empty() {
+            return Ok(());
+        }
+        let deferrals = state
+            .sealed
+            .drain(..)
+            .map(|batch| {
+                state.backlog.add(&batch.header);
+                metrics::counter!("eventhose_webhook_batches_created_total", "webhook" => batch.header.webhook_id.clone())
+                    .increment(1);
+                Deferral {
+                    message: batch.encode(),
+                    delay: Duration::ZERO,
+                    attempt: 1,
+                }
+            })
+            .collect();
+        subscription.defer_many(deferrals).await?;
         Ok(())
     }
 
@@ -750,6 +759,8 @@ struct LoopState {
     held: HashMap<String, VecDeque<Held>>,
     /// The number of batches in `held`.
     held_total: usize,
+    /// Batches sealed and not yet persisted (see [`WebhookEngine::persist_sealed`]).
+    sealed: Vec<Batch>,
     /// Each webhook's recent time per request (a moving average).
     pace: HashMap<String, Duration>,
     /// The tombstones' version the kept failed batches were last scrubbed for.
