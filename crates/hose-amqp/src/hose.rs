@@ -413,6 +413,7 @@ impl Hose for AmqpHose {
                 .collect(),
             segments: 0,
             disk_bytes: 0,
+            retained_from: None,
         }
     }
 

@@ -57,6 +57,15 @@ pub trait Hose: Send + Sync + 'static {
         None
     }
 
+    /// Makes everything published so far deletable from disk as soon as every subscriber has
+    /// acknowledged it (the embedded hose seals its active segment, which retention never
+    /// deletes), and returns the log's end: once [`HoseStats::retained_from`] reaches it, no
+    /// byte published before this call is on disk any more. `None` where the hose cannot tell
+    /// (a broker keeps its queues' storage to itself). For erasure.
+    async fn seal(&self) -> Result<Option<u64>, HoseError> {
+        Ok(None)
+    }
+
     /// Flushes cursors and stops accepting publishes; in-flight publishes finish first. Open subscriptions
     /// then fail with [`HoseError::Closed`]. Idempotent.
     async fn close(&self) -> Result<(), HoseError>;
@@ -96,6 +105,18 @@ pub trait Subscription: Send {
         }
         Ok(())
     }
+
+    /// Passes every message of THIS subscriber's delayed queue through `rewrite` and rewrites
+    /// the queue's storage with the results, leaving nothing on disk of what it replaced,
+    /// dropped or had delivered before (for erasure). Due times, attempts and the tags of
+    /// messages in flight stay as they were; acknowledging a dropped one is harmless. `None`
+    /// where the queue is not this process's to rewrite (a broker's delay queues).
+    async fn rewrite_deferred(
+        &mut self,
+        _rewrite: Rewriter,
+    ) -> Result<Option<RewriteReport>, HoseError> {
+        Ok(None)
+    }
 }
 
 /// One message for [`Subscription::defer_many`].
@@ -107,4 +128,29 @@ pub struct Deferral {
     pub delay: Duration,
     /// The attempt it carries.
     pub attempt: u32,
+}
+
+/// What [`Subscription::rewrite_deferred`] does with one delayed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rewrite {
+    /// Keep it as it is.
+    Keep,
+    /// Keep these bytes in its place.
+    Replace(Message),
+    /// Remove it.
+    Drop,
+}
+
+/// Decides the fate of each delayed message in [`Subscription::rewrite_deferred`].
+pub type Rewriter = std::sync::Arc<dyn Fn(&[u8]) -> Rewrite + Send + Sync>;
+
+/// What a rewrite of a delayed queue did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RewriteReport {
+    /// Messages left as they were.
+    pub kept: usize,
+    /// Messages whose bytes were replaced.
+    pub replaced: usize,
+    /// Messages removed.
+    pub dropped: usize,
 }

@@ -25,7 +25,7 @@ mod sync_util;
 
 pub use delivery::{Delivery, DeliveryTag, Message, PublishReceipt};
 pub use error::HoseError;
-pub use hose::{Deferral, Hose, Subscription};
+pub use hose::{Deferral, Hose, Rewrite, RewriteReport, Rewriter, Subscription};
 pub use name::{validate_subscriber_name, MAX_SUBSCRIBER_NAME_LEN};
 pub use publish_gate::{Admission, PublishGate, PublishPass};
 pub use stats::{HoseStats, SubscriberStats};

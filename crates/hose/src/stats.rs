@@ -11,6 +11,9 @@ pub struct HoseStats {
     pub segments: usize,
     /// Bytes used on disk by the log and the delayed queues.
     pub disk_bytes: u64,
+    /// The log position of the oldest byte still on disk (embedded hose), `None` where the
+    /// hose cannot tell (a broker keeps its storage to itself).
+    pub retained_from: Option<u64>,
 }
 
 /// Progress of one subscriber.

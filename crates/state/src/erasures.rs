@@ -36,6 +36,9 @@ pub struct Tombstones {
     by_digest: RwLock<HashMap<[u8; 32], i64>>,
     /// How many tombstones were added: writers that keep their own copy reload when it moves.
     version: AtomicU64,
+    /// The version the copies kept at rest by this process's webhook engine (its delayed
+    /// queue and failed batches) were last rewritten for.
+    scrubbed_at_rest: AtomicU64,
 }
 
 impl Tombstones {
@@ -91,6 +94,18 @@ impl Tombstones {
     /// How many tombstones were added so far.
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// Records that the copies the webhook engine keeps at rest no longer hold the events of
+    /// the recipients erased up to `version`.
+    pub fn mark_scrubbed_at_rest(&self, version: u64) {
+        self.scrubbed_at_rest.fetch_max(version, Ordering::AcqRel);
+    }
+
+    /// Whether the webhook engine's copies at rest were rewritten for every erasure up to
+    /// `version`.
+    pub fn scrubbed_at_rest(&self, version: u64) -> bool {
+        self.scrubbed_at_rest.load(Ordering::Acquire) >= version
     }
 
     /// Whether an event at `timestamp` naming `recipient` belongs to an erased recipient.

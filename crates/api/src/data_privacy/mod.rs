@@ -145,6 +145,7 @@ async fn rtbf_request(
             .await?
             .total();
     }
+    crate::events::erase::watch_copies_at_rest(&state).await?;
     tracing::info!(erased, "right-to-be-forgotten request done");
     Ok(saved())
 }

@@ -53,6 +53,7 @@ pub(super) async fn erase(
         }
     };
     let report = erase_recipient(&state, recipient.clone()).await?;
+    let at_rest = watch_copies_at_rest(&state).await?;
     tracing::info!(
         erased = report.total(),
         "erased a recipient's message events"
@@ -67,8 +68,64 @@ pub(super) async fn erase(
             "recipient": recipient,
             "erased": erased,
             "total": report.total(),
+            "at_rest": at_rest.as_str(),
         }
     })))
+}
+
+/// Where the copies an erasure cannot delete at once stand (they are never stored or sent
+/// again; these are the bytes still on disk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtRest {
+    /// The hose's segments and the webhook delayed queue may still hold them; the server logs
+    /// and counts (`eventhose_erasures_at_rest_completed_total`) when the last one is gone.
+    Pending,
+    /// The hose is a broker's: its queues keep their copies until each is consumed, and no
+    /// process can tell when that is.
+    InBroker,
+}
+
+impl AtRest {
+    fn as_str(self) -> &'static str {
+        match self {
+            AtRest::Pending => "pending",
+            AtRest::InBroker => "in_broker_queues_until_consumed",
+        }
+    }
+}
+
+/// How often a pending erasure checks for the last copy at rest.
+const AT_REST_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Seals the hose after an erasure and watches, in the background, for the last copy of
+/// anything published before it to leave the disk: the hose's segments (deleted once every
+/// subscriber has taken them) and the webhook delayed queue (rewritten by the webhooks
+/// engine). Logs and counts when that happens.
+pub(crate) async fn watch_copies_at_rest(state: &AppState) -> Result<AtRest, ApiError> {
+    let Some(sealed) = state.hose.seal().await.map_err(ApiError::internal)? else {
+        return Ok(AtRest::InBroker);
+    };
+    let version = state.tombstones.version();
+    let (hose, tombstones) = (state.hose.clone(), state.tombstones.clone());
+    let pending = metrics::gauge!("eventhose_erasures_at_rest_pending");
+    pending.increment(1.0);
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        loop {
+            let hose_gone = hose.stats().retained_from.is_none_or(|from| from >= sealed);
+            if hose_gone && tombstones.scrubbed_at_rest(version) {
+                break;
+            }
+            tokio::time::sleep(AT_REST_POLL).await;
+        }
+        pending.decrement(1.0);
+        metrics::counter!("eventhose_erasures_at_rest_completed_total").increment(1);
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "erasure complete: no copy of the erased recipients' events is left at rest"
+        );
+    });
+    Ok(AtRest::Pending)
 }
 
 /// Erases every stored event of `recipient`, in every account, and keeps the recipient's later

@@ -527,3 +527,87 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
         .await;
     }
 }
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Erasure reaches the copies at rest: a batch waiting an hour for its retry is rewritten in
+/// the delayed queue without the erased recipient, the hose segments that held the events are
+/// deleted once every subscriber has taken them, and the server counts the moment the last
+/// copy is gone.
+#[tokio::test]
+async fn an_erasure_rewrites_the_retry_queue_and_reports_the_last_copy_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &loopback_targets(&[
+            ("EVENTHOSE_WEBHOOKS__RETRY_SCHEDULE", "1h"),
+            ("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "100"),
+        ]),
+    );
+    let receiver = Receiver::start(Behaviour::FailFirst(1, 503)).await;
+    create_webhook(&server, &receiver.url, &["delivery"]).await;
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "x", 2))
+            .await
+            .status(),
+        200
+    );
+    let (erased, kept) = (b"userx-0@example.com", b"userx-1@example.com");
+    let holds = |path: &std::path::Path, needle: &[u8]| {
+        std::fs::read(path)
+            .unwrap_or_default()
+            .windows(needle.len())
+            .any(|window| window == needle)
+    };
+    let delayed_queue = || {
+        files_under(dir.path())
+            .into_iter()
+            .find(|path| path.ends_with("webhooks.deferred"))
+            .expect("the webhooks subscriber's delayed queue")
+    };
+    eventually("the failed batch waits for its retry", || async {
+        receiver.batches().len() == 1 && holds(&delayed_queue(), erased)
+    })
+    .await;
+    let segments_before: Vec<_> = files_under(dir.path())
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .collect();
+    assert!(!segments_before.is_empty());
+
+    let report = send_as_root(
+        client().delete(server.url("/api/v1/events/message?recipients=userx-0@example.com")),
+    )
+    .await;
+    assert_eq!(report["results"]["at_rest"], "pending");
+    eventually("the server reports the last copy gone", || async {
+        metric(&server, "eventhose_erasures_at_rest_completed_total").await == Some(1.0)
+    })
+    .await;
+    assert_eq!(
+        metric(&server, "eventhose_erasures_at_rest_pending").await,
+        Some(0.0)
+    );
+    let queue = delayed_queue();
+    assert!(!holds(&queue, erased), "the erased address is still queued");
+    assert!(
+        holds(&queue, kept),
+        "the other recipient's event was dropped"
+    );
+    for segment in &segments_before {
+        assert!(!segment.exists(), "{} is still on disk", segment.display());
+    }
+    assert_eq!(receiver.batches().len(), 1, "nothing was sent meanwhile");
+}

@@ -15,7 +15,7 @@
 //! Record format: `kind: u8` (1 = Put, 2 = Done), `body_len: u32 LE`, `crc32: u32 LE` over kind, body_len and
 //! body, then the body. Put body: `id: u64`, `due_unix_ms: u64`, `attempt: u32`, message bytes. Done body: `id: u64`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::embedded::layout::{sync_dir, temp_path};
-use crate::{HoseError, Message};
+use crate::{HoseError, Message, Rewrite, RewriteReport};
 
 const KIND_PUT: u8 = 1;
 const KIND_DONE: u8 = 2;
@@ -80,6 +80,8 @@ pub(crate) struct DeferredStore {
     live_bytes: u64,
     by_due: BTreeMap<(u64, u64), Entry>,
     due_of: HashMap<u64, u64>,
+    /// Messages in flight that a rewrite dropped: acknowledging them is harmless.
+    forgotten: HashSet<u64>,
     next_id: u64,
     unsynced: bool,
     closed: bool,
@@ -112,6 +114,7 @@ impl DeferredStore {
             live_bytes: 0,
             by_due: BTreeMap::new(),
             due_of: HashMap::new(),
+            forgotten: HashSet::new(),
             next_id: 1,
             unsynced: false,
             closed: false,
@@ -216,6 +219,9 @@ impl DeferredStore {
     pub(crate) fn done(&mut self, id: u64) -> Result<(), HoseError> {
         self.ensure_open()?;
         let Some(due_ms) = self.due_of.remove(&id) else {
+            if self.forgotten.remove(&id) {
+                return Ok(()); // dropped by a rewrite while in flight
+            }
             return Err(HoseError::UnknownDelivery(format!("deferred message {id}")));
         };
         if let Some(entry) = self.by_due.remove(&(due_ms, id)) {
@@ -230,6 +236,7 @@ impl DeferredStore {
 
     /// Makes every in-flight message deliverable again (a new subscription took over).
     pub(crate) fn reset_in_flight(&mut self) {
+        self.forgotten.clear();
         for entry in self.by_due.values_mut() {
             entry.in_flight = false;
         }
@@ -501,6 +508,73 @@ impl DeferredStore {
             .open(&self.path)?;
         self.generation += 1;
         Ok(())
+    }
+
+    /// Passes every stored message through `rewrite` and writes the file anew with the results
+    /// (a new file renamed over the old one, so neither what was replaced or dropped nor what
+    /// was delivered before stays in it). Ids, due times and attempts are kept; a message in
+    /// flight that is dropped may still be acknowledged.
+    pub(crate) fn rewrite(
+        &mut self,
+        rewrite: &dyn Fn(&[u8]) -> Rewrite,
+    ) -> Result<RewriteReport, HoseError> {
+        self.ensure_open()?;
+        let mut report = RewriteReport::default();
+        let temp = temp_path(&self.path);
+        let mut out = BufWriter::new(File::create(&temp)?);
+        let mut written = 0u64;
+        // Applied to the index only once the new file has replaced the old one: a failure
+        // before that leaves the store as it was.
+        let mut moved = Vec::with_capacity(self.by_due.len());
+        let mut dropped = Vec::new();
+        for (&(due_ms, id), entry) in &self.by_due {
+            let mut payload = vec![0u8; entry.payload_len];
+            self.file
+                .read_exact_at(&mut payload, entry.payload_offset)?;
+            let payload = match rewrite(&payload) {
+                Rewrite::Keep => {
+                    report.kept += 1;
+                    payload
+                }
+                Rewrite::Replace(replaced) => {
+                    report.replaced += 1;
+                    replaced.to_vec()
+                }
+                Rewrite::Drop => {
+                    report.dropped += 1;
+                    dropped.push((due_ms, id, entry.in_flight));
+                    continue;
+                }
+            };
+            let record = encode_record(KIND_PUT, &put_body(id, due_ms, entry.attempt, &payload))?;
+            out.write_all(&record)?;
+            moved.push(((due_ms, id), written, payload.len(), record.len() as u64));
+            written += record.len() as u64;
+        }
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_data()?;
+        self.replace_file(&temp)?;
+        for (key, offset, payload_len, record_len) in moved {
+            if let Some(entry) = self.by_due.get_mut(&key) {
+                entry.payload_offset = offset + (RECORD_HEADER + PUT_FIXED) as u64;
+                entry.payload_len = payload_len;
+                entry.record_len = record_len;
+            }
+        }
+        for (due_ms, id, in_flight) in dropped {
+            self.by_due.remove(&(due_ms, id));
+            self.due_of.remove(&id);
+            if in_flight {
+                self.forgotten.insert(id);
+            }
+        }
+        tracing::debug!(file = %self.path.display(), from = self.file_len, to = written, "rewrote delayed queue");
+        self.file_len = written;
+        self.live_bytes = written;
+        self.unsynced = false;
+        self.publish_totals();
+        Ok(report)
     }
 }
 
@@ -829,6 +903,115 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().len() < 5 * message.len() as u64);
         drop(store);
         check(&mut DeferredStore::open(&path, MAX).unwrap());
+    }
+
+    #[test]
+    fn a_compaction_of_a_file_replaced_meanwhile_is_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.deferred");
+        let mut store = DeferredStore::open(&path, MAX).unwrap();
+        store.compact_min_bytes = 1024;
+        let ids: Vec<u64> = (0..8u8)
+            .map(|i| store.put(&[i; 512], u64::from(i), 1).unwrap())
+            .collect();
+        for id in &ids[..6] {
+            store.done(*id).unwrap();
+        }
+        let copied = store.compaction_snapshot().unwrap().copy().unwrap();
+        store
+            .rewrite(&|message| {
+                if message[0] == 6 {
+                    Rewrite::Drop
+                } else {
+                    Rewrite::Keep
+                }
+            })
+            .unwrap();
+        store.finish_compaction(copied).unwrap();
+        drop(store);
+        let mut store = DeferredStore::open(&path, MAX).unwrap();
+        assert_eq!(
+            store.len(),
+            1,
+            "the compaction did not bring the dropped message back"
+        );
+        assert_eq!(due(&mut store, 100).unwrap().0, ids[7]);
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().count() == 1,
+            "no temporary file is left"
+        );
+    }
+
+    /// Whether `needle` occurs anywhere in the file at `path`.
+    fn file_holds(path: &Path, needle: &[u8]) -> bool {
+        std::fs::read(path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|window| window == needle)
+    }
+
+    #[test]
+    fn a_rewrite_leaves_no_trace_of_what_it_took_out_or_of_delivered_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.deferred");
+        let mut store = DeferredStore::open(&path, MAX).unwrap();
+        let delivered = store.put(b"delivered ann@example.com", 10, 1).unwrap();
+        let replaced = store
+            .put(b"batch of ann@example.com and bob", 20, 2)
+            .unwrap();
+        let dropped_in_flight = store.put(b"only ann@example.com", 30, 3).unwrap();
+        let untouched = store.put(b"only bob", 40, 4).unwrap();
+        assert_eq!(due(&mut store, 10).unwrap().0, delivered);
+        store.done(delivered).unwrap();
+        assert_eq!(due(&mut store, 20).unwrap().0, replaced);
+        assert_eq!(due(&mut store, 30).unwrap().0, dropped_in_flight);
+        assert!(file_holds(&path, b"ann@example.com"));
+
+        let report = store
+            .rewrite(&|message| {
+                if message.starts_with(b"only ann") {
+                    Rewrite::Drop
+                } else if message.starts_with(b"batch") {
+                    Rewrite::Replace(Bytes::from_static(b"batch of bob"))
+                } else {
+                    Rewrite::Keep
+                }
+            })
+            .unwrap();
+        assert_eq!(
+            report,
+            RewriteReport {
+                kept: 1,
+                replaced: 1,
+                dropped: 1
+            }
+        );
+        assert!(
+            !file_holds(&path, b"ann@example.com"),
+            "the address is still in the file"
+        );
+        // The dropped message was in flight: its acknowledgement is harmless.
+        store.done(dropped_in_flight).unwrap();
+        // The replaced one keeps its id (in flight too) and attempt.
+        store.reset_in_flight();
+        let (id, attempt, message) = due(&mut store, 100).unwrap();
+        assert_eq!(
+            (id, attempt, &message[..]),
+            (replaced, 2, &b"batch of bob"[..])
+        );
+        drop(store);
+        let mut store = DeferredStore::open(&path, MAX).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(
+            due(&mut store, 100).unwrap(),
+            (replaced, 2, Bytes::from_static(b"batch of bob"))
+        );
+        assert_eq!(
+            due(&mut store, 100).unwrap(),
+            (untouched, 4, Bytes::from_static(b"only bob"))
+        );
+        let fresh = store.put(b"new", 5, 0).unwrap();
+        assert!(fresh > untouched, "ids are not reused after a rewrite");
     }
 
     #[test]

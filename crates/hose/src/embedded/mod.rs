@@ -89,7 +89,7 @@ use layout::{acquire_lock, remove_if_exists, sync_dir, Layout};
 use segments::SegmentIndex;
 use subscriber::SubscriberState;
 use subscription::EmbeddedSubscription;
-use writer::{spawn_writer, AppendRequest, WriterCounters, WriterStart};
+use writer::{spawn_writer, AppendRequest, WriterCounters, WriterRequest, WriterStart};
 
 /// Totals of what the log writer has done since the hose was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,7 +115,7 @@ pub(crate) struct Shared {
     config: EmbeddedConfig,
     segments: Arc<SegmentIndex>,
     end_rx: watch::Receiver<u64>,
-    writer_tx: Mutex<Option<mpsc::Sender<AppendRequest>>>,
+    writer_tx: Mutex<Option<mpsc::Sender<WriterRequest>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     counters: Arc<WriterCounters>,
     /// Held by each publish; closed by close.
@@ -302,7 +302,7 @@ impl Shared {
         Ok(())
     }
 
-    fn send_to_writer(&self, request: AppendRequest) -> Result<(), HoseError> {
+    fn send_to_writer(&self, request: WriterRequest) -> Result<(), HoseError> {
         let sender = lock(&self.writer_tx);
         let Some(sender) = sender.as_ref() else {
             return Err(HoseError::Closed);
@@ -334,11 +334,11 @@ impl Hose for EmbeddedHose {
             .await
             .map_err(join_error)??;
         let (done_tx, done_rx) = oneshot::channel();
-        shared.send_to_writer(AppendRequest {
+        shared.send_to_writer(WriterRequest::Append(AppendRequest {
             record,
             messages: messages as u64,
             done: done_tx,
-        })?;
+        }))?;
         let position = done_rx
             .await
             .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
@@ -416,7 +416,18 @@ impl Hose for EmbeddedHose {
             subscribers: states.iter().map(|s| s.stats(end)).collect(),
             segments: shared.segments.len(),
             disk_bytes: log_bytes + deferred_bytes,
+            retained_from: Some(shared.segments.first().unwrap_or(end)),
         }
+    }
+
+    async fn seal(&self) -> Result<Option<u64>, HoseError> {
+        let (done_tx, done_rx) = oneshot::channel();
+        self.shared
+            .send_to_writer(WriterRequest::Seal { done: done_tx })?;
+        let end = done_rx
+            .await
+            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
+        Ok(Some(end))
     }
 
     async fn close(&self) -> Result<(), HoseError> {

@@ -16,7 +16,9 @@ use crate::embedded::subscriber::SubscriberState;
 use crate::embedded::Shared;
 use crate::error::join_error;
 use crate::sync_util::lock;
-use crate::{Deferral, Delivery, DeliveryTag, HoseError, Message, Subscription};
+use crate::{
+    Deferral, Delivery, DeliveryTag, HoseError, Message, RewriteReport, Rewriter, Subscription,
+};
 
 /// A stream record handed out and not yet covered by the cursor.
 #[derive(Debug)]
@@ -285,6 +287,20 @@ impl Subscription for EmbeddedSubscription {
         self.defers += count as u64;
         self.deferred_not_due_before = 0;
         Ok(())
+    }
+
+    async fn rewrite_deferred(
+        &mut self,
+        rewrite: Rewriter,
+    ) -> Result<Option<RewriteReport>, HoseError> {
+        self.ensure_open()?;
+        let state = Arc::clone(&self.state);
+        let report =
+            tokio::task::spawn_blocking(move || lock(&state.deferred).rewrite(rewrite.as_ref()))
+                .await
+                .map_err(join_error)??;
+        self.deferred_not_due_before = 0;
+        Ok(Some(report))
     }
 }
 

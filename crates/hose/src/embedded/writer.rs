@@ -3,7 +3,8 @@
 //! Publishers hand over fully encoded records. The thread takes every queued record, writes them all, makes
 //! them durable with one `sync_data` (plus a directory fsync when it created a segment), then advances the
 //! committed end and completes every publisher. An I/O error leaves the segment tail unknown, so the writer
-//! then refuses all further appends; reopening the hose repairs the tail.
+//! then refuses all further appends; reopening the hose repairs the tail. Between groups it can also seal
+//! the active segment on request, so that retention may delete everything written so far.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -26,6 +27,17 @@ pub(crate) struct AppendRequest {
     pub(crate) record: Vec<u8>,
     pub(crate) messages: u64,
     pub(crate) done: oneshot::Sender<Result<u64, HoseError>>,
+}
+
+/// What the writer thread is asked to do.
+pub(crate) enum WriterRequest {
+    /// Append a record.
+    Append(AppendRequest),
+    /// Seal the active segment unless it is empty; `done` receives the log's end, the start of
+    /// the new active segment.
+    Seal {
+        done: oneshot::Sender<Result<u64, HoseError>>,
+    },
 }
 
 /// Running totals of the writer.
@@ -51,7 +63,7 @@ pub(crate) struct WriterStart {
 /// Starts the writer thread; it runs until every sender is dropped.
 pub(crate) fn spawn_writer(
     start: WriterStart,
-) -> io::Result<(mpsc::Sender<AppendRequest>, JoinHandle<()>)> {
+) -> io::Result<(mpsc::Sender<WriterRequest>, JoinHandle<()>)> {
     let active = OpenOptions::new()
         .append(true)
         .open(start.layout.segment(start.active_start))?;
@@ -84,21 +96,52 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<AppendRequest>) {
-        while let Ok(first) = rx.recv() {
+    fn run(mut self, rx: mpsc::Receiver<WriterRequest>) {
+        // A seal met while gathering a group waits for that group's commit.
+        let mut next = None;
+        loop {
+            let first = match next.take() {
+                Some(request) => request,
+                None => match rx.recv() {
+                    Ok(request) => request,
+                    Err(_) => break,
+                },
+            };
+            let first = match first {
+                WriterRequest::Append(append) => append,
+                WriterRequest::Seal { done } => {
+                    let _ = done.send(self.seal());
+                    continue;
+                }
+            };
             let mut group_bytes = first.record.len();
             let mut group = vec![first];
             while group_bytes < MAX_GROUP_BYTES {
                 match rx.try_recv() {
-                    Ok(request) => {
+                    Ok(WriterRequest::Append(request)) => {
                         group_bytes += request.record.len();
                         group.push(request);
+                    }
+                    Ok(seal) => {
+                        next = Some(seal);
+                        break;
                     }
                     Err(_) => break,
                 }
             }
             self.commit(group);
         }
+    }
+
+    /// Seals the active segment if it holds anything; returns the log's end.
+    fn seal(&mut self) -> Result<u64, HoseError> {
+        if let Some(reason) = &self.failure {
+            return Err(HoseError::WriterFailed(reason.clone()));
+        }
+        if self.active_len > 0 {
+            self.roll(self.end)?;
+        }
+        Ok(self.end)
     }
 
     fn commit(&mut self, group: Vec<AppendRequest>) {

@@ -4,7 +4,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventhose_hose::{Deferral, Delivery, DeliveryTag, Hose, HoseError, Subscription};
+use eventhose_hose::{
+    Deferral, Delivery, DeliveryTag, Hose, HoseError, Rewrite, Rewriter, Subscription,
+};
 use eventhose_model::{event_identity, unix_minute, AppliedIds, EventType};
 use eventhose_state::{
     unix_now, AppliedBatch, AppliedEventStore, BatchStatus, Tombstones, Webhook, WebhookStore,
@@ -17,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::backlog::Backlog;
-use super::batch::{erased, Batch, OpenBatch};
+use super::batch::{erased, Batch, BatchHeader, OpenBatch};
 use super::matcher::wants;
 use crate::{applied, SubscriberError};
 
@@ -210,7 +212,7 @@ impl WebhookEngine {
                 }
                 _ = prune.tick() => self.prune().await,
                 _ = replays.tick() => {
-                    self.scrub_failed_batches(&mut state).await?;
+                    self.scrub_erased(&mut state, subscription.as_mut()).await?;
                     self.queue_replays(subscription.as_mut()).await?;
                 }
                 next = subscription.next(), if can_take => match next {
@@ -343,8 +345,27 @@ impl WebhookEngine {
             .clamp(BUSY_REQUEUE_DELAY, BUSY_REQUEUE_MAX_DELAY);
         metrics::counter!("eventhose_webhook_busy_requeues_total", "webhook" => webhook.id.clone())
             .increment(1);
-        subscription.defer(batch.encode(), delay, attempt).await?;
+        self.defer_kept(state, subscription, batch, delay, attempt)
+            .await?;
         subscription.ack(&tag).await.map_err(Into::into)
+    }
+
+    /// Writes `batch` back to the delayed queue without the events of recipients erased since
+    /// it was read (a batch left empty is not written, and stops counting).
+    async fn defer_kept(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+        batch: Batch,
+        delay: Duration,
+        attempt: u32,
+    ) -> Result<(), SubscriberError> {
+        let header = batch.header.clone();
+        match batch.without_erased(&self.tombstones)? {
+            Some(kept) => subscription.defer(kept.encode(), delay, attempt).await?,
+            None => state.backlog.remove(&header),
+        }
+        Ok(())
     }
 
     /// Starts the next held batch of `webhook_id`, if any; held batches of a webhook removed
@@ -625,7 +646,8 @@ impl WebhookEngine {
                     .delay_before(next, rand::random::<f64>(), retry_after)
                 {
                     Some(delay) => {
-                        subscription.defer(batch.encode(), delay, next).await?;
+                        self.defer_kept(state, subscription, batch.clone(), delay, next)
+                            .await?;
                     }
                     None => {
                         tracing::warn!(webhook = %webhook_id, batch = %batch.header.batch_id, attempts = attempt, "webhook batch failed for good; kept for replay");
@@ -684,18 +706,50 @@ impl WebhookEngine {
 
     /// Queues the failed batches whose replay was asked for (through the API) as fresh first
     /// attempts; each is forgotten only once it is durable in the hose.
-    /// Takes the events of recipients erased since the last scrub out of the kept failed
-    /// batches (a batch left empty is forgotten), a page of them at a time.
-    async fn scrub_failed_batches(&self, state: &mut LoopState) -> Result<(), SubscriberError> {
+    /// Takes the events of recipients erased since the last scrub out of what the engine keeps
+    /// at rest: the delayed queue (rewritten, where the hose can) and the kept failed batches
+    /// (a page of them at a time). A batch left empty is dropped or forgotten.
+    async fn scrub_erased(
+        &self,
+        state: &mut LoopState,
+        subscription: &mut dyn Subscription,
+    ) -> Result<(), SubscriberError> {
         let version = self.tombstones.version();
         if version == state.scrubbed_for {
             return Ok(());
+        }
+        let emptied = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let rewritten = subscription
+            .rewrite_deferred(erasure_rewriter(
+                self.tombstones.clone(),
+                Arc::clone(&emptied),
+            ))
+            .await?;
+        for header in emptied
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+        {
+            state.backlog.remove(&header);
+        }
+        match rewritten {
+            Some(report) => tracing::info!(
+                replaced = report.replaced,
+                dropped = report.dropped,
+                "rewrote the webhook delayed queue without erased recipients"
+            ),
+            None => tracing::info!(
+                "the webhook delayed queue is the broker's: erased recipients' events are dropped when their batches come due"
+            ),
         }
         let (store, tombstones) = (self.store.clone(), self.tombstones.clone());
         tokio::task::spawn_blocking(move || scrub_failed_batches(store.as_ref(), &tombstones))
             .await
             .map_err(|e| SubscriberError::BadMessage(e.to_string()))??;
         state.scrubbed_for = version;
+        if rewritten.is_some() {
+            self.tombstones.mark_scrubbed_at_rest(version);
+        }
         Ok(())
     }
 
@@ -777,6 +831,37 @@ struct Held {
     tag: DeliveryTag,
     attempt: u32,
     batch: Batch,
+}
+
+/// Decides, for each message of the delayed queue, what is left of it without the events of
+/// erased recipients; headers of batches left empty go to `emptied`. An unreadable message is
+/// kept as it is (one bad message must not stop an erasure) and logged.
+fn erasure_rewriter(
+    tombstones: Arc<Tombstones>,
+    emptied: Arc<std::sync::Mutex<Vec<BatchHeader>>>,
+) -> Rewriter {
+    Arc::new(move |message: &[u8]| {
+        let scrubbed = Batch::decode(&bytes::Bytes::copy_from_slice(message)).and_then(|batch| {
+            let header = batch.header.clone();
+            batch.without_erased(&tombstones).map(|kept| (header, kept))
+        });
+        match scrubbed {
+            Ok((header, None)) => {
+                if let Ok(mut emptied) = emptied.lock() {
+                    emptied.push(header);
+                }
+                Rewrite::Drop
+            }
+            Ok((header, Some(kept))) if kept.header.events != header.events => {
+                Rewrite::Replace(kept.encode())
+            }
+            Ok(_) => Rewrite::Keep,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot scrub a delayed webhook batch; kept as it is");
+                Rewrite::Keep
+            }
+        }
+    })
 }
 
 /// Failed batches read at once while scrubbing.

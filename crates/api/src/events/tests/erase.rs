@@ -46,6 +46,7 @@ async fn erasure_removes_every_event_of_the_recipient_in_every_account() {
             "recipient": "ANN@Gmail.com",
             "erased": {"injection": 2, "delivery": 1, "spam_complaint": 1},
             "total": 4,
+            "at_rest": "pending",
         })
     );
     // Gone from searches, old events (e00) and other subaccounts' (e09) included.

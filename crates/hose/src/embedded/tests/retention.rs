@@ -103,3 +103,84 @@ async fn without_subscribers_only_the_active_segment_is_kept() {
     assert_eq!(hose.stats().segments, 1);
     hose.close().await.unwrap();
 }
+
+/// Whether any file under `dir` holds `needle`.
+fn any_file_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
+    walk(dir).iter().any(|path| {
+        std::fs::read(path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|window| window == needle)
+    })
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The active segment is never deleted by retention, so without a seal a message stays on disk
+/// after every subscriber has taken it, for as long as the segment takes to fill.
+#[tokio::test]
+async fn a_seal_lets_retention_delete_what_every_subscriber_has_taken() {
+    let mut harness = EmbeddedHarness::with_config(EmbeddedConfig {
+        compress: false,
+        ..Default::default()
+    });
+    let hose = harness.open().await.unwrap();
+    hose.register("reader").await.unwrap();
+    publish(&hose, &[r#"{"rcpt_to":"ann@example.com"}"#]).await;
+    let mut reader = hose.subscribe("reader").await.unwrap();
+    let delivery = next(&mut *reader).await;
+    reader.ack(&delivery.tag).await.unwrap();
+    hose.flush().await.unwrap();
+    assert!(
+        any_file_holds(harness.path(), b"ann@example.com"),
+        "the active segment keeps a taken message"
+    );
+
+    let sealed = hose.seal().await.unwrap().unwrap();
+    publish(&hose, &[r#"{"rcpt_to":"bob@example.com"}"#]).await;
+    hose.flush().await.unwrap();
+    assert!(hose.stats().retained_from.unwrap() >= sealed);
+    assert!(!any_file_holds(harness.path(), b"ann@example.com"));
+    assert!(any_file_holds(harness.path(), b"bob@example.com"));
+
+    // Sealing an empty active segment changes nothing.
+    let delivery = next(&mut *reader).await;
+    reader.ack(&delivery.tag).await.unwrap();
+    let end = hose.seal().await.unwrap().unwrap();
+    assert_eq!(hose.seal().await.unwrap(), Some(end));
+    hose.flush().await.unwrap();
+    assert_eq!(
+        segment_files(harness.path()),
+        [end],
+        "only the new, empty segment is left"
+    );
+    assert!(!any_file_holds(harness.path(), b"bob@example.com"));
+}
+
+/// Until a subscriber has taken them, sealed messages stay (nothing unread is deleted).
+#[tokio::test]
+async fn a_seal_keeps_what_a_subscriber_has_not_taken() {
+    let mut harness = EmbeddedHarness::with_config(EmbeddedConfig {
+        compress: false,
+        ..Default::default()
+    });
+    let hose = harness.open().await.unwrap();
+    hose.register("reader").await.unwrap();
+    publish(&hose, &["unread"]).await;
+    let sealed = hose.seal().await.unwrap().unwrap();
+    hose.flush().await.unwrap();
+    assert!(hose.stats().retained_from.unwrap() < sealed);
+    let mut reader = hose.subscribe("reader").await.unwrap();
+    assert_eq!(texts(&next(&mut *reader).await), ["unread"]);
+}
