@@ -1,5 +1,5 @@
 //! Queue depths and consumer counts, read from the broker by passive declares and exported as
-//! gauges.
+//! gauges (`eventhose_hose_queue_messages`, `eventhose_hose_queue_consumers`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

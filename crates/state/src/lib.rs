@@ -1,6 +1,7 @@
 //! The transactional state store of eventhose: what must be exact and durable but is small
-//! (API keys, webhooks and their batch statuses; suppressions as they arrive; the events the
-//! subscribers writing here applied recently; the answers kept for idempotent ingest).
+//! (API keys, webhooks and their batch statuses; suppressions as they arrive; erasure
+//! tombstones; the events the subscribers writing here applied recently; the answers kept for
+//! idempotent ingest).
 //!
 //! The embedded backend is one SQLite file in the data directory, opened in WAL mode so that
 //! `eventhose keys …` can change it while `eventhose serve` runs; the shared one, for several

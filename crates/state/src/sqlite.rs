@@ -1,4 +1,8 @@
-//! The SQLite backend of the state store.
+//! The SQLite backend of the state store: one file in the data directory, opened in WAL mode
+//! with full syncs and secure delete. Migrations run in order at open, each in its own
+//! transaction; `user_version` counts those applied. One writer connection makes every write
+//! (and the reads that must see it); read-only connections beside it (`readers`) serve searches
+//! and key lookups, so neither waits for a write.
 
 mod applied;
 mod erasures;

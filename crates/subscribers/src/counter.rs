@@ -1,4 +1,5 @@
-//! The event counter: counts events per type. It is the simplest real subscriber, used by the
+//! The event counter: counts events per type, what entered the hose, repeats included (it does
+//! not deduplicate by event identity). It is the simplest real subscriber, used by the
 //! tests to prove that every acknowledged event reaches the subscribers, and exported in
 //! `/metrics` as `eventhose_subscriber_events_total{subscriber="counter",type=…}`.
 //!

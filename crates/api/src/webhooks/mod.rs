@@ -1,6 +1,7 @@
 //! SparkPost's Event Webhooks API under `/api/v1/webhooks`: create, list, retrieve, update and
 //! delete webhooks, validate a target, read batch statuses, the event documentation and samples,
-//! and (beyond SparkPost) rotation of the Standard Webhooks signing secret.
+//! and (beyond SparkPost) rotation of the Standard Webhooks signing secret and the replay of a
+//! failed batch (`/webhooks/{id}/batches/{batch_id}/replay`).
 //!
 //! Reads need `webhooks/view`, everything else `webhooks/modify`. `X-MSYS-SUBACCOUNT` scopes a
 //! primary key to one account; a subaccount key is confined to its own (`reach`). Secrets are

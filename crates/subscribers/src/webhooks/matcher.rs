@@ -1,4 +1,5 @@
-//! Which webhooks want an event: its type, and the account it belongs to.
+//! Which webhooks want an event: its type, and the account it belongs to. A webhook's scope is
+//! All (minus its exception subaccounts), Primary (subaccount 0) or one subaccount.
 
 use eventhose_state::{Webhook, WebhookScope};
 

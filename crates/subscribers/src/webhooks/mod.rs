@@ -8,6 +8,9 @@
 //! stream deliveries are acknowledged → the batch comes back as a deferred delivery and is
 //! POSTed → 2xx: acknowledged; failure: deferred again with the next backoff (or given up after
 //! the last attempt), then acknowledged. A crash anywhere leads to redelivery, never loss.
+//! The identities of the events batched are stored after their batches are durable and before
+//! the stream deliveries are acknowledged, so a crash between the two sends them again rather
+//! than never.
 
 mod backlog;
 mod batch;
