@@ -38,27 +38,9 @@ use eventhose_model::EventType;
 use crate::{AnalyticsError, EventFilters, IndexedEvent, RetentionReport};
 
 /// The event types the Events API searches (SparkPost's list: no relay, A/B test or ingest
-/// events), in documentation order.
-pub const SEARCHABLE_EVENT_TYPES: [EventType; 18] = [
-    EventType::Injection,
-    EventType::Delivery,
-    EventType::Bounce,
-    EventType::Delay,
-    EventType::PolicyRejection,
-    EventType::OutOfBand,
-    EventType::SpamComplaint,
-    EventType::SmsStatus,
-    EventType::Open,
-    EventType::InitialOpen,
-    EventType::Click,
-    EventType::AmpOpen,
-    EventType::AmpInitialOpen,
-    EventType::AmpClick,
-    EventType::GenerationFailure,
-    EventType::GenerationRejection,
-    EventType::ListUnsubscribe,
-    EventType::LinkUnsubscribe,
-];
+/// events), in documentation order: every type before the relay ones.
+pub const SEARCHABLE_EVENT_TYPES: &[EventType] =
+    EventType::ALL.split_at(EventType::RelayInjection.index()).0;
 
 /// Where a page ends: the last event returned and the snapshot of the search.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -278,3 +260,36 @@ pub trait EventWriter: Send + Sync {
 pub trait EventStore: EventReader + EventWriter {}
 
 impl<T: EventReader + EventWriter + ?Sized> EventStore for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_searchable_types_are_sparkposts_list() {
+        let names: Vec<&str> = SEARCHABLE_EVENT_TYPES.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "injection",
+                "delivery",
+                "bounce",
+                "delay",
+                "policy_rejection",
+                "out_of_band",
+                "spam_complaint",
+                "sms_status",
+                "open",
+                "initial_open",
+                "click",
+                "amp_open",
+                "amp_initial_open",
+                "amp_click",
+                "generation_failure",
+                "generation_rejection",
+                "list_unsubscribe",
+                "link_unsubscribe",
+            ]
+        );
+    }
+}

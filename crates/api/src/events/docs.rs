@@ -103,7 +103,8 @@ fn type_documentation(event_type: EventType) -> Value {
 
 fn build_documentation() -> Value {
     let results: Vec<Value> = SEARCHABLE_EVENT_TYPES
-        .into_iter()
+        .iter()
+        .copied()
         .map(type_documentation)
         .collect();
     json!({ "results": results })
