@@ -160,7 +160,8 @@ pub struct WebhookSettings {
     pub batch_max_events: u32,
     /// … or this many bytes …
     pub batch_max_bytes: usize,
-    /// … or at the latest after this many milliseconds.
+    /// … or at the latest after this many milliseconds (a webhook with no batch under way
+    /// has its events sent at once).
     pub flush_interval_ms: u64,
     /// A POST without an answer after this many milliseconds failed.
     pub timeout_ms: u64,

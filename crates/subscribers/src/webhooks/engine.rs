@@ -52,7 +52,8 @@ pub struct WebhookEngineConfig {
     pub batch_max_events: u32,
     /// … or this many bytes of JSON.
     pub batch_max_bytes: usize,
-    /// … or at the latest at the next tick of this interval.
+    /// … or at the latest at the next tick of this interval (a webhook with no batch under way
+    /// has its events sealed at once).
     pub flush_interval: Duration,
     /// A POST that has not answered in this time failed.
     pub timeout: Duration,
@@ -204,6 +205,9 @@ impl WebhookEngine {
                     let webhook_id = attempt.batch.header.webhook_id.clone();
                     self.settle(&mut state, subscription.as_mut(), attempt).await?;
                     self.release_held(&mut state, subscription.as_mut(), &webhook_id).await?;
+                    // What gathered while the webhook was busy goes out as its next batch.
+                    seal_idle(&mut state, Some(&webhook_id));
+                    self.persist_sealed(&mut state, subscription.as_mut()).await?;
                 }
                 _ = flush.tick() => {
                     state.concurrency =
@@ -260,7 +264,9 @@ impl WebhookEngine {
                 for message in &delivery.messages {
                     self.route(state, message)?;
                 }
-                // The batches these events filled, made durable together.
+                // An idle webhook's events go out at once; the batches they and the ones the
+                // events filled make are durable together.
+                seal_idle(state, None);
                 self.persist_sealed(state, subscription).await?;
             }
             state.pending_acks.push(delivery.tag);
@@ -783,6 +789,29 @@ impl WebhookEngine {
             tokio::task::spawn_blocking(move || store.prune_batch_statuses(cutoff)).await
         {
             tracing::error!(error = %e, "cannot prune webhook batch statuses");
+        }
+    }
+}
+
+/// Seals the open batch of each webhook with nothing under way (no batch of it sealed and not
+/// yet settled), or of `only` that webhook: an idle webhook's events go out at once, while a
+/// busy one's gather until it is idle again, a batch fills, or the flush tick, which is only
+/// an upper bound.
+fn seal_idle(state: &mut LoopState, only: Option<&str>) {
+    let now = unix_now();
+    let idle: Vec<String> = state
+        .open
+        .iter()
+        .filter(|(id, open)| {
+            only.is_none_or(|only| only == id.as_str())
+                && open.events() > 0
+                && state.backlog.batches(id) == 0
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    for webhook_id in idle {
+        if let Some(open) = state.open.remove(&webhook_id) {
+            state.sealed.push(open.seal(&webhook_id, now));
         }
     }
 }
