@@ -72,7 +72,8 @@ pub fn already_durable() -> Commit {
 /// The job of one subscriber.
 ///
 /// [`run`] calls `process` for each delivery and, at most every
-/// [`Processor::checkpoint_interval`] (and before stopping), `start_checkpoint`; it
+/// [`Processor::checkpoint_interval`] (and before stopping, or while idle when
+/// [`Processor::idle_checkpoint_due`] says so), `start_checkpoint`; it
 /// acknowledges the deliveries processed before a checkpoint only once that checkpoint's
 /// [`Commit`] has succeeded: work is durable before the hose forgets it. One commit runs at a
 /// time, beside the processing of later deliveries; a checkpoint that falls due meanwhile
@@ -92,6 +93,12 @@ pub trait Processor: Send {
     /// How often to checkpoint while deliveries keep coming.
     fn checkpoint_interval(&self) -> Duration {
         Duration::from_millis(100)
+    }
+    /// Whether a checkpoint is due although nothing was processed since the last one (asked
+    /// at each tick of the interval while idle): the maintenance a checkpoint runs, such as
+    /// retention, must not wait for the next event.
+    fn idle_checkpoint_due(&self) -> bool {
+        false
     }
 }
 
@@ -120,6 +127,7 @@ pub async fn run<P: Processor>(
     let mut checkpoint_due = false;
     loop {
         let full = pending_messages >= MAX_PENDING_MESSAGES;
+        let idle_due = pending.is_empty() && commit.is_none() && processor.idle_checkpoint_due();
         let start = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
@@ -129,7 +137,7 @@ pub async fn run<P: Processor>(
                 ack(subscription.as_mut(), &mut committing).await?;
                 (std::mem::take(&mut checkpoint_due) || full) && !pending.is_empty()
             }
-            _ = ticker.tick(), if !pending.is_empty() && !checkpoint_due => {
+            _ = ticker.tick(), if (!pending.is_empty() || idle_due) && !checkpoint_due => {
                 checkpoint_due = commit.is_some();
                 commit.is_none()
             }
@@ -214,6 +222,59 @@ mod tests {
         fn checkpoint_interval(&self) -> Duration {
             Duration::from_millis(10)
         }
+    }
+
+    /// Processes nothing; counts its checkpoints and wants one whenever idle.
+    struct IdleMaintenance {
+        checkpoints: Arc<AtomicUsize>,
+    }
+
+    #[async_trait::async_trait]
+    impl Processor for IdleMaintenance {
+        async fn process(&mut self, _delivery: &Delivery) -> Result<(), SubscriberError> {
+            Ok(())
+        }
+
+        async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
+            self.checkpoints.fetch_add(1, Ordering::SeqCst);
+            Ok(already_durable())
+        }
+
+        fn checkpoint_interval(&self) -> Duration {
+            Duration::from_millis(10)
+        }
+
+        fn idle_checkpoint_due(&self) -> bool {
+            true
+        }
+    }
+
+    /// Retention runs inside checkpoints: a subscriber that gets no event still checkpoints
+    /// when it says its maintenance is due.
+    #[tokio::test]
+    async fn an_idle_subscriber_checkpoints_when_its_maintenance_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let hose: Arc<dyn Hose> = EmbeddedHose::open(dir.path(), EmbeddedConfig::default())
+            .await
+            .unwrap();
+        hose.register("quiet").await.unwrap();
+        let checkpoints = Arc::new(AtomicUsize::new(0));
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(run(
+            hose.clone(),
+            "quiet",
+            IdleMaintenance {
+                checkpoints: checkpoints.clone(),
+            },
+            stopping,
+        ));
+        wait_for("idle checkpoints", || {
+            checkpoints.load(Ordering::SeqCst) >= 3
+        })
+        .await;
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+        hose.close().await.unwrap();
     }
 
     async fn wait_for(what: &str, done: impl Fn() -> bool) {

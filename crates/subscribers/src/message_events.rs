@@ -4,7 +4,7 @@
 //! Inserts are idempotent by `event_id` and timestamp, and each commit records the hose
 //! position it covers, so a delivery at or below the stored position (redelivered after a
 //! crash) is skipped: events that retention or erasure removed since do not come back.
-//! Retention (whole days) runs between commits.
+//! Retention (whole days) runs hourly inside a checkpoint, taken even while no event arrives.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +15,9 @@ use eventhose_hose::Delivery;
 use eventhose_state::Tombstones;
 
 use crate::{Commit, Processor, SubscriberError};
+
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3_600);
 
 /// The subscriber name the message-events ETL registers on the hose.
 pub const MESSAGE_EVENTS_SUBSCRIBER: &str = "message_events";
@@ -72,12 +75,15 @@ impl MessageEventsSubscriber {
         keep_from.div_euclid(86_400) * 86_400
     }
 
+    /// Whether an hour has passed since retention last ran (or it never ran).
+    fn retention_elapsed(&self) -> bool {
+        self.last_retention
+            .is_none_or(|at| at.elapsed() >= RETENTION_EVERY)
+    }
+
     /// When retention is due (hourly), where it keeps events from.
     fn retention_due(&mut self) -> Option<chrono::DateTime<Utc>> {
-        if self
-            .last_retention
-            .is_some_and(|at| at.elapsed() < Duration::from_secs(3_600))
-        {
+        if !self.retention_elapsed() {
             return None;
         }
         self.last_retention = Some(Instant::now());
@@ -165,6 +171,10 @@ impl Processor for MessageEventsSubscriber {
 
     fn checkpoint_interval(&self) -> Duration {
         self.commit_every
+    }
+
+    fn idle_checkpoint_due(&self) -> bool {
+        self.retention_elapsed()
     }
 }
 

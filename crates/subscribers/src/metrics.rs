@@ -8,7 +8,8 @@
 //! re-reading its input) is counted once when both arrive within the deduplication window:
 //! the aggregator skips an `event_id` it folded for the same account (see
 //! `eventhose_analytics::Aggregator`), and the identities are committed with the counters.
-//! Retention runs here too, between commits, so the store has a single writer.
+//! Retention runs here too, inside a checkpoint (taken hourly even while no event arrives), so
+//! the store has a single writer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,13 +83,16 @@ impl MetricsSubscriber {
         })
     }
 
+    /// Whether retention's interval has passed since it last ran (or it never ran).
+    fn retention_elapsed(&self) -> bool {
+        self.last_retention
+            .is_none_or(|at| at.elapsed() >= self.retention.every)
+    }
+
     /// When retention is due: forgets old first engagements and applied events in memory and
     /// returns the times the store keeps aggregates, ledger days and applied events from.
     fn retention_due(&mut self) -> Option<[chrono::DateTime<Utc>; 3]> {
-        if self
-            .last_retention
-            .is_some_and(|at| at.elapsed() < self.retention.every)
-        {
+        if !self.retention_elapsed() {
             return None;
         }
         self.last_retention = Some(Instant::now());
@@ -156,6 +160,10 @@ impl Processor for MetricsSubscriber {
 
     fn checkpoint_interval(&self) -> Duration {
         self.commit_every
+    }
+
+    fn idle_checkpoint_due(&self) -> bool {
+        self.retention_elapsed()
     }
 }
 
