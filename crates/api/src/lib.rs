@@ -11,6 +11,7 @@ pub mod events;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 pub mod idempotency;
 pub mod ingest;
 mod limits;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub tombstones: Arc<Tombstones>,
     /// The answers kept for ingest requests sent with an `Idempotency-Key`.
     pub idempotency: Arc<Idempotency>,
+    /// Which of this process's components (its subscribers) are down, for `/readyz`.
+    pub components: Arc<health::Components>,
 }
 
 /// Which HTTP APIs a process serves (`serve --roles`); the operational endpoints are always

@@ -14,9 +14,11 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: ready to do its roles' work (started, not shutting down, and the hose
-/// available: a broker-backed hose is connected); the body's second line names the roles.
+/// `GET /readyz`: ready to do its roles' work (started, not shutting down, the hose available
+/// — a broker-backed hose is connected — and every component running); the body's second line
+/// names the roles, and a line per component that is down says why.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    let failing = state.components.failing();
     let (status, verdict) = if !state.ready.load(Ordering::Acquire) {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
     } else if !state.hose.is_available() {
@@ -24,10 +26,19 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the event hose is unavailable",
         )
+    } else if !failing.is_empty() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: a component is down",
+        )
     } else {
         (StatusCode::OK, "ready")
     };
-    (status, format!("{verdict}\nroles: {}\n", state.roles)).into_response()
+    let mut body = format!("{verdict}\nroles: {}\n", state.roles);
+    for (component, reason) in failing {
+        body.push_str(&format!("down: {component}: {reason}\n"));
+    }
+    (status, body).into_response()
 }
 
 /// `GET /metrics`: Prometheus text exposition.

@@ -94,6 +94,7 @@ impl TestApp {
             erasures: state.clone(),
             tombstones: Arc::default(),
             idempotency: Arc::new(crate::Idempotency::new(state.clone())),
+            components: Arc::default(),
             api_limits: ApiLimits::default(),
             render_metrics: Arc::new(String::new),
             ready: Arc::new(AtomicBool::new(true)),

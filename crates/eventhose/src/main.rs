@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod demo;
 mod erase;
+mod faults;
 mod hose_backend;
 mod http_server;
 mod keys;

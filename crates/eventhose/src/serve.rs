@@ -27,7 +27,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::Config;
 use crate::roles::{Role, Roles};
-use crate::supervise::restarting;
+use crate::supervise::{restarting, Supervision};
 
 /// Every subscriber of the hose, whichever role runs it.
 const ALL_SUBSCRIBERS: [&str; 5] = [
@@ -98,13 +98,17 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         hose.register(name).await?;
     }
     let (stop_subscribers, stopping) = watch::channel(false);
+    let supervision = Supervision {
+        stopping,
+        components: Arc::default(),
+    };
     let mut subscribers = Vec::new();
     if roles.runs(Role::Ingest) {
         let subscribers_dir = config.data_dir.join("subscribers");
         std::fs::create_dir_all(&subscribers_dir)?;
         let counter_path = subscribers_dir.join("counter.json");
         subscribers.push(
-            start_processor(&hose, COUNTER_SUBSCRIBER, &stopping, move || {
+            start_processor(&hose, COUNTER_SUBSCRIBER, &supervision, move || {
                 std::future::ready(EventCounter::open(&counter_path))
             })
             .await?,
@@ -114,7 +118,8 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     let webhooks = webhook_services(&config, &state)?;
     if roles.runs(Role::Webhooks) {
         subscribers.push(
-            start_webhook_engine(&config, &hose, &stopping, &webhooks, &state, &tombstones).await?,
+            start_webhook_engine(&config, &hose, &supervision, &webhooks, &state, &tombstones)
+                .await?,
         );
     }
 
@@ -124,7 +129,13 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
             move || SuppressionWriter::open(store.clone(), store.clone(), window)
         };
         subscribers.push(
-            start_processor(&hose, SUPPRESSIONS_SUBSCRIBER, &stopping, open_suppressions).await?,
+            start_processor(
+                &hose,
+                SUPPRESSIONS_SUBSCRIBER,
+                &supervision,
+                open_suppressions,
+            )
+            .await?,
         );
     }
 
@@ -143,11 +154,11 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
                 dedup_window: config.dedup_window(),
                 ..config.analytics.retention()
             };
-            let store = store.clone();
+            let store = crate::faults::metrics_writer(store.clone());
             move || MetricsSubscriber::open(store.clone(), retention, commit_every)
         };
         subscribers
-            .push(start_processor(&hose, METRICS_SUBSCRIBER, &stopping, open_metrics).await?);
+            .push(start_processor(&hose, METRICS_SUBSCRIBER, &supervision, open_metrics).await?);
     }
     if let (Some(store), true) = (&analytics, roles.runs(Role::Events)) {
         let open_message_events = {
@@ -161,7 +172,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
             start_processor(
                 &hose,
                 MESSAGE_EVENTS_SUBSCRIBER,
-                &stopping,
+                &supervision,
                 open_message_events,
             )
             .await?,
@@ -194,6 +205,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         erasures: state.clone(),
         tombstones,
         idempotency: Arc::new(Idempotency::new(state.clone())),
+        components: supervision.components.clone(),
     };
     let app = NormalizePathLayer::trim_trailing_slash().layer(application(app_state, &roles));
 
@@ -279,11 +291,11 @@ async fn refresh_tombstones(
 type SubscriberTask = (&'static str, JoinHandle<Result<(), SubscriberError>>);
 
 /// Opens the first processor of subscriber `name` (registered already) with `open` and spawns
-/// `run` on it, restarted with a new processor from `open` whenever it stops because
-/// the hose was unavailable, until `stopping` turns true.
+/// `run` on it under `supervision`: reported down when it fails, and restarted with a new
+/// processor from `open` unless the failure is permanent, until its stop signal turns true.
 async fn start_subscriber<P, Open, Opening, Run, Running>(
     name: &'static str,
-    stopping: &watch::Receiver<bool>,
+    supervision: &Supervision,
     mut open: Open,
     run: Run,
 ) -> anyhow::Result<SubscriberTask>
@@ -295,7 +307,7 @@ where
     Running: Future<Output = Result<(), SubscriberError>> + Send + 'static,
 {
     let first = open().await?;
-    let task = tokio::spawn(restarting(name, stopping.clone(), first, open, run));
+    let task = tokio::spawn(restarting(name, supervision.clone(), first, open, run));
     Ok((name, task))
 }
 
@@ -303,7 +315,7 @@ where
 async fn start_processor<P, Open, Opening>(
     hose: &Arc<dyn Hose>,
     name: &'static str,
-    stopping: &watch::Receiver<bool>,
+    supervision: &Supervision,
     open: Open,
 ) -> anyhow::Result<SubscriberTask>
 where
@@ -312,10 +324,10 @@ where
     Opening: Future<Output = Result<P, SubscriberError>> + Send + 'static,
 {
     let run = {
-        let (hose, stopping) = (hose.clone(), stopping.clone());
+        let (hose, stopping) = (hose.clone(), supervision.stopping.clone());
         move |processor| eventhose_subscribers::run(hose.clone(), name, processor, stopping.clone())
     };
-    start_subscriber(name, stopping, open, run).await
+    start_subscriber(name, supervision, open, run).await
 }
 
 /// The HTTP application: the APIs of `roles` with the operational endpoints, and with the
@@ -370,7 +382,7 @@ fn webhook_services(
 async fn start_webhook_engine(
     config: &Config,
     hose: &Arc<dyn Hose>,
-    stopping: &watch::Receiver<bool>,
+    supervision: &Supervision,
     webhooks: &WebhookServices,
     state: &Arc<dyn StateStore>,
     tombstones: &Arc<Tombstones>,
@@ -398,10 +410,10 @@ async fn start_webhook_engine(
         }
     };
     let run_engine = {
-        let (hose, stopping) = (hose.clone(), stopping.clone());
+        let (hose, stopping) = (hose.clone(), supervision.stopping.clone());
         move |engine: WebhookEngine| engine.run(hose.clone(), stopping.clone())
     };
-    start_subscriber(WEBHOOKS_SUBSCRIBER, stopping, open_engine, run_engine).await
+    start_subscriber(WEBHOOKS_SUBSCRIBER, supervision, open_engine, run_engine).await
 }
 
 /// The key that encrypts webhook secrets: the configured one, or one generated once into the

@@ -1,11 +1,20 @@
-//! Keeps a subscriber running through hose outages: a subscriber that stops because the hose
-//! was unavailable (a RabbitMQ connection lost in the middle of an operation) is opened again
-//! and resumes; anything else ends it as before. Its unacknowledged deliveries come back from
-//! the hose, so nothing is lost (at least once).
+//! Keeps the subscribers running: a subscriber that stops with an error is reported at once
+//! (logged with its cause, down in `/readyz` and in `eventhose_component_up`), then opened again
+//! after a pause that doubles with each quick failure, up to a bound
+//! (`eventhose_component_restarts_total` counts the restarts). Its unacknowledged deliveries
+//! come back from the hose, so nothing is lost (at least once).
+//!
+//! Errors are sorted: a broken log or a second consumer of the same subscription is permanent
+//! (the subscriber stays down, and `/readyz` says why); anything else is retried. A message the
+//! subscriber can never process (poison) is retried too, with the same growing pause, until
+//! the hose has dead letters to move it to: the subscriber shows as down meanwhile, where before
+//! it stopped and nothing said so.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use eventhose_api::health::Components;
 use eventhose_hose::HoseError;
 use eventhose_subscribers::SubscriberError;
 use tokio::sync::watch;
@@ -18,11 +27,49 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(10);
 /// A run at least this long resets the pause.
 const STEADY_RUN: Duration = Duration::from_secs(60);
 
-/// Runs `first` with `run`; after a run that failed with [`HoseError::Unavailable`], pauses,
-/// makes a new processor with `open` and runs it, until shutdown or another outcome.
+/// What the subscribers of one process are run under: their shutdown signal, and where they
+/// report their health.
+#[derive(Clone)]
+pub struct Supervision {
+    /// Turns true when the subscribers are to stop.
+    pub stopping: watch::Receiver<bool>,
+    /// Where each subscriber is reported up or down.
+    pub components: Arc<Components>,
+}
+
+/// How a failure is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    /// Likely to pass (a broker or a store that comes back): restart.
+    Transient,
+    /// One message that can never be processed: restart (no dead letters yet).
+    Poison,
+    /// Restarting cannot help: stay down.
+    Permanent,
+}
+
+fn classify(error: &SubscriberError) -> Failure {
+    match error {
+        SubscriberError::BadMessage(_) | SubscriberError::Hose(HoseError::TooLarge { .. }) => {
+            Failure::Poison
+        }
+        SubscriberError::Hose(
+            HoseError::Corrupt { .. }
+            | HoseError::AlreadySubscribed(_)
+            | HoseError::UnknownSubscriber(_)
+            | HoseError::InvalidName(_)
+            | HoseError::InvalidConfig(_),
+        ) => Failure::Permanent,
+        _ => Failure::Transient,
+    }
+}
+
+/// Runs `first` with `run`, reporting subscriber `name` up while it runs; after a run that
+/// failed with anything but a permanent error, pauses, makes a new processor with `open`
+/// (retried the same way until it opens) and runs it, until shutdown.
 pub async fn restarting<P, Open, Opening, Run, Running>(
     name: &'static str,
-    mut shutdown: watch::Receiver<bool>,
+    supervision: Supervision,
     first: P,
     mut open: Open,
     mut run: Run,
@@ -33,29 +80,51 @@ where
     Run: FnMut(P) -> Running,
     Running: Future<Output = Result<(), SubscriberError>>,
 {
+    let Supervision {
+        mut stopping,
+        components,
+    } = supervision;
     let mut processor = first;
     let mut pause = FIRST_PAUSE;
     loop {
         let started = Instant::now();
-        let why = match run(processor).await {
-            Err(SubscriberError::Hose(HoseError::Unavailable(why))) => why,
-            other => return other,
+        components.up(name);
+        let error = match run(processor).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
         };
         if started.elapsed() >= STEADY_RUN {
             pause = FIRST_PAUSE;
         }
-        tracing::warn!(
-            subscriber = name,
-            reason = %why,
-            restart_in = ?pause,
-            "subscriber stopped: the hose is unavailable; restarting it"
-        );
-        tokio::select! {
-            _ = stopped(&mut shutdown) => return Ok(()),
-            _ = tokio::time::sleep(pause) => {}
+        let failure = classify(&error);
+        components.down(name, error.to_string());
+        if failure == Failure::Permanent {
+            tracing::error!(subscriber = name, error = %error, "subscriber stopped for good");
+            return Err(error);
         }
-        pause = (pause * 2).min(LONGEST_PAUSE);
-        processor = open().await?;
+        tracing::error!(
+            subscriber = name,
+            error = %error,
+            kind = ?failure,
+            restart_in = ?pause,
+            "subscriber stopped; restarting it"
+        );
+        processor = loop {
+            tokio::select! {
+                _ = stopped(&mut stopping) => return Ok(()),
+                _ = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(LONGEST_PAUSE);
+            metrics::counter!("eventhose_component_restarts_total", "component" => name)
+                .increment(1);
+            match open().await {
+                Ok(processor) => break processor,
+                Err(error) => {
+                    components.down(name, error.to_string());
+                    tracing::error!(subscriber = name, error = %error, restart_in = ?pause, "cannot reopen the subscriber; trying again");
+                }
+            }
+        };
     }
 }
 
@@ -71,23 +140,35 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     use super::*;
+
+    fn supervision() -> (watch::Sender<bool>, Supervision) {
+        let (stop, stopping) = watch::channel(false);
+        let components = Arc::new(Components::default());
+        (
+            stop,
+            Supervision {
+                stopping,
+                components,
+            },
+        )
+    }
 
     fn unavailable() -> SubscriberError {
         SubscriberError::Hose(HoseError::Unavailable("broker gone".into()))
     }
 
     #[tokio::test(start_paused = true)]
-    async fn restarts_after_unavailable_and_stops_on_other_outcomes() {
-        let (_stop, stopping) = watch::channel(false);
+    async fn restarts_after_any_passing_failure_and_stays_down_after_a_permanent_one() {
+        let (_stop, supervision) = supervision();
+        let components = supervision.components.clone();
         let opened = Arc::new(AtomicUsize::new(0));
         let runs = Arc::new(AtomicUsize::new(0));
         let (o, r) = (opened.clone(), runs.clone());
         let result = restarting(
             "test",
-            stopping,
+            supervision,
             0usize,
             move || {
                 let o = o.clone();
@@ -96,32 +177,80 @@ mod tests {
             move |generation| {
                 r.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    match generation {
-                        0 | 1 => Err(unavailable()),
-                        _ => Err(SubscriberError::BadMessage("bad".into())),
-                    }
+                    Err(match generation {
+                        0 => unavailable(),
+                        1 => SubscriberError::Io(std::io::Error::other("disk full")),
+                        2 => SubscriberError::BadMessage("poison".into()),
+                        _ => SubscriberError::Hose(HoseError::AlreadySubscribed("test".into())),
+                    })
                 }
             },
         )
         .await;
-        assert!(matches!(result, Err(SubscriberError::BadMessage(_))));
+        assert!(matches!(
+            result,
+            Err(SubscriberError::Hose(HoseError::AlreadySubscribed(_)))
+        ));
         assert_eq!(
             opened.load(Ordering::SeqCst),
-            2,
-            "reopened after each outage"
+            3,
+            "reopened after each passing failure"
         );
-        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        let failing = components.failing();
+        assert_eq!(failing.len(), 1);
+        assert_eq!(failing[0].0, "test");
+        assert!(failing[0].1.contains("test"), "{failing:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subscriber_is_down_while_it_waits_and_up_once_it_runs_again() {
+        let (stop, supervision) = supervision();
+        let components = supervision.components.clone();
+        let (fail_once, running) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let (f, n) = (fail_once.clone(), running.clone());
+        let task = tokio::spawn(restarting(
+            "metrics",
+            supervision,
+            (),
+            || async { Ok(()) },
+            move |()| {
+                let (f, n) = (f.clone(), n.clone());
+                async move {
+                    if f.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return Err(SubscriberError::Io(std::io::Error::other("store gone")));
+                    }
+                    n.notify_one();
+                    std::future::pending().await
+                }
+            },
+        ));
+        // The first run fails; during the pause the subscriber is down, with the cause.
+        while components.failing().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            components.failing(),
+            [("metrics".to_owned(), "store gone".to_owned())]
+        );
+        running.notified().await;
+        assert!(components.failing().is_empty(), "up again once it runs");
+        stop.send_replace(true);
+        task.abort();
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_shutdown_during_the_pause_ends_cleanly() {
-        let (stop, stopping) = watch::channel(false);
+        let (stop, supervision) = supervision();
         stop.send_replace(true);
         let opened = Arc::new(AtomicUsize::new(0));
         let o = opened.clone();
         let result = restarting(
             "test",
-            stopping,
+            supervision,
             (),
             move || {
                 o.fetch_add(1, Ordering::SeqCst);

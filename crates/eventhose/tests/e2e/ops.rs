@@ -177,6 +177,62 @@ async fn a_client_that_stops_reading_is_cut_off_at_the_write_deadline() {
     drop(greedy);
 }
 
+/// A subscriber whose store fails is reported down at once (in `/readyz`, with the cause, and
+/// in `eventhose_component_up`), restarted with a growing pause, and catches up once the store
+/// works again: every event is counted once.
+#[tokio::test]
+async fn a_failing_subscriber_is_reported_down_restarted_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[("TEST_EVENTHOSE_METRICS_COMMIT_FAILURES", "3")],
+    );
+    assert_eq!(
+        ingest(&server, ROOT_KEY, ndjson("delivery", "down", 5))
+            .await
+            .status(),
+        200
+    );
+    let readiness = || async {
+        let response = client().get(server.url("/readyz")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let body = loop {
+        let (status, body) = readiness().await;
+        let gauge = metric(&server, "eventhose_component_up{component=\"metrics\"}").await;
+        if status == 503 && gauge == Some(0.0) {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outage was never reported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        body.contains("down: metrics: analytic store: injected commit failure"),
+        "{body}"
+    );
+    eventually("the subscriber catches up", || async {
+        crate::amqp::metric_total(&server, "count_delivered").await == 5
+    })
+    .await;
+    eventually("ready again", || async { readiness().await.0 == 200 }).await;
+    assert_eq!(
+        metric(&server, "eventhose_component_up{component=\"metrics\"}").await,
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &server,
+            "eventhose_component_restarts_total{component=\"metrics\"}"
+        )
+        .await,
+        Some(3.0)
+    );
+}
+
 #[tokio::test]
 async fn invented_http_methods_do_not_add_prometheus_series() {
     let dir = tempfile::tempdir().unwrap();
