@@ -14,7 +14,6 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,9 @@ use clap::{Args, ValueEnum};
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
 
+use crate::ingest::send_all;
 use crate::scratch::bench_dir;
-use crate::server::{cpu_seconds, BenchServer, BENCH_KEY};
+use crate::server::{cpu_seconds, BenchServer};
 use crate::stats::percentile;
 use crate::webhooks::create_webhook;
 use crate::webhooks::receiver::{Receiver, Slow, Wait};
@@ -259,7 +259,7 @@ async fn measure(
     };
     let servers_before = servers_cpu(&servers)?;
     let started = Instant::now();
-    let latencies = send_all(&fronts, bodies, requests, bench.concurrency).await?;
+    let latencies = send_all(&fronts, bodies, requests, bench.concurrency, false).await?;
     let ingested = started.elapsed();
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         match kind {
@@ -371,59 +371,6 @@ fn psql(server: &str, sql: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(())
-}
-
-/// Sends `requests` requests from `concurrency` clients, each to the next of `bases` in turn;
-/// every one must be acknowledged.
-async fn send_all(
-    bases: &[String],
-    bodies: Arc<Vec<Bytes>>,
-    requests: usize,
-    concurrency: usize,
-) -> anyhow::Result<Vec<Duration>> {
-    let urls: Arc<Vec<String>> = Arc::new(
-        bases
-            .iter()
-            .map(|base| format!("{base}/api/v1/ingest/events"))
-            .collect(),
-    );
-    let next = Arc::new(AtomicUsize::new(0));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
-        let (client, urls, bodies, next) =
-            (client.clone(), urls.clone(), bodies.clone(), next.clone());
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests {
-                    return Ok::<_, anyhow::Error>(latencies);
-                }
-                let sent = Instant::now();
-                let response = client
-                    .post(&urls[i % urls.len()])
-                    .header("Authorization", BENCH_KEY)
-                    .body(bodies[i % bodies.len()].clone())
-                    .send()
-                    .await?;
-                let status = response.status();
-                if status != 200 {
-                    let text = response.text().await.unwrap_or_default();
-                    anyhow::bail!("ingest answered {status}: {text}");
-                }
-                latencies.push(sent.elapsed());
-            }
-        });
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    while let Some(result) = tasks.join_next().await {
-        latencies.extend(result??);
-    }
-    latencies.sort();
-    Ok(latencies)
 }
 
 /// The server's `/metrics` as (sample, value) pairs.

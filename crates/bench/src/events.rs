@@ -6,7 +6,6 @@
 //! through a real `eventhose serve` over that data directory.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,11 +14,11 @@ use eventhose_analytics::{EventBatch, EventWriter};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_subscribers::{MessageEventsSubscriber, MESSAGE_EVENTS_SUBSCRIBER};
 
-use crate::metrics::simulate;
 use crate::scratch::bench_dir;
 use crate::server::{timed_get, BenchServer, QueryKind};
 use crate::stats::percentile;
-use crate::subscriber_rate::drain_time;
+use crate::subscriber_rate::{day_and_store, drain_time};
+use crate::workload::stored_form;
 
 /// `eventhose-bench events`.
 #[derive(Debug, Args)]
@@ -66,12 +65,7 @@ pub async fn run(eventhose: &Path, bench: EventsBench) -> anyhow::Result<()> {
 }
 
 async fn throughput(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
-    let now = Utc::now().timestamp();
-    let events = simulate(bench.events, now - 86_400, 10_000.0)?;
-    let store = Arc::new(DuckStore::open(
-        &dir.join("analytics.duckdb"),
-        &DuckOptions::default(),
-    )?);
+    let (events, store) = day_and_store(bench.events, dir)?;
     let subscriber = MessageEventsSubscriber::open(
         store,
         Duration::from_secs(10 * 86_400),
@@ -110,11 +104,7 @@ fn fill(bench: &EventsBench, dir: &Path) -> anyhow::Result<()> {
             let n = chunk.min(total - done);
             lines.clear();
             simulator.write_lines(&mut lines, n, eventhose_simulator::LineFormat::Bare);
-            let stored: Vec<Vec<u8>> = lines
-                .split(|&b| b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(|l| Ok(eventhose_model::Event::parse_ingest(l)?.to_json_bytes()))
-                .collect::<anyhow::Result<_>>()?;
+            let stored = stored_form(&lines)?;
             let slices: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
             store.insert(&EventBatch::read(&slices)?, None)?;
             done += n;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::Args;
 
 use crate::scratch::bench_dir;
@@ -38,54 +39,16 @@ pub async fn run(eventhose: &Path, bench: IngestBench) -> anyhow::Result<()> {
     let bodies = Arc::new(request_bodies(bench.batch, bench.gzip)?);
     let raw_bytes: usize = simulated_lines(bench.batch, 7).len();
     let server = BenchServer::start(eventhose, &dir, &[])?;
-    let url = format!("{}/api/v1/ingest/events", server.base);
     let requests = bench.events.div_ceil(bench.batch);
-    let next = Arc::new(AtomicUsize::new(0));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()?;
 
     let cpu_before = server.cpu_seconds()?;
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..bench.concurrency {
-        let (client, url, bodies, next) =
-            (client.clone(), url.clone(), bodies.clone(), next.clone());
-        let gzip = bench.gzip;
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests {
-                    return Ok::<_, anyhow::Error>(latencies);
-                }
-                let mut request = client
-                    .post(&url)
-                    .header("Authorization", BENCH_KEY)
-                    .body(bodies[i % bodies.len()].clone());
-                if gzip {
-                    request = request.header("Content-Encoding", "gzip");
-                }
-                let sent = Instant::now();
-                let response = request.send().await?;
-                anyhow::ensure!(
-                    response.status() == 200,
-                    "ingest answered {}",
-                    response.status()
-                );
-                latencies.push(sent.elapsed());
-            }
-        });
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    while let Some(result) = tasks.join_next().await {
-        latencies.extend(result??);
-    }
+    let bases = [server.base.clone()];
+    let latencies = send_all(&bases, bodies, requests, bench.concurrency, bench.gzip).await?;
     let elapsed = started.elapsed();
     let cpu = server.cpu_seconds()? - cpu_before;
     let peak_rss = server.peak_rss_bytes()?;
     server.stop()?;
-    latencies.sort();
 
     let events = requests * bench.batch;
     println!(
@@ -103,4 +66,61 @@ pub async fn run(eventhose: &Path, bench: IngestBench) -> anyhow::Result<()> {
     );
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+/// Sends `requests` ingest requests from `concurrency` clients, each to the next of `bases` in
+/// turn and with the next of `bodies` (marked gzip'd if `gzip`); every one must be acknowledged.
+/// Returns the requests' latencies, shortest first.
+pub(crate) async fn send_all(
+    bases: &[String],
+    bodies: Arc<Vec<Bytes>>,
+    requests: usize,
+    concurrency: usize,
+    gzip: bool,
+) -> anyhow::Result<Vec<Duration>> {
+    let urls: Arc<Vec<String>> = Arc::new(
+        bases
+            .iter()
+            .map(|base| format!("{base}/api/v1/ingest/events"))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, urls, bodies, next) =
+            (client.clone(), urls.clone(), bodies.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return Ok::<_, anyhow::Error>(latencies);
+                }
+                let mut request = client
+                    .post(&urls[i % urls.len()])
+                    .header("Authorization", BENCH_KEY)
+                    .body(bodies[i % bodies.len()].clone());
+                if gzip {
+                    request = request.header("Content-Encoding", "gzip");
+                }
+                let sent = Instant::now();
+                let response = request.send().await?;
+                let status = response.status();
+                if status != 200 {
+                    let text = response.text().await.unwrap_or_default();
+                    anyhow::bail!("ingest answered {status}: {text}");
+                }
+                latencies.push(sent.elapsed());
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    while let Some(result) = tasks.join_next().await {
+        latencies.extend(result??);
+    }
+    latencies.sort();
+    Ok(latencies)
 }

@@ -8,7 +8,6 @@
 //! real day. Queries then go through a real `eventhose serve` over that data directory.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,8 +15,6 @@ use clap::Args;
 use eventhose_analytics::fold::{BreakdownKey, RowKey};
 use eventhose_analytics::{Aggregator, MetricsWriter, Tally};
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_hose::Message;
-use eventhose_model::Event;
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use eventhose_subscribers::{MetricsRetention, MetricsSubscriber, METRICS_SUBSCRIBER};
 use tokio::sync::watch;
@@ -25,7 +22,8 @@ use tokio::sync::watch;
 use crate::scratch::bench_dir;
 use crate::server::{timed_get, BenchServer, QueryKind, BENCH_KEY};
 use crate::stats::percentile;
-use crate::subscriber_rate::drain_time;
+use crate::subscriber_rate::{day_and_store, drain_time};
+use crate::workload::simulate;
 
 /// `eventhose-bench metrics`.
 #[derive(Debug, Args)]
@@ -79,35 +77,8 @@ pub async fn run(eventhose: &std::path::Path, bench: MetricsBench) -> anyhow::Re
     Ok(())
 }
 
-/// Stored events of a simulated sender, `start` onwards.
-pub(crate) fn simulate(
-    n: usize,
-    start: i64,
-    events_per_second: f64,
-) -> anyhow::Result<Vec<Message>> {
-    let mut simulator = Simulator::new(SimConfig::new(11, start, events_per_second))?;
-    let mut out = Vec::with_capacity(n);
-    let mut lines = Vec::new();
-    let mut left = n;
-    while left > 0 {
-        let chunk = left.min(100_000);
-        lines.clear();
-        simulator.write_lines(&mut lines, chunk, LineFormat::Bare);
-        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            out.push(Message::from(Event::parse_ingest(line)?.to_json_bytes()));
-        }
-        left -= chunk;
-    }
-    Ok(out)
-}
-
 async fn throughput(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<()> {
-    let now = Utc::now().timestamp();
-    let events = simulate(bench.events, now - 86_400, 10_000.0)?;
-    let store = Arc::new(DuckStore::open(
-        &dir.join("analytics.duckdb"),
-        &DuckOptions::default(),
-    )?);
+    let (events, store) = day_and_store(bench.events, dir)?;
     let retention = MetricsRetention {
         dedup_window: Duration::from_secs(bench.dedup_window_minutes.saturating_mul(60)),
         ..MetricsRetention::default()

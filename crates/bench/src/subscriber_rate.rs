@@ -4,10 +4,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_hose::embedded::{EmbeddedConfig, EmbeddedHose};
 use eventhose_hose::{Hose, Message};
 use eventhose_subscribers::Processor;
 use tokio::sync::watch;
+
+use crate::workload::simulate;
+
+/// `events` simulated events from a day ago on (10,000 a second), and a new store in `dir` for
+/// a subscriber to drain them into.
+pub(super) fn day_and_store(
+    events: usize,
+    dir: &Path,
+) -> anyhow::Result<(Vec<Message>, Arc<DuckStore>)> {
+    let start = chrono::Utc::now().timestamp() - 86_400;
+    let store = DuckStore::open(&dir.join("analytics.duckdb"), &DuckOptions::default())?;
+    Ok((simulate(events, start, 10_000.0)?, Arc::new(store)))
+}
 
 /// Publishes `events` to a new embedded hose in `dir` (untimed), then runs `processor` as
 /// subscriber `name` until it has acknowledged the whole log; returns how long that took.

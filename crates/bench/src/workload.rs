@@ -34,14 +34,35 @@ pub fn request_bodies(batch: usize, gzip: bool) -> anyhow::Result<Vec<Bytes>> {
 
 /// `batch` simulated events in the hose's storage form.
 pub fn stored_events(batch: usize) -> anyhow::Result<Vec<Message>> {
-    simulated_lines(batch, 1)
+    Ok(stored_form(&simulated_lines(batch, 1))?
+        .into_iter()
+        .map(Message::from)
+        .collect())
+}
+
+/// NDJSON `lines` of ingest events in their storage form.
+pub fn stored_form(lines: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
+    lines
         .split(|&b| b == b'\n')
         .filter(|line| !line.is_empty())
-        .map(|line| {
-            let event = Event::parse_ingest(line)?;
-            Ok(Message::from(event.to_json_bytes()))
-        })
+        .map(|line| Ok(Event::parse_ingest(line)?.to_json_bytes()))
         .collect()
+}
+
+/// Stored events of a simulated sender, `start` onwards.
+pub fn simulate(n: usize, start: i64, events_per_second: f64) -> anyhow::Result<Vec<Message>> {
+    let mut simulator = Simulator::new(SimConfig::new(11, start, events_per_second))?;
+    let mut out = Vec::with_capacity(n);
+    let mut lines = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let chunk = left.min(100_000);
+        lines.clear();
+        simulator.write_lines(&mut lines, chunk, LineFormat::Bare);
+        out.extend(stored_form(&lines)?.into_iter().map(Message::from));
+        left -= chunk;
+    }
+    Ok(out)
 }
 
 fn gzip_bytes(data: &[u8]) -> anyhow::Result<Vec<u8>> {

@@ -3,6 +3,7 @@
 
 pub mod json_edits;
 pub mod rabbitmq;
+pub mod sample_events;
 
 use proptest::test_runner::Config;
 

@@ -212,6 +212,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use eventhose_model::EventType;
+    use eventhose_test_support::sample_events::{event, six_events};
     use serde_json::{json, Value};
 
     use super::*;
@@ -219,14 +220,6 @@ mod tests {
 
     /// 2023-11-14T22:13:20Z.
     const T0: i64 = 1_700_000_000;
-
-    fn event(kind: &str, at: i64, id: &str, extra: Value) -> Vec<u8> {
-        let mut event = json!({ "type": kind, "timestamp": at.to_string(), "event_id": id });
-        if let (Some(target), Value::Object(extra)) = (event.as_object_mut(), extra) {
-            target.extend(extra);
-        }
-        event.to_string().into_bytes()
-    }
 
     fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) -> InsertReport {
         let slices: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
@@ -267,60 +260,10 @@ mod tests {
         filters
     }
 
-    /// Six events, ids e1..e6 in time order (e6 newest).
+    /// Six events, ids e1..e6 in time order (e6 newest), ten seconds apart from `T0`.
     fn sample() -> MemoryEventStore {
         let store = MemoryEventStore::new();
-        insert(
-            &store,
-            &[
-                event(
-                    "injection",
-                    T0,
-                    "e1",
-                    json!({"rcpt_to": "ann@gmail.com", "raw_rcpt_to": "Ann@Gmail.com",
-                           "recipient_domain": "gmail.com", "friendly_from": "News@Acme.com",
-                           "sending_domain": "mail.acme.com", "subject": "Black Friday deals",
-                           "campaign_id": "blackfriday-specials", "template_id": "tpl_main",
-                           "sending_ip": "10.0.0.1", "ip_pool": "shared-pool",
-                           "message_id": "m1", "transmission_id": "100",
-                           "ab_test_id": "subject-test", "ab_test_version": "2"}),
-                ),
-                event(
-                    "delivery",
-                    T0 + 10,
-                    "e2",
-                    json!({"rcpt_to": "ann@gmail.com", "recipient_domain": "gmail.com",
-                           "campaign_id": "blackfriday-specials", "message_id": "m1",
-                           "mailbox_provider": "Gmail", "mailbox_provider_region": "Global",
-                           "sending_ip": "10.0.0.1", "transmission_id": "100"}),
-                ),
-                event(
-                    "bounce",
-                    T0 + 20,
-                    "e3",
-                    json!({"rcpt_to": "bob@yahoo.co.uk", "recipient_domain": "yahoo.co.uk",
-                           "bounce_class": "10", "reason": "550 5.1.1 User-Unknown",
-                           "subaccount_id": "7", "campaign_id": "friday",
-                           "mailbox_provider": "Yahoo", "mailbox_provider_region": "Europe - UK"}),
-                ),
-                event(
-                    "delay",
-                    T0 + 30,
-                    "e4",
-                    json!({"rcpt_to": "bob@yahoo.co.uk", "bounce_class": "21",
-                           "reason": "421 try again later", "subaccount_id": "7"}),
-                ),
-                event(
-                    "click",
-                    T0 + 40,
-                    "e5",
-                    json!({"rcpt_to": "cy@hotmail.com", "subaccount_id": "0",
-                           "ab_test_id": "subject-test", "ab_test_version": "1",
-                           "template_id": "tpl-promo"}),
-                ),
-                event("open", T0 + 50, "e6", json!({"rcpt_to": "cy@hotmail.com"})),
-            ],
-        );
+        insert(&store, &six_events(T0, 10, |n| format!("e{n}")));
         store
     }
 

@@ -36,6 +36,7 @@ use tokio::task::{JoinError, JoinSet};
 
 pub use config::{SendConfig, INGEST_PATH, MAX_BACKOFF};
 pub use error::SendError;
+pub use post::retry_after;
 pub use report::{percentile, SendReport};
 
 use crate::event::SimEvent;

@@ -68,7 +68,8 @@ pub(crate) fn accepted_counts(body: &str, events: u64) -> (u64, u64) {
     }
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// The pause an answer's `Retry-After` asks for, when it gives whole seconds.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let secs: u64 = headers
         .get(RETRY_AFTER)?
         .to_str()

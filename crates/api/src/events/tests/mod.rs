@@ -14,7 +14,8 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, Utc};
 use eventhose_analytics::{EventBatch, EventWriter, MemoryEventStore, MemoryStore};
-use serde_json::{json, Value};
+use eventhose_test_support::sample_events::{event, six_events};
+use serde_json::json;
 
 use crate::test_app::{Answer, TestApp};
 
@@ -47,76 +48,18 @@ impl Answer {
     }
 }
 
-/// A stored event: `fields` plus its type, timestamp (unix seconds as text) and event id.
-fn event(kind: &str, at: i64, id: &str, fields: Value) -> Vec<u8> {
-    let mut event = json!({ "type": kind, "timestamp": at.to_string(), "event_id": id });
-    if let (Some(target), Value::Object(extra)) = (event.as_object_mut(), fields) {
-        target.extend(extra);
-    }
-    event.to_string().into_bytes()
-}
-
 /// The sample events, `e01`…`e09` in time order from `t0` (one a minute), one two hours before
 /// `t0`, and a relay event the Events API never shows.
 fn sample_events(t0: i64) -> Vec<Vec<u8>> {
-    vec![
-        event(
-            "injection",
-            t0 - 7_200,
-            "e00",
-            json!({"rcpt_to": "ann@gmail.com"}),
-        ),
-        event(
-            "injection",
-            t0,
-            "e01",
-            json!({"rcpt_to": "ann@gmail.com", "raw_rcpt_to": "Ann@Gmail.com",
-                   "recipient_domain": "gmail.com", "friendly_from": "News@Acme.com",
-                   "sending_domain": "mail.acme.com", "subject": "Black Friday deals",
-                   "campaign_id": "blackfriday-specials", "template_id": "tpl_main",
-                   "sending_ip": "10.0.0.1", "ip_pool": "shared-pool", "message_id": "m1",
-                   "transmission_id": "100", "ab_test_id": "subject-test",
-                   "ab_test_version": "2"}),
-        ),
-        event(
-            "delivery",
-            t0 + 60,
-            "e02",
-            json!({"rcpt_to": "ann@gmail.com", "recipient_domain": "gmail.com",
-                   "campaign_id": "blackfriday-specials", "message_id": "m1",
-                   "mailbox_provider": "Gmail", "mailbox_provider_region": "Global",
-                   "sending_ip": "10.0.0.1", "transmission_id": "100"}),
-        ),
-        event(
-            "bounce",
-            t0 + 120,
-            "e03",
-            json!({"rcpt_to": "bob@yahoo.co.uk", "recipient_domain": "yahoo.co.uk",
-                   "bounce_class": "10", "reason": "550 5.1.1 User-Unknown",
-                   "subaccount_id": "7", "campaign_id": "friday", "message_id": "m3",
-                   "mailbox_provider": "Yahoo", "mailbox_provider_region": "Europe - UK"}),
-        ),
-        event(
-            "delay",
-            t0 + 180,
-            "e04",
-            json!({"rcpt_to": "bob@yahoo.co.uk", "bounce_class": "21",
-                   "reason": "421 try again later", "subaccount_id": "7", "message_id": "m3"}),
-        ),
-        event(
-            "click",
-            t0 + 240,
-            "e05",
-            json!({"rcpt_to": "cy@hotmail.com", "subaccount_id": "0",
-                   "ab_test_id": "subject-test", "ab_test_version": "1",
-                   "template_id": "tpl-promo"}),
-        ),
-        event(
-            "open",
-            t0 + 300,
-            "e06",
-            json!({"rcpt_to": "cy@hotmail.com"}),
-        ),
+    let older = event(
+        "injection",
+        t0 - 7_200,
+        "e00",
+        json!({"rcpt_to": "ann@gmail.com"}),
+    );
+    let mut events = vec![older];
+    events.extend(six_events(t0, 60, |n| format!("e{n:02}")));
+    events.extend([
         event(
             "relay_injection",
             t0 + 360,
@@ -136,7 +79,8 @@ fn sample_events(t0: i64) -> Vec<Vec<u8>> {
             "e09",
             json!({"rcpt_to": "ann@gmail.com", "subaccount_id": "7"}),
         ),
-    ]
+    ]);
+    events
 }
 
 fn insert(store: &MemoryEventStore, events: &[Vec<u8>]) {
