@@ -345,10 +345,19 @@ fn hose_error(error: HoseError) -> ApiError {
                 .description("eventhose is shutting down; nothing was stored"),
         )
         .retry_after(5),
-        HoseError::Unavailable(why) => ApiError::new(
+        HoseError::WriterFailed(why) | HoseError::Unavailable(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorEntry::new("service unavailable").description(format!(
                 "the event hose cannot take events right now ({why}); nothing was acknowledged"
+            )),
+        )
+        .retry_after(5),
+        // A write that failed (a full disk, above all) was cut off: nothing of it was stored,
+        // and the hose tries again with the next request.
+        HoseError::Io(error) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorEntry::new("service unavailable").description(format!(
+                "the event hose could not write ({error}); nothing was acknowledged"
             )),
         )
         .retry_after(5),
@@ -378,6 +387,14 @@ mod tests {
             hose_error(HoseError::Closed).status,
             StatusCode::SERVICE_UNAVAILABLE
         );
+        for failed_write in [
+            HoseError::Io(std::io::Error::from_raw_os_error(28)),
+            HoseError::WriterFailed("No space left on device".into()),
+        ] {
+            let answer = hose_error(failed_write);
+            assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(answer.retry_after.is_some());
+        }
     }
 
     #[test]

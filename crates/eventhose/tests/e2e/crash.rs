@@ -95,3 +95,116 @@ async fn sigkill_mid_stream_loses_no_acknowledged_event() {
     let response = ingest(&server, ROOT_KEY, ndjson("delivery", "after-crash", 10)).await;
     assert_eq!(response.status(), 200);
 }
+
+/// A small filesystem of its own (tmpfs), unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "mounting a tmpfs needs root");
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a ballast file until the filesystem is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let ballast = self.path().join("ballast");
+        let mut file = std::fs::File::create(&ballast).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..100_000 {
+            if file.write_all(&chunk).is_err() {
+                return ballast;
+            }
+        }
+        panic!("the filesystem never filled");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// With the free-space floor off (as when another process fills the disk faster than the floor
+/// check sees it), a write that fails on a full disk answers 503 with `Retry-After`; once space
+/// returns, ingest resumes by itself, and every acknowledged event is counted exactly once.
+#[tokio::test]
+async fn a_full_disk_answers_503_and_ingest_resumes_when_space_returns() {
+    let disk = SmallDisk::mount(128);
+    let data = disk.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let server = Server::start(&data, &[("EVENTHOSE_HOSE__MIN_FREE_DISK_BYTES", "0")]);
+    let mut acknowledged = 0u64;
+    let mut batch = 0;
+    let mut send = || {
+        batch += 1;
+        ingest(
+            &server,
+            ROOT_KEY,
+            ndjson("delivery", &format!("full-{batch}"), 50),
+        )
+    };
+    let before = send().await;
+    assert_eq!(before.status(), 200);
+    acknowledged += 50;
+
+    let ballast = disk.fill();
+    // What still fits in pages the files already hold is taken; then the disk is full.
+    let mut refused = false;
+    for _ in 0..100 {
+        let answer = send().await;
+        match answer.status().as_u16() {
+            200 => acknowledged += 50,
+            503 => {
+                assert!(answer.headers().contains_key("retry-after"));
+                refused = true;
+                break;
+            }
+            other => panic!("a full disk answered {other}: {:?}", answer.text().await),
+        }
+    }
+    assert!(refused, "the full disk never refused a request");
+    std::fs::remove_file(&ballast).unwrap();
+    let mut resumed = None;
+    for _ in 0..100 {
+        let answer = send().await;
+        if answer.status() == 200 {
+            resumed = Some(answer);
+            break;
+        }
+        assert_eq!(answer.status(), 503);
+        assert!(answer.headers().contains_key("retry-after"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        resumed.is_some(),
+        "ingest never resumed once space returned"
+    );
+    acknowledged += 50;
+    eventually("every acknowledged event counted once", || async {
+        counted(&server, "delivery").await == acknowledged
+    })
+    .await;
+    eventually("and in the metrics once", || async {
+        crate::amqp::metric_total(&server, "count_delivered").await == acknowledged
+    })
+    .await;
+    assert_eq!(counted(&server, "delivery").await, acknowledged);
+    drop(server);
+}

@@ -2,8 +2,11 @@
 //!
 //! Publishers hand over fully encoded records. The thread takes every queued record, writes them all, makes
 //! them durable with one `sync_data` (plus a directory fsync when it created a segment), then advances the
-//! committed end and completes every publisher. An I/O error leaves the segment tail unknown, so the writer
-//! then refuses all further appends; reopening the hose repairs the tail. Between groups it can also seal
+//! committed end and completes every publisher. An I/O error (a full disk, above all) leaves the segment tail
+//! unknown: the next group first cuts the active segment back to its last committed length, and goes on if that
+//! works, so appends resume by themselves once the disk has room again. A failure in a group that rolled to a new
+//! segment cannot be repaired that way; the writer then refuses all further appends, and reopening the hose
+//! repairs the tail. Between groups it can also seal
 //! the active segment on request, so that retention may delete everything written so far.
 
 use std::fs::{File, OpenOptions};
@@ -40,6 +43,12 @@ pub(crate) enum WriterRequest {
     },
 }
 
+/// Why the writer failed, and whether cutting the active segment back repairs it.
+struct Failure {
+    reason: String,
+    repairable: bool,
+}
+
 /// Running totals of the writer.
 #[derive(Debug, Default)]
 pub(crate) struct WriterCounters {
@@ -70,8 +79,10 @@ pub(crate) fn spawn_writer(
     let writer = Writer {
         active,
         active_len: start.end - start.active_start,
+        committed_active_len: start.end - start.active_start,
         end: start.end,
         failure: None,
+        rolled: false,
         fsync_seconds: metrics::histogram!("eventhose_hose_fsync_seconds"),
         appended_bytes: metrics::counter!("eventhose_hose_appended_bytes_total"),
         appended_messages: metrics::counter!("eventhose_hose_appended_messages_total"),
@@ -88,8 +99,12 @@ struct Writer {
     start: WriterStart,
     active: File,
     active_len: u64,
+    /// The active segment's length at the last commit: what a failed group is cut back to.
+    committed_active_len: u64,
     end: u64,
-    failure: Option<String>,
+    failure: Option<Failure>,
+    /// Whether the group being written rolled to a new segment.
+    rolled: bool,
     fsync_seconds: metrics::Histogram,
     appended_bytes: metrics::Counter,
     appended_messages: metrics::Counter,
@@ -135,26 +150,33 @@ impl Writer {
 
     /// Seals the active segment if it holds anything; returns the log's end.
     fn seal(&mut self) -> Result<u64, HoseError> {
-        if let Some(reason) = &self.failure {
-            return Err(HoseError::WriterFailed(reason.clone()));
-        }
+        self.recover().map_err(HoseError::WriterFailed)?;
         if self.active_len > 0 {
-            self.roll(self.end)?;
+            self.rolled = true;
+            if let Err(err) = self.roll(self.end) {
+                self.failure = Some(Failure {
+                    reason: err.to_string(),
+                    repairable: false,
+                });
+                return Err(err.into());
+            }
+            self.committed_active_len = 0;
         }
         Ok(self.end)
     }
 
     fn commit(&mut self, group: Vec<AppendRequest>) {
-        if let Some(reason) = &self.failure {
+        if let Err(refused) = self.recover() {
             for request in group {
                 let _ = request
                     .done
-                    .send(Err(HoseError::WriterFailed(reason.clone())));
+                    .send(Err(HoseError::WriterFailed(refused.clone())));
             }
             return;
         }
         match self.write_group(&group) {
             Ok(offsets) => {
+                self.committed_active_len = self.active_len;
                 self.start.end_tx.send_replace(self.end);
                 let messages: u64 = group.iter().map(|r| r.messages).sum();
                 let bytes: u64 = group.iter().map(|r| r.record.len() as u64).sum();
@@ -171,8 +193,16 @@ impl Writer {
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, "hose log write failed; refusing further appends until reopened");
-                self.failure = Some(err.to_string());
+                let failure = Failure {
+                    reason: err.to_string(),
+                    repairable: !self.rolled,
+                };
+                if failure.repairable {
+                    tracing::error!(error = %err, "hose log write failed; the next append cuts it off and tries again");
+                } else {
+                    tracing::error!(error = %err, "hose log write failed across a new segment; refusing further appends until reopened");
+                }
+                self.failure = Some(failure);
                 for request in group {
                     let _ = request.done.send(Err(HoseError::Io(io::Error::new(
                         err.kind(),
@@ -183,12 +213,39 @@ impl Writer {
         }
     }
 
+    /// After a failed write, cuts the active segment back to its last committed length (the
+    /// failed group's bytes go; a full disk may have room again); the reason it cannot, if so.
+    fn recover(&mut self) -> Result<(), String> {
+        let Some(failure) = &self.failure else {
+            return Ok(());
+        };
+        if !failure.repairable {
+            return Err(failure.reason.clone());
+        }
+        let cut = self
+            .active
+            .set_len(self.committed_active_len)
+            .and_then(|()| self.active.sync_data());
+        if let Err(err) = cut {
+            return Err(format!(
+                "{}; cutting it off failed too: {err}",
+                failure.reason
+            ));
+        }
+        tracing::info!("hose log writable again: the failed write was cut off");
+        self.active_len = self.committed_active_len;
+        self.failure = None;
+        Ok(())
+    }
+
     /// Writes the group and makes it durable; returns each record's offset.
     fn write_group(&mut self, group: &[AppendRequest]) -> io::Result<Vec<u64>> {
+        self.rolled = false;
         let mut offsets = Vec::with_capacity(group.len());
         let mut position = self.end;
         for request in group {
             if self.active_len >= self.start.segment_bytes {
+                self.rolled = true;
                 self.roll(position)?;
             }
             self.active.write_all(&request.record)?;
