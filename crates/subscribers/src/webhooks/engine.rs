@@ -710,8 +710,6 @@ impl WebhookEngine {
         .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))
     }
 
-    /// Queues the failed batches whose replay was asked for (through the API) as fresh first
-    /// attempts; each is forgotten only once it is durable in the hose.
     /// Takes the events of recipients erased since the last scrub out of what the engine keeps
     /// at rest: the delayed queue (rewritten, where the hose can) and the kept failed batches
     /// (a page of them at a time). A batch left empty is dropped or forgotten.
@@ -759,6 +757,8 @@ impl WebhookEngine {
         Ok(())
     }
 
+    /// Queues the failed batches whose replay was asked for (through the API) as fresh first
+    /// attempts; each is forgotten only once it is durable in the hose.
     async fn queue_replays(
         &self,
         subscription: &mut dyn Subscription,
@@ -862,6 +862,27 @@ struct Held {
     batch: Batch,
 }
 
+/// What is left of an encoded batch without the events of erased recipients.
+enum Scrubbed {
+    /// None of its events was erased.
+    Unchanged,
+    /// Some were: the rest.
+    Smaller(Batch),
+    /// All were: the batch goes.
+    Emptied(BatchHeader),
+}
+
+/// Reads an encoded batch and leaves out the events of erased recipients.
+fn scrub(encoded: bytes::Bytes, tombstones: &Tombstones) -> Result<Scrubbed, SubscriberError> {
+    let batch = Batch::decode(&encoded)?;
+    let header = batch.header.clone();
+    Ok(match batch.without_erased(tombstones)? {
+        None => Scrubbed::Emptied(header),
+        Some(kept) if kept.header.events != header.events => Scrubbed::Smaller(kept),
+        Some(_) => Scrubbed::Unchanged,
+    })
+}
+
 /// Decides, for each message of the delayed queue, what is left of it without the events of
 /// erased recipients; headers of batches left empty go to `emptied`. An unreadable message is
 /// kept as it is (one bad message must not stop an erasure) and logged.
@@ -870,21 +891,15 @@ fn erasure_rewriter(
     emptied: Arc<std::sync::Mutex<Vec<BatchHeader>>>,
 ) -> Rewriter {
     Arc::new(move |message: &[u8]| {
-        let scrubbed = Batch::decode(&bytes::Bytes::copy_from_slice(message)).and_then(|batch| {
-            let header = batch.header.clone();
-            batch.without_erased(&tombstones).map(|kept| (header, kept))
-        });
-        match scrubbed {
-            Ok((header, None)) => {
+        match scrub(bytes::Bytes::copy_from_slice(message), &tombstones) {
+            Ok(Scrubbed::Unchanged) => Rewrite::Keep,
+            Ok(Scrubbed::Smaller(kept)) => Rewrite::Replace(kept.encode()),
+            Ok(Scrubbed::Emptied(header)) => {
                 if let Ok(mut emptied) = emptied.lock() {
                     emptied.push(header);
                 }
                 Rewrite::Drop
             }
-            Ok((header, Some(kept))) if kept.header.events != header.events => {
-                Rewrite::Replace(kept.encode())
-            }
-            Ok(_) => Rewrite::Keep,
             Err(e) => {
                 tracing::error!(error = %e, "cannot scrub a delayed webhook batch; kept as it is");
                 Rewrite::Keep
@@ -913,29 +928,22 @@ fn scrub_failed_batches(
             .map_err(failed)?;
         let full = page.len() == SCRUB_PAGE;
         for (webhook_id, batch_id, payload) in page {
-            let kept = Batch::decode(&bytes::Bytes::from(payload)).and_then(|batch| {
-                let events = batch.header.events;
-                batch.without_erased(tombstones).map(|kept| (events, kept))
-            });
-            let (events, kept) = match kept {
-                Ok(read) => read,
-                Err(e) => {
-                    // One unreadable row must not stop delivery: it stays as it is.
-                    tracing::error!(webhook = %webhook_id, batch = %batch_id, error = %e, "cannot scrub a kept failed batch");
-                    after = Some((webhook_id, batch_id));
-                    continue;
-                }
-            };
-            match kept {
-                None => store
-                    .forget_failed_batch(&webhook_id, &batch_id)
-                    .map_err(failed)?,
-                Some(kept) if kept.header.events != events => {
+            match scrub(bytes::Bytes::from(payload), tombstones) {
+                Ok(Scrubbed::Unchanged) => {}
+                Ok(Scrubbed::Smaller(kept)) => {
                     store
                         .replace_failed_batch(&webhook_id, &batch_id, &kept.encode())
                         .map_err(failed)?;
                 }
-                Some(_) => {}
+                Ok(Scrubbed::Emptied(_)) => {
+                    store
+                        .forget_failed_batch(&webhook_id, &batch_id)
+                        .map_err(failed)?;
+                }
+                // One unreadable row must not stop delivery: it stays as it is.
+                Err(e) => {
+                    tracing::error!(webhook = %webhook_id, batch = %batch_id, error = %e, "cannot scrub a kept failed batch");
+                }
             }
             after = Some((webhook_id, batch_id));
         }
