@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 use crate::receiver::{Behaviour, Receiver};
+use eventhose_test_support::files::{file_holds, files_under};
 
 async fn batch_status(server: &Server, webhook_id: &str) -> Vec<Value> {
     let response = client()
@@ -537,20 +538,6 @@ async fn batches_are_cut_by_count_by_bytes_and_by_time() {
     }
 }
 
-/// Every file under `dir`, at any depth.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// Erasure reaches the copies at rest: a batch waiting an hour for its retry is rewritten in
 /// the delayed queue without the erased recipient, the hose segments that held the events are
 /// deleted once every subscriber has taken them, and the server counts the moment the last
@@ -574,12 +561,6 @@ async fn an_erasure_rewrites_the_retry_queue_and_reports_the_last_copy_gone() {
         200
     );
     let (erased, kept) = (b"userx-0@example.com", b"userx-1@example.com");
-    let holds = |path: &std::path::Path, needle: &[u8]| {
-        std::fs::read(path)
-            .unwrap_or_default()
-            .windows(needle.len())
-            .any(|window| window == needle)
-    };
     let delayed_queue = || {
         files_under(dir.path())
             .into_iter()
@@ -587,7 +568,7 @@ async fn an_erasure_rewrites_the_retry_queue_and_reports_the_last_copy_gone() {
             .expect("the webhooks subscriber's delayed queue")
     };
     eventually("the failed batch waits for its retry", || async {
-        receiver.batches().len() == 1 && holds(&delayed_queue(), erased)
+        receiver.batches().len() == 1 && file_holds(&delayed_queue(), erased)
     })
     .await;
     let segments_before: Vec<_> = files_under(dir.path())
@@ -610,9 +591,12 @@ async fn an_erasure_rewrites_the_retry_queue_and_reports_the_last_copy_gone() {
         Some(0.0)
     );
     let queue = delayed_queue();
-    assert!(!holds(&queue, erased), "the erased address is still queued");
     assert!(
-        holds(&queue, kept),
+        !file_holds(&queue, erased),
+        "the erased address is still queued"
+    );
+    assert!(
+        file_holds(&queue, kept),
         "the other recipient's event was dropped"
     );
     for segment in &segments_before {

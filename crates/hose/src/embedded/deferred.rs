@@ -752,6 +752,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eventhose_test_support::files::file_holds;
 
     const MAX: u64 = 1 << 20;
 
@@ -940,14 +941,6 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count() == 1,
             "no temporary file is left"
         );
-    }
-
-    /// Whether `needle` occurs anywhere in the file at `path`.
-    fn file_holds(path: &Path, needle: &[u8]) -> bool {
-        std::fs::read(path)
-            .unwrap()
-            .windows(needle.len())
-            .any(|window| window == needle)
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::{next, publish, segment_files, texts, EmbeddedHarness};
 use crate::conformance::HoseHarness;
 use crate::embedded::EmbeddedConfig;
 use crate::Hose;
+use eventhose_test_support::files::any_file_holds;
 
 fn small_segments() -> EmbeddedConfig {
     EmbeddedConfig {
@@ -102,29 +103,6 @@ async fn without_subscribers_only_the_active_segment_is_kept() {
     );
     assert_eq!(hose.stats().segments, 1);
     hose.close().await.unwrap();
-}
-
-/// Whether any file under `dir` holds `needle`.
-fn any_file_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
-    walk(dir).iter().any(|path| {
-        std::fs::read(path)
-            .unwrap()
-            .windows(needle.len())
-            .any(|window| window == needle)
-    })
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// The active segment is never deleted by retention, so without a seal a message stays on disk
