@@ -22,6 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -69,6 +70,10 @@ struct Entry {
     payload_len: usize,
     record_len: u64,
     in_flight: bool,
+    /// For a message deferred by this process: the moment (on the monotonic clock) before
+    /// which it is not due, whatever the wall clock says (a wall clock slewed forward would
+    /// otherwise hand it out early).
+    not_before: Option<Instant>,
 }
 
 /// The delayed queue of one subscriber. All methods do blocking I/O.
@@ -134,6 +139,7 @@ impl DeferredStore {
     }
 
     /// Durably stores `message` to come due at `due_ms` (Unix milliseconds); returns its id.
+    #[cfg(test)]
     pub(crate) fn put(
         &mut self,
         message: &[u8],
@@ -199,9 +205,14 @@ impl DeferredStore {
         else {
             return Ok(DuePoll::Idle { next_due_ms: None });
         };
-        if due_ms > now_ms {
+        let monotonic_wait = entry.not_before.map_or(0, |not_before| {
+            let left = not_before.saturating_duration_since(Instant::now());
+            u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX)
+        });
+        let wait = due_ms.saturating_sub(now_ms).max(monotonic_wait);
+        if wait > 0 {
             return Ok(DuePoll::Idle {
-                next_due_ms: Some(due_ms),
+                next_due_ms: Some(now_ms.saturating_add(wait)),
             });
         }
         let mut payload = vec![0u8; entry.payload_len];
@@ -232,6 +243,18 @@ impl DeferredStore {
         self.empty_if_dead()?;
         self.publish_totals();
         Ok(())
+    }
+
+    /// Holds message `id` back until `not_before` on the monotonic clock as well as until its
+    /// due time on the wall clock.
+    pub(crate) fn not_before(&mut self, id: u64, not_before: Instant) {
+        if let Some(entry) = self
+            .due_of
+            .get(&id)
+            .and_then(|due_ms| self.by_due.get_mut(&(*due_ms, id)))
+        {
+            entry.not_before = Some(not_before);
+        }
     }
 
     /// Makes every in-flight message deliverable again (a new subscription took over).
@@ -287,6 +310,7 @@ impl DeferredStore {
             payload_len: record_len - RECORD_HEADER - PUT_FIXED,
             record_len: record_len as u64,
             in_flight: false,
+            not_before: None,
         };
         self.by_due.insert((due_ms, id), entry);
         self.due_of.insert(id, due_ms);
@@ -803,6 +827,23 @@ mod tests {
         assert_eq!(due(&mut store, 1_000).unwrap().0, middle);
         let fresh = store.put(b"new", 5, 0).unwrap();
         assert!(fresh > late, "ids are not reused after replay");
+    }
+
+    #[test]
+    fn a_message_deferred_here_waits_out_its_delay_on_the_monotonic_clock_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = DeferredStore::open(&dir.path().join("s.deferred"), MAX).unwrap();
+        // Due by the wall clock (it ran fast), not by the monotonic one.
+        let id = store.put(b"held", 1_000, 1).unwrap();
+        store.not_before(id, Instant::now() + std::time::Duration::from_secs(3_600));
+        match store.poll_due(1_000).unwrap() {
+            DuePoll::Idle {
+                next_due_ms: Some(next),
+            } => assert!(next > 1_000 + 3_500_000, "next poll at {next}"),
+            other => panic!("handed out early: {other:?}"),
+        }
+        store.not_before(id, Instant::now());
+        assert_eq!(due(&mut store, 1_000).unwrap().0, id);
     }
 
     #[test]

@@ -255,16 +255,12 @@ impl Subscription for EmbeddedSubscription {
         delay: Duration,
         attempt: u32,
     ) -> Result<(), HoseError> {
-        self.ensure_open()?;
-        let due_ms = due_unix_ms(delay);
-        let state = Arc::clone(&self.state);
-        tokio::task::spawn_blocking(move || lock(&state.deferred).put(&message, due_ms, attempt))
-            .await
-            .map_err(join_error)??;
-        self.state.deferred_writes.increment(1);
-        self.defers += 1;
-        self.deferred_not_due_before = 0;
-        Ok(())
+        self.defer_many(vec![Deferral {
+            message,
+            delay,
+            attempt,
+        }])
+        .await
     }
 
     async fn defer_many(&mut self, deferrals: Vec<Deferral>) -> Result<(), HoseError> {
@@ -279,7 +275,15 @@ impl Subscription for EmbeddedSubscription {
                 .iter()
                 .map(|d| (&d.message[..], due_unix_ms(d.delay), d.attempt))
                 .collect();
-            lock(&state.deferred).put_many(&messages)
+            let mut store = lock(&state.deferred);
+            let ids = store.put_many(&messages)?;
+            // The wall clock may run fast (a slewing clock): hold each back on the monotonic
+            // clock too, so none comes before its delay has passed.
+            let now = std::time::Instant::now();
+            for (id, deferral) in ids.into_iter().zip(&deferrals) {
+                store.not_before(id, now + deferral.delay);
+            }
+            Ok::<_, HoseError>(())
         })
         .await
         .map_err(join_error)??;
