@@ -382,7 +382,7 @@ pub async fn due_deferred_messages_come_first_in_due_order<H: HoseHarness>(mut h
     publish(&*hose, &["stream"]).await;
     // Every delay was counted from a moment before this point, so once the longest has passed again all
     // three are due (the margin covers implementations that round due times to coarser clock units) and the
-    // stream record competes with them.
+    // stream record competes with them. This waits for the clock, not for the hose: only time makes them due.
     tokio::time::sleep(Duration::from_millis(300 + 50)).await;
     let mut order = Vec::new();
     for _ in 0..4 {
@@ -747,18 +747,27 @@ pub async fn next_is_cancel_safe<H: HoseHarness>(mut harness: H) {
         .expect("defer");
     publish(&*hose, &["stream"]).await;
     let mut got = Vec::new();
-    // Abandon `next` after a poll or so, many times over (bounded), keeping what completes.
+    // Abandon `next` many times over (bounded), each time once the work its poll started (a
+    // blocking read, say) has woken it, keeping what completes at its first poll.
+    let abandon_until = Instant::now() + DEADLINE;
     for _ in 0..200 {
         if got.len() == 2 {
             break;
         }
-        if let Some(result) = poll_once(sub.next()) {
-            let delivery = result.expect("next");
-            got.extend(texts(&delivery));
-            sub.ack(&delivery.tag).await.expect("ack");
-        }
-        // Give work the dropped future started (a blocking read, say) time to finish.
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        let wait = abandon_until.saturating_duration_since(Instant::now());
+        let result = match poll_first(sub.next()) {
+            FirstPoll::Ready(result) => result,
+            FirstPoll::Started(started) => {
+                if started.drop_once_woken(wait).await {
+                    continue;
+                }
+                // Nothing woke it: leave the rest to the plain calls below.
+                break;
+            }
+        };
+        let delivery = result.expect("next");
+        got.extend(texts(&delivery));
+        sub.ack(&delivery.tag).await.expect("ack");
     }
     while got.len() < 2 {
         let delivery = next(&mut *sub).await;
@@ -776,13 +785,53 @@ pub async fn next_is_cancel_safe<H: HoseHarness>(mut harness: H) {
     close(&*hose).await;
 }
 
-/// Polls a future once and drops it unless it is ready: what a losing `select!` branch sees.
-fn poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
+/// How [`poll_first`] left a future.
+pub(crate) enum FirstPoll<T, F> {
+    /// It was ready.
+    Ready(T),
+    /// It waits for the work its poll started.
+    Started(Started<F>),
+}
+
+/// A future polled once, waiting for the work that poll started.
+pub(crate) struct Started<F> {
+    future: std::pin::Pin<Box<tokio::task::Unconstrained<F>>>,
+    woken: Arc<WakeSignal>,
+}
+
+/// Polls `future` once, outside tokio's cooperative budget so that the only wake is the one its
+/// work sends.
+pub(crate) fn poll_first<F: std::future::Future>(future: F) -> FirstPoll<F::Output, F> {
+    let woken = Arc::new(WakeSignal::default());
+    let waker = std::task::Waker::from(Arc::clone(&woken));
+    let mut future = Box::pin(tokio::task::unconstrained(future));
+    let mut context = std::task::Context::from_waker(&waker);
+    match std::future::Future::poll(future.as_mut(), &mut context) {
+        std::task::Poll::Ready(output) => FirstPoll::Ready(output),
+        std::task::Poll::Pending => FirstPoll::Started(Started { future, woken }),
+    }
+}
+
+impl<F> Started<F> {
+    /// Waits (up to `wait`) for the work the first poll started to wake the future, then drops
+    /// it unpolled: a losing `select!` branch abandoned at the worst moment, its work done and
+    /// the result left behind. Whether it woke.
+    pub(crate) async fn drop_once_woken(self, wait: Duration) -> bool {
+        let woken = tokio::time::timeout(wait, self.woken.0.notified())
+            .await
+            .is_ok();
+        drop(self.future);
+        woken
+    }
+}
+
+/// A waker that records its wake (one, kept until awaited).
+#[derive(Default)]
+struct WakeSignal(tokio::sync::Notify);
+
+impl std::task::Wake for WakeSignal {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_one();
     }
 }
 

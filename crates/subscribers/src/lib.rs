@@ -185,6 +185,9 @@ async fn ack(
 }
 
 #[cfg(test)]
+mod runner_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -287,7 +290,9 @@ mod tests {
         panic!("timed out waiting for {what}");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// Paused time: the hose's blocking reads hold the clock, so it advances only while every
+    /// task waits, and a window of it is exact rather than a guess.
+    #[tokio::test(start_paused = true)]
     async fn reading_pauses_while_a_slow_commit_holds_the_most_pending_work() {
         let dir = tempfile::tempdir().unwrap();
         let hose: Arc<dyn Hose> = EmbeddedHose::open(dir.path(), EmbeddedConfig::default())
@@ -319,6 +324,8 @@ mod tests {
             processed.load(Ordering::SeqCst) >= MAX_PENDING_MESSAGES
         })
         .await;
+        // The claim is that nothing more is read: let a second of (paused) time pass, which
+        // it does only once the runner is stuck beside the held commit.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let held = processed.load(Ordering::SeqCst);
         assert!(

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use super::{message, next, publish, texts, EmbeddedHarness};
-use crate::conformance::HoseHarness;
+use crate::conformance::{poll_first, FirstPoll, HoseHarness};
 use crate::embedded::EmbeddedConfig;
+use crate::sync_util::lock;
 use crate::{Hose, HoseError};
 
 #[tokio::test]
@@ -145,14 +146,25 @@ async fn a_defer_after_a_dropped_next_is_still_served() {
         .unwrap();
     let first = next(&mut *sub).await;
 
-    // Begin a poll that can find nothing due (the only message is in flight), then drop it.
-    tokio::select! {
-        biased;
-        _ = sub.next() => panic!("nothing is due yet"),
-        () = std::future::ready(()) => {}
-    }
-    // Let the abandoned poll finish before the defer it must not hide.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Begin a poll that can find nothing due (the only message is in flight), and drop it once
+    // that poll has finished: before the defer it must not hide. Holding the delayed queue
+    // during the first poll keeps the poll from finishing inside it, where no wake would
+    // tell.
+    let state = hose
+        .shared
+        .subscriber_states()
+        .into_iter()
+        .find(|state| state.name == "webhooks")
+        .unwrap();
+    let queue = lock(&state.deferred);
+    let FirstPoll::Started(poll) = poll_first(sub.next()) else {
+        panic!("nothing is due yet");
+    };
+    drop(queue);
+    assert!(
+        poll.drop_once_woken(Duration::from_secs(30)).await,
+        "the abandoned poll of the delayed queue never finished"
+    );
     sub.defer(message("second"), Duration::ZERO, 2)
         .await
         .unwrap();
