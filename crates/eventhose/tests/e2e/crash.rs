@@ -146,10 +146,23 @@ impl Drop for SmallDisk {
 /// returns, ingest resumes by itself, and every acknowledged event is counted exactly once.
 #[tokio::test]
 async fn a_full_disk_answers_503_and_ingest_resumes_when_space_returns() {
+    full_disk_and_back(&[]).await;
+}
+
+/// The same with segments so small that every write rolls to a new segment: those the
+/// failed writes created are deleted, and the log goes on from the last committed one.
+#[tokio::test]
+async fn a_full_disk_across_segment_rolls_is_repaired_the_same_way() {
+    full_disk_and_back(&[("EVENTHOSE_HOSE__SEGMENT_BYTES", "256")]).await;
+}
+
+async fn full_disk_and_back(env: &[(&str, &str)]) {
     let disk = SmallDisk::mount(128);
     let data = disk.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    let server = Server::start(&data, &[("EVENTHOSE_HOSE__MIN_FREE_DISK_BYTES", "0")]);
+    let mut env = env.to_vec();
+    env.push(("EVENTHOSE_HOSE__MIN_FREE_DISK_BYTES", "0"));
+    let server = Server::start(&data, &env);
     let mut acknowledged = 0u64;
     let mut batch = 0;
     let mut send = || {

@@ -39,6 +39,14 @@ impl SegmentIndex {
         lock(&self.starts).first().copied()
     }
 
+    /// Removes and returns the segments that start after `start` (those a failed write
+    /// created).
+    pub(crate) fn take_after(&self, start: u64) -> Vec<u64> {
+        let mut starts = lock(&self.starts);
+        let after = starts.split_off(&(start + 1));
+        after.into_iter().collect()
+    }
+
     /// Removes and returns the segments that end at or before `position`, never the last (active) one.
     pub(crate) fn take_fully_below(&self, position: u64) -> Vec<u64> {
         let mut starts = lock(&self.starts);
@@ -66,6 +74,14 @@ mod tests {
         assert_eq!(index.containing(99), Some(0));
         assert_eq!(index.containing(100), Some(100));
         assert_eq!(index.containing(10_000), Some(250));
+    }
+
+    #[test]
+    fn a_failed_write_takes_back_the_segments_it_created() {
+        let index = SegmentIndex::new([0, 100, 250, 400]);
+        assert_eq!(index.take_after(100), vec![250, 400]);
+        assert_eq!(index.containing(10_000), Some(100));
+        assert!(index.take_after(100).is_empty());
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! Publishers hand over fully encoded records. The thread takes every queued record, writes them all, makes
 //! them durable with one `sync_data` (plus a directory fsync when it created a segment), then advances the
 //! committed end and completes every publisher. An I/O error (a full disk, above all) leaves the segment tail
-//! unknown: the next group first cuts the active segment back to its last committed length, and goes on if that
-//! works, so appends resume by themselves once the disk has room again. A failure in a group that rolled to a new
-//! segment cannot be repaired that way; the writer then refuses all further appends, and reopening the hose
-//! repairs the tail. Between groups it can also seal
+//! unknown: the next group first puts the log back as it was at the last commit — the segments created since are
+//! deleted and the segment that was active then is cut back to its committed length — and goes on if that works,
+//! so appends resume by themselves once the disk has room again. Readers never see any of it: they stop at the
+//! committed end. Between groups it can also seal
 //! the active segment on request, so that retention may delete everything written so far.
 
 use std::fs::{File, OpenOptions};
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use tokio::sync::{oneshot, watch};
 
-use crate::embedded::layout::{sync_dir, Layout};
+use crate::embedded::layout::{remove_if_exists, sync_dir, Layout};
 use crate::embedded::segments::SegmentIndex;
 use crate::HoseError;
 
@@ -43,10 +43,11 @@ pub(crate) enum WriterRequest {
     },
 }
 
-/// Why the writer failed, and whether cutting the active segment back repairs it.
-struct Failure {
-    reason: String,
-    repairable: bool,
+/// The active segment as the last commit left it.
+#[derive(Clone, Copy)]
+struct Committed {
+    active_start: u64,
+    active_len: u64,
 }
 
 /// Running totals of the writer.
@@ -78,11 +79,14 @@ pub(crate) fn spawn_writer(
         .open(start.layout.segment(start.active_start))?;
     let writer = Writer {
         active,
+        active_start: start.active_start,
         active_len: start.end - start.active_start,
-        committed_active_len: start.end - start.active_start,
+        committed: Committed {
+            active_start: start.active_start,
+            active_len: start.end - start.active_start,
+        },
         end: start.end,
         failure: None,
-        rolled: false,
         fsync_seconds: metrics::histogram!("eventhose_hose_fsync_seconds"),
         appended_bytes: metrics::counter!("eventhose_hose_appended_bytes_total"),
         appended_messages: metrics::counter!("eventhose_hose_appended_messages_total"),
@@ -98,13 +102,14 @@ pub(crate) fn spawn_writer(
 struct Writer {
     start: WriterStart,
     active: File,
+    /// Where the active segment starts in the log.
+    active_start: u64,
     active_len: u64,
-    /// The active segment's length at the last commit: what a failed group is cut back to.
-    committed_active_len: u64,
+    /// The active segment at the last commit: what a failed group is put back to.
+    committed: Committed,
     end: u64,
-    failure: Option<Failure>,
-    /// Whether the group being written rolled to a new segment.
-    rolled: bool,
+    /// Why the last write failed, until the log is put back.
+    failure: Option<String>,
     fsync_seconds: metrics::Histogram,
     appended_bytes: metrics::Counter,
     appended_messages: metrics::Counter,
@@ -152,17 +157,21 @@ impl Writer {
     fn seal(&mut self) -> Result<u64, HoseError> {
         self.recover().map_err(HoseError::WriterFailed)?;
         if self.active_len > 0 {
-            self.rolled = true;
             if let Err(err) = self.roll(self.end) {
-                self.failure = Some(Failure {
-                    reason: err.to_string(),
-                    repairable: false,
-                });
+                self.failure = Some(err.to_string());
                 return Err(err.into());
             }
-            self.committed_active_len = 0;
+            self.remember_committed();
         }
         Ok(self.end)
+    }
+
+    /// The active segment as it is now is what a later failure is put back to.
+    fn remember_committed(&mut self) {
+        self.committed = Committed {
+            active_start: self.active_start,
+            active_len: self.active_len,
+        };
     }
 
     fn commit(&mut self, group: Vec<AppendRequest>) {
@@ -176,7 +185,7 @@ impl Writer {
         }
         match self.write_group(&group) {
             Ok(offsets) => {
-                self.committed_active_len = self.active_len;
+                self.remember_committed();
                 self.start.end_tx.send_replace(self.end);
                 let messages: u64 = group.iter().map(|r| r.messages).sum();
                 let bytes: u64 = group.iter().map(|r| r.record.len() as u64).sum();
@@ -193,16 +202,8 @@ impl Writer {
                 }
             }
             Err(err) => {
-                let failure = Failure {
-                    reason: err.to_string(),
-                    repairable: !self.rolled,
-                };
-                if failure.repairable {
-                    tracing::error!(error = %err, "hose log write failed; the next append cuts it off and tries again");
-                } else {
-                    tracing::error!(error = %err, "hose log write failed across a new segment; refusing further appends until reopened");
-                }
-                self.failure = Some(failure);
+                tracing::error!(error = %err, "hose log write failed; the next append puts the log back and tries again");
+                self.failure = Some(err.to_string());
                 for request in group {
                     let _ = request.done.send(Err(HoseError::Io(io::Error::new(
                         err.kind(),
@@ -213,39 +214,48 @@ impl Writer {
         }
     }
 
-    /// After a failed write, cuts the active segment back to its last committed length (the
-    /// failed group's bytes go; a full disk may have room again); the reason it cannot, if so.
+    /// After a failed write, puts the log back as the last commit left it (the failed group's
+    /// bytes and segments go; a full disk may have room again); the reason it cannot, if so.
     fn recover(&mut self) -> Result<(), String> {
-        let Some(failure) = &self.failure else {
+        let Some(failure) = self.failure.clone() else {
             return Ok(());
         };
-        if !failure.repairable {
-            return Err(failure.reason.clone());
-        }
-        let cut = self
-            .active
-            .set_len(self.committed_active_len)
-            .and_then(|()| self.active.sync_data());
-        if let Err(err) = cut {
-            return Err(format!(
-                "{}; cutting it off failed too: {err}",
-                failure.reason
-            ));
+        if let Err(err) = self.put_back() {
+            return Err(format!("{failure}; putting the log back failed too: {err}"));
         }
         tracing::info!("hose log writable again: the failed write was cut off");
-        self.active_len = self.committed_active_len;
         self.failure = None;
+        Ok(())
+    }
+
+    fn put_back(&mut self) -> io::Result<()> {
+        let Committed {
+            active_start,
+            active_len,
+        } = self.committed;
+        if self.active_start != active_start {
+            let layout = &self.start.layout;
+            for start in self.start.index.take_after(active_start) {
+                remove_if_exists(&layout.segment(start))?;
+            }
+            sync_dir(&layout.segments_dir())?;
+            self.active = OpenOptions::new()
+                .append(true)
+                .open(layout.segment(active_start))?;
+            self.active_start = active_start;
+        }
+        self.active.set_len(active_len)?;
+        self.active.sync_data()?;
+        self.active_len = active_len;
         Ok(())
     }
 
     /// Writes the group and makes it durable; returns each record's offset.
     fn write_group(&mut self, group: &[AppendRequest]) -> io::Result<Vec<u64>> {
-        self.rolled = false;
         let mut offsets = Vec::with_capacity(group.len());
         let mut position = self.end;
         for request in group {
             if self.active_len >= self.start.segment_bytes {
-                self.rolled = true;
                 self.roll(position)?;
             }
             self.active.write_all(&request.record)?;
@@ -266,10 +276,11 @@ impl Writer {
             .create_new(true)
             .append(true)
             .open(layout.segment(position))?;
-        sync_dir(&layout.segments_dir())?;
-        self.start.index.insert(position);
+        // Known before the directory sync, so that a failure of it is put back too.
+        self.active_start = position;
         self.active_len = 0;
-        Ok(())
+        self.start.index.insert(position);
+        sync_dir(&layout.segments_dir())
     }
 
     fn sync_active(&mut self) -> io::Result<()> {
