@@ -615,11 +615,13 @@ async fn an_idle_webhook_gets_events_at_once_and_a_busy_one_gathers_them() {
         dir.path(),
         &loopback_targets(&[("EVENTHOSE_WEBHOOKS__FLUSH_INTERVAL_MS", "600000")]),
     );
-    let receiver = Receiver::start(Behaviour::Slow(Duration::from_secs(1))).await;
+    // Each request takes 3 s: time enough to send three events beside the first, even on a
+    // busy machine.
+    let receiver = Receiver::start(Behaviour::Slow(Duration::from_secs(3))).await;
     create_webhook(&server, &receiver.url, &["delivery"]).await;
     let send = |id: &str| ingest(&server, ROOT_KEY, event("delivery", id) + "\n");
     assert_eq!(send("first").await.status(), 200);
-    // Sent while the first batch's request takes its second.
+    // Sent while the first batch's request is under way.
     for id in ["second", "third", "fourth"] {
         assert_eq!(send(id).await.status(), 200);
     }

@@ -185,7 +185,8 @@ async fn a_failing_subscriber_is_reported_down_restarted_and_catches_up() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[("TEST_EVENTHOSE_METRICS_COMMIT_FAILURES", "3")],
+        // Five failures: restarts after 0.2, 0.4, 0.8, 1.6 and 3.2 s, an outage of six seconds.
+        &[("TEST_EVENTHOSE_METRICS_COMMIT_FAILURES", "5")],
     );
     assert_eq!(
         ingest(&server, ROOT_KEY, ndjson("delivery", "down", 5))
@@ -229,7 +230,7 @@ async fn a_failing_subscriber_is_reported_down_restarted_and_catches_up() {
             "eventhose_component_restarts_total{component=\"metrics\"}"
         )
         .await,
-        Some(3.0)
+        Some(5.0)
     );
 }
 
