@@ -167,9 +167,13 @@ impl DeferredStore {
             });
         }
         let start = self.file_len;
+        // Taken before writing: a failed write whose records could not be cut off must not
+        // leave ids that later messages would take again.
+        let first_id = self.next_id;
+        self.next_id += messages.len() as u64;
         let mut records = Vec::with_capacity(messages.len());
         for (i, &(message, due_ms, attempt)) in messages.iter().enumerate() {
-            let id = self.next_id + i as u64;
+            let id = first_id + i as u64;
             let offset = self.file_len;
             match self.append(KIND_PUT, &put_body(id, due_ms, attempt, message)) {
                 Ok(record_len) => records.push((id, due_ms, attempt, offset, record_len)),
@@ -180,7 +184,6 @@ impl DeferredStore {
             return Err(self.cut_back(start, err.into()));
         }
         self.unsynced = false;
-        self.next_id += messages.len() as u64;
         let ids = records.iter().map(|record| record.0).collect();
         for (id, due_ms, attempt, offset, record_len) in records {
             self.insert(id, due_ms, attempt, offset, record_len);
@@ -201,26 +204,39 @@ impl DeferredStore {
     /// Hands out the earliest due message not already in flight, or says when the next one is due.
     pub(crate) fn poll_due(&mut self, now_ms: u64) -> Result<DuePoll, HoseError> {
         self.ensure_open()?;
-        let Some((&(due_ms, id), entry)) = self.by_due.iter_mut().find(|(_, e)| !e.in_flight)
-        else {
-            return Ok(DuePoll::Idle { next_due_ms: None });
-        };
-        let monotonic_wait = entry.not_before.map_or(0, |not_before| {
-            let left = not_before.saturating_duration_since(Instant::now());
-            u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX)
-        });
-        let wait = due_ms.saturating_sub(now_ms).max(monotonic_wait);
-        if wait > 0 {
-            return Ok(DuePoll::Idle {
-                next_due_ms: Some(now_ms.saturating_add(wait)),
+        let now = Instant::now();
+        // The earliest message due on both clocks; a message held back on the monotonic one
+        // (the wall clock stepped forward) does not hold up those behind it.
+        let mut next_due_ms: Option<u64> = None;
+        let mut due = None;
+        for (&(due_ms, id), entry) in self.by_due.iter().filter(|(_, e)| !e.in_flight) {
+            if due_ms > now_ms {
+                next_due_ms = Some(next_due_ms.map_or(due_ms, |next| next.min(due_ms)));
+                break;
+            }
+            let held = entry.not_before.map_or(0, |not_before| {
+                let left = not_before.saturating_duration_since(now);
+                u64::try_from(left.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX)
             });
+            if held == 0 {
+                due = Some((due_ms, id));
+                break;
+            }
+            let ready_ms = now_ms.saturating_add(held);
+            next_due_ms = Some(next_due_ms.map_or(ready_ms, |next| next.min(ready_ms)));
         }
+        let Some(key) = due else {
+            return Ok(DuePoll::Idle { next_due_ms });
+        };
+        let Some(entry) = self.by_due.get_mut(&key) else {
+            return Ok(DuePoll::Idle { next_due_ms });
+        };
         let mut payload = vec![0u8; entry.payload_len];
         self.file
             .read_exact_at(&mut payload, entry.payload_offset)?;
         entry.in_flight = true;
         Ok(DuePoll::Due {
-            id,
+            id: key.1,
             attempt: entry.attempt,
             message: Bytes::from(payload),
         })
@@ -517,20 +533,26 @@ impl DeferredStore {
         self.live_bytes = live_bytes;
         self.unsynced = false;
         self.publish_totals();
+        self.sync_parent()
+    }
+
+    /// Puts `temp` in the file's place. The handle is opened on `temp` first, so once the
+    /// rename is done nothing can fail before the store uses the new file (a failure after it
+    /// would leave the store writing to the deleted old one). The caller updates its index,
+    /// then makes the rename durable with [`sync_parent`](Self::sync_parent).
+    fn replace_file(&mut self, temp: &Path) -> Result<(), HoseError> {
+        let file = OpenOptions::new().read(true).append(true).open(temp)?;
+        std::fs::rename(temp, &self.path)?;
+        self.file = file;
+        self.generation += 1;
         Ok(())
     }
 
-    /// Renames `temp` over the file, makes that durable and reopens it.
-    fn replace_file(&mut self, temp: &Path) -> Result<(), HoseError> {
-        std::fs::rename(temp, &self.path)?;
+    /// Makes a rename in the file's directory durable.
+    fn sync_parent(&self) -> Result<(), HoseError> {
         if let Some(parent) = self.path.parent() {
             sync_dir(parent)?;
         }
-        self.file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path)?;
-        self.generation += 1;
         Ok(())
     }
 
@@ -598,6 +620,7 @@ impl DeferredStore {
         self.live_bytes = written;
         self.unsynced = false;
         self.publish_totals();
+        self.sync_parent()?;
         Ok(report)
     }
 }
@@ -842,6 +865,9 @@ mod tests {
             } => assert!(next > 1_000 + 3_500_000, "next poll at {next}"),
             other => panic!("handed out early: {other:?}"),
         }
+        // A message behind it, due on both clocks, is not held up by it.
+        let behind = store.put(b"behind", 1_000, 1).unwrap();
+        assert_eq!(due(&mut store, 1_000).unwrap().0, behind);
         store.not_before(id, Instant::now());
         assert_eq!(due(&mut store, 1_000).unwrap().0, id);
     }

@@ -49,7 +49,11 @@ pub(crate) async fn flush(shared: &Arc<Shared>) -> Result<(), HoseError> {
                 renamed.push((state, acked));
             }
             lock(&state.deferred).sync()?;
-            compact_deferred(state)?;
+            // Best effort: a compaction that fails (a full disk) must not stop the cursors and
+            // the retention that would free the space.
+            if let Err(err) = compact_deferred(state) {
+                tracing::warn!(subscriber = %state.name, error = %err, "delayed queue compaction failed; retrying next interval");
+            }
         }
         // One directory fsync makes all the renames durable; only then may retention rely on the new
         // cursors (a cursor reverting after a crash must never point into a deleted segment).
