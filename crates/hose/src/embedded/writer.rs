@@ -272,15 +272,24 @@ impl Writer {
     fn roll(&mut self, position: u64) -> io::Result<()> {
         self.sync_active()?;
         let layout = &self.start.layout;
-        self.active = OpenOptions::new()
-            .create_new(true)
+        // A file already there is what a failed write left past the committed end: garbage.
+        let active = OpenOptions::new()
+            .create(true)
             .append(true)
             .open(layout.segment(position))?;
+        active.set_len(0)?;
+        self.active = active;
         // Known before the directory sync, so that a failure of it is put back too.
         self.active_start = position;
         self.active_len = 0;
         self.start.index.insert(position);
-        sync_dir(&layout.segments_dir())
+        if position == self.end {
+            // Nothing past the committed end is in the segments before: a failed write is put
+            // back to this one. Retention may delete those before once every subscriber has
+            // reached the end, so they must not be what it is put back to.
+            self.remember_committed();
+        }
+        sync_dir(&self.start.layout.segments_dir())
     }
 
     fn sync_active(&mut self) -> io::Result<()> {
