@@ -722,6 +722,9 @@ impl WebhookEngine {
         if version == state.scrubbed_for {
             return Ok(());
         }
+        // Batches still open would be written after the rewrite, with the erased addresses:
+        // make them durable first, so the rewrite takes them out too.
+        self.flush(state, subscription).await?;
         let emptied = Arc::new(std::sync::Mutex::new(Vec::new()));
         let rewritten = subscription
             .rewrite_deferred(erasure_rewriter(
