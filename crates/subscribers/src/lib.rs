@@ -121,13 +121,14 @@ pub async fn run<P: Processor>(
     let mut committing: Vec<DeliveryTag> = Vec::new();
     let mut ticker = tokio::time::interval(processor.checkpoint_interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut idle_ticker = tokio::time::interval(processor.checkpoint_interval());
+    idle_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Messages in `pending`; reading pauses at `MAX_PENDING_MESSAGES` until a commit can take them.
     let mut pending_messages = 0;
     // A checkpoint fell due while the last commit ran: the next one starts when it ends.
     let mut checkpoint_due = false;
     loop {
         let full = pending_messages >= MAX_PENDING_MESSAGES;
-        let idle_due = pending.is_empty() && commit.is_none() && processor.idle_checkpoint_due();
         let start = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
@@ -137,9 +138,15 @@ pub async fn run<P: Processor>(
                 ack(subscription.as_mut(), &mut committing).await?;
                 (std::mem::take(&mut checkpoint_due) || full) && !pending.is_empty()
             }
-            _ = ticker.tick(), if (!pending.is_empty() || idle_due) && !checkpoint_due => {
+            _ = ticker.tick(), if !pending.is_empty() && !checkpoint_due => {
                 checkpoint_due = commit.is_some();
                 commit.is_none()
+            }
+            // While idle, each tick of its own asks the processor whether its maintenance is
+            // due (a timer apart, so that the first delivery after a quiet spell still finds
+            // the checkpoint tick due at once).
+            _ = idle_ticker.tick(), if pending.is_empty() && commit.is_none() => {
+                processor.idle_checkpoint_due()
             }
             next = subscription.next(), if !full => match next {
                 Ok(delivery) => {
@@ -227,9 +234,10 @@ mod tests {
         }
     }
 
-    /// Processes nothing; counts its checkpoints and wants one whenever idle.
+    /// Processes nothing; counts its checkpoints and wants one 20 ms after the last.
     struct IdleMaintenance {
         checkpoints: Arc<AtomicUsize>,
+        last: std::time::Instant,
     }
 
     #[async_trait::async_trait]
@@ -240,6 +248,7 @@ mod tests {
 
         async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
             self.checkpoints.fetch_add(1, Ordering::SeqCst);
+            self.last = std::time::Instant::now();
             Ok(already_durable())
         }
 
@@ -248,12 +257,12 @@ mod tests {
         }
 
         fn idle_checkpoint_due(&self) -> bool {
-            true
+            self.last.elapsed() >= Duration::from_millis(20)
         }
     }
 
     /// Retention runs inside checkpoints: a subscriber that gets no event still checkpoints
-    /// when it says its maintenance is due.
+    /// whenever it says its maintenance is due, again and again (not due right after one).
     #[tokio::test]
     async fn an_idle_subscriber_checkpoints_when_its_maintenance_is_due() {
         let dir = tempfile::tempdir().unwrap();
@@ -268,6 +277,7 @@ mod tests {
             "quiet",
             IdleMaintenance {
                 checkpoints: checkpoints.clone(),
+                last: std::time::Instant::now(),
             },
             stopping,
         ));
