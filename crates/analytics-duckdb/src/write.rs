@@ -348,13 +348,15 @@ impl WriterState {
         })
     }
 
+    /// Appends a commit's rows inside the open transaction; returns what was appended, to be
+    /// [recorded](Self::record_committed) once the transaction committed.
     fn append_all(
         &mut self,
         tally: &Tally,
         ledger: &[LedgerChange],
         position: Option<u64>,
         created: &mut Vec<String>,
-    ) -> Result<(), duckdb::Error> {
+    ) -> Result<Vec<Appended>, duckdb::Error> {
         let mut appended = Vec::new();
         for (partition, rows) in &metric_tables(tally) {
             appended.push(self.append(*partition, rows, created)?);
@@ -402,6 +404,13 @@ impl WriterState {
                 duckdb::params![METRICS_POSITION, position],
             )?;
         }
+        Ok(appended)
+    }
+
+    /// Notes a committed transaction's appends: the partitions it created and their newest
+    /// buckets, and what compaction now has to sum. Only once committed: after a rollback (a
+    /// full disk fails the commit) a partition noted as existing would never be created again.
+    fn record_committed(&mut self, appended: Vec<Appended>) {
         for a in appended {
             // Rows of a commit have distinct keys; they can repeat a stored key only if a
             // bucket they hold is already in the partition. Appends past its newest bucket
@@ -422,7 +431,6 @@ impl WriterState {
             dirty.hi = dirty.hi.max(a.hi);
             dirty.rows += a.rows;
         }
-        Ok(())
     }
 
     /// Sums the deltas appended to each dirty partition since its last compaction.
@@ -604,10 +612,16 @@ impl MetricsWriter for DuckStore {
         let mut created = Vec::new();
         writer.conn.execute_batch("BEGIN").map_err(engine)?;
         let appended = writer.append_all(tally, ledger, position, &mut created);
-        let finished = appended.and_then(|()| writer.conn.execute_batch("COMMIT"));
-        if let Err(e) = finished {
-            let _ = writer.conn.execute_batch("ROLLBACK");
-            return Err(engine(e));
+        let finished = appended.and_then(|appended| {
+            writer.conn.execute_batch("COMMIT")?;
+            Ok(appended)
+        });
+        match finished {
+            Ok(appended) => writer.record_committed(appended),
+            Err(e) => {
+                let _ = writer.conn.execute_batch("ROLLBACK");
+                return Err(engine(e));
+            }
         }
         self.tables
             .write()

@@ -490,3 +490,44 @@ fn a_rollup_across_subaccounts_keeps_one_row_per_value() {
         );
     }
 }
+
+/// A commit that fails at its end (its write-ahead log cannot be written, as on a full disk)
+/// leaves nothing behind: not the rows, and not the partitions it created, which the next
+/// commit of the same rows creates again.
+#[test]
+fn a_commit_that_fails_at_its_end_can_be_made_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("analytics.duckdb");
+    drop(DuckStore::open(&path, &DuckOptions::default()).expect("create"));
+    let duck = DuckStore::open(&path, &DuckOptions::default()).expect("open duckdb");
+    let wal = dir.path().join("analytics.duckdb.wal");
+    assert!(!wal.exists(), "nothing written since the last close");
+    std::fs::create_dir(&wal).expect("a directory where the log goes");
+
+    let mut aggregator = Aggregator::default();
+    for event in stored_events(500) {
+        aggregator.fold(&event).expect("fold");
+    }
+    let (tally, changes) = aggregator.take();
+    assert!(duck.commit(&tally, &changes, Some(1)).is_err());
+    std::fs::remove_dir(&wal).expect("the log can be written again");
+    duck.commit(&tally, &changes, Some(1))
+        .expect("the same commit again");
+
+    let memory = MemoryStore::new();
+    memory.commit(&tally, &changes, Some(1)).expect("memory");
+    let (from, to) = (START - START % 3_600, START + 3 * 86_400);
+    same_metrics(
+        &duck,
+        &memory,
+        &MetricsQuery {
+            range: TimeRange {
+                from: t(from),
+                to: t(to),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Total,
+            metrics: Metric::ALL.to_vec(),
+        },
+    );
+}
