@@ -5,6 +5,7 @@
 mod acting_account;
 pub mod auth;
 pub mod data_privacy;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
@@ -119,6 +120,7 @@ pub fn router_of(state: AppState, parts: ApiParts) -> Router {
         api.merge(webhooks::routes())
             .merge(suppressions::routes())
             .merge(data_privacy::routes())
+            .merge(dead_letters::routes())
             .merge(metrics::routes())
             .merge(events::routes())
             .fallback(|| async { ApiError::not_found() })

@@ -18,6 +18,9 @@ pub struct ApiLimits {
     pub suppression_entry_max_bytes: usize,
     /// Most recipients in one Data Privacy request (SparkPost: 1,000).
     pub data_privacy_max_recipients: usize,
+    /// Most dead letters one `GET /dead-letters/{subscriber}` lists (its `limit`); on
+    /// RabbitMQ each is read from the broker, message bodies included.
+    pub dead_letters_max_page: usize,
 }
 
 impl Default for ApiLimits {
@@ -28,6 +31,7 @@ impl Default for ApiLimits {
             suppression_bulk_max_entries: 10_000,
             suppression_entry_max_bytes: 64 * 1024,
             data_privacy_max_recipients: 1_000,
+            dead_letters_max_page: 1_000,
         }
     }
 }

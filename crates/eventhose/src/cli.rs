@@ -31,6 +31,9 @@ enum Command {
     /// removed. Run it while `serve` is stopped; a running server does the same through
     /// `DELETE /api/v1/events/message?recipients=ADDR`.
     Erase(EraseArgs),
+    /// Lists, shows, retries and drops the messages subscribers set aside as unreadable (through
+    /// the running server's API).
+    DeadLetters(crate::dead_letters::DeadLettersArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,5 +140,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => crate::simulate::run(args).await,
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
         Command::Erase(args) => crate::erase::run(args.config.load(None)?, &args.recipient),
+        Command::DeadLetters(args) => crate::dead_letters::run(args).await,
     }
 }

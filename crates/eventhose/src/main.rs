@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod dead_letters;
 mod demo;
 mod erase;
 mod faults;

@@ -6,9 +6,9 @@
 //!
 //! Errors are sorted: a broken log or a second consumer of the same subscription is permanent
 //! (the subscriber stays down, and `/readyz` says why); anything else is retried. A message the
-//! subscriber can never process (poison) is retried too, with the same growing pause, until
-//! the hose has dead letters to move it to: the subscriber shows as down meanwhile, where before
-//! it stopped and nothing said so.
+//! subscriber cannot read never gets here: the runner sets it aside as a dead letter and goes
+//! on. What does (a message the hose refuses to take back, say) is retried with the same
+//! growing pause, the subscriber showing as down meanwhile.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ pub struct Supervision {
 enum Failure {
     /// Likely to pass (a broker or a store that comes back): restart.
     Transient,
-    /// One message that can never be processed: restart (no dead letters yet).
+    /// One message that can never be processed and could not be set aside: restart.
     Poison,
     /// Restarting cannot help: stay down.
     Permanent,
@@ -50,7 +50,7 @@ enum Failure {
 
 fn classify(error: &SubscriberError) -> Failure {
     match error {
-        SubscriberError::BadMessage(_) | SubscriberError::Hose(HoseError::TooLarge { .. }) => {
+        SubscriberError::BadMessage { .. } | SubscriberError::Hose(HoseError::TooLarge { .. }) => {
             Failure::Poison
         }
         SubscriberError::Hose(
@@ -180,7 +180,10 @@ mod tests {
                     Err(match generation {
                         0 => unavailable(),
                         1 => SubscriberError::Io(std::io::Error::other("disk full")),
-                        2 => SubscriberError::BadMessage("poison".into()),
+                        2 => SubscriberError::BadMessage {
+                            index: 0,
+                            reason: "poison".into(),
+                        },
                         _ => SubscriberError::Hose(HoseError::AlreadySubscribed("test".into())),
                     })
                 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventhose_hose::{
-    validate_subscriber_name, Admission, Hose, HoseError, HoseStats, Message, PublishGate,
-    PublishReceipt, SubscriberStats, Subscription,
+    validate_subscriber_name, Admission, DeadLetter, DeadLetterPage, Hose, HoseError, HoseStats,
+    Message, PublishGate, PublishReceipt, Settle, SubscriberStats, Subscription,
 };
 use lapin::uri::AMQPUri;
 use tokio::sync::watch;
@@ -20,7 +20,7 @@ use crate::stats::{inspect_subscriber, QueueStats, StatsBoard};
 use crate::subscription::AmqpSubscription;
 use crate::sync_util::lock;
 use crate::topology::Topology;
-use crate::{supervisor, wire};
+use crate::{dead_letters, supervisor, wire};
 
 /// How long `unregister` waits for dropped subscriptions to close their channels.
 const CLOSING_GRACE: Duration = Duration::from_secs(10);
@@ -425,6 +425,31 @@ impl Hose for AmqpHose {
     /// The consumers of the subscriber's work queue, as the statistics poll last saw them.
     fn consumers(&self, subscriber: &str) -> Option<u64> {
         self.inner.stats.consumers(subscriber)
+    }
+
+    async fn dead_letters(
+        &self,
+        subscriber: &str,
+        limit: usize,
+    ) -> Result<DeadLetterPage, HoseError> {
+        dead_letters::list(&self.inner, subscriber, limit).await
+    }
+
+    async fn dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+    ) -> Result<Option<DeadLetter>, HoseError> {
+        dead_letters::find(&self.inner, subscriber, id).await
+    }
+
+    async fn settle_dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+        settle: Settle,
+    ) -> Result<bool, HoseError> {
+        dead_letters::settle(&self.inner, subscriber, id, settle).await
     }
 
     async fn close(&self) -> Result<(), HoseError> {

@@ -14,7 +14,8 @@
 //!                 │  consumed with manual acks, prefetch-bounded; competing consumers share it
 //!                 │  after max_redeliveries redeliveries (quorum x-delivery-limit):
 //!                 ▼
-//!              {prefix}{name}.dead       dead-letter queue (via the default exchange)
+//!              {prefix}{name}.dead       dead-letter queue (via the default exchange); also
+//!                                        what the subscriber sets aside (`dead_letters.rs`)
 //!
 //!  defer ──▶ {prefix}{name}.wait.{ms}    one wait queue per delay tier, x-message-ttl = ms,
 //!                 │                      dead-lettered on expiry through the default exchange
@@ -87,6 +88,7 @@
 
 mod broker_error;
 mod config;
+mod dead_letters;
 mod hose;
 mod registry;
 mod session;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventhose_hose::{Delivery, DeliveryTag, HoseError, Message, Subscription};
+use eventhose_hose::{Delivery, DeliveryTag, HoseError, Message, Rejected, Subscription};
 use futures::StreamExt;
 use lapin::message::Delivery as AmqpDelivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
@@ -19,7 +19,7 @@ use crate::broker_error::unavailable;
 use crate::hose::Inner;
 use crate::session::{Outgoing, PublishFailure, Session};
 use crate::topology::DEFAULT_EXCHANGE;
-use crate::{tiers, wire};
+use crate::{dead_letters, tiers, wire};
 
 /// How long a dropped subscription's channel is given to close.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -311,6 +311,26 @@ impl Subscription for AmqpSubscription {
                 tracing::debug!(subscriber = %self.name, "ack timed out; the broker will redeliver");
             }
         }
+        Ok(())
+    }
+
+    async fn dead_letter(&mut self, rejected: Rejected) -> Result<(), HoseError> {
+        let inner = &self.inner;
+        if inner.is_closed() {
+            return Err(HoseError::Closed);
+        }
+        let session = inner.live_session().ok_or_else(|| inner.not_connected())?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let outgoing =
+            dead_letters::outgoing(inner.topology.dead_queue(&self.name), &rejected, now_ms)?;
+        session
+            .publish(outgoing)
+            .await
+            .map_err(|failure| inner.publish_error("the dead letter", failure))?;
+        tracing::warn!(subscriber = %self.name, reason = %rejected.reason, "message set aside as a dead letter");
         Ok(())
     }
 

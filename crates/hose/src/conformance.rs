@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::{Delivery, Hose, HoseError, Message, Subscription};
+use crate::{Delivery, Hose, HoseError, Message, Rejected, Settle, Subscription};
 
 /// Longest wait for an expected delivery before a check fails.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -87,6 +87,7 @@ pub async fn run_all<H: HoseHarness>(mut make: impl FnMut() -> H) {
     closed_hose_refuses_work(make()).await;
     concurrent_publishers_are_all_delivered_once(make()).await;
     next_is_cancel_safe(make()).await;
+    dead_letters_wait_until_retried_or_dropped(make()).await;
 }
 
 /// Every registered subscriber sees every message exactly once, in publish order, when acking in order.
@@ -710,6 +711,87 @@ pub async fn concurrent_publishers_are_all_delivered_once<H: HoseHarness>(mut ha
             "task {task} order broken"
         );
     }
+    close(&*hose).await;
+}
+
+/// A message set aside waits in its own subscriber's dead letters, with its reason and
+/// attempt, across a restart; a retry delivers it to that subscriber again (waking an idle
+/// subscription) and removes it; a drop removes it; unknown ids settle nothing.
+pub async fn dead_letters_wait_until_retried_or_dropped<H: HoseHarness>(mut harness: H) {
+    let hose = open(&mut harness).await;
+    hose.register("other").await.expect("register");
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    publish(&*hose, &["poison", "fine"]).await;
+    let delivery = next(&mut *sub).await;
+    assert_eq!(texts(&delivery), ["poison", "fine"]);
+    sub.dead_letter(Rejected {
+        message: delivery.messages[0].clone(),
+        attempt: delivery.attempt,
+        reason: "cannot read it".to_owned(),
+    })
+    .await
+    .expect("dead letter");
+    sub.ack(&delivery.tag).await.expect("ack");
+    drop(sub);
+    close(&*hose).await;
+
+    let hose = open(&mut harness).await;
+    let page = hose.dead_letters("hooks", 10).await.expect("list");
+    assert_eq!(page.total, 1, "one dead letter after a restart: {page:?}");
+    let letter = page.letters[0].clone();
+    assert_eq!(letter.reason, "cannot read it");
+    assert_eq!(letter.attempt, 0);
+    assert_eq!(letter.messages, vec![Bytes::from_static(b"poison")]);
+    assert_eq!(hose.dead_letters("other", 10).await.expect("list").total, 0);
+    assert_eq!(
+        hose.dead_letter("hooks", &letter.id).await.expect("show"),
+        Some(letter.clone())
+    );
+    assert!(matches!(
+        hose.dead_letters("nobody", 10).await,
+        Err(HoseError::UnknownSubscriber(_))
+    ));
+
+    let mut sub = hose.subscribe("hooks").await.expect("subscribe");
+    let (retried, settled) = tokio::join!(
+        next(&mut *sub),
+        hose.settle_dead_letter("hooks", &letter.id, Settle::Retry)
+    );
+    assert!(settled.expect("retry"), "the retry found its dead letter");
+    assert_eq!(texts(&retried), ["poison"]);
+    assert_eq!(retried.attempt, 0, "a retry keeps the attempt");
+    sub.ack(&retried.tag).await.expect("ack");
+    assert_eq!(hose.dead_letters("hooks", 10).await.expect("list").total, 0);
+    assert!(!hose
+        .settle_dead_letter("hooks", &letter.id, Settle::Retry)
+        .await
+        .expect("settle"));
+
+    sub.dead_letter(Rejected {
+        message: Bytes::from_static(b"hopeless"),
+        attempt: 4,
+        reason: "no".to_owned(),
+    })
+    .await
+    .expect("dead letter");
+    let page = hose.dead_letters("hooks", 10).await.expect("list");
+    assert_eq!(page.letters[0].attempt, 4);
+    assert!(hose
+        .settle_dead_letter("hooks", &page.letters[0].id, Settle::Drop)
+        .await
+        .expect("drop"));
+    assert_eq!(hose.dead_letters("hooks", 10).await.expect("list").total, 0);
+    let unknown = "0".repeat(32);
+    assert_eq!(
+        hose.dead_letter("hooks", &unknown).await.expect("show"),
+        None
+    );
+    assert!(!hose
+        .settle_dead_letter("hooks", &unknown, Settle::Drop)
+        .await
+        .expect("drop"));
+    expect_marker_next(&*hose, &mut *sub, "a dropped dead letter was delivered").await;
+    drop(sub);
     close(&*hose).await;
 }
 

@@ -18,7 +18,10 @@
 
 use std::time::Duration;
 
-use crate::{Delivery, DeliveryTag, HoseError, HoseStats, Message, PublishReceipt};
+use crate::{
+    DeadLetter, DeadLetterPage, Delivery, DeliveryTag, HoseError, HoseStats, Message,
+    PublishReceipt, Rejected, Settle,
+};
 
 /// A durable fan-out log: every registered subscriber sees every published message.
 #[async_trait::async_trait]
@@ -66,6 +69,31 @@ pub trait Hose: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The dead letters of `subscriber`, oldest first, at most `limit` of them, and how many
+    /// it has in all.
+    async fn dead_letters(
+        &self,
+        subscriber: &str,
+        limit: usize,
+    ) -> Result<DeadLetterPage, HoseError>;
+
+    /// The dead letter `id` of `subscriber`, if it has one.
+    async fn dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+    ) -> Result<Option<DeadLetter>, HoseError>;
+
+    /// Retries or drops the dead letter `id` of `subscriber`; `false` if it has none such.
+    /// A retry delivers its messages to that subscriber again, as deferred deliveries with the
+    /// attempt they had, and removes the dead letter once they are durably queued.
+    async fn settle_dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+        settle: Settle,
+    ) -> Result<bool, HoseError>;
+
     /// Flushes cursors and stops accepting publishes; in-flight publishes finish first. Open subscriptions
     /// then fail with [`HoseError::Closed`]. Idempotent.
     async fn close(&self) -> Result<(), HoseError>;
@@ -95,6 +123,11 @@ pub trait Subscription: Send {
         delay: Duration,
         attempt: u32,
     ) -> Result<(), HoseError>;
+
+    /// Durably sets `rejected` aside in THIS subscriber's dead letters, where it waits for an
+    /// operator; the caller then acknowledges the delivery that held it. Setting the same
+    /// message aside again (its delivery came again) is harmless.
+    async fn dead_letter(&mut self, rejected: Rejected) -> Result<(), HoseError>;
 
     /// [`defer`](Self::defer) for several messages, made durable together (on the embedded
     /// hose, one sync for all of them). On `Err`, some may have been stored.

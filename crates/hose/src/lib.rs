@@ -14,6 +14,7 @@
 pub mod bench;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod dead_letter;
 mod delivery;
 pub mod embedded;
 mod error;
@@ -23,6 +24,9 @@ mod publish_gate;
 mod stats;
 mod sync_util;
 
+pub use dead_letter::{
+    dead_letter_id, is_dead_letter_id, DeadLetter, DeadLetterPage, Rejected, Settle,
+};
 pub use delivery::{Delivery, DeliveryTag, Message, PublishReceipt};
 pub use error::HoseError;
 pub use hose::{Deferral, Hose, Rewrite, RewriteReport, Rewriter, Subscription};

@@ -25,6 +25,7 @@ pub const ALL_GRANTS: &[&str] = &[
     "suppression_lists/manage",
     "data_privacy/manage",
     "api_keys/manage",
+    "dead_letters/manage",
 ];
 
 /// The grants a subaccount key may hold: SparkPost's list (as far as eventhose implements it),

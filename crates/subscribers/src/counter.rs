@@ -49,8 +49,12 @@ impl EventCounter {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, SubscriberError> {
         let path = path.into();
         let snapshot = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| SubscriberError::BadMessage(format!("{}: {e}", path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => CounterSnapshot::default(),
             Err(e) => return Err(e.into()),
         };
@@ -88,16 +92,26 @@ impl Processor for EventCounter {
             }
         }
         let mut per_type: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for message in &delivery.messages {
-            let event_type = stored_event_type(message)?;
-            *per_type.entry(event_type.as_str()).or_default() += 1;
+        let mut unreadable = None;
+        for (index, message) in delivery.messages.iter().enumerate() {
+            match stored_event_type(message) {
+                Ok(event_type) => *per_type.entry(event_type.as_str()).or_default() += 1,
+                Err(reason) => {
+                    unreadable = Some(SubscriberError::BadMessage { index, reason });
+                    break;
+                }
+            }
         }
         let mut live = self
             .live
             .lock()
-            .map_err(|_| SubscriberError::BadMessage("counter lock poisoned".into()))?;
+            .map_err(|_| SubscriberError::Internal("counter lock poisoned".into()))?;
         for (event_type, n) in per_type {
             *live.counts.entry(event_type.to_string()).or_default() += n;
+        }
+        // Those before an unreadable message are counted; the rest come again without it.
+        if let Some(unreadable) = unreadable {
+            return Err(unreadable);
         }
         if let Some(position) = delivery.position {
             live.position = Some(live.position.map_or(position, |p| p.max(position)));
@@ -109,10 +123,9 @@ impl Processor for EventCounter {
         let snapshot = self
             .live
             .lock()
-            .map_err(|_| SubscriberError::BadMessage("counter lock poisoned".into()))?
+            .map_err(|_| SubscriberError::Internal("counter lock poisoned".into()))?
             .clone();
-        let bytes = serde_json::to_vec(&snapshot)
-            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+        let bytes = serde_json::to_vec(&snapshot).map_err(std::io::Error::other)?;
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
             .await
@@ -125,7 +138,7 @@ impl Processor for EventCounter {
 
 /// Reads only the `type` of a stored event: counting needs nothing else, and not reading the
 /// rest of the object keeps the counter cheap beside ingest.
-fn stored_event_type(message: &[u8]) -> Result<EventType, SubscriberError> {
+fn stored_event_type(message: &[u8]) -> Result<EventType, String> {
     // The storage form leads with `{"type":"<name>"`; type names need no escapes.
     if let Some(rest) = message.strip_prefix(br#"{"type":""#) {
         if let Some(end) = rest.iter().position(|&b| b == b'"') {
@@ -143,12 +156,11 @@ fn stored_event_type(message: &[u8]) -> Result<EventType, SubscriberError> {
         #[serde(rename = "type", borrow)]
         event_type: std::borrow::Cow<'a, str>,
     }
-    let parsed: TypeOnly<'_> =
-        serde_json::from_slice(message).map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+    let parsed: TypeOnly<'_> = serde_json::from_slice(message).map_err(|e| e.to_string())?;
     parsed
         .event_type
         .parse()
-        .map_err(|e: eventhose_model::UnknownEventType| SubscriberError::BadMessage(e.to_string()))
+        .map_err(|e: eventhose_model::UnknownEventType| e.to_string())
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new content.

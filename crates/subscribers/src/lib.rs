@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Subscription};
+use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Rejected, Subscription};
 use tokio::sync::watch;
 
 pub use counter::EventCounter;
@@ -35,9 +35,18 @@ pub enum SubscriberError {
     /// The subscriber's own storage failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// A message on the hose is not a valid stored event.
-    #[error("bad message on the hose: {0}")]
-    BadMessage(String),
+    /// Message `index` of a delivery is not what the subscriber reads (a stored event, or a
+    /// webhook batch of its own): it is set aside as a dead letter, and the rest goes on.
+    #[error("bad message {index} of a delivery: {reason}")]
+    BadMessage {
+        /// Its place in the delivery.
+        index: usize,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// A task of the subscriber panicked, or a lock it shares was poisoned: a bug.
+    #[error("{0}")]
+    Internal(String),
     /// The analytic store failed.
     #[error("{0}")]
     Analytics(#[from] eventhose_analytics::AnalyticsError),
@@ -82,6 +91,10 @@ pub fn already_durable() -> Commit {
 #[async_trait::async_trait]
 pub trait Processor: Send {
     /// Handles one delivery (its work need not be durable yet).
+    ///
+    /// A message it cannot read fails the call with [`SubscriberError::BadMessage`], after the
+    /// messages before it were processed and before any after it: [`run`] sets that one aside
+    /// as a dead letter and calls again with the rest of the delivery (perhaps none).
     async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError>;
     /// Makes everything processed so far durable.
     async fn checkpoint(&mut self) -> Result<(), SubscriberError> {
@@ -114,6 +127,7 @@ pub async fn run<P: Processor>(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), SubscriberError> {
     let mut subscription = hose.subscribe(name).await?;
+    dead_letters_counter(name).increment(0);
     // Processed, not yet in a commit.
     let mut pending: Vec<DeliveryTag> = Vec::new();
     // The commit under way and the deliveries it covers.
@@ -150,9 +164,11 @@ pub async fn run<P: Processor>(
             }
             next = subscription.next(), if !full => match next {
                 Ok(delivery) => {
-                    processor.process(&delivery).await?;
-                    pending.push(delivery.tag);
-                    pending_messages += delivery.messages.len();
+                    let tag = delivery.tag.clone();
+                    pending_messages +=
+                        process_delivery(&mut processor, subscription.as_mut(), name, delivery)
+                            .await?;
+                    pending.push(tag);
                     commit.is_none() && pending_messages >= MAX_PENDING_MESSAGES
                 }
                 Err(HoseError::Closed) => break,
@@ -175,6 +191,55 @@ pub async fn run<P: Processor>(
         ack(subscription.as_mut(), &mut pending).await?;
     }
     Ok(())
+}
+
+/// Has `processor` process `delivery`, setting aside each message it cannot read; returns how
+/// many messages the delivery held.
+async fn process_delivery<P: Processor>(
+    processor: &mut P,
+    subscription: &mut dyn Subscription,
+    subscriber: &str,
+    mut delivery: Delivery,
+) -> Result<usize, SubscriberError> {
+    let messages = delivery.messages.len();
+    loop {
+        match processor.process(&delivery).await {
+            Ok(()) => return Ok(messages),
+            Err(SubscriberError::BadMessage { index, reason })
+                if index < delivery.messages.len() =>
+            {
+                let message = delivery.messages[index].clone();
+                let rejected = Rejected {
+                    message,
+                    attempt: delivery.attempt,
+                    reason,
+                };
+                set_aside(subscription, subscriber, rejected).await?;
+                delivery.messages.drain(..=index);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Moves a message the subscriber cannot read to its dead letters, where an operator can
+/// inspect, retry or drop it (`eventhose dead-letters`), and counts it
+/// (`eventhose_dead_letters_total`).
+pub(crate) async fn set_aside(
+    subscription: &mut dyn Subscription,
+    subscriber: &str,
+    rejected: Rejected,
+) -> Result<(), SubscriberError> {
+    tracing::warn!(subscriber, reason = %rejected.reason, bytes = rejected.message.len(), "a message the subscriber cannot read is set aside as a dead letter");
+    subscription.dead_letter(rejected).await?;
+    dead_letters_counter(subscriber).increment(1);
+    Ok(())
+}
+
+/// `eventhose_dead_letters_total{subscriber}`: the messages it set aside. Each subscriber
+/// exports it from its start, at 0, so that the first one counts as an increase.
+pub(crate) fn dead_letters_counter(subscriber: &str) -> ::metrics::Counter {
+    ::metrics::counter!("eventhose_dead_letters_total", "subscriber" => subscriber.to_owned())
 }
 
 /// Acknowledges `tags` (a closed hose has nothing left to acknowledge).

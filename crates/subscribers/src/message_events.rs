@@ -101,7 +101,7 @@ impl Processor for MessageEventsSubscriber {
         }
         let earliest = self.earliest_kept();
         let tombstones = &self.tombstones;
-        for message in &delivery.messages {
+        for (index, message) in delivery.messages.iter().enumerate() {
             self.pending
                 .push_shared_if(message.clone(), |event| {
                     event.timestamp >= earliest
@@ -110,7 +110,10 @@ impl Processor for MessageEventsSubscriber {
                             event.timestamp,
                         )
                 })
-                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+                .map_err(|e| SubscriberError::BadMessage {
+                    index,
+                    reason: e.to_string(),
+                })?;
         }
         if let Some(position) = delivery.position {
             self.folded = Some(self.folded.map_or(position, |p| p.max(position)));

@@ -120,10 +120,13 @@ impl Processor for MetricsSubscriber {
                 return Ok(()); // committed before a crash; redelivered since
             }
         }
-        for message in &delivery.messages {
+        for (index, message) in delivery.messages.iter().enumerate() {
             self.aggregator
                 .fold(message)
-                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+                .map_err(|e| SubscriberError::BadMessage {
+                    index,
+                    reason: e.to_string(),
+                })?;
         }
         if let Some(position) = delivery.position {
             self.folded = Some(self.folded.map_or(position, |p| p.max(position)));
@@ -321,7 +324,7 @@ mod tests {
         bad.messages.push(bytes::Bytes::from_static(b"not json"));
         assert!(matches!(
             subscriber.process(&bad).await,
-            Err(SubscriberError::BadMessage(_))
+            Err(SubscriberError::BadMessage { index: 1, .. })
         ));
     }
 }

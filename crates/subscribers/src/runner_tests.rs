@@ -24,9 +24,13 @@ enum Event {
     CommitFailed(Vec<u64>),
     /// The subscription acknowledged this delivery.
     Acked(u64),
+    /// The processor read this (non-empty) message.
+    Read(Bytes),
+    /// The subscription set this message aside as a dead letter.
+    DeadLettered(Bytes),
 }
 
-use Event::{Acked, CommitFailed, Committed, Committing, Processed};
+use Event::{Acked, CommitFailed, Committed, Committing, DeadLettered, Processed, Read};
 
 /// How a held commit ends.
 type Release = oneshot::Sender<Result<(), SubscriberError>>;
@@ -68,6 +72,31 @@ impl Hose for ScriptedHose {
         HoseStats::default()
     }
 
+    async fn dead_letters(
+        &self,
+        _subscriber: &str,
+        _limit: usize,
+    ) -> Result<eventhose_hose::DeadLetterPage, HoseError> {
+        Ok(Default::default())
+    }
+
+    async fn dead_letter(
+        &self,
+        _subscriber: &str,
+        _id: &str,
+    ) -> Result<Option<eventhose_hose::DeadLetter>, HoseError> {
+        Ok(None)
+    }
+
+    async fn settle_dead_letter(
+        &self,
+        _subscriber: &str,
+        _id: &str,
+        _settle: eventhose_hose::Settle,
+    ) -> Result<bool, HoseError> {
+        Ok(false)
+    }
+
     async fn close(&self) -> Result<(), HoseError> {
         Ok(())
     }
@@ -93,6 +122,11 @@ impl Subscription for ScriptedSubscription {
     ) -> Result<(), HoseError> {
         Err(HoseError::Unavailable("the runner never defers".into()))
     }
+
+    async fn dead_letter(&mut self, rejected: Rejected) -> Result<(), HoseError> {
+        self.events.send(DeadLettered(rejected.message)).unwrap();
+        Ok(())
+    }
 }
 
 /// Records what it processes; each commit waits until the test releases it.
@@ -107,6 +141,15 @@ struct ScriptedProcessor {
 #[async_trait::async_trait]
 impl Processor for ScriptedProcessor {
     async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
+        for (index, message) in delivery.messages.iter().enumerate() {
+            if message.starts_with(b"bad") {
+                let reason = "unreadable".to_owned();
+                return Err(SubscriberError::BadMessage { index, reason });
+            }
+            if !message.is_empty() {
+                self.events.send(Read(message.clone())).unwrap();
+            }
+        }
         let id = delivery.tag.external_id().unwrap();
         self.uncommitted.push(id);
         self.events.send(Processed(id)).unwrap();
@@ -179,6 +222,21 @@ impl Script {
             .send(Delivery {
                 tag: DeliveryTag::external(id),
                 messages: vec![Bytes::new(); messages],
+                attempt: 0,
+                position: None,
+            })
+            .unwrap();
+    }
+
+    /// Hands the runner delivery `id` holding these messages.
+    fn deliver_texts(&self, id: u64, texts: &[&'static str]) {
+        self.deliveries
+            .send(Delivery {
+                tag: DeliveryTag::external(id),
+                messages: texts
+                    .iter()
+                    .map(|text| Bytes::from_static(text.as_bytes()))
+                    .collect(),
                 attempt: 0,
                 position: None,
             })
@@ -372,6 +430,41 @@ async fn reading_pauses_at_the_pending_bound_until_the_commit_ends() {
     assert_eq!(script.settle().await, filled);
 
     script.release(Ok(()));
+    script.stop.send(true).unwrap();
+    script.task.await.unwrap().unwrap();
+}
+
+fn text(text: &'static str) -> Bytes {
+    Bytes::from_static(text.as_bytes())
+}
+
+/// Each message the processor cannot read is set aside as a dead letter, the rest of its
+/// delivery is processed without it, and the delivery is acknowledged with its commit.
+#[tokio::test(start_paused = true)]
+async fn unreadable_messages_are_set_aside_and_the_rest_processed() {
+    let mut script = Script::start(INTERVAL);
+    script.deliver_texts(1, &["a", "bad-1", "b", "bad-2"]);
+    assert_eq!(
+        script.settle().await,
+        [
+            Read(text("a")),
+            DeadLettered(text("bad-1")),
+            Read(text("b")),
+            DeadLettered(text("bad-2")),
+            Processed(1),
+            Committing(vec![1])
+        ]
+    );
+    script.deliver_texts(2, &["bad-3"]);
+    assert_eq!(
+        script.settle().await,
+        [DeadLettered(text("bad-3")), Processed(2)]
+    );
+    script.release(Ok(()));
+    assert_eq!(script.settle().await, [Committed(vec![1]), Acked(1)]);
+    assert_eq!(script.after(INTERVAL).await, [Committing(vec![2])]);
+    script.release(Ok(()));
+    assert_eq!(script.settle().await, [Committed(vec![2]), Acked(2)]);
     script.stop.send(true).unwrap();
     script.task.await.unwrap().unwrap();
 }

@@ -121,12 +121,14 @@ impl SuppressionWriter {
 #[async_trait::async_trait]
 impl Processor for SuppressionWriter {
     async fn process(&mut self, delivery: &Delivery) -> Result<(), SubscriberError> {
-        for message in &delivery.messages {
+        for (index, message) in delivery.messages.iter().enumerate() {
             if !may_suppress(message) {
                 continue;
             }
-            let event = Event::from_stored(message)
-                .map_err(|e| SubscriberError::BadMessage(e.to_string()))?;
+            let event = Event::from_stored(message).map_err(|e| SubscriberError::BadMessage {
+                index,
+                reason: e.to_string(),
+            })?;
             let entries = suppressions_for(&event);
             let identity = event_identity(event.subaccount_id().unwrap_or(0), event.event_id());
             if entries.is_empty() || !self.applied.insert(identity, unix_minute()) {

@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod crash;
+mod dead_letters;
 mod ingest;
 mod metrics;
 mod ops;

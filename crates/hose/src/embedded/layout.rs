@@ -38,6 +38,11 @@ impl Layout {
         self.root.join("segments")
     }
 
+    /// `dead/<subscriber>/`: dead letters (`dead_letters.rs`).
+    pub(crate) fn dead_letters_dir(&self) -> PathBuf {
+        self.root.join("dead")
+    }
+
     pub(crate) fn subscribers_dir(&self) -> PathBuf {
         self.root.join("subscribers")
     }

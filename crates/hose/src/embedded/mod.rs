@@ -7,6 +7,7 @@
 //! <dir>/segments/<start offset:020>.log      log segments, named by the global offset of their first byte
 //! <dir>/subscribers/<name>.cursor            durable cursor of a registered subscriber (its presence = registered)
 //! <dir>/subscribers/<name>.deferred          the subscriber's delayed queue (format in `deferred.rs`)
+//! <dir>/dead/<name>/<id>.dead                a dead letter of the subscriber (`dead_letters.rs`)
 //! ```
 //!
 //! # Record format
@@ -46,6 +47,7 @@
 mod codec;
 mod config;
 mod cursor;
+mod dead_letters;
 mod deferred;
 mod disk_space;
 mod flusher;
@@ -79,10 +81,11 @@ pub use config::EmbeddedConfig;
 use crate::error::join_error;
 use crate::sync_util::lock;
 use crate::{
-    validate_subscriber_name, Admission, Hose, HoseError, HoseStats, Message, PublishGate,
-    PublishReceipt, Subscription,
+    validate_subscriber_name, Admission, DeadLetter, DeadLetterPage, Hose, HoseError, HoseStats,
+    Message, PublishGate, PublishReceipt, Settle, Subscription,
 };
 use cursor::{read_cursor, write_cursor};
+use dead_letters::DeadLetterFiles;
 use deferred::DeferredStore;
 use disk_space::DiskSpaceGuard;
 use layout::{acquire_lock, remove_if_exists, sync_dir, Layout};
@@ -126,6 +129,8 @@ pub(crate) struct Shared {
     maintenance: tokio::sync::Mutex<bool>,
     disk: DiskSpaceGuard,
     lock_file: Mutex<Option<File>>,
+    /// Every subscriber's dead letters.
+    pub(crate) dead_letters: DeadLetterFiles,
 }
 
 /// Everything `open` prepares on a blocking thread.
@@ -175,6 +180,7 @@ impl EmbeddedHose {
             config.disk_check_interval,
         );
         let flush_interval = config.cursor_flush_interval;
+        let dead_letters = DeadLetterFiles::new(opened.layout.dead_letters_dir());
         let shared = Arc::new(Shared {
             layout: opened.layout,
             config,
@@ -189,6 +195,7 @@ impl EmbeddedHose {
             maintenance: tokio::sync::Mutex::new(false),
             disk,
             lock_file: Mutex::new(Some(opened.lock_file)),
+            dead_letters,
         });
         flusher::spawn_flusher(Arc::downgrade(&shared), flush_interval);
         tracing::info!(dir = %shared.layout.root().display(), end = shared.committed_end(), "opened embedded hose");
@@ -279,6 +286,14 @@ impl Shared {
 
     fn is_closed(&self) -> bool {
         *self.closed_tx.borrow()
+    }
+
+    /// The state of registered subscriber `name`.
+    fn subscriber_state(&self, name: &str) -> Result<Arc<SubscriberState>, HoseError> {
+        lock(&self.subscribers)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| HoseError::UnknownSubscriber(name.to_owned()))
     }
 
     fn subscriber_states(&self) -> Vec<Arc<SubscriberState>> {
@@ -389,6 +404,7 @@ impl Hose for EmbeddedHose {
         };
         state.clear_lag();
         let layout = shared.layout.clone();
+        let dead_letters = shared.dead_letters.clone();
         let name = subscriber.to_owned();
         tokio::task::spawn_blocking(move || -> Result<(), HoseError> {
             // Closing first makes any straggling use of the queue fail instead of writing to a deleted file.
@@ -396,6 +412,7 @@ impl Hose for EmbeddedHose {
             remove_if_exists(&layout.cursor(&name))?;
             remove_if_exists(&layout.deferred(&name))?;
             sync_dir(&layout.subscribers_dir())?;
+            dead_letters.remove_all(&name)?;
             Ok(())
         })
         .await
@@ -428,6 +445,71 @@ impl Hose for EmbeddedHose {
             .await
             .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
         Ok(Some(end))
+    }
+
+    async fn dead_letters(
+        &self,
+        subscriber: &str,
+        limit: usize,
+    ) -> Result<DeadLetterPage, HoseError> {
+        self.shared.subscriber_state(subscriber)?;
+        let files = self.shared.dead_letters.clone();
+        let name = subscriber.to_owned();
+        tokio::task::spawn_blocking(move || files.list(&name, limit))
+            .await
+            .map_err(join_error)?
+    }
+
+    async fn dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+    ) -> Result<Option<DeadLetter>, HoseError> {
+        self.shared.subscriber_state(subscriber)?;
+        let files = self.shared.dead_letters.clone();
+        let (name, id) = (subscriber.to_owned(), id.to_owned());
+        tokio::task::spawn_blocking(move || files.get(&name, &id))
+            .await
+            .map_err(join_error)?
+    }
+
+    async fn settle_dead_letter(
+        &self,
+        subscriber: &str,
+        id: &str,
+        settle: Settle,
+    ) -> Result<bool, HoseError> {
+        let state = self.shared.subscriber_state(subscriber)?;
+        let files = self.shared.dead_letters.clone();
+        let blocking_id = id.to_owned();
+        let blocking_state = Arc::clone(&state);
+        let settled = tokio::task::spawn_blocking(move || -> Result<bool, HoseError> {
+            let (name, id) = (&blocking_state.name, &blocking_id);
+            if settle == Settle::Retry {
+                let Some(letter) = files.get(name, id)? else {
+                    return Ok(false);
+                };
+                let now_ms = subscription::now_unix_ms();
+                let messages: Vec<(&[u8], u64, u32)> = letter
+                    .messages
+                    .iter()
+                    .map(|message| (&message[..], now_ms, letter.attempt))
+                    .collect();
+                // Queued before the dead letter goes: a crash between the two leaves a copy in
+                // both places, never in neither.
+                lock(&blocking_state.deferred).put_many(&messages)?;
+            }
+            files.remove(name, id)
+        })
+        .await
+        .map_err(join_error)??;
+        if settled && settle == Settle::Retry {
+            state.note_requeued();
+        }
+        if settled {
+            tracing::info!(subscriber, dead_letter = id, ?settle, "dead letter settled");
+        }
+        Ok(settled)
     }
 
     async fn close(&self) -> Result<(), HoseError> {

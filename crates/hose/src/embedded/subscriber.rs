@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
+
 use crate::embedded::deferred::{DeferredStore, DeferredTotals};
 use crate::SubscriberStats;
 
@@ -24,6 +26,11 @@ pub(crate) struct SubscriberState {
     /// Messages written to the delayed queue, redeferrals included: what deferring costs in
     /// writes.
     pub(crate) deferred_writes: metrics::Counter,
+    /// Messages put in the delayed queue from outside the subscription (retried dead
+    /// letters), so that an idle subscription looks at the queue again.
+    pub(crate) requeued: AtomicU64,
+    /// Wakes the open subscription after such a put.
+    pub(crate) requeue: Notify,
 }
 
 impl SubscriberState {
@@ -46,7 +53,15 @@ impl SubscriberState {
             lag_gauge,
             deferred_gauge,
             deferred_writes,
+            requeued: AtomicU64::new(0),
+            requeue: Notify::new(),
         }
+    }
+
+    /// Records that messages were put in the delayed queue from outside the subscription.
+    pub(crate) fn note_requeued(&self) {
+        self.requeued.fetch_add(1, Ordering::AcqRel);
+        self.requeue.notify_one();
     }
 
     /// Bytes between the acknowledged position and `end`.

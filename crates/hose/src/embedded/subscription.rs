@@ -17,7 +17,8 @@ use crate::embedded::Shared;
 use crate::error::join_error;
 use crate::sync_util::lock;
 use crate::{
-    Deferral, Delivery, DeliveryTag, HoseError, Message, RewriteReport, Rewriter, Subscription,
+    Deferral, Delivery, DeliveryTag, HoseError, Message, Rejected, RewriteReport, Rewriter,
+    Subscription,
 };
 
 /// A stream record handed out and not yet covered by the cursor.
@@ -52,6 +53,8 @@ pub(crate) struct EmbeddedSubscription {
     /// Counts this subscription's defers, so that a poll begun before a defer is known to be
     /// stale: its "nothing due" must not hide the message deferred since.
     defers: u64,
+    /// The subscriber's `requeued` count this subscription has looked at.
+    requeued_seen: u64,
 }
 
 /// A poll of the delayed queue running on the blocking pool.
@@ -81,7 +84,13 @@ impl EmbeddedSubscription {
             deferred_not_due_before: 0,
             deferred_poll: None,
             defers: 0,
+            requeued_seen: 0,
         }
+    }
+
+    /// Puts in the delayed queue so far: this subscription's defers and the retried dead letters.
+    fn puts(&self) -> u64 {
+        self.defers + self.state.requeued.load(Ordering::Acquire)
     }
 
     fn ensure_open(&self) -> Result<(), HoseError> {
@@ -102,7 +111,7 @@ impl EmbeddedSubscription {
             }
             let state = Arc::clone(&self.state);
             self.deferred_poll = Some(InFlightPoll {
-                defers_before: self.defers,
+                defers_before: self.puts(),
                 task: tokio::task::spawn_blocking(move || {
                     lock(&state.deferred).poll_due(now_unix_ms())
                 }),
@@ -112,7 +121,7 @@ impl EmbeddedSubscription {
             return Ok(DeferredPoll::Idle(None));
         };
         let joined = (&mut poll.task).await;
-        let stale = poll.defers_before != self.defers;
+        let stale = poll.defers_before != self.puts();
         self.deferred_poll = None;
         let poll = joined.map_err(join_error)??;
         Ok(match poll {
@@ -209,6 +218,12 @@ impl Subscription for EmbeddedSubscription {
     async fn next(&mut self) -> Result<Delivery, HoseError> {
         loop {
             self.ensure_open()?;
+            let requeued = self.state.requeued.load(Ordering::Acquire);
+            if requeued != self.requeued_seen {
+                // A retried dead letter is due now.
+                self.requeued_seen = requeued;
+                self.deferred_not_due_before = 0;
+            }
             let next_due_ms = match self.poll_deferred().await? {
                 DeferredPoll::Ready(delivery) => return Ok(delivery),
                 DeferredPoll::Idle(next_due_ms) => next_due_ms,
@@ -230,6 +245,7 @@ impl Subscription for EmbeddedSubscription {
                         return Err(HoseError::Closed);
                     }
                 }
+                () = self.state.requeue.notified() => {}
                 () = sleep_for(wait) => {}
             }
         }
@@ -293,6 +309,19 @@ impl Subscription for EmbeddedSubscription {
         Ok(())
     }
 
+    async fn dead_letter(&mut self, rejected: Rejected) -> Result<(), HoseError> {
+        self.ensure_open()?;
+        let shared = Arc::clone(&self.shared);
+        let name = self.state.name.clone();
+        let id = tokio::task::spawn_blocking(move || {
+            shared.dead_letters.put(&name, &rejected, now_unix_ms())
+        })
+        .await
+        .map_err(join_error)??;
+        tracing::warn!(subscriber = %self.state.name, dead_letter = %id, "message set aside as a dead letter");
+        Ok(())
+    }
+
     async fn rewrite_deferred(
         &mut self,
         rewrite: Rewriter,
@@ -333,7 +362,7 @@ fn whole_ms(duration: Duration) -> u64 {
 }
 
 /// Current wall-clock time in whole milliseconds (rounded down).
-fn now_unix_ms() -> u64 {
+pub(crate) fn now_unix_ms() -> u64 {
     whole_ms(since_epoch())
 }
 

@@ -35,6 +35,11 @@ pub struct Batch {
     pub body: Bytes,
 }
 
+/// A batch message that cannot be read (a deferred delivery holds one message).
+fn unreadable(reason: String) -> SubscriberError {
+    SubscriberError::BadMessage { index: 0, reason }
+}
+
 impl Batch {
     /// One hose message: the header as a JSON line, then the body.
     pub fn encode(&self) -> Bytes {
@@ -52,9 +57,9 @@ impl Batch {
         let split = message
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or_else(|| SubscriberError::BadMessage("webhook batch without header".into()))?;
+            .ok_or_else(|| unreadable("webhook batch without header".into()))?;
         let header: BatchHeader = serde_json::from_slice(&message[..split])
-            .map_err(|e| SubscriberError::BadMessage(format!("webhook batch header: {e}")))?;
+            .map_err(|e| unreadable(format!("webhook batch header: {e}")))?;
         Ok(Batch {
             header,
             body: message.slice(split + 1..),
@@ -71,7 +76,7 @@ impl Batch {
             return Ok(Some(self));
         }
         let events: Vec<&RawValue> = serde_json::from_slice(&self.body)
-            .map_err(|e| SubscriberError::BadMessage(format!("webhook batch body: {e}")))?;
+            .map_err(|e| unreadable(format!("webhook batch body: {e}")))?;
         let kept: Vec<&RawValue> = events
             .iter()
             .copied()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventhose_hose::{
-    Deferral, Delivery, DeliveryTag, Hose, HoseError, Rewrite, Rewriter, Subscription,
+    Deferral, Delivery, DeliveryTag, Hose, HoseError, Rejected, Rewrite, Rewriter, Subscription,
 };
 use eventhose_model::{event_identity, unix_minute, AppliedIds, EventType};
 use eventhose_state::{
@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use super::backlog::Backlog;
 use super::batch::{erased, Batch, BatchHeader, OpenBatch};
 use super::matcher::wants;
-use crate::{applied, SubscriberError};
+use crate::{applied, blocking, set_aside, SubscriberError};
 
 /// The subscriber name the engine reads the hose as.
 pub const WEBHOOKS_SUBSCRIBER: &str = "webhooks";
@@ -145,7 +145,7 @@ impl WebhookEngine {
         config: WebhookEngineConfig,
     ) -> Result<Self, SubscriberError> {
         let client = eventhose_webhooks::target::client(config.policy, config.timeout)
-            .map_err(|e| SubscriberError::BadMessage(format!("webhook HTTP client: {e}")))?;
+            .map_err(|e| SubscriberError::Internal(format!("webhook HTTP client: {e}")))?;
         Ok(Self {
             store,
             changes,
@@ -165,6 +165,7 @@ impl WebhookEngine {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), SubscriberError> {
         let mut subscription = hose.subscribe(WEBHOOKS_SUBSCRIBER).await?;
+        crate::dead_letters_counter(WEBHOOKS_SUBSCRIBER).increment(0);
         let mut state = LoopState {
             webhooks: self.load_webhooks().await?,
             open: HashMap::new(),
@@ -201,7 +202,7 @@ impl WebhookEngine {
                     }
                 }
                 Some(done) = state.in_flight.join_next(), if !state.in_flight.is_empty() => {
-                    let attempt = done.map_err(|e| SubscriberError::BadMessage(format!("attempt task: {e}")))?;
+                    let attempt = done.map_err(|e| SubscriberError::Internal(format!("attempt task: {e}")))?;
                     let webhook_id = attempt.batch.header.webhook_id.clone();
                     self.settle(&mut state, subscription.as_mut(), attempt).await?;
                     self.release_held(&mut state, subscription.as_mut(), &webhook_id).await?;
@@ -236,10 +237,7 @@ impl WebhookEngine {
 
     async fn load_webhooks(&self) -> Result<HashMap<String, Arc<Webhook>>, SubscriberError> {
         let store = self.store.clone();
-        let list = tokio::task::spawn_blocking(move || store.list_webhooks(None))
-            .await
-            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
-            .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
+        let list = blocking(move || store.list_webhooks(None)).await?;
         // What this engine routes to, for operators (and for telling that a change made
         // through another process has arrived).
         metrics::gauge!("eventhose_webhooks_loaded").set(list.len() as f64);
@@ -262,7 +260,14 @@ impl WebhookEngine {
             // With no active webhook there is nothing to route: skip reading the events.
             if state.webhooks.values().any(|webhook| webhook.active) {
                 for message in &delivery.messages {
-                    self.route(state, message)?;
+                    if let Err(reason) = self.route(state, message) {
+                        let rejected = Rejected {
+                            message: message.clone(),
+                            attempt: delivery.attempt,
+                            reason,
+                        };
+                        set_aside(subscription, WEBHOOKS_SUBSCRIBER, rejected).await?;
+                    }
                 }
                 // An idle webhook's events go out at once; the batches they and the ones the
                 // events filled make are durable together.
@@ -275,9 +280,16 @@ impl WebhookEngine {
         let Some(message) = delivery.messages.first() else {
             return subscription.ack(&delivery.tag).await.map_err(Into::into);
         };
-        let batch = Batch::decode(message)?;
+        let batch = match Batch::decode(message) {
+            Ok(batch) => batch,
+            Err(error) => return self.set_aside_batch(subscription, &delivery, error).await,
+        };
         let header = batch.header.clone();
-        let Some(batch) = batch.without_erased(&self.tombstones)? else {
+        let batch = match batch.without_erased(&self.tombstones) {
+            Ok(batch) => batch,
+            Err(error) => return self.set_aside_batch(subscription, &delivery, error).await,
+        };
+        let Some(batch) = batch else {
             // Every event of it belongs to an erased recipient.
             state.backlog.remove(&header);
             return subscription.ack(&delivery.tag).await.map_err(Into::into);
@@ -307,6 +319,27 @@ impl WebhookEngine {
         }
         self.start(state, webhook, delivery.tag, delivery.attempt, batch);
         Ok(())
+    }
+
+    /// Sets aside a deferred delivery whose batch cannot be read, and acknowledges it.
+    async fn set_aside_batch(
+        &self,
+        subscription: &mut dyn Subscription,
+        delivery: &Delivery,
+        error: SubscriberError,
+    ) -> Result<(), SubscriberError> {
+        let SubscriberError::BadMessage { reason, .. } = error else {
+            return Err(error);
+        };
+        for message in &delivery.messages {
+            let rejected = Rejected {
+                message: message.clone(),
+                attempt: delivery.attempt,
+                reason: reason.clone(),
+            };
+            set_aside(subscription, WEBHOOKS_SUBSCRIBER, rejected).await?;
+        }
+        subscription.ack(&delivery.tag).await.map_err(Into::into)
     }
 
     /// A batch of a webhook at its concurrency limit: held in memory, unacknowledged and not
@@ -445,10 +478,11 @@ impl WebhookEngine {
     }
 
     /// Adds one stored event to the open batch of every webhook that wants it; a batch it
-    /// fills is sealed, to be persisted with the others of its delivery.
-    fn route(&self, state: &mut LoopState, message: &[u8]) -> Result<(), SubscriberError> {
-        let routing: Routing<'_> = serde_json::from_slice(message)
-            .map_err(|e| SubscriberError::BadMessage(format!("stored event: {e}")))?;
+    /// fills is sealed, to be persisted with the others of its delivery. `Err` says why the
+    /// message is not a stored event this engine can read.
+    fn route(&self, state: &mut LoopState, message: &[u8]) -> Result<(), String> {
+        let routing: Routing<'_> =
+            serde_json::from_slice(message).map_err(|e| format!("stored event: {e}"))?;
         if !self.tombstones.is_empty()
             && erased(
                 &self.tombstones,
@@ -458,13 +492,10 @@ impl WebhookEngine {
         {
             return Ok(());
         }
-        let event_type: EventType =
-            routing
-                .event_type
-                .parse()
-                .map_err(|e: eventhose_model::UnknownEventType| {
-                    SubscriberError::BadMessage(e.to_string())
-                })?;
+        let event_type: EventType = routing
+            .event_type
+            .parse()
+            .map_err(|e: eventhose_model::UnknownEventType| e.to_string())?;
         let subaccount = routing.subaccount_id.as_ref().and_then(|v| match v {
             serde_json::Value::String(s) => s.parse().ok(),
             serde_json::Value::Number(n) => n.as_u64(),
@@ -702,12 +733,8 @@ impl WebhookEngine {
             batch.header.batch_id.clone(),
         );
         let payload = batch.encode();
-        tokio::task::spawn_blocking(move || {
-            store.keep_failed_batch(&webhook_id, &batch_id, &payload, unix_now())
-        })
-        .await
-        .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
-        .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))
+        blocking(move || store.keep_failed_batch(&webhook_id, &batch_id, &payload, unix_now()))
+            .await
     }
 
     /// Takes the events of recipients erased since the last scrub out of what the engine keeps
@@ -750,9 +777,7 @@ impl WebhookEngine {
             ),
         }
         let (store, tombstones) = (self.store.clone(), self.tombstones.clone());
-        tokio::task::spawn_blocking(move || scrub_failed_batches(store.as_ref(), &tombstones))
-            .await
-            .map_err(|e| SubscriberError::BadMessage(e.to_string()))??;
+        blocking(move || scrub_failed_batches(store.as_ref(), &tombstones)).await?;
         state.scrubbed_for = version;
         if rewritten.is_some() {
             self.tombstones.mark_scrubbed_at_rest(version);
@@ -767,10 +792,7 @@ impl WebhookEngine {
         subscription: &mut dyn Subscription,
     ) -> Result<(), SubscriberError> {
         let store = self.store.clone();
-        let replays = tokio::task::spawn_blocking(move || store.claim_replays(100, REPLAY_LEASE))
-            .await
-            .map_err(|e| SubscriberError::BadMessage(e.to_string()))?
-            .map_err(|e| SubscriberError::BadMessage(format!("webhook store: {e}")))?;
+        let replays = blocking(move || store.claim_replays(100, REPLAY_LEASE)).await?;
         for (webhook_id, batch_id, payload) in replays {
             subscription
                 .defer(bytes::Bytes::from(payload), Duration::ZERO, 1)
@@ -919,8 +941,6 @@ fn scrub_failed_batches(
     store: &dyn WebhookStore,
     tombstones: &Tombstones,
 ) -> Result<(), SubscriberError> {
-    let failed =
-        |e: eventhose_state::StateError| SubscriberError::BadMessage(format!("webhook store: {e}"));
     let mut after: Option<(String, String)> = None;
     loop {
         let page = store
@@ -928,7 +948,7 @@ fn scrub_failed_batches(
                 after.as_ref().map(|(w, b)| (w.as_str(), b.as_str())),
                 SCRUB_PAGE,
             )
-            .map_err(failed)?;
+            .map_err(SubscriberError::State)?;
         let full = page.len() == SCRUB_PAGE;
         for (webhook_id, batch_id, payload) in page {
             match scrub(bytes::Bytes::from(payload), tombstones) {
@@ -936,12 +956,12 @@ fn scrub_failed_batches(
                 Ok(Scrubbed::Smaller(kept)) => {
                     store
                         .replace_failed_batch(&webhook_id, &batch_id, &kept.encode())
-                        .map_err(failed)?;
+                        .map_err(SubscriberError::State)?;
                 }
                 Ok(Scrubbed::Emptied(_)) => {
                     store
                         .forget_failed_batch(&webhook_id, &batch_id)
-                        .map_err(failed)?;
+                        .map_err(SubscriberError::State)?;
                 }
                 // One unreadable row must not stop delivery: it stays as it is.
                 Err(e) => {
