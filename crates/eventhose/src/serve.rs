@@ -103,6 +103,16 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         components: Arc::default(),
     };
     let mut subscribers = Vec::new();
+    subscribers.push((
+        crate::supervise::HOSE_COMPONENT,
+        tokio::spawn({
+            let (hose, supervision) = (hose.clone(), supervision.clone());
+            async move {
+                crate::supervise::watch_hose(hose, supervision).await;
+                Ok(())
+            }
+        }),
+    ));
     if roles.runs(Role::Ingest) {
         let subscribers_dir = config.data_dir.join("subscribers");
         std::fs::create_dir_all(&subscribers_dir)?;

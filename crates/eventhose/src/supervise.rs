@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventhose_api::health::Components;
-use eventhose_hose::HoseError;
+use eventhose_hose::{Hose, HoseError};
 use eventhose_subscribers::SubscriberError;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -127,6 +127,44 @@ where
         };
     }
 }
+
+/// How often [`watch_hose`] asks the hose about its storage.
+const HOSE_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reports the hose's storage as component `hose` (down while its writes fail or its disk is
+/// below the floor, logged when that starts and ends) until shutdown.
+pub async fn watch_hose(hose: Arc<dyn Hose>, supervision: Supervision) {
+    let Supervision {
+        mut stopping,
+        components,
+    } = supervision;
+    let mut ticker = tokio::time::interval(HOSE_HEALTH_INTERVAL);
+    let mut failing: Option<String> = None;
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stopping) => return,
+            _ = ticker.tick() => {}
+        }
+        match (hose.health(), failing.as_ref()) {
+            (Ok(()), None) => components.up(HOSE_COMPONENT),
+            (Ok(()), Some(_)) => {
+                tracing::info!("the event hose's storage works again");
+                components.up(HOSE_COMPONENT);
+                failing = None;
+            }
+            (Err(reason), last) => {
+                if last != Some(&reason) {
+                    tracing::error!(reason = %reason, "the event hose's storage is failing; ingest answers 503 meanwhile");
+                }
+                components.down(HOSE_COMPONENT, reason.clone());
+                failing = Some(reason);
+            }
+        }
+    }
+}
+
+/// The component name under which the hose's storage is reported.
+pub const HOSE_COMPONENT: &str = "hose";
 
 /// Resolves once `shutdown` is true (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {

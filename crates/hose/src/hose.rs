@@ -53,6 +53,13 @@ pub trait Hose: Send + Sync + 'static {
         true
     }
 
+    /// Whether the hose's own storage works, as far as it knows: `Err` with the reason while
+    /// its last write failed or its disk is below the free-space floor (publishing fails
+    /// meanwhile). `serve` reports it as component `hose` in `/readyz`. The default: always.
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// How many consumers, in every process sharing the hose, read `subscriber`'s deliveries
     /// as last seen (competing consumers on a broker); `None` where only this process can (a
     /// local hose) or before it is known.

@@ -193,7 +193,17 @@ async fn full_disk_and_back(env: &[(&str, &str)]) {
         }
     }
     assert!(refused, "the full disk never refused a request");
+    eventually("/readyz reports the hose's storage down", || async {
+        let (status, body) = readyz(&server).await;
+        status == 503 && body.contains("down: hose: the last write failed")
+    })
+    .await;
     std::fs::remove_file(&ballast).unwrap();
+    // No request needs to tell it: the server is ready again by itself.
+    eventually("/readyz is ready again once space returns", || async {
+        readyz(&server).await.0 == 200
+    })
+    .await;
     let mut resumed = None;
     for _ in 0..100 {
         let answer = send().await;
@@ -220,4 +230,13 @@ async fn full_disk_and_back(env: &[(&str, &str)]) {
     .await;
     assert_eq!(counted(&server, "delivery").await, acknowledged);
     drop(server);
+}
+
+/// `GET /readyz`: its status and body.
+async fn readyz(server: &Server) -> (u16, String) {
+    let answer = client().get(server.url("/readyz")).send().await.unwrap();
+    (
+        answer.status().as_u16(),
+        answer.text().await.unwrap_or_default(),
+    )
 }

@@ -40,6 +40,13 @@ impl DiskSpaceGuard {
         Ok(())
     }
 
+    /// Whether more than the minimum is free (at least one byte when there is no minimum):
+    /// a write refused for want of space may succeed again.
+    pub(crate) fn has_room(&self) -> bool {
+        self.available()
+            .is_ok_and(|available| available > self.min_free_bytes)
+    }
+
     fn available(&self) -> Result<u64, HoseError> {
         let mut reading = lock(&self.reading);
         if let Some((taken, bytes)) = *reading {
@@ -68,6 +75,8 @@ mod tests {
         assert!(DiskSpaceGuard::new(dir.path().to_path_buf(), 1, hour)
             .check()
             .is_ok());
+        assert!(!impossible.has_room());
+        assert!(DiskSpaceGuard::new(dir.path().to_path_buf(), 0, hour).has_room());
         assert!(
             DiskSpaceGuard::new(PathBuf::from("/nonexistent/dir"), 0, hour)
                 .check()

@@ -131,6 +131,16 @@ pub(crate) struct Shared {
     lock_file: Mutex<Option<File>>,
     /// Every subscriber's dead letters.
     pub(crate) dead_letters: DeadLetterFiles,
+    /// Why the last append failed, until one succeeds (for [`Hose::health`]).
+    write_failure: Mutex<Option<WriteFailure>>,
+}
+
+/// A failed append, as [`Hose::health`] reports it.
+#[derive(Clone, Debug)]
+struct WriteFailure {
+    reason: String,
+    /// Refused for want of space: over once the disk has room again.
+    for_space: bool,
 }
 
 /// Everything `open` prepares on a blocking thread.
@@ -196,6 +206,7 @@ impl EmbeddedHose {
             disk,
             lock_file: Mutex::new(Some(opened.lock_file)),
             dead_letters,
+            write_failure: Mutex::new(None),
         });
         flusher::spawn_flusher(Arc::downgrade(&shared), flush_interval);
         tracing::info!(dir = %shared.layout.root().display(), end = shared.committed_end(), "opened embedded hose");
@@ -354,9 +365,14 @@ impl Hose for EmbeddedHose {
             messages: messages as u64,
             done: done_tx,
         }))?;
-        let position = done_rx
+        let appended = done_rx
             .await
-            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
+            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))?;
+        *lock(&shared.write_failure) = appended.as_ref().err().map(|error| WriteFailure {
+            reason: format!("the last write failed: {error}"),
+            for_space: matches!(error, HoseError::Io(e) if is_out_of_space(e)),
+        });
+        let position = appended?;
         drop(pass);
         Ok(PublishReceipt {
             position: Some(position),
@@ -435,6 +451,22 @@ impl Hose for EmbeddedHose {
             disk_bytes: log_bytes + deferred_bytes,
             retained_from: Some(shared.segments.first().unwrap_or(end)),
         }
+    }
+
+    fn health(&self) -> Result<(), String> {
+        let shared = &self.shared;
+        let mut failure = lock(&shared.write_failure);
+        if let Some(last) = failure.as_ref() {
+            // Readiness must not wait for a write that no traffic sends while it is not ready:
+            // a write refused for space is over once there is room, and the next one tells.
+            if last.for_space && shared.disk.has_room() {
+                *failure = None;
+            } else {
+                return Err(last.reason.clone());
+            }
+        }
+        drop(failure);
+        shared.disk.check().map_err(|error| error.to_string())
     }
 
     async fn seal(&self) -> Result<Option<u64>, HoseError> {
@@ -544,6 +576,14 @@ impl Hose for EmbeddedHose {
         tracing::info!(dir = %shared.layout.root().display(), "closed embedded hose");
         flushed.and(closed_queues)
     }
+}
+
+/// Whether a write failed for want of space (`ENOSPC`, or a quota's `EDQUOT`).
+fn is_out_of_space(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 /// Prepares the directory: lock, recover the log, load subscribers.
