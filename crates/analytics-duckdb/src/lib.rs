@@ -167,11 +167,11 @@ pub struct DuckStore {
 }
 
 fn engine(e: duckdb::Error) -> AnalyticsError {
-    AnalyticsError::Engine(e.to_string())
+    AnalyticsError::engine(e)
 }
 
 fn poisoned<T>(_: T) -> AnalyticsError {
-    AnalyticsError::Engine("a store lock was poisoned by a panic".into())
+    AnalyticsError::Internal("a store lock was poisoned by a panic".into())
 }
 
 impl DuckStore {

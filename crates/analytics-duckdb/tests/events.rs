@@ -6,8 +6,8 @@
 mod common;
 
 use eventhose_analytics::{
-    EventBatch, EventFilters, EventPage, EventQuery, EventReader, EventWriter, MemoryEventStore,
-    TextFilter,
+    AnalyticsError, EventBatch, EventFilters, EventPage, EventQuery, EventReader, EventWriter,
+    MemoryEventStore, TextFilter,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_model::{Event, EventType};
@@ -524,4 +524,36 @@ fn a_page_ends_at_the_byte_budget_and_paging_goes_on_without_gaps() {
         let paged: Vec<String> = duck_pages.into_iter().flat_map(|p| p.events).collect();
         assert_eq!(paged, expected, "max_bytes {max_bytes}");
     }
+}
+
+#[test]
+fn a_lost_body_file_fails_the_search_naming_the_day_and_keeping_the_io_error() {
+    use std::error::Error as _;
+
+    let (dir, duck, memory) = stores();
+    insert_both(&duck, &memory, &stored_events(50, 11), 1);
+    std::fs::remove_dir_all(dir.path().join("a.bodies")).expect("remove the body files");
+
+    let error = match duck.search(&query(EventFilters::default(), 10)) {
+        Ok(page) => panic!("searched without the body files: {page:?}"),
+        Err(error) => error,
+    };
+    match &error {
+        AnalyticsError::Engine {
+            context: Some(context),
+            ..
+        } => assert!(context.starts_with("stored events of events_"), "{context}"),
+        other => panic!("expected an engine error with context, got {other:?}"),
+    }
+    let io = error
+        .source()
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .expect("the io::Error is the source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(
+        error
+            .to_string()
+            .starts_with("analytic store: stored events of events_"),
+        "{error}"
+    );
 }

@@ -7,9 +7,9 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use eventhose_analytics::{
-    Aggregator, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator, Condition, Dimension,
-    Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric, MetricsQuery,
-    MetricsReader, MetricsRow, MetricsWriter, TimeRange, ValuesQuery,
+    Aggregator, AnalyticsError, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator,
+    Condition, Dimension, Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric,
+    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, TimeRange, ValuesQuery,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_model::Event;
@@ -530,4 +530,30 @@ fn a_commit_that_fails_at_its_end_can_be_made_again() {
             metrics: Metric::ALL.to_vec(),
         },
     );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_fails_with_the_engines_own_error() {
+    use std::error::Error as _;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.duckdb");
+    std::fs::write(&path, vec![b'x'; 64 * 1024]).expect("write");
+    let error = match DuckStore::open(&path, &DuckOptions::default()) {
+        Ok(_) => panic!("a file of garbage opened as a store"),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error, AnalyticsError::Engine { context: None, .. }),
+        "{error:?}"
+    );
+    let source = error
+        .source()
+        .and_then(|source| source.downcast_ref::<duckdb::Error>())
+        .expect("DuckDB's error is the source");
+    assert!(
+        matches!(source, duckdb::Error::DuckDBFailure(..)),
+        "{source:?}"
+    );
+    assert_eq!(error.to_string(), format!("analytic store: {source}"));
 }

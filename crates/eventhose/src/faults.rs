@@ -51,7 +51,9 @@ impl MetricsWriter for FailingCommits {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if failing {
-            return Err(AnalyticsError::Engine("injected commit failure".into()));
+            return Err(AnalyticsError::engine(std::io::Error::other(
+                "injected commit failure",
+            )));
         }
         self.inner.commit(tally, ledger, position)
     }

@@ -83,12 +83,13 @@ impl DuckStore {
             let stored = self
                 .bodies
                 .read(table, &candidates)
-                .map_err(|e| AnalyticsError::Engine(format!("stored events of {table}: {e}")))?;
+                .map_err(|e| AnalyticsError::engine_in(format!("stored events of {table}"), e))?;
             let mut erased: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
             let mut locations = Vec::new();
             for (body, json) in candidates.into_iter().zip(stored) {
-                let event = IndexedEvent::from_stored(json.as_bytes())
-                    .map_err(|e| AnalyticsError::Engine(format!("stored event of {table}: {e}")))?;
+                let event = IndexedEvent::from_stored(json.as_bytes()).map_err(|e| {
+                    AnalyticsError::engine_in(format!("stored event of {table}"), e)
+                })?;
                 if !event.recipients.iter().any(|r| r == wanted) {
                     continue;
                 }

@@ -113,7 +113,9 @@ impl DuckStore {
             ..
         } = writer;
         let Some(recent) = recent.as_mut() else {
-            return Err(AnalyticsError::Engine("recent event ids not loaded".into()));
+            return Err(AnalyticsError::Internal(
+                "recent event ids not loaded".into(),
+            ));
         };
         // Checked with the writer held, which erasures take too.
         let events: Vec<&StoredEvent> = batch
@@ -183,7 +185,7 @@ impl DuckStore {
             }
             let dictionary = dictionaries
                 .get_mut(&table)
-                .ok_or_else(|| AnalyticsError::Engine("dictionary not loaded".into()))?;
+                .ok_or_else(|| AnalyticsError::Internal("dictionary not loaded".into()))?;
             let mut rows = DayRows::with_capacity(fresh.len());
             let mut types = TypeSet::default();
             for ((event, id), body) in fresh.into_iter().zip(locations) {
@@ -192,9 +194,7 @@ impl DuckStore {
                 types.insert(event.indexed.event_type);
                 appended.push((event.indexed.timestamp, id));
             }
-            let values = dictionary
-                .take_added()
-                .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
+            let values = dictionary.take_added().map_err(AnalyticsError::engine)?;
             // Synced beside the appends below, before the rows that point into them commit.
             written.push(self.bodies.write_unsynced(&table, offset, packed)?);
             let length = offset + packed.len() as u64;
@@ -218,9 +218,7 @@ impl DuckStore {
                     if let Some(values) = values {
                         append(conn, &dictionary::values_table(&table), values)?;
                     }
-                    let rows = rows
-                        .finish()
-                        .map_err(|e| AnalyticsError::Engine(e.to_string()))?;
+                    let rows = rows.finish().map_err(AnalyticsError::engine)?;
                     append(conn, &table, rows)?;
                     set_length(conn, &table, length)?;
                     created.push((table, length));
@@ -238,9 +236,9 @@ impl DuckStore {
                     .map_err(engine)?;
                 }
                 // The blocks are durable before the rows that point into them commit.
-                syncing
-                    .join()
-                    .map_err(|_| AnalyticsError::Engine("syncing body files panicked".into()))??;
+                syncing.join().map_err(|_| {
+                    AnalyticsError::Internal("syncing body files panicked".into())
+                })??;
                 Ok(())
             })
         })?;

@@ -17,7 +17,7 @@ pub(crate) fn upgrade_layout(conn: &Connection) -> Result<(), AnalyticsError> {
             continue;
         }
         if columns != previous {
-            return Err(AnalyticsError::Engine(format!(
+            return Err(AnalyticsError::Internal(format!(
                 "table {name} has another column layout than this version writes; \
                  drop the events_* tables (message events only) or use a new data directory"
             )));

@@ -51,7 +51,7 @@ impl MemoryEventStore {
     fn lock(&self) -> Result<MutexGuard<'_, Stored>, AnalyticsError> {
         self.inner
             .lock()
-            .map_err(|_| AnalyticsError::Engine("memory event store lock poisoned".into()))
+            .map_err(|_| AnalyticsError::Internal("memory event store lock poisoned".into()))
     }
 }
 

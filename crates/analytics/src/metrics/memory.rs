@@ -52,7 +52,7 @@ impl MemoryStore {
     fn lock(&self) -> Result<MutexGuard<'_, Committed>, AnalyticsError> {
         self.inner
             .lock()
-            .map_err(|_| AnalyticsError::Engine("memory store lock poisoned".into()))
+            .map_err(|_| AnalyticsError::Internal("memory store lock poisoned".into()))
     }
 }
 

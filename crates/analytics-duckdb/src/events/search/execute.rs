@@ -133,7 +133,7 @@ impl DuckStore {
             let bodies = self
                 .bodies
                 .read(table, &locations)
-                .map_err(|e| AnalyticsError::Engine(format!("stored events of {table}: {e}")))?;
+                .map_err(|e| AnalyticsError::engine_in(format!("stored events of {table}"), e))?;
             for (i, body) in indexes.into_iter().zip(bodies) {
                 out[i] = body;
             }
