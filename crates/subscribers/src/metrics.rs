@@ -174,7 +174,8 @@ impl Processor for MetricsSubscriber {
 mod tests {
     use super::*;
     use eventhose_analytics::{
-        Filter, Grouping, MemoryStore, Metric, MetricsQuery, MetricsReader, TimeRange,
+        AnalyticsError, Filter, Grouping, LedgerChange, MemoryStore, Metric, MetricsCheckpoint,
+        MetricsQuery, MetricsReader, RetentionReport, Tally, TimeRange,
     };
     use eventhose_hose::DeliveryTag;
 
@@ -211,6 +212,68 @@ mod tests {
             .unwrap();
         rows.first()
             .map_or(0, |r| Metric::Targeted.value(&r.counters))
+    }
+
+    /// A store whose commits fail as an engine on a full disk would.
+    struct FullDisk;
+
+    impl MetricsWriter for FullDisk {
+        fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError> {
+            Ok(MetricsCheckpoint::default())
+        }
+
+        fn commit(
+            &self,
+            _: &Tally,
+            _: &[LedgerChange],
+            _: Option<u64>,
+        ) -> Result<(), AnalyticsError> {
+            Err(AnalyticsError::engine_in(
+                "commit",
+                std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"),
+            ))
+        }
+
+        fn enforce_retention(
+            &self,
+            _: chrono::DateTime<Utc>,
+            _: chrono::DateTime<Utc>,
+            _: chrono::DateTime<Utc>,
+        ) -> Result<RetentionReport, AnalyticsError> {
+            Ok(RetentionReport::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_reaches_the_runner_with_its_cause() {
+        use std::error::Error as _;
+
+        let mut subscriber = MetricsSubscriber::open(
+            Arc::new(FullDisk),
+            MetricsRetention::default(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        subscriber
+            .process(&delivery(1, &["injection"]))
+            .await
+            .unwrap();
+        let error = subscriber.checkpoint().await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "analytic store: commit: no space left on device"
+        );
+        let analytics = error
+            .source()
+            .and_then(|source| source.downcast_ref::<AnalyticsError>())
+            .expect("the analytic store's error is the source");
+        assert!(matches!(analytics, AnalyticsError::Engine { .. }));
+        let io = analytics
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .expect("the engine's error is kept under it");
+        assert_eq!(io.kind(), std::io::ErrorKind::StorageFull);
     }
 
     #[tokio::test]
