@@ -18,6 +18,10 @@ pub enum HoseError {
         offset: u64,
         /// What failed.
         reason: String,
+        /// The error that found the damage, where one did: a record's failed check (an
+        /// [`embedded::FrameError`](crate::embedded::FrameError)), say.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// A subscriber lags too far behind; publishing resumes when it catches up.
     #[error("subscriber `{subscriber}` is {lag_bytes} bytes behind the end of the hose, over the allowed lag; publishing is paused until it catches up")]
@@ -83,6 +87,22 @@ impl HoseError {
             path: path.into(),
             offset,
             reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// `Corrupt`, found by `source`: `reason` says what failed (its message included).
+    pub(crate) fn corrupt_by(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Corrupt {
+            path: path.into(),
+            offset,
+            reason: reason.into(),
+            source: Some(Box::new(source)),
         }
     }
 

@@ -5,6 +5,70 @@ use bytes::Bytes;
 use crate::embedded::codec;
 use crate::Message;
 
+/// Why bytes of a segment are not a valid log record. Reported as the source of a
+/// [`HoseError::Corrupt`](crate::HoseError::Corrupt).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Fewer bytes than a record header.
+    #[error("truncated record header")]
+    TruncatedHeader,
+    /// The first byte is not the record magic.
+    #[error("bad record magic {0:#04x}")]
+    BadMagic(u8),
+    /// The codec byte names no known codec.
+    #[error("unknown codec {0}")]
+    UnknownCodec(u8),
+    /// Header bits that must be zero are not.
+    #[error("reserved header bits set")]
+    ReservedBits,
+    /// An uncompressed record whose stored and raw lengths differ.
+    #[error("raw record with mismatched lengths")]
+    RawLengthMismatch,
+    /// More messages than the payload has room for.
+    #[error("message count exceeds payload")]
+    CountExceedsPayload,
+    /// A record longer than this machine can address.
+    #[error("record of {0} bytes exceeds the address space")]
+    TooLong(u64),
+    /// The bytes end before the record does.
+    #[error("record of {len} bytes is cut short at {available} bytes")]
+    CutShort {
+        /// The record's length, header included.
+        len: usize,
+        /// The bytes there are.
+        available: usize,
+    },
+    /// The payload does not match the header's checksum.
+    #[error("record checksum mismatch")]
+    ChecksumMismatch,
+    /// zstd could not decompress the payload.
+    #[error("zstd decompression failed: {0}")]
+    Decompress(#[source] std::io::Error),
+    /// The payload decompressed to another length than the header says.
+    #[error("decompressed {written} bytes, header says {expected}")]
+    DecompressedLength {
+        /// The bytes decompressed.
+        written: usize,
+        /// The raw length in the header.
+        expected: u32,
+    },
+    /// The payload ends inside a message's length prefix.
+    #[error("truncated message length")]
+    TruncatedLength,
+    /// A message's length prefix points past the payload.
+    #[error("message overruns payload")]
+    MessageOverrun,
+    /// The payload holds another number of messages than the header says.
+    #[error("payload holds {found} messages, header says {expected}")]
+    MessageCount {
+        /// The messages found.
+        found: usize,
+        /// The count in the header.
+        expected: u32,
+    },
+}
+
 /// First byte of every record: identifies the format and its version.
 pub(crate) const MAGIC: u8 = 0xE1;
 /// Size of the fixed record header.
@@ -116,30 +180,30 @@ pub(crate) fn encode_record(messages: &[Message], level: Option<i32>) -> std::io
 /// Parses a header, rejecting anything that cannot start a valid record. Sizes are not held to the current
 /// configuration: a record written under a larger `max_record_bytes` must stay readable, and a garbage
 /// length is caught by the checksum or by running past the end of the data.
-pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, String> {
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, FrameError> {
     let Some(bytes) = bytes.get(..HEADER_LEN) else {
-        return Err("truncated record header".into());
+        return Err(FrameError::TruncatedHeader);
     };
     let u32_at =
         |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     if bytes[0] != MAGIC {
-        return Err(format!("bad record magic {:#04x}", bytes[0]));
+        return Err(FrameError::BadMagic(bytes[0]));
     }
     let codec = bytes[1];
     if codec != CODEC_RAW && codec != CODEC_ZSTD {
-        return Err(format!("unknown codec {codec}"));
+        return Err(FrameError::UnknownCodec(codec));
     }
     if bytes[2] != 0 || bytes[3] != 0 {
-        return Err("reserved header bits set".into());
+        return Err(FrameError::ReservedBits);
     }
     let payload_len = u32_at(4);
     let raw_len = u32_at(8);
     let message_count = u32_at(12);
     if codec == CODEC_RAW && payload_len != raw_len {
-        return Err("raw record with mismatched lengths".into());
+        return Err(FrameError::RawLengthMismatch);
     }
     if u64::from(message_count) * LENGTH_PREFIX as u64 > u64::from(raw_len) {
-        return Err("message count exceeds payload".into());
+        return Err(FrameError::CountExceedsPayload);
     }
     let mut covered = [0u8; CRC_COVERED];
     covered.copy_from_slice(&bytes[..CRC_COVERED]);
@@ -173,16 +237,18 @@ pub(crate) fn valid_record_at(bytes: &[u8]) -> bool {
 }
 
 /// Decodes a checksum-verified payload into its messages (sharing one buffer).
-pub(crate) fn decode_payload(header: &Header, payload: Vec<u8>) -> Result<Vec<Message>, String> {
+pub(crate) fn decode_payload(
+    header: &Header,
+    payload: Vec<u8>,
+) -> Result<Vec<Message>, FrameError> {
     let raw = if header.codec == CODEC_ZSTD {
         let mut raw = Vec::with_capacity(header.raw_len as usize);
-        let written = codec::decompress_into(&payload, &mut raw)
-            .map_err(|e| format!("zstd decompression failed: {e}"))?;
+        let written = codec::decompress_into(&payload, &mut raw).map_err(FrameError::Decompress)?;
         if written != header.raw_len as usize {
-            return Err(format!(
-                "decompressed {written} bytes, header says {}",
-                header.raw_len
-            ));
+            return Err(FrameError::DecompressedLength {
+                written,
+                expected: header.raw_len,
+            });
         }
         Bytes::from(raw)
     } else {
@@ -194,22 +260,21 @@ pub(crate) fn decode_payload(header: &Header, payload: Vec<u8>) -> Result<Vec<Me
     while at < raw.len() {
         let prefix = raw
             .get(at..at + LENGTH_PREFIX)
-            .ok_or_else(|| "truncated message length".to_owned())?;
+            .ok_or(FrameError::TruncatedLength)?;
         let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
         let start = at + LENGTH_PREFIX;
         let end = start
             .checked_add(len)
             .filter(|end| *end <= raw.len())
-            .ok_or_else(|| "message overruns payload".to_owned())?;
+            .ok_or(FrameError::MessageOverrun)?;
         messages.push(raw.slice(start..end));
         at = end;
     }
     if messages.len() != header.message_count as usize {
-        return Err(format!(
-            "payload holds {} messages, header says {}",
-            messages.len(),
-            header.message_count
-        ));
+        return Err(FrameError::MessageCount {
+            found: messages.len(),
+            expected: header.message_count,
+        });
     }
     Ok(messages)
 }
@@ -291,6 +356,34 @@ mod tests {
             "a length past the data is not a record"
         );
         assert!(parse_header(&[0u8; HEADER_LEN]).is_err());
+    }
+
+    #[test]
+    fn each_failed_check_is_named_by_its_error() {
+        let record = encode_record(&batch(), None).unwrap();
+        let with = |at: usize, byte: u8| {
+            let mut edited = record.clone();
+            edited[at] = byte;
+            parse_header(&edited).unwrap_err()
+        };
+        assert!(matches!(
+            parse_header(&record[..HEADER_LEN - 1]),
+            Err(FrameError::TruncatedHeader)
+        ));
+        let bad_magic = with(0, 0x00);
+        assert!(matches!(bad_magic, FrameError::BadMagic(0x00)));
+        assert_eq!(bad_magic.to_string(), "bad record magic 0x00");
+        assert!(matches!(with(1, 7), FrameError::UnknownCodec(7)));
+        assert!(matches!(with(3, 1), FrameError::ReservedBits));
+        assert!(matches!(with(8, 0), FrameError::RawLengthMismatch));
+        assert!(matches!(with(15, 0xff), FrameError::CountExceedsPayload));
+
+        // A zstd record whose payload is not zstd keeps the decompressor's error.
+        let zstd = encode_record(&batch(), Some(1)).unwrap();
+        let header = parse_header(&zstd).unwrap();
+        let error = decode_payload(&header, vec![0xAB; 64]).unwrap_err();
+        assert!(matches!(error, FrameError::Decompress(_)), "{error:?}");
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     mod properties {

@@ -77,6 +77,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
 
 pub use config::EmbeddedConfig;
+pub use frame::FrameError;
 
 use crate::error::join_error;
 use crate::sync_util::lock;

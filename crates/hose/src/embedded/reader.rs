@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::embedded::frame::{self, HEADER_LEN};
+use crate::embedded::frame::{self, FrameError, HEADER_LEN};
 use crate::{HoseError, Message};
 
 /// A record read back from the log.
@@ -27,9 +27,10 @@ pub(crate) fn read_record(
 ) -> Result<ReadRecord, HoseError> {
     let local = position - segment_start;
     let corrupt = |reason: String| HoseError::corrupt(path, local, reason);
+    let invalid = |error: FrameError| HoseError::corrupt_by(path, local, error.to_string(), error);
     let mut header = [0u8; HEADER_LEN];
     read_exact_at(file, &mut header, local).map_err(|e| unreadable(e, path, local))?;
-    let header = frame::parse_header(&header).map_err(corrupt)?;
+    let header = frame::parse_header(&header).map_err(invalid)?;
     let next = position + header.record_len();
     if next > end {
         return Err(corrupt(format!(
@@ -40,9 +41,9 @@ pub(crate) fn read_record(
     read_exact_at(file, &mut payload, local + HEADER_LEN as u64)
         .map_err(|e| unreadable(e, path, local))?;
     if !frame::checksum_matches(&header, &payload) {
-        return Err(corrupt("record checksum mismatch".into()));
+        return Err(invalid(FrameError::ChecksumMismatch));
     }
-    let messages = frame::decode_payload(&header, payload).map_err(corrupt)?;
+    let messages = frame::decode_payload(&header, payload).map_err(invalid)?;
     Ok(ReadRecord { messages, next })
 }
 
@@ -53,7 +54,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 /// A committed record that cannot be read in full means the file lost data.
 fn unreadable(err: io::Error, path: &Path, offset: u64) -> HoseError {
     if err.kind() == io::ErrorKind::UnexpectedEof {
-        HoseError::corrupt(path, offset, "segment ends inside a committed record")
+        HoseError::corrupt_by(path, offset, "segment ends inside a committed record", err)
     } else {
         HoseError::Io(err)
     }

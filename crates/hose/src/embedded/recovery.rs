@@ -3,7 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::path::Path;
 
-use crate::embedded::frame::{self, HEADER_LEN, MAGIC};
+use crate::embedded::frame::{self, FrameError, HEADER_LEN, MAGIC};
 use crate::embedded::layout::{sync_dir, Layout};
 use crate::HoseError;
 
@@ -59,10 +59,11 @@ fn repair_tail(path: &Path) -> Result<u64, HoseError> {
             Ok(len) => at += len,
             Err(reason) => {
                 if let Some(next) = find_valid_record(&data, at + 1) {
-                    return Err(HoseError::corrupt(
+                    return Err(HoseError::corrupt_by(
                         path,
                         at as u64,
                         format!("{reason}, yet a valid record follows at offset {next}"),
+                        reason,
                     ));
                 }
                 tracing::warn!(
@@ -83,22 +84,16 @@ fn repair_tail(path: &Path) -> Result<u64, HoseError> {
 }
 
 /// Length of the valid record at the start of `bytes`, or why it is not one.
-fn check_record(bytes: &[u8]) -> Result<usize, String> {
+fn check_record(bytes: &[u8]) -> Result<usize, FrameError> {
     let header = frame::parse_header(bytes)?;
-    let len = usize::try_from(header.record_len()).map_err(|_| {
-        format!(
-            "record of {} bytes exceeds the address space",
-            header.record_len()
-        )
-    })?;
-    let payload = bytes.get(HEADER_LEN..len).ok_or_else(|| {
-        format!(
-            "record of {len} bytes is cut short at {} bytes",
-            bytes.len()
-        )
+    let len = usize::try_from(header.record_len())
+        .map_err(|_| FrameError::TooLong(header.record_len()))?;
+    let payload = bytes.get(HEADER_LEN..len).ok_or(FrameError::CutShort {
+        len,
+        available: bytes.len(),
     })?;
     if !frame::checksum_matches(&header, payload) {
-        return Err("record checksum mismatch".into());
+        return Err(FrameError::ChecksumMismatch);
     }
     Ok(len)
 }

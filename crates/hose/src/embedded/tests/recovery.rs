@@ -1,11 +1,12 @@
 //! Torn tails are cut on open; damage inside the log is reported as corruption.
 
+use std::error::Error as _;
 use std::fs::OpenOptions;
 use std::io::Write;
 
 use super::{next, publish, reopen_after_crash, segment_files, texts, EmbeddedHarness};
 use crate::conformance::HoseHarness;
-use crate::embedded::{segment_path, EmbeddedConfig};
+use crate::embedded::{segment_path, EmbeddedConfig, FrameError};
 use crate::{Hose, HoseError};
 
 /// Publishes three single-message batches for subscriber `sub`, closes, and returns their positions and
@@ -91,6 +92,38 @@ async fn damage_before_valid_records_is_corruption() {
 }
 
 #[tokio::test]
+async fn a_bad_header_before_valid_records_is_corruption_found_by_the_frame_check() {
+    let mut harness = EmbeddedHarness::new();
+    let (positions, _) = three_records(&mut harness).await;
+    let segment = segment_path(harness.path(), 0);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[usize::try_from(positions[1]).unwrap()] = 0x00;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let error = match harness.open().await {
+        Err(error) => error,
+        Ok(_) => panic!("expected Corrupt, the hose opened"),
+    };
+    assert!(
+        matches!(&error, HoseError::Corrupt { offset, .. } if *offset == positions[1]),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "bad record magic 0x00, yet a valid record follows at offset {}",
+            positions[2]
+        )),
+        "{message}"
+    );
+    let frame = error.source().and_then(|s| s.downcast_ref::<FrameError>());
+    assert!(
+        matches!(frame, Some(FrameError::BadMagic(0x00))),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn damage_in_a_sealed_segment_fails_the_read() {
     let config = EmbeddedConfig {
         segment_bytes: 1,
@@ -112,10 +145,18 @@ async fn damage_in_a_sealed_segment_fails_the_read() {
 
     let hose = harness.open().await.unwrap();
     let mut sub = hose.subscribe("sub").await.unwrap();
-    assert!(matches!(
-        sub.next().await,
-        Err(HoseError::Corrupt { offset: 0, .. })
-    ));
+    match sub.next().await {
+        Err(error @ HoseError::Corrupt { offset: 0, .. }) => {
+            let frame = error.source().and_then(|s| s.downcast_ref::<FrameError>());
+            assert!(
+                matches!(frame, Some(FrameError::ChecksumMismatch)),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains("record checksum mismatch"));
+        }
+        Err(other) => panic!("expected Corrupt, got {other:?}"),
+        Ok(_) => panic!("expected Corrupt, read the damaged record"),
+    }
     hose.close().await.unwrap();
 }
 
