@@ -345,7 +345,7 @@ fn hose_error(error: HoseError) -> ApiError {
                 .description("eventhose is shutting down; nothing was stored"),
         )
         .retry_after(5),
-        HoseError::WriterFailed(why) | HoseError::Unavailable(why) => ApiError::new(
+        HoseError::WriterFailed { reason: why, .. } | HoseError::Unavailable(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorEntry::new("service unavailable").description(format!(
                 "the event hose cannot take events right now ({why}); nothing was acknowledged"
@@ -389,7 +389,10 @@ mod tests {
         );
         for failed_write in [
             HoseError::Io(std::io::Error::from_raw_os_error(28)),
-            HoseError::WriterFailed("No space left on device".into()),
+            HoseError::WriterFailed {
+                reason: "No space left on device".into(),
+                source: None,
+            },
         ] {
             let answer = hose_error(failed_write);
             assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -67,8 +67,16 @@ pub enum HoseError {
         path: PathBuf,
     },
     /// The log writer failed earlier (e.g. an fsync error); reopen the hose to recover.
-    #[error("the hose writer has failed and accepts no more appends: {0}")]
-    WriterFailed(String),
+    #[error("the hose writer has failed and accepts no more appends: {reason}")]
+    WriterFailed {
+        /// Why (the source's message included).
+        reason: String,
+        /// The writer's error, where there is one (an
+        /// [`embedded::WriterError`](crate::embedded::WriterError)); none when the writer
+        /// thread is gone.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// The configuration is unusable.
     #[error("invalid hose configuration: {0}")]
     InvalidConfig(String),
@@ -103,6 +111,14 @@ impl HoseError {
             offset,
             reason: reason.into(),
             source: Some(Box::new(source)),
+        }
+    }
+
+    /// `WriterFailed` with nothing underneath but `reason`.
+    pub(crate) fn writer_failed(reason: impl Into<String>) -> Self {
+        Self::WriterFailed {
+            reason: reason.into(),
+            source: None,
         }
     }
 

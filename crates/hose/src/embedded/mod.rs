@@ -78,6 +78,7 @@ use tokio::sync::{oneshot, watch};
 
 pub use config::EmbeddedConfig;
 pub use frame::FrameError;
+pub use writer::WriterError;
 
 use crate::error::join_error;
 use crate::sync_util::lock;
@@ -336,7 +337,7 @@ impl Shared {
         };
         sender
             .send(request)
-            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))
+            .map_err(|_| HoseError::writer_failed("the writer thread has stopped"))
     }
 }
 
@@ -368,7 +369,7 @@ impl Hose for EmbeddedHose {
         }))?;
         let appended = done_rx
             .await
-            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))?;
+            .map_err(|_| HoseError::writer_failed("the writer thread has stopped"))?;
         *lock(&shared.write_failure) = appended.as_ref().err().map(|error| WriteFailure {
             reason: format!("the last write failed: {error}"),
             for_space: matches!(error, HoseError::Io(e) if is_out_of_space(e)),
@@ -476,7 +477,7 @@ impl Hose for EmbeddedHose {
             .send_to_writer(WriterRequest::Seal { done: done_tx })?;
         let end = done_rx
             .await
-            .map_err(|_| HoseError::WriterFailed("the writer thread has stopped".into()))??;
+            .map_err(|_| HoseError::writer_failed("the writer thread has stopped"))??;
         Ok(Some(end))
     }
 
@@ -558,7 +559,7 @@ impl Hose for EmbeddedHose {
             tokio::task::spawn_blocking(move || thread.join())
                 .await
                 .map_err(join_error)?
-                .map_err(|_| HoseError::WriterFailed("the writer thread panicked".into()))?;
+                .map_err(|_| HoseError::writer_failed("the writer thread panicked"))?;
         }
 
         let mut shut_down = shared.maintenance.lock().await;

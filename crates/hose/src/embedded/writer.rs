@@ -9,6 +9,7 @@
 //! committed end. Between groups it can also seal
 //! the active segment on request, so that retention may delete everything written so far.
 
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,52 @@ use crate::HoseError;
 
 /// Most bytes written before one group's fsync; later requests go into the next group.
 const MAX_GROUP_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why the log writer refuses appends: a write failed, and putting the log back as the last
+/// commit left it failed too. The source of a
+/// [`HoseError::WriterFailed`](crate::HoseError::WriterFailed); its own source is the
+/// `io::Error` of putting the log back.
+#[derive(Clone, Debug)]
+pub struct WriterError {
+    failed_write: String,
+    put_back: Arc<io::Error>,
+}
+
+impl WriterError {
+    /// What the write that failed first reported.
+    pub fn failed_write(&self) -> &str {
+        &self.failed_write
+    }
+
+    /// Why the log could not be put back.
+    pub fn put_back_error(&self) -> &io::Error {
+        &self.put_back
+    }
+
+    /// The hose's error for it.
+    fn refusal(&self) -> HoseError {
+        HoseError::WriterFailed {
+            reason: self.to_string(),
+            source: Some(Box::new(self.clone())),
+        }
+    }
+}
+
+impl fmt::Display for WriterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; putting the log back failed too: {}",
+            self.failed_write, self.put_back
+        )
+    }
+}
+
+impl std::error::Error for WriterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.put_back)
+    }
+}
 
 /// One record to append; `done` receives its log offset once durable.
 pub(crate) struct AppendRequest {
@@ -77,21 +124,7 @@ pub(crate) fn spawn_writer(
     let active = OpenOptions::new()
         .append(true)
         .open(start.layout.segment(start.active_start))?;
-    let writer = Writer {
-        active,
-        active_start: start.active_start,
-        active_len: start.end - start.active_start,
-        committed: Committed {
-            active_start: start.active_start,
-            active_len: start.end - start.active_start,
-        },
-        end: start.end,
-        failure: None,
-        fsync_seconds: metrics::histogram!("eventhose_hose_fsync_seconds"),
-        appended_bytes: metrics::counter!("eventhose_hose_appended_bytes_total"),
-        appended_messages: metrics::counter!("eventhose_hose_appended_messages_total"),
-        start,
-    };
+    let writer = Writer::new(start, active);
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("eventhose-hose-writer".into())
@@ -116,6 +149,24 @@ struct Writer {
 }
 
 impl Writer {
+    fn new(start: WriterStart, active: File) -> Writer {
+        Writer {
+            active,
+            active_start: start.active_start,
+            active_len: start.end - start.active_start,
+            committed: Committed {
+                active_start: start.active_start,
+                active_len: start.end - start.active_start,
+            },
+            end: start.end,
+            failure: None,
+            fsync_seconds: metrics::histogram!("eventhose_hose_fsync_seconds"),
+            appended_bytes: metrics::counter!("eventhose_hose_appended_bytes_total"),
+            appended_messages: metrics::counter!("eventhose_hose_appended_messages_total"),
+            start,
+        }
+    }
+
     fn run(mut self, rx: mpsc::Receiver<WriterRequest>) {
         // A seal met while gathering a group waits for that group's commit.
         let mut next = None;
@@ -155,7 +206,7 @@ impl Writer {
 
     /// Seals the active segment if it holds anything; returns the log's end.
     fn seal(&mut self) -> Result<u64, HoseError> {
-        self.recover().map_err(HoseError::WriterFailed)?;
+        self.recover().map_err(|refused| refused.refusal())?;
         if self.active_len > 0 {
             if let Err(err) = self.roll(self.end) {
                 self.failure = Some(err.to_string());
@@ -177,9 +228,7 @@ impl Writer {
     fn commit(&mut self, group: Vec<AppendRequest>) {
         if let Err(refused) = self.recover() {
             for request in group {
-                let _ = request
-                    .done
-                    .send(Err(HoseError::WriterFailed(refused.clone())));
+                let _ = request.done.send(Err(refused.refusal()));
             }
             return;
         }
@@ -216,12 +265,15 @@ impl Writer {
 
     /// After a failed write, puts the log back as the last commit left it (the failed group's
     /// bytes and segments go; a full disk may have room again); the reason it cannot, if so.
-    fn recover(&mut self) -> Result<(), String> {
+    fn recover(&mut self) -> Result<(), WriterError> {
         let Some(failure) = self.failure.clone() else {
             return Ok(());
         };
         if let Err(err) = self.put_back() {
-            return Err(format!("{failure}; putting the log back failed too: {err}"));
+            return Err(WriterError {
+                failed_write: failure,
+                put_back: Arc::new(err),
+            });
         }
         tracing::info!("hose log writable again: the failed write was cut off");
         self.failure = None;
@@ -298,5 +350,106 @@ impl Writer {
         self.fsync_seconds.record(started.elapsed().as_secs_f64());
         self.start.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A writer on an empty segment 0 opened read-only, as if its last write had failed with
+    /// `failure`: putting the log back (a truncation) fails.
+    fn writer_that_cannot_put_back(dir: &std::path::Path, failure: &str) -> Writer {
+        let layout = Layout::new(dir);
+        std::fs::create_dir_all(layout.segments_dir()).unwrap();
+        std::fs::write(layout.segment(0), b"").unwrap();
+        let active = File::open(layout.segment(0)).unwrap();
+        let mut writer = Writer::new(
+            WriterStart {
+                layout,
+                segment_bytes: 1 << 20,
+                active_start: 0,
+                end: 0,
+                index: Arc::new(SegmentIndex::new([0])),
+                end_tx: watch::channel(0).0,
+                counters: Arc::default(),
+            },
+            active,
+        );
+        writer.failure = Some(failure.to_owned());
+        writer
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_put_back_is_refused_with_both_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = writer_that_cannot_put_back(dir.path(), "No space left on device");
+        let refused = writer.recover().unwrap_err();
+        assert_eq!(refused.failed_write(), "No space left on device");
+        let put_back = refused
+            .source()
+            .and_then(|source| source.downcast_ref::<io::Error>())
+            .expect("the put-back io::Error is the source");
+        assert_eq!(put_back.kind(), refused.put_back_error().kind());
+        assert!(
+            refused
+                .to_string()
+                .starts_with("No space left on device; putting the log back failed too: "),
+            "{refused}"
+        );
+        assert!(writer.failure.is_some(), "still refusing");
+    }
+
+    #[test]
+    fn every_append_of_a_refused_group_gets_the_writer_error_as_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = writer_that_cannot_put_back(dir.path(), "disk gone");
+        let (requests, mut answers): (Vec<_>, Vec<_>) = (0..2)
+            .map(|_| {
+                let (done, answer) = oneshot::channel();
+                let request = AppendRequest {
+                    record: vec![0; 8],
+                    messages: 1,
+                    done,
+                };
+                (request, answer)
+            })
+            .unzip();
+        writer.commit(requests);
+        for answer in &mut answers {
+            let error = answer.try_recv().unwrap().unwrap_err();
+            assert!(
+                matches!(
+                    &error,
+                    HoseError::WriterFailed {
+                        source: Some(_),
+                        ..
+                    }
+                ),
+                "{error:?}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains("disk gone; putting the log back failed too"),
+                "{error}"
+            );
+            let cause = error
+                .source()
+                .and_then(|source| source.downcast_ref::<WriterError>())
+                .expect("the writer's error is the source");
+            assert_eq!(cause.failed_write(), "disk gone");
+            assert!(cause
+                .source()
+                .is_some_and(|source| source.downcast_ref::<io::Error>().is_some()));
+        }
+        let segment = writer.start.layout.segment(0);
+        assert_eq!(
+            std::fs::metadata(segment).unwrap().len(),
+            0,
+            "nothing written"
+        );
     }
 }
