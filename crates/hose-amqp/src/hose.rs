@@ -84,6 +84,26 @@ impl Inner {
         self.closed_tx.subscribe()
     }
 
+    /// The state of a hose with `config` (checked), not connected yet.
+    pub(crate) fn new(config: AmqpHoseConfig) -> Result<Inner, HoseError> {
+        let uri = config.validate()?;
+        Ok(Inner {
+            topology: Topology::new(&config.options),
+            config,
+            uri,
+            registry: Registry::new(),
+            stats: StatsBoard::default(),
+            session_tx: watch::channel(None).0,
+            closed_tx: watch::channel(false).0,
+            publish_gate: PublishGate::new(),
+            declare_lock: tokio::sync::Mutex::new(()),
+            generations: AtomicU64::new(0),
+            published_batches: AtomicU64::new(0),
+            published_bytes: AtomicU64::new(0),
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
     pub(crate) fn not_connected(&self) -> HoseError {
         not_connected(&self.config.redacted_url())
     }
@@ -123,22 +143,7 @@ impl AmqpHose {
     /// [`HoseError::Unavailable`] meanwhile). Fails only on an invalid configuration. Must be
     /// called inside a Tokio runtime.
     pub async fn connect(config: AmqpHoseConfig) -> Result<Arc<AmqpHose>, HoseError> {
-        let uri = config.validate()?;
-        let inner = Arc::new(Inner {
-            topology: Topology::new(&config.options),
-            config,
-            uri,
-            registry: Registry::new(),
-            stats: StatsBoard::default(),
-            session_tx: watch::channel(None).0,
-            closed_tx: watch::channel(false).0,
-            publish_gate: PublishGate::new(),
-            declare_lock: tokio::sync::Mutex::new(()),
-            generations: AtomicU64::new(0),
-            published_batches: AtomicU64::new(0),
-            published_bytes: AtomicU64::new(0),
-            tasks: Mutex::new(Vec::new()),
-        });
+        let inner = Arc::new(Inner::new(config)?);
         let first = match supervisor::establish(&inner).await {
             Ok(session) => Some(session),
             Err(error) => {

@@ -17,9 +17,44 @@ const LIVENESS_CHECK: Duration = Duration::from_millis(250);
 /// How long a lost or closing connection is given to close politely.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Why connecting to the broker, and declaring the topology on the new connection, failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EstablishError {
+    /// The broker could not be reached or refused the connection.
+    #[error("connecting failed: {0}")]
+    Connect(#[source] lapin::Error),
+    /// The broker did not accept the connection in time.
+    #[error("connecting timed out after {0:?}")]
+    TimedOut(Duration),
+    /// No channel for the declarations could be opened.
+    #[error("opening a channel failed: {0}")]
+    OpenChannel(#[source] lapin::Error),
+    /// The broker refused the exchange (or the connection failed meanwhile).
+    #[error("declaring exchange `{exchange}` failed: {source}")]
+    DeclareExchange {
+        /// The exchange's name.
+        exchange: String,
+        /// The broker's error.
+        #[source]
+        source: lapin::Error,
+    },
+    /// The connection went down while a subscriber's queues were declared.
+    #[error("declaring subscriber `{subscriber}` failed: {source}")]
+    DeclareSubscriber {
+        /// The subscriber.
+        subscriber: String,
+        /// The broker's error.
+        #[source]
+        source: lapin::Error,
+    },
+    /// The hose was closed while connecting.
+    #[error("the hose was closed while connecting")]
+    Closed,
+}
+
 /// Connects and declares the exchange and every registered subscriber's queues, then makes the
 /// connection the current session.
-pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, String> {
+pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, EstablishError> {
     let config = &inner.config;
     let properties = ConnectionProperties::default()
         .with_connection_name(config.options.connection_name.clone().into());
@@ -27,13 +62,8 @@ pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, String
     let connection = match tokio::time::timeout(config.options.connect_timeout(), connecting).await
     {
         Ok(Ok(connection)) => connection,
-        Ok(Err(error)) => return Err(format!("connecting failed: {error}")),
-        Err(_) => {
-            return Err(format!(
-                "connecting timed out after {:?}",
-                config.options.connect_timeout()
-            ))
-        }
+        Ok(Err(error)) => return Err(EstablishError::Connect(error)),
+        Err(_) => return Err(EstablishError::TimedOut(config.options.connect_timeout())),
     };
     let generation = inner.generations.fetch_add(1, Ordering::Relaxed) + 1;
     let session = Arc::new(Session::new(
@@ -56,36 +86,35 @@ pub(crate) async fn establish(inner: &Arc<Inner>) -> Result<Arc<Session>, String
 
 /// Declares everything, then publishes the session while still holding the declare lock, so that
 /// a concurrent registration either is declared here or sees the new session.
-async fn declare_topology(inner: &Inner, session: &Arc<Session>) -> Result<(), String> {
+async fn declare_topology(inner: &Inner, session: &Arc<Session>) -> Result<(), EstablishError> {
     let channel = session
         .open_channel()
         .await
-        .map_err(|e| format!("opening a channel failed: {e}"))?;
+        .map_err(EstablishError::OpenChannel)?;
     inner
         .topology
         .declare_exchange(&channel)
         .await
-        .map_err(|e| {
-            format!(
-                "declaring exchange `{}` failed: {e}",
-                inner.topology.exchange()
-            )
+        .map_err(|source| EstablishError::DeclareExchange {
+            exchange: inner.topology.exchange(),
+            source,
         })?;
     let _ = channel.close(200, "exchange declared".into()).await;
     let _declaring = inner.declare_lock.lock().await;
     for subscriber in inner.registry.names() {
         if let Err(error) = inner.declare_subscriber(session, &subscriber).await {
             if !session.is_alive() {
-                return Err(format!(
-                    "declaring subscriber `{subscriber}` failed: {error}"
-                ));
+                return Err(EstablishError::DeclareSubscriber {
+                    subscriber,
+                    source: error,
+                });
             }
             // Refused by the broker (e.g. different queue arguments): the others still work.
             tracing::error!(subscriber, %error, "the broker refused a subscriber's queues");
         }
     }
     if inner.is_closed() {
-        return Err("the hose was closed while connecting".into());
+        return Err(EstablishError::Closed);
     }
     inner.session_tx.send_replace(Some(Arc::clone(session)));
     Ok(())
@@ -216,5 +245,96 @@ pub(crate) async fn poll_stats(inner: Arc<Inner>) {
         if let Err(error) = inner.stats.refresh(&session, &inner.topology, &names).await {
             tracing::debug!(%error, "refreshing queue statistics failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against the RabbitMQ broker at 127.0.0.1:5672 (guest/guest), like the crate's tests.
+
+    use std::error::Error as _;
+
+    use lapin::options::{ExchangeDeclareOptions, ExchangeDeleteOptions};
+    use lapin::types::FieldTable;
+    use lapin::ExchangeKind;
+
+    use super::*;
+    use crate::broker_error::{reply_code, PRECONDITION_FAILED};
+    use crate::config::AmqpHoseConfig;
+
+    fn inner(url: &str, prefix: &str) -> Arc<Inner> {
+        let mut config = AmqpHoseConfig::with_url(url);
+        config.options.prefix = prefix.to_owned();
+        Arc::new(Inner::new(config).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_refused_exchange_keeps_the_brokers_error() {
+        let prefix = format!("ehtest.supervisor.{}.", std::process::id());
+        let inner = inner("amqp://guest:guest@127.0.0.1:5672/%2f", &prefix);
+        let exchange = inner.topology.exchange();
+        // The exchange exists as another kind: declaring it as a fanout is refused (406).
+        let connection =
+            Connection::connect_uri(inner.uri.clone(), ConnectionProperties::default())
+                .await
+                .expect("the broker at 127.0.0.1:5672 accepts the connection");
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .exchange_declare(
+                exchange.as_str().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+
+        let result = establish(&inner).await;
+
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await
+            .unwrap();
+        let _ = connection.close(200, "done".into()).await;
+        let error = match result {
+            Ok(_) => panic!("the exchange of another kind was accepted"),
+            Err(error) => error,
+        };
+        match &error {
+            EstablishError::DeclareExchange {
+                exchange: name,
+                source,
+            } => {
+                assert_eq!(*name, exchange);
+                assert_eq!(reply_code(source), Some(PRECONDITION_FAILED), "{source}");
+            }
+            other => panic!("expected DeclareExchange, got {other:?}"),
+        }
+        assert!(error
+            .to_string()
+            .starts_with(&format!("declaring exchange `{exchange}` failed: ")));
+        assert!(error
+            .source()
+            .is_some_and(|source| source.downcast_ref::<lapin::Error>().is_some()));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_keeps_the_io_error() {
+        // Nothing listens on port 1.
+        let inner = inner("amqp://guest:guest@127.0.0.1:1/%2f", "ehtest.");
+        let error = match establish(&inner).await {
+            Ok(_) => panic!("connected to port 1"),
+            Err(error) => error,
+        };
+        let EstablishError::Connect(source) = &error else {
+            panic!("expected Connect, got {error:?}");
+        };
+        let io = source
+            .source()
+            .and_then(|io| io.downcast_ref::<std::io::Error>())
+            .unwrap_or_else(|| panic!("no io::Error under {source:?}"));
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(error.to_string().starts_with("connecting failed: "));
     }
 }
