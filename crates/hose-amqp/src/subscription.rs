@@ -24,6 +24,17 @@ use crate::{dead_letters, tiers, wire};
 /// How long a dropped subscription's channel is given to close.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
+/// Why a consumer could not be started.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    /// The broker refused a step, or the connection failed.
+    #[error("{0}")]
+    Broker(#[from] lapin::Error),
+    /// The task opening it panicked or was cancelled.
+    #[error("the consumer task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// A consumer on one connection.
 struct ActiveConsumer {
     generation: u64,
@@ -36,7 +47,7 @@ enum Wake {
     /// The hose closed, the session changed, or a retry is due: look again.
     Recheck,
     /// The consumer being opened is ready (or failed).
-    Opened(Result<ActiveConsumer, String>),
+    Opened(Result<ActiveConsumer, OpenError>),
     /// The consumer yielded an item or ended.
     Item(Option<lapin::Result<AmqpDelivery>>),
 }
@@ -51,7 +62,7 @@ pub(crate) struct AmqpSubscription {
     consumer: Option<ActiveConsumer>,
     /// A consumer being opened. It lives here, not in `next`'s future, so a `next` dropped
     /// mid-way leaves it for the following call (`next` is cancel-safe).
-    opening: Option<JoinHandle<Result<ActiveConsumer, String>>>,
+    opening: Option<JoinHandle<Result<ActiveConsumer, OpenError>>>,
     retry_at: Option<Instant>,
     retry_delay: Duration,
     /// Deliveries handed out and not acknowledged, by the id inside their tag.
@@ -99,7 +110,7 @@ impl AmqpSubscription {
                 .await
                 .map_err(|error| {
                     session.note_failure(&error);
-                    error.to_string()
+                    OpenError::Broker(error)
                 })
         }));
     }
@@ -175,12 +186,12 @@ impl AmqpSubscription {
 
 /// The result of the consumer being opened; pending forever when none is.
 async fn join_opening(
-    opening: &mut Option<JoinHandle<Result<ActiveConsumer, String>>>,
-) -> Result<ActiveConsumer, String> {
+    opening: &mut Option<JoinHandle<Result<ActiveConsumer, OpenError>>>,
+) -> Result<ActiveConsumer, OpenError> {
     match opening.as_mut() {
         Some(task) => match task.await {
             Ok(result) => result,
-            Err(error) => Err(format!("the consumer task failed: {error}")),
+            Err(error) => Err(OpenError::Task(error)),
         },
         None => std::future::pending().await,
     }
@@ -442,5 +453,30 @@ async fn close_channel(channel: &Channel) {
     if channel.status().connected() {
         let closing = channel.close(200, "subscription dropped".into());
         let _ = tokio::time::timeout(CLOSE_GRACE, closing).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_opening_task_keeps_its_join_error() {
+        let mut opening: Option<JoinHandle<Result<ActiveConsumer, OpenError>>> =
+            Some(tokio::spawn(async { panic!("opening failed") }));
+        let error = match join_opening(&mut opening).await {
+            Ok(_) => panic!("a panicked task opened a consumer"),
+            Err(error) => error,
+        };
+        assert!(
+            matches!(&error, OpenError::Task(join) if join.is_panic()),
+            "{error:?}"
+        );
+        assert!(error.to_string().starts_with("the consumer task failed: "));
+        assert!(error
+            .source()
+            .is_some_and(|source| source.downcast_ref::<tokio::task::JoinError>().is_some()));
     }
 }
