@@ -34,11 +34,12 @@ pub const REASON_HEADER: &str = "x-eventhose-reason";
 pub const DEAD_AT_HEADER: &str = "x-eventhose-dead-at";
 
 /// What a subscriber's [`dead_letter`](eventhose_hose::Subscription::dead_letter) publishes.
-pub(crate) fn outgoing(
-    queue: String,
-    rejected: &Rejected,
-    now_ms: u64,
-) -> Result<Outgoing, HoseError> {
+pub(crate) fn outgoing(queue: String, rejected: &Rejected) -> Result<Outgoing, HoseError> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
     let mut properties = wire::properties(Some(rejected.attempt));
     let mut headers = properties.headers().clone().unwrap_or_default();
     headers.insert(

@@ -331,18 +331,11 @@ impl Subscription for AmqpSubscription {
             return Err(HoseError::Closed);
         }
         let session = inner.live_session().ok_or_else(|| inner.not_connected())?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0);
-        let outgoing =
-            dead_letters::outgoing(inner.topology.dead_queue(&self.name), &rejected, now_ms)?;
+        let outgoing = dead_letters::outgoing(inner.topology.dead_queue(&self.name), &rejected)?;
         session
             .publish(outgoing)
             .await
-            .map_err(|failure| inner.publish_error("the dead letter", failure))?;
-        tracing::warn!(subscriber = %self.name, reason = %rejected.reason, "message set aside as a dead letter");
-        Ok(())
+            .map_err(|failure| inner.publish_error("the dead letter", failure))
     }
 
     async fn defer(

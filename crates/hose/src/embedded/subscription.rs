@@ -318,7 +318,7 @@ impl Subscription for EmbeddedSubscription {
         })
         .await
         .map_err(join_error)??;
-        tracing::warn!(subscriber = %self.state.name, dead_letter = %id, "message set aside as a dead letter");
+        tracing::debug!(subscriber = %self.state.name, dead_letter = %id, "dead letter written");
         Ok(())
     }
 
