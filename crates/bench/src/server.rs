@@ -87,14 +87,19 @@ impl BenchServer {
 
     /// The server's peak resident set size (`VmHWM`), in bytes.
     pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kb = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .context("no VmHWM")?;
-        Ok(kb * 1024)
+        status_bytes(self.child.id(), "VmHWM:")
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL (nothing is flushed), then waits for the exit.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// SIGTERM, then waits for the exit.
@@ -115,6 +120,19 @@ impl Drop for BenchServer {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A `kB` line (`field` with its colon, e.g. `VmRSS:`) of process `pid`'s `/proc` status, in
+/// bytes.
+pub fn status_bytes(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))?;
+    Ok(kb * 1024)
 }
 
 /// User + system CPU seconds process `pid` has used so far.
