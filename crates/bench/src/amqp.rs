@@ -305,7 +305,7 @@ async fn measure(
 }
 
 /// Until a webhooks worker's engine has loaded the webhook the run created.
-async fn webhook_loaded(base: &str) -> anyhow::Result<()> {
+pub(crate) async fn webhook_loaded(base: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let samples = samples(base).await?;
@@ -374,19 +374,23 @@ fn psql(server: &str, sql: &str) -> anyhow::Result<()> {
 }
 
 /// The server's `/metrics` as (sample, value) pairs.
-async fn samples(base: &str) -> anyhow::Result<Vec<(String, f64)>> {
+pub(crate) async fn samples(base: &str) -> anyhow::Result<Vec<(String, f64)>> {
     let text = reqwest::get(format!("{base}/metrics"))
         .await?
         .text()
         .await?;
-    Ok(text
-        .lines()
+    Ok(parse_samples(&text))
+}
+
+/// A Prometheus text page as (sample, value) pairs, the sample with its labels.
+pub(crate) fn parse_samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
             let (name, value) = line.rsplit_once(' ')?;
             Some((name.to_owned(), value.parse().ok()?))
         })
-        .collect())
+        .collect()
 }
 
 /// What the counter subscriber counted (other subscribers count in the same family).
@@ -461,7 +465,7 @@ async fn amqp_drained(fronts: &[String], events: u64, prefix: &str) -> anyhow::R
 }
 
 /// (queue, messages ready + unacknowledged) of every queue whose name starts with `prefix`.
-fn queue_depths(prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+pub(crate) fn queue_depths(prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
     let output = Command::new("rabbitmqctl")
         .args([
             "--quiet",
@@ -490,7 +494,7 @@ fn queue_depths(prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
 }
 
 /// Deletes the run's queues and exchange.
-async fn delete_prefix(url: &str, prefix: &str) -> anyhow::Result<()> {
+pub(crate) async fn delete_prefix(url: &str, prefix: &str) -> anyhow::Result<()> {
     let queues = queue_depths(prefix)?;
     let connection = Connection::connect(url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
