@@ -10,6 +10,7 @@ mod machine;
 mod metrics;
 mod scratch;
 mod server;
+mod soak;
 mod stats;
 mod subscriber_rate;
 mod webhooks;
@@ -52,6 +53,9 @@ enum BenchCommand {
     Amqp(amqp::AmqpBench),
     /// The message-events subscriber's insert throughput and Events API latency over stored days.
     Events(events::EventsBench),
+    /// A long run at a fixed rate through crashes and outages, then a check that every
+    /// acknowledged event was applied; plots over time.
+    Soak(soak::SoakBench),
 }
 
 fn main() -> std::process::ExitCode {
@@ -88,5 +92,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         BenchCommand::Metrics(bench) => metrics::run(&eventhose()?, bench).await,
         BenchCommand::Events(bench) => events::run(&eventhose()?, bench).await,
         BenchCommand::Amqp(bench) => amqp::run(&eventhose()?, bench).await,
+        BenchCommand::Soak(bench) => soak::run(&eventhose()?, bench).await,
     }
 }
