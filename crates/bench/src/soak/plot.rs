@@ -203,8 +203,10 @@ fn draw(
             .label_style((FAMILY, 14))
             .draw(),
     )?;
-    for fault in faults {
+    for (i, fault) in faults.iter().enumerate() {
         let x = fault.at / 60.0;
+        // Labels of faults close together go on lines of their own.
+        let y = y_max * (0.97 - 0.05 * (i % 3) as f64);
         let grey = RGBColor(150, 150, 150);
         plotting(chart.draw_series(LineSeries::new(
             [(x, 0.0), (x, y_max)],
@@ -212,7 +214,7 @@ fn draw(
         )))?;
         plotting(chart.draw_series(std::iter::once(Text::new(
             fault.what.to_owned(),
-            (x, y_max * 0.97),
+            (x, y),
             (FAMILY, 12).into_font().color(&grey),
         ))))?;
     }
