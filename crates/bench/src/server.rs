@@ -122,6 +122,16 @@ impl Drop for BenchServer {
     }
 }
 
+/// The Prometheus text a server at `base` answers on `/metrics`.
+pub async fn metrics_page(client: &reqwest::Client, base: &str) -> reqwest::Result<String> {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await
+}
+
 /// A `kB` line (`field` with its colon, e.g. `VmRSS:`) of process `pid`'s `/proc` status, in
 /// bytes.
 pub fn status_bytes(pid: u32, field: &str) -> anyhow::Result<u64> {

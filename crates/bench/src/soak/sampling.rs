@@ -15,7 +15,7 @@ use super::expect::Facts;
 use super::faults::Endpoint;
 use super::ledger::Ledger;
 use crate::amqp::parse_samples;
-use crate::server::status_bytes;
+use crate::server::{metrics_page, status_bytes};
 use crate::stats::percentile;
 use crate::webhooks::receiver::Receiver;
 
@@ -249,15 +249,7 @@ async fn take(
     let (mut lags, mut rss) = (BTreeMap::new(), None);
     if let Some(endpoint) = endpoint {
         rss = status_bytes(endpoint.pid, "VmRSS:").ok();
-        let page = async {
-            client
-                .get(format!("{}/metrics", endpoint.base))
-                .send()
-                .await?
-                .text()
-                .await
-        };
-        if let Ok(page) = page.await {
+        if let Ok(page) = metrics_page(client, &endpoint.base).await {
             lags = context.lag_source.lags(&page);
         }
     }

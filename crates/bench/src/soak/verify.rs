@@ -16,7 +16,7 @@ use super::ledger::Ledger;
 use super::load::SendReport;
 use super::sampling::{Deliveries, LagSource, Sample};
 use crate::amqp::queue_depths;
-use crate::server::BENCH_KEY;
+use crate::server::{metrics_page, BENCH_KEY};
 use crate::webhooks::receiver::Receiver;
 
 /// How often the drain conditions are looked at.
@@ -71,15 +71,7 @@ impl Drain<'_> {
         let Some(endpoint) = self.endpoint.borrow().clone() else {
             return false;
         };
-        let page = async {
-            client
-                .get(format!("{}/metrics", endpoint.base))
-                .send()
-                .await?
-                .text()
-                .await
-        };
-        let Ok(page) = page.await else {
+        let Ok(page) = metrics_page(client, &endpoint.base).await else {
             return false;
         };
         let lags = self.lag_source.lags(&page);
