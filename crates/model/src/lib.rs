@@ -4,7 +4,8 @@
 //! - the event categories ([`Category`]) and event types ([`EventType`]) with their documentation,
 //! - the field dictionary: each known field's kind, description and sample value ([`field_kind`],
 //!   [`field_description`], [`field_sample`]),
-//! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]),
+//! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]) and which one an
+//!   SMTP reply belongs to ([`classify_bounce`], reading the reply with [`SmtpReply::parse`]),
 //! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
 //!   form or SparkPost's webhook envelope, or straight into the storage form
 //!   ([`normalize_ingest_line`]),
@@ -29,6 +30,7 @@
 mod applied;
 mod bounce;
 mod category;
+mod classify;
 mod documented_fields;
 mod envelope;
 mod error;
@@ -50,6 +52,7 @@ mod validate;
 pub use applied::{unix_minute, AppliedId, AppliedIds};
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
+pub use classify::{classify_bounce, classify_reply_text, EnhancedStatus, SmtpReply};
 pub use error::ParseError;
 pub use event::{normalize_ingest_line, normalize_scoped_line, Event};
 pub use event_id::{content_event_id, event_identity, MAX_EVENT_ID_LEN};
