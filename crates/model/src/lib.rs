@@ -6,6 +6,8 @@
 //!   [`field_description`], [`field_sample`]),
 //! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]) and which one an
 //!   SMTP reply belongs to ([`classify_bounce`], reading the reply with [`SmtpReply::parse`]),
+//! - which mailbox provider hosts a recipient domain ([`mailbox_provider`],
+//!   [`mailbox_provider_for_mx`]),
 //! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
 //!   form or SparkPost's webhook envelope, or straight into the storage form
 //!   ([`normalize_ingest_line`]),
@@ -38,6 +40,7 @@ mod event;
 mod event_id;
 mod event_type;
 mod field_dictionary;
+mod mailbox_provider;
 mod normalize;
 mod raw_ingest;
 mod scope;
@@ -60,6 +63,7 @@ pub use event_type::{EventType, UnknownEventType};
 pub use field_dictionary::{
     field_description, field_kind, field_sample, field_spec, FieldKind, FieldSpec, FIELD_DICTIONARY,
 };
+pub use mailbox_provider::{mailbox_provider, mailbox_provider_for_mx, MailboxProvider};
 pub use scope::{subaccount_id_from_text, IngestScope, MAX_SUBACCOUNT_ID};
 pub use timestamp::{parse_timestamp, parse_timestamp_str, MAX_TIMESTAMP};
 pub use validate::MAX_DEPTH;
