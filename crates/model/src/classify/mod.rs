@@ -24,8 +24,9 @@
 //! notices, while a wrong soft class costs a few more attempts. So when the evidence is
 //! unclear the classifier picks a soft, block or undetermined class: a hard class needs a
 //! phrase that states the mailbox is unknown or closed, or a permanent `x.1.1`, `x.1.3` or
-//! `x.1.6`, and a transient reply never gets one. A transient reply that would have been
-//! hard is a Soft Bounce (20) instead.
+//! `x.1.6`; a reply whose enhanced code blames the sender (`x.1.7`, `x.1.8`) never gets one
+//! from its words, and a transient reply never gets one at all: where it would have been
+//! hard, it is a Soft Bounce (20) instead.
 //!
 //! Matching is hand-written over lower-cased text (phrases at word starts, see `text.rs`):
 //! the rules are fixed phrases, so a regular expression engine would add a dependency and
@@ -69,7 +70,7 @@ const UNDETERMINED: u16 = 1;
 /// ```
 pub fn classify_bounce(reply: &SmtpReply<'_>) -> u16 {
     let transient = reply.is_transient();
-    let class = class_from_text(reply.text, transient)
+    let class = class_from_text(reply, transient)
         .or_else(|| class_from_enhanced_code(reply, transient))
         .unwrap_or_else(|| class_from_reply_code(reply, transient));
     if transient && is_hard(class) {
@@ -86,18 +87,29 @@ pub fn classify_reply_text(raw: &str) -> u16 {
 }
 
 /// The class of the first text rule that applies to the reply and matches its text.
-fn class_from_text(text: &str, transient: bool) -> Option<u16> {
-    let text = text::normalize(text);
+fn class_from_text(reply: &SmtpReply<'_>, transient: bool) -> Option<u16> {
+    let text = text::normalize(reply.text);
+    let hard_allowed = reply.enhanced.is_none_or(|status| !blames_sender(status));
     rules::TEXT_RULES
         .iter()
-        .find(|rule| rule_applies(rule, transient) && rule_matches(rule, &text))
+        .filter(|rule| hard_allowed || !is_hard(rule.class))
+        .find(|rule| rule_applies(rule, reply, transient) && rule_matches(rule, &text))
         .map(|rule| rule.class)
 }
 
-fn rule_applies(rule: &Rule, transient: bool) -> bool {
+/// Whether an enhanced code says the sender's address is at fault (x.1.7 bad sender's
+/// mailbox address syntax, x.1.8 bad sender's system address): then words such as "invalid
+/// address" or "does not exist" are about the sender, and the recipient must not be
+/// suppressed for them.
+fn blames_sender(status: EnhancedStatus) -> bool {
+    status.subject == 1 && matches!(status.detail, 7 | 8)
+}
+
+fn rule_applies(rule: &Rule, reply: &SmtpReply<'_>, transient: bool) -> bool {
     match rule.applies {
         Applies::Always => true,
         Applies::WhenTransient => transient,
+        Applies::UnlessPolicyCode => reply.enhanced.is_none_or(|status| status.subject != 7),
     }
 }
 

@@ -16,6 +16,8 @@ pub(super) enum Applies {
     Always,
     /// Only transient ones (see [`super::SmtpReply::is_transient`]).
     WhenTransient,
+    /// Only those without a security or policy enhanced code (x.7.*).
+    UnlessPolicyCode,
 }
 
 /// What a rule looks for in the normalized text.
@@ -51,6 +53,14 @@ const fn all(class: u16, phrases: &'static [&'static str]) -> Rule {
         class,
         applies: Applies::Always,
         phrases: Phrases::All(phrases),
+    }
+}
+
+const fn unless_policy_code_any(class: u16, phrases: &'static [&'static str]) -> Rule {
+    Rule {
+        class,
+        applies: Applies::UnlessPolicyCode,
+        phrases: Phrases::Any(phrases),
     }
 }
 
@@ -130,7 +140,7 @@ pub(super) static TEXT_RULES: &[Rule] = &[
         "spamhaus", "spamcop", "barracuda", "sorbs", "uceprotect", "spamrats", "surbl", "uribl",
         "mailspike", "invaluement", "psbl", "dnsbl", "rbl", "ipcheck", "blocked using",
         "is listed", "are listed", "been listed", "listed at", "listed on", "listed by",
-        "found on one or more", "banned sending ip", "blacklist", "black list",
+        "found on one or more", "banned sender", "banned sending", "blacklist", "black list",
         "black-list", "blocklist", "block list", "block-list", "denylist", "deny list",
         "reputation", "known spammer", "spam source", "originating from your ip", "(bl)",
     ]),
@@ -140,20 +150,24 @@ pub(super) static TEXT_RULES: &[Rule] = &[
         "attachment", "file type", "filetype", "file extension", "executable", "virus",
         "malware", "infected", "security issue", "banned file", "forbidden file",
     ]),
+    // 50 Mail Block for the sender, its host or its authentication. Above Spam Content, as
+    // Gmail's authentication failures end "To best protect our users from spam, the message
+    // has been blocked"; above DNS Failure and Invalid Recipient, as "Sender address
+    // rejected: Domain not found" is about the sender.
+    any(50, &[
+        "sender address rejected", "sender rejected", "sender denied", "sender verify failed",
+        "invalid sender", "sender address invalid", "sender address does not exist",
+        "sender does not exist", "sender unknown", "unknown sender", "sender not found",
+        "unauthenticated", "not authenticated", "authenticate",
+        "authentication", "spf", "dkim", "dmarc", "client host rejected", "reverse dns",
+        "reverse hostname", "reverse lookup", "ptr record", "rdns", "helo command rejected",
+        "whitelist", "allowlist", "tls required", "requires tls",
+    ]),
     // 52 Spam Content: the message itself was judged spam.
     any(52, &[
         "spam", "unsolicited", "junk mail", "bulk mail", "dt:spm", "content rejected",
         "content denied", "content filter", "rejected content", "message content",
         "suspicious", "phish",
-    ]),
-    // 50 Mail Block for the sender, its host or its authentication. Above DNS Failure and
-    // Invalid Recipient: "Sender address rejected: Domain not found" is about the sender.
-    any(50, &[
-        "sender address rejected", "sender rejected", "sender denied", "sender verify failed",
-        "invalid sender", "unauthenticated", "not authenticated", "authenticate",
-        "authentication", "spf", "dkim", "dmarc", "client host rejected", "reverse dns",
-        "reverse hostname", "reverse lookup", "ptr record", "rdns", "helo command rejected",
-        "whitelist", "allowlist", "tls required", "requires tls",
     ]),
     // 21 DNS Failure: the recipient's domain does not resolve or has no mail exchanger.
     any(21, &[
@@ -163,8 +177,9 @@ pub(super) static TEXT_RULES: &[Rule] = &[
         "nxdomain", "dns error", "dns failure", "dns lookup", "name service error",
         "unable to resolve", "could not resolve", "unresolvable", "null mx",
     ]),
-    // 30 Generic Bounce: No RCPT: no usable recipient address. Above Invalid Recipient, whose
-    // words ("invalid address") it shares.
+    // 30 Generic Bounce: No RCPT: no usable recipient address (missing or malformed). Above
+    // Invalid Recipient, whose words a syntax complaint may also use ("user unknown: bad
+    // recipient address syntax").
     any(30, &[
         "no valid recipients", "no recipients", "no recipient", "recipient address required",
         "missing recipient", "not a valid rfc-5321 address", "not a valid rfc 5321 address",
@@ -172,23 +187,25 @@ pub(super) static TEXT_RULES: &[Rule] = &[
     ]),
     // 10 Invalid Recipient: the mailbox does not exist or is closed. Hard: the recipient will
     // be suppressed, so each phrase states it outright (never "rejected" or "unavailable"
-    // alone). "mailbox unavailable" is RFC 5321's 550 text, which Outlook.com, GMX and Web.de
-    // send for unknown users; on a transient reply the class softens (see `super`).
+    // alone); on a transient reply, or one whose code blames the sender, the class softens
+    // (see `super`). "mailbox unavailable" is RFC 5321's 550 text, which Outlook.com, GMX and
+    // Web.de send for unknown users, but RFC 5321 also allows it for "command rejected for
+    // policy reasons": under a policy code (x.7.*) it is left to the code.
+    unless_policy_code_any(10, &["mailbox unavailable", "mailbox is unavailable"]),
     any(10, &[
         "user unknown", "unknown user", "unknown recipient", "recipient unknown",
         "mailbox unknown", "unknown mailbox", "no such user", "no such recipient",
         "no such mailbox", "no such account", "no such address", "user not found",
         "recipient not found", "address not found", "mailbox not found", "account not found",
         "recipientnotfound", "recipnotfound", "does not exist", "doesn't exist", "not exist",
-        "no longer exists", "mailbox unavailable", "mailbox is unavailable", "invalid recipient",
-        "invalid mailbox", "invalid address", "invalid user", "not a valid mailbox",
-        "not a valid recipient", "this user doesn't have a", "no mailbox here by that name",
-        "mailbox name not allowed", "bad destination mailbox", "unknown or illegal alias",
-        "account disabled", "account is disabled", "account has been disabled",
-        "mailbox disabled", "mailbox is disabled", "mailbox has been disabled",
-        "tried to reach is disabled", "account is inactive", "mailbox is inactive",
-        "inactive mailbox", "inactive account", "deactivated", "no longer active",
-        "not our customer", "user not listed",
+        "no longer exists", "invalid recipient", "invalid mailbox", "invalid user",
+        "not a valid mailbox", "not a valid recipient", "this user doesn't have a",
+        "no mailbox here by that name", "mailbox name not allowed", "bad destination mailbox",
+        "unknown or illegal alias", "account disabled", "account is disabled",
+        "account has been disabled", "mailbox disabled", "mailbox is disabled",
+        "mailbox has been disabled", "tried to reach is disabled", "tried to reach is inactive",
+        "account is inactive", "mailbox is inactive", "inactive mailbox", "inactive account",
+        "deactivated", "no longer active", "not our customer", "user not listed",
     ]),
     // 20 Soft Bounce: the connection failed, or too many recipients at once.
     any(20, &[

@@ -43,6 +43,7 @@ fn class_10_invalid_recipient() {
          tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's \
          email address for typos or 550-5.1.1 unnecessary spaces. (in reply to RCPT TO command)",
         "550-5.2.1 The email account that you tried to reach is disabled. - gsmtp",
+        "550-5.2.1 The email account that you tried to reach is inactive. - gsmtp",
         // Outlook.com, Microsoft 365.
         "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302).",
         "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient a@example.com not found by SMTP \
@@ -216,6 +217,15 @@ fn class_50_mail_block() {
         "450 4.1.8 <b@example.invalid>: Sender address rejected: Domain not found",
         "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.1]",
         "550 Administrative prohibition",
+        // Gmail's authentication failures, despite their closing words about spam.
+        "550-5.7.1 This message does not have authentication information or fails to pass \
+         authentication checks (SPF or DKIM). To best protect our users from spam, the \
+         message has been blocked. - gsmtp",
+        "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's \
+         DMARC policy. - gsmtp",
+        "550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send \
+         email directly to our servers. Please use the SMTP relay at your service provider \
+         instead. - gsmtp",
         "550 Ip frequency limited",
         "550 5.7.1 Rejected",
     ]);
@@ -239,6 +249,11 @@ fn class_51_spam_block() {
         "554 Your IP 192.0.2.1 is listed at bl.example.net",
         "550 Sender blacklisted",
         "550 5.7.1 Your IP is blocklisted",
+        "550 5.7.511 Access denied, banned sender[192.0.2.1]. To request removal from this \
+         list please forward this message to delist@messaging.microsoft.com",
+        "554 5.7.1 Your access to this mail system has been rejected due to the sending MTA's \
+         poor reputation.",
+        "550 5.7.1 Mail from 192.0.2.1 refused by blackhole site zen.spamhaus.org",
         "451 4.7.1 Client host [192.0.2.1] blocked using bl.spamcop.net",
     ]);
 }
@@ -423,6 +438,34 @@ fn rule_order_settles_replies_with_words_of_two_classes() {
 }
 
 #[test]
+fn replies_blaming_the_sender_are_never_hard() {
+    // The words would be the recipient's; the sender codes say they are the sender's.
+    assert_eq!(classify_reply_text("501 5.1.7 Invalid address"), 50);
+    assert_eq!(
+        classify_reply_text("550 5.1.8 <b@example.com>: user unknown"),
+        50
+    );
+    assert_eq!(
+        classify_reply_text("553 5.1.8 Domain of sender address does not exist"),
+        50
+    );
+    assert_eq!(
+        classify_reply_text("550 5.1.0 Sender address does not exist"),
+        50
+    );
+}
+
+#[test]
+fn mailbox_unavailable_under_a_policy_code_is_a_block() {
+    let reply = "550 5.7.1 Requested action not taken: mailbox unavailable (command rejected for \
+                 policy reasons)";
+    assert_eq!(classify_reply_text(reply), 50);
+    assert_eq!(classify_reply_text("550 5.7.1 Mailbox unavailable"), 50);
+    // Explicit words still win over a policy code.
+    assert_eq!(classify_reply_text("550 5.7.1 No such user!"), 10);
+}
+
+#[test]
 fn transient_replies_are_never_hard() {
     let hard_worded = [
         "450 4.1.1 user unknown",
@@ -550,10 +593,12 @@ proptest! {
     #[test]
     fn any_parts_get_a_listed_class(
         code in proptest::option::of(any::<u16>()),
-        enhanced in proptest::option::of((prop_oneof![Just(2u8), Just(4), Just(5)], 0u16..1000, 0u16..1000)),
+        enhanced in proptest::option::of((prop_oneof![Just(2u8), Just(4), Just(5)], 0u16..1000,
+            0u16..1000)),
         text in reply_text(),
     ) {
-        let enhanced = enhanced.map(|(class, subject, detail)| EnhancedStatus { class, subject, detail });
+        let enhanced = enhanced
+            .map(|(class, subject, detail)| EnhancedStatus { class, subject, detail });
         let reply = SmtpReply::new(code, enhanced, &text);
         let class = classify_bounce(&reply);
         prop_assert!(bounce_class(class).is_some());
