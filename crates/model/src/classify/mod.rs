@@ -10,9 +10,9 @@
 //!    first rule that matches gives the class. The text comes first because it says more
 //!    than the codes: Yandex answers an unknown user with `550 5.7.1 No such user!`, and
 //!    Outlook.com with `550 5.5.0 Requested action not taken: mailbox unavailable`.
-//! 2. **The enhanced status code** (RFC 3463), by subject and detail
-//!    (`CODE_RULES`): `x.1.1` Invalid Recipient, `x.2.2` Mailbox Full, `x.7.*`
-//!    Mail Block, and so on. On a transient reply only the codes that give a soft class count.
+//! 2. **The enhanced status code** (RFC 3463), by subject and detail (`CODE_RULES`):
+//!    `x.1.1` Invalid Recipient, `x.2.2` Mailbox Full, `x.7.*` Mail Block, and so on. On a
+//!    transient reply only the codes that give a soft class count.
 //! 3. **The reply code**: a transient reply is a Transient Failure (70); a permanent one with
 //!    an enhanced code nothing above recognised is a Generic Bounce (40); anything else is
 //!    Undetermined (1), as SparkPost reports a reply it cannot identify.
@@ -22,11 +22,13 @@
 //! The hard classes (Invalid Recipient 10, Generic Bounce: No RCPT 30, Unsubscribe 90) get
 //! the recipient suppressed: a wrong hard class stops mail to a valid address until someone
 //! notices, while a wrong soft class costs a few more attempts. So when the evidence is
-//! unclear the classifier picks a soft, block or undetermined class: a hard class needs a
-//! phrase that states the mailbox is unknown or closed, or a permanent `x.1.1`, `x.1.3` or
-//! `x.1.6`; a reply whose enhanced code blames the sender (`x.1.7`, `x.1.8`) never gets one
-//! from its words, and a transient reply never gets one at all: where it would have been
-//! hard, it is a Soft Bounce (20) instead.
+//! unclear the classifier picks a soft, block or undetermined class:
+//!
+//! - a hard class needs a phrase stating that the mailbox is unknown or closed (or, for
+//!   Unsubscribe, an explicit request), or a permanent `x.1.1`, `x.1.3` or `x.1.6`;
+//! - words never give a hard class when the enhanced code blames the sender (`x.1.7`,
+//!   `x.1.8`), and RFC 5321's vague "mailbox unavailable" counts only outside policy codes;
+//! - a transient reply is never hard: where it would have been, it is a Soft Bounce (20).
 //!
 //! Matching is hand-written over lower-cased text (phrases at word starts, see `text.rs`):
 //! the rules are fixed phrases, so a regular expression engine would add a dependency and
