@@ -105,6 +105,7 @@ pub(super) static TEXT_RULES: &[Rule] = &[
     // later", and above Too Large ("mailbox size limit exceeded").
     any(22, &[
         "mailbox full", "mailbox is full", "mailbox size limit", "full mailbox", "inbox is full",
+        "account is full",
         "over quota", "overquota", "quota exceeded", "exceeded quota", "exceeds quota",
         "quota exceed", "mailbox quota", "out of storage space", "exceeded storage allocation",
         "insufficient storage for this user", "receiving mail at a rate",
@@ -194,6 +195,8 @@ pub(super) static TEXT_RULES: &[Rule] = &[
     unless_policy_code_any(10, &["mailbox unavailable", "mailbox is unavailable"]),
     any(10, &[
         "user unknown", "unknown user", "unknown recipient", "recipient unknown",
+        "addressee unknown", "user not known", "unavailable mail user",
+        "does not have an account", "account inactive",
         "mailbox unknown", "unknown mailbox", "no such user", "no such recipient",
         "no such mailbox", "no such account", "no such address", "user not found",
         "recipient not found", "address not found", "mailbox not found", "account not found",

@@ -72,6 +72,10 @@ fn class_10_invalid_recipient() {
         "550 Unknown or illegal alias: a@example.com",
         "Sorry, no mailbox here by that name. (#5.1.1)",
         "550 5.1.1 User not listed in public Name & Address Book",
+        // AT&T's unknown user under a mailbox-status code; Barracuda's, with its own tag
+        // between the codes.
+        "550 5.2.1 <a@prodigy.net>... Addressee unknown, relay=[192.0.2.1]",
+        "550 cuda_nsu 5.1.1 <a@example.com> Recipient address rejected: User unknown",
         // Codes alone.
         "550 5.1.1 Rejected",
         "551 5.1.6 Mailbox moved",
@@ -126,6 +130,8 @@ fn class_22_mailbox_full() {
         "552 5.2.2 Mailbox size limit exceeded",
         "552 Requested mail action aborted: exceeded storage allocation",
         "552 5.2.2 Over the limit",
+        "552 Account is full",
+        "452 4.2.2 Error writing message: Disk quota exceeded",
     ]);
 }
 
@@ -273,6 +279,7 @@ fn class_52_spam_content() {
          http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.1",
         "550 Mail content denied.",
         "554 5.7.1 Message content rejected",
+        "550 5.7.1 Sorry, message looks like SPAM to me",
     ]);
 }
 
