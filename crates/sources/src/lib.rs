@@ -3,5 +3,7 @@
 //!
 //! - [`syslog`]: the envelope of a syslog line (RFC 3164, RFC 3339 file lines, RFC 5424,
 //!   postlogd files), with the year and zone of zone-less timestamps inferred.
+//! - [`postfix`]: Postfix's mail log.
 
+pub mod postfix;
 pub mod syslog;
