@@ -5,7 +5,7 @@
 //!
 //! - RFC 3164 / traditional file format, and postlogd's `maillog_file` (Postfix ≥ 3.4):
 //!   `Dec  7 10:00:00 host prog[pid]: message`. No year and no zone: the [`LocalClock`]
-//!   supplies both ([`local_time`](self::local_time) says how the year is chosen).
+//!   supplies both ([`LocalClock`] says how the year is chosen).
 //! - RFC 3339 timestamps in file lines (rsyslog's `RSYSLOG_FileFormat`):
 //!   `2026-12-07T10:00:00.123456+01:00 host prog[pid]: message`. A timestamp without an
 //!   offset is read as local time in the clock's zone.

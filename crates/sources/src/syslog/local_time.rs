@@ -60,6 +60,12 @@ impl Zone {
 
 /// What dates a timestamp without year or zone: the writer's zone, the reference "now" and
 /// how far in the future a line may seem to be before it is taken for last year's.
+///
+/// The year chosen is the latest that does not put the line more than `future_slack` after
+/// `now`: a December line read in January is last year's, a `Jan  1 00:00:01` line read just
+/// before midnight on 31 December is next year's, and 29 February goes back to the latest
+/// leap year. A local time in a daylight-saving gap is an error; one that occurs twice is its
+/// earlier instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalClock {
     /// The writer's zone.
