@@ -3,7 +3,11 @@
 //!
 //! - [`syslog`]: the envelope of a syslog line (RFC 3164, RFC 3339 file lines, RFC 5424,
 //!   postlogd files), with the year and zone of zone-less timestamps inferred.
-//! - [`postfix`]: Postfix's mail log.
+//! - [`postfix`]: Postfix's mail log, correlated by queue id into per-recipient `injection`,
+//!   `delivery`, `delay`, `bounce` and `policy_rejection` events.
+//!
+//! Each event is a bare ingest object (`serde_json::Map`) that eventhose-model accepts as it
+//! is: one line of NDJSON for `POST /api/v1/ingest/events`.
 
 pub mod postfix;
 pub mod syslog;

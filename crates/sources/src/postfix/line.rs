@@ -273,6 +273,9 @@ fn record(text: &str, has_queue_id: bool) -> Result<Option<Record<'_>>, &'static
 /// `<to>[, orig_to=<…>], relay=…, …, status=… (text)`.
 fn delivery(text: &str) -> Option<Delivery<'_>> {
     let (to, rest) = angle_address(text, &[", orig_to=<", ", relay="])?;
+    if to.is_empty() {
+        return None;
+    }
     let (orig_to, rest) = match rest.strip_prefix(", orig_to=") {
         Some(orig) => {
             let (orig_to, rest) = angle_address(orig, &[", relay="])?;
@@ -431,7 +434,7 @@ fn reject(action: RejectAction, text: &str) -> Result<Reject<'_>, &'static str> 
         };
         match key {
             "from" => result.from = Some(value),
-            "to" => result.to = Some(value),
+            "to" => result.to = Some(value).filter(|to| !to.is_empty()),
             "proto" => result.proto = Some(value),
             "helo" => result.helo = Some(value),
             _ => {}
@@ -733,6 +736,10 @@ mod tests {
         }
         for (message, record) in [
             ("732BB407C3: to=<a@b>", "delivery"),
+            (
+                "732BB407C3: to=<>, relay=x, delay=1, dsn=2.0.0, status=sent (ok)",
+                "delivery",
+            ),
             ("732BB407C3: to=<a@b>, relay=x, delay=1", "delivery"),
             ("732BB407C3: from=<a@b>", "qmgr"),
             ("732BB407C3: from=<a@b>, status=weird", "qmgr"),
