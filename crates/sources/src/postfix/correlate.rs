@@ -59,6 +59,13 @@ use super::stats::Stats;
 pub const EXPIRED_BOUNCE_CLASS: u16 = 24;
 /// The bounce class reported when the classifier returns a code that is not one.
 const UNDETERMINED: u16 = 1;
+/// At most this many instance names are remembered for finding a hop's new queue id in
+/// another instance (a log cannot grow the list, nor the cost of a lookup, without bound).
+pub const MAX_INSTANCES: usize = 32;
+/// At most this many recipients of one message are remembered. Past them, a recipient's
+/// lines are still reported, but each looks like its first (an injection again, with the
+/// same id, so deduplicated downstream; no retry count).
+pub const MAX_RECIPIENTS_PER_ENTRY: usize = 10_000;
 
 /// One line's context: who logged it, when, and the whole message (for ids of lines without
 /// a queue id).
@@ -146,11 +153,15 @@ impl Entry {
         self.reception.is_some() && self.origin.is_none()
     }
 
-    fn recipient(&mut self, address: &str) -> (usize, bool) {
+    /// The recipient's index, and whether it is new; no index past the limit.
+    fn recipient(&mut self, address: &str) -> (Option<usize>, bool) {
         if let Some(&index) = self.recipient_index.get(address) {
-            return (index, false);
+            return (Some(index), false);
         }
         let index = self.recipients.len();
+        if index >= MAX_RECIPIENTS_PER_ENTRY {
+            return (None, true);
+        }
         self.recipients.push(Recipient {
             address: address.to_owned(),
             deferrals: 0,
@@ -158,7 +169,7 @@ impl Entry {
             state: RecipientState::Open,
         });
         self.recipient_index.insert(address.to_owned(), index);
-        (index, true)
+        (Some(index), true)
     }
 }
 
@@ -260,9 +271,10 @@ impl Correlator {
         line: &PostfixLine<'_>,
         out: &mut Vec<Map<String, Value>>,
     ) {
-        let before = out.len();
         self.advance_to(context.timestamp, out);
-        if !self.instances.iter().any(|known| known == line.instance) {
+        let before = out.len();
+        let known = self.instances.iter().any(|known| known == line.instance);
+        if !known && self.instances.len() < MAX_INSTANCES {
             self.instances.push(line.instance.to_owned());
         }
         match line.queue_id {
@@ -415,8 +427,9 @@ impl Correlator {
                 self.reception(context, instance, queue_id, Reception::Smtpd);
                 if let Some(orig) = orig_queue_id {
                     let key = entry_key(context.host, instance, queue_id);
-                    if let Some(origin) =
-                        self.find_fresh(context.host, orig, time).map(Entry::facts)
+                    if let Some(origin) = self
+                        .find_fresh(context.host, instance, orig, time)
+                        .map(Entry::facts)
                     {
                         if let Some(entry) = self.entries.get_mut(&key) {
                             if entry.origin.is_none() {
@@ -516,10 +529,12 @@ impl Correlator {
     ) -> String {
         let time = context.timestamp;
         let key = entry_key(context.host, instance, queue_id);
+        // A reception for an entry that already had one, or already had deliveries, is a
+        // new message under a reused id whose `removed` line was missed.
         if self
             .entries
             .get(&key)
-            .is_some_and(|entry| entry.reception.is_some())
+            .is_some_and(|entry| entry.reception.is_some() || !entry.recipients.is_empty())
         {
             self.close(&key);
             self.stats.reused += 1;
@@ -537,10 +552,17 @@ impl Correlator {
         key
     }
 
-    /// The entry `id` of `host`, in any instance, opened within the hop timeout of `time`.
-    fn find_fresh(&self, host: &str, id: &str, time: DateTime<FixedOffset>) -> Option<&Entry> {
-        self.instances
-            .iter()
+    /// The entry `id` of `host`, in `instance` or any other, opened within the hop timeout of
+    /// `time`.
+    fn find_fresh(
+        &self,
+        host: &str,
+        instance: &str,
+        id: &str,
+        time: DateTime<FixedOffset>,
+    ) -> Option<&Entry> {
+        std::iter::once(instance)
+            .chain(self.instances.iter().map(String::as_str))
             .filter_map(|instance| self.entries.get(&entry_key(host, instance, id)))
             .find(|entry| time - entry.opened <= self.config.hop_timeout)
     }
@@ -596,9 +618,9 @@ impl Correlator {
                     .build(),
             );
         }
-        let recipient = &entry.recipients[index];
-        let retries = recipient.deferrals;
-        let already_bounced = recipient.state == RecipientState::Bounced;
+        let recipient = index.and_then(|index| entry.recipients.get(index));
+        let retries = recipient.map_or(0, |r| r.deferrals);
+        let already_bounced = recipient.is_some_and(|r| r.state == RecipientState::Bounced);
         // Queue time: from the original arrival across hops, else the line's `delay=`.
         let queue_time = match (&entry.origin, facts.injection_time) {
             (Some(_), Some(arrival)) => u64::try_from((time - arrival).num_milliseconds()).ok(),
@@ -655,21 +677,23 @@ impl Correlator {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
-        let recipient = &mut entry.recipients[index];
-        match delivery.status {
-            Status::Sent => recipient.state = RecipientState::Delivered,
-            Status::Bounced => recipient.state = RecipientState::Bounced,
-            _ => {
-                recipient.deferrals += 1;
-                recipient.last_deferral = Some((
-                    delivery.dsn.map(str::to_owned),
-                    delivery.reply.text.to_owned(),
-                ));
+        if let Some(recipient) = index.and_then(|index| entry.recipients.get_mut(index)) {
+            match delivery.status {
+                Status::Sent => recipient.state = RecipientState::Delivered,
+                Status::Bounced => recipient.state = RecipientState::Bounced,
+                _ => {
+                    recipient.deferrals += 1;
+                    recipient.last_deferral = Some((
+                        delivery.dsn.map(str::to_owned),
+                        delivery.reply.text.to_owned(),
+                    ));
+                }
             }
         }
         if let Some(new_id) = hop_to {
+            let instance = entry.instance.clone();
             if let Some(found) = self
-                .find_fresh(context.host, new_id, time)
+                .find_fresh(context.host, &instance, new_id, time)
                 .map(|e| entry_key(&e.host, &e.instance, &e.queue_id))
             {
                 if let Some(next) = self.entries.get_mut(&found) {
@@ -681,35 +705,41 @@ impl Correlator {
                 self.mark_handed_on(key, index);
                 return;
             }
-            if is_loopback(relay) {
-                let hop = hop_key(context.host, new_id);
-                if !self.pending_hops.contains_key(&hop) {
-                    let seq = self.next_seq();
-                    self.pending_hops.insert(
-                        hop,
-                        PendingHop {
-                            seq,
-                            deadline: time + self.config.hop_timeout,
-                            origin: facts,
-                            delivery: event,
-                        },
-                    );
-                } else {
-                    // Another recipient of the same hop: the first one's pending delivery
-                    // stands for the hop.
-                }
+            let hop = hop_key(context.host, new_id);
+            if is_loopback(relay) && self.pending_hops.contains_key(&hop) {
+                // Another recipient of the same hop: its delivery goes with the hop's
+                // first recipient's, if the new id never appears.
                 self.mark_handed_on(key, index);
                 return;
+            }
+            // Past the cap, a hop is not waited for: it is reported as a delivery at once.
+            if is_loopback(relay) && self.pending_hops.len() < self.config.max_open_entries {
+                let seq = self.next_seq();
+                self.pending_hops.insert(
+                    hop,
+                    PendingHop {
+                        seq,
+                        deadline: time + self.config.hop_timeout,
+                        origin: facts,
+                        delivery: event,
+                    },
+                );
+                self.mark_handed_on(key, index);
+                return;
+            }
+            if is_loopback(relay) {
+                self.stats.hops_unresolved += 1;
             }
         }
         out.push(event);
     }
 
-    fn mark_handed_on(&mut self, key: &str, index: usize) {
+    fn mark_handed_on(&mut self, key: &str, index: Option<usize>) {
         if let Some(recipient) = self
             .entries
             .get_mut(key)
-            .and_then(|e| e.recipients.get_mut(index))
+            .zip(index)
+            .and_then(|(entry, index)| entry.recipients.get_mut(index))
         {
             recipient.state = RecipientState::HandedOn;
         }

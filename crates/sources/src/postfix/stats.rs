@@ -32,7 +32,8 @@ pub struct Stats {
     pub reused: u64,
     /// Content-filter hops linked to the message they continue.
     pub hops_linked: u64,
-    /// Hops to loopback whose new queue id never appeared, reported as deliveries.
+    /// Hops to loopback whose new queue id never appeared (or that found the list of waiting
+    /// hops full), reported as deliveries.
     pub hops_unresolved: u64,
     /// Classifier answers that were not a bounce class (reported as 1, Undetermined).
     pub unknown_bounce_classes: u64,

@@ -39,7 +39,13 @@ fn run_with(config: PostfixConfig, lines: &[&str]) -> (Vec<Map<String, Value>>, 
         let _ = source.push_line(line, &mut events);
     }
     check_all(&events);
-    (events, source.stats())
+    let stats = source.stats();
+    assert_eq!(
+        stats.events,
+        events.len() as u64,
+        "events counted once each"
+    );
+    (events, stats)
 }
 
 fn run(lines: &[&str]) -> (Vec<Map<String, Value>>, Stats) {
@@ -706,4 +712,68 @@ mod properties {
             check_all(&events);
         }
     }
+}
+
+#[test]
+fn a_reception_after_deliveries_is_a_new_message() {
+    // The log starts mid-message; the id is then reused without a `removed` seen.
+    let (events, stats) = run(&[
+        "Dec  7 10:00:01 mx postfix/smtp[4]: 1A2B3C4D5E: to=<r@example.net>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+        "Dec  7 11:00:00 mx postfix/smtpd[1]: 1A2B3C4D5E: client=x[192.0.2.1]",
+        "Dec  7 11:00:01 mx postfix/smtp[4]: 1A2B3C4D5E: to=<r@example.net>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+    ]);
+    assert_eq!(types(&events), ["delivery", "injection", "delivery"]);
+    assert_ne!(events[0]["message_id"], events[2]["message_id"]);
+    assert_eq!(field(&events[1], "timestamp"), Some("2026-12-07T11:00:00Z"));
+    assert_eq!(stats.reused, 1);
+}
+
+#[test]
+fn past_the_cap_a_hop_is_reported_at_once() {
+    let mut config = config();
+    config.max_open_entries = 1;
+    let hop = |qid: &str, new_id: &str| {
+        format!("Dec  7 10:00:01 mx postfix/smtp[3]: {qid}: to=<r@example.net>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {new_id})")
+    };
+    let first = [
+        "Dec  7 10:00:00 mx postfix/smtpd[1]: AAA1111111: client=x[192.0.2.1]".to_owned(),
+        hop("AAA1111111", "CCC3333333"),
+    ];
+    let second = [
+        "Dec  7 10:00:00 mx postfix/smtpd[1]: DDD4444444: client=x[192.0.2.1]".to_owned(),
+        hop("DDD4444444", "EEE5555555"),
+    ];
+    let lines: Vec<&str> = first.iter().chain(&second).map(String::as_str).collect();
+    let (events, stats) = run_with(config.clone(), &lines[..2]);
+    assert_eq!((types(&events), stats.pending_hops), (vec!["injection"], 1));
+    let (events, stats) = run_with(config, &lines);
+    assert_eq!(types(&events), ["injection", "injection", "delivery"]);
+    assert_eq!((stats.pending_hops, stats.hops_unresolved), (1, 1));
+}
+
+#[test]
+fn recipients_past_the_limit_are_reported_with_repeatable_ids() {
+    use super::correlate::MAX_RECIPIENTS_PER_ENTRY;
+    let mut lines =
+        vec!["Dec  7 10:00:00 mx postfix/smtpd[1]: 1A2B3C4D5E: client=x[192.0.2.1]".to_owned()];
+    let line = |n: usize, second: u32| {
+        format!("Dec  7 10:00:{second:02} mx postfix/smtp[4]: 1A2B3C4D5E: to=<r{n}@example.net>, relay=none, delay=1, delays=0/0/0.5/0.5, dsn=4.4.1, status=deferred (timed out)")
+    };
+    lines.extend((0..MAX_RECIPIENTS_PER_ENTRY).map(|n| line(n, 1)));
+    lines.push(line(MAX_RECIPIENTS_PER_ENTRY, 1));
+    lines.push(line(MAX_RECIPIENTS_PER_ENTRY, 2));
+    lines.push(line(0, 2));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (events, _) = run(&lines);
+    let tail: Vec<&Map<String, Value>> = events.iter().rev().take(5).rev().collect();
+    let tail_types: Vec<&str> = tail.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        tail_types,
+        ["injection", "delay", "injection", "delay", "delay"]
+    );
+    // Past the limit: the injection comes again, with the same id; no retry count kept.
+    assert_eq!(tail[0]["event_id"], tail[2]["event_id"]);
+    assert_eq!(field(tail[3], "num_retries"), Some("0"));
+    // Within it: counted as usual.
+    assert_eq!(field(tail[4], "num_retries"), Some("1"));
 }
