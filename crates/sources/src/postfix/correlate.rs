@@ -2,9 +2,12 @@
 //!
 //! **Entries.** Lines are joined by host, instance and queue id (ids are unique only within
 //! one instance at one time, and are reused). An entry opens at the first line naming its id
-//! and ends at `removed` (or a cleanup reject, after which no `removed` follows). An smtpd
-//! `client=` or pickup line for an id whose entry already saw its reception starts a new
-//! entry: the old one missed its `removed` (counted as `reused`).
+//! and ends at `removed` (or a cleanup reject, after which no `removed` follows). After
+//! `removed` it is kept for [`REMOVED_GRACE`] of log time, so that a line of the same moment
+//! logged after it (two processes writing to syslog) still joins it. An smtpd `client=` or
+//! pickup line for a removed id, or for one whose entry already saw its reception or
+//! deliveries, starts a new entry (in the latter case the old one missed its `removed`:
+//! counted as `reused`).
 //!
 //! **Events, emitted as soon as the line that decides them is read.** Postfix logs recipients
 //! only when it tries to deliver to them, so a recipient's `injection` is emitted when it first
@@ -43,7 +46,7 @@
 //! (`evicted`). Entries are ordered by last activity in a `BTreeMap`, so both are exact and
 //! deterministic: replaying a log gives the same events in the same order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use eventhose_model::{bounce_class, EventType};
@@ -57,6 +60,9 @@ use super::stats::Stats;
 
 /// The bounce class of an expired message: 24, Timeout.
 pub const EXPIRED_BOUNCE_CLASS: u16 = 24;
+/// How long (log time) an entry is kept after its `removed` line, for lines of the same
+/// moment logged out of order.
+pub const REMOVED_GRACE: TimeDelta = TimeDelta::seconds(5);
 /// The bounce class reported when the classifier returns a code that is not one.
 const UNDETERMINED: u16 = 1;
 /// At most this many instance names are remembered for finding a hop's new queue id in
@@ -125,6 +131,8 @@ struct Entry {
     sender: Option<String>,
     size: Option<u64>,
     generated: bool,
+    /// `removed` was logged; the entry is kept a few seconds for lines logged out of order.
+    removed: bool,
     origin: Option<MessageFacts>,
     recipients: Vec<Recipient>,
     recipient_index: HashMap<String, usize>,
@@ -195,6 +203,10 @@ pub struct Correlator {
     pending_hops: HashMap<String, PendingHop>,
     /// The instance names seen, to find a hop's new id in any instance of a host.
     instances: Vec<String>,
+    /// Entries whose `removed` line was read, in that order: (when, seq, key).
+    removed: VecDeque<(DateTime<FixedOffset>, u64, String)>,
+    /// How many entries are marked removed.
+    removed_count: usize,
     clock: Option<DateTime<FixedOffset>>,
     seq: u64,
     stats: Stats,
@@ -240,6 +252,8 @@ impl Correlator {
             by_activity: BTreeMap::new(),
             pending_hops: HashMap::new(),
             instances: Vec::new(),
+            removed: VecDeque::new(),
+            removed_count: 0,
             clock: None,
             seq: 0,
             stats: Stats::default(),
@@ -249,7 +263,7 @@ impl Correlator {
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         Stats {
-            open_entries: self.entries.len(),
+            open_entries: self.entries.len() - self.removed_count,
             pending_hops: self.pending_hops.len(),
             ..self.stats
         }
@@ -303,13 +317,28 @@ impl Correlator {
                 .entry_timeout
                 .num_microseconds()
                 .unwrap_or(i64::MAX);
+        while let Some(&(removed_at, seq, _)) = self.removed.front() {
+            if removed_at + REMOVED_GRACE >= time {
+                break;
+            }
+            if let Some((_, _, key)) = self.removed.pop_front() {
+                if self
+                    .entries
+                    .get(&key)
+                    .is_some_and(|e| e.seq == seq && e.removed)
+                {
+                    self.close(&key);
+                }
+            }
+        }
         while let Some(entry) = self.by_activity.first_entry() {
             if entry.key().0 >= idle_limit {
                 break;
             }
             let key = entry.remove();
-            self.entries.remove(&key);
-            self.stats.flushed += 1;
+            if self.forget(&key).is_some_and(|e| !e.removed) {
+                self.stats.flushed += 1;
+            }
         }
         if !self.pending_hops.is_empty() {
             let mut due: Vec<(u64, String)> = self
@@ -337,9 +366,11 @@ impl Correlator {
         self.stats.hops_unresolved += hops.len() as u64;
         self.stats.events += hops.len() as u64;
         out.extend(hops.into_iter().map(|hop| hop.delivery));
-        self.stats.flushed += self.entries.len() as u64;
+        self.stats.flushed += (self.entries.len() - self.removed_count) as u64;
         self.entries.clear();
         self.by_activity.clear();
+        self.removed.clear();
+        self.removed_count = 0;
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -370,7 +401,7 @@ impl Correlator {
         }
         if self.entries.len() >= self.config.max_open_entries.max(1) {
             if let Some((_, oldest)) = self.by_activity.pop_first() {
-                self.entries.remove(&oldest);
+                self.forget(&oldest);
                 self.stats.evicted += 1;
             }
         }
@@ -393,6 +424,7 @@ impl Correlator {
             sender: None,
             size: None,
             generated: false,
+            removed: false,
             origin: None,
             recipients: Vec::new(),
             recipient_index: HashMap::new(),
@@ -406,10 +438,32 @@ impl Correlator {
         key
     }
 
+    /// Drops an entry (its place in `by_activity` is the caller's business).
+    fn forget(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
+        if entry.removed {
+            self.removed_count -= 1;
+        }
+        Some(entry)
+    }
+
+    /// Drops an entry and its place in `by_activity`.
     fn close(&mut self, key: &str) {
-        if let Some(entry) = self.entries.remove(key) {
+        if let Some(entry) = self.forget(key) {
             self.by_activity
                 .remove(&(micros(entry.last_seen), entry.seq));
+        }
+    }
+
+    /// `removed`: the entry is done, but kept for [`REMOVED_GRACE`] for lines logged out of
+    /// order.
+    fn mark_removed(&mut self, key: String, time: DateTime<FixedOffset>) {
+        if let Some(entry) = self.entries.get_mut(&key) {
+            if !entry.removed {
+                entry.removed = true;
+                self.removed_count += 1;
+                self.removed.push_back((time, entry.seq, key));
+            }
         }
     }
 
@@ -463,7 +517,9 @@ impl Correlator {
                     entry.generated = true;
                 }
             }
-            Record::Removed => self.close(&entry_key(context.host, instance, queue_id)),
+            Record::Removed => {
+                self.mark_removed(entry_key(context.host, instance, queue_id), time);
+            }
             Record::Expired { .. } => {
                 let key = entry_key(context.host, instance, queue_id);
                 if self.entries.contains_key(&key) {
@@ -531,13 +587,14 @@ impl Correlator {
         let key = entry_key(context.host, instance, queue_id);
         // A reception for an entry that already had one, or already had deliveries, is a
         // new message under a reused id whose `removed` line was missed.
-        if self
-            .entries
-            .get(&key)
-            .is_some_and(|entry| entry.reception.is_some() || !entry.recipients.is_empty())
-        {
-            self.close(&key);
-            self.stats.reused += 1;
+        if let Some(entry) = self.entries.get(&key) {
+            let missed_removed = entry.reception.is_some() || !entry.recipients.is_empty();
+            if entry.removed || missed_removed {
+                if !entry.removed {
+                    self.stats.reused += 1;
+                }
+                self.close(&key);
+            }
         }
         let key = self.touch(context, instance, queue_id, time);
         if let Some(entry) = self.entries.get_mut(&key) {

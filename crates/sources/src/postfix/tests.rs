@@ -777,3 +777,35 @@ fn recipients_past_the_limit_are_reported_with_repeatable_ids() {
     // Within it: counted as usual.
     assert_eq!(field(tail[4], "num_retries"), Some("1"));
 }
+
+#[test]
+fn a_line_logged_just_after_removed_still_joins_its_message() {
+    let (expected, _) = run(LIFECYCLE);
+    let mut swapped = LIFECYCLE.to_vec();
+    swapped.swap(4, 5);
+    let (events, stats) = run(&swapped);
+    assert_eq!(events, expected);
+    assert_eq!(stats.open_entries, 0, "a removed entry is not open");
+    // Past the grace period the entry is gone: a late line is a message of its own.
+    let late = LIFECYCLE[4]
+        .replace("16:18:40", "16:18:46")
+        .replace("delay=617", "delay=623");
+    let mut lines = LIFECYCLE.to_vec();
+    lines.push("Feb 24 16:18:46 letterman postfix/smtpd[1]: connect from a[192.0.2.1]");
+    lines.push(&late);
+    let (events, _) = run(&lines);
+    assert_eq!(types(&events), ["injection", "delivery", "delivery"]);
+    assert_eq!(
+        events[2]["message_id"], events[1]["message_id"],
+        "same arrival, same id"
+    );
+    let at_the_edge = LIFECYCLE[4].replace("16:18:40", "16:18:45");
+    let mut lines = LIFECYCLE.to_vec();
+    lines.push(&at_the_edge);
+    let (events, _) = run(&lines);
+    assert_eq!(types(&events), ["injection", "delivery", "delivery"]);
+    assert_eq!(
+        field(&events[2], "injection_time"),
+        field(&events[1], "injection_time")
+    );
+}
