@@ -55,6 +55,7 @@ use serde_json::{Map, Value};
 use super::config::PostfixConfig;
 use super::events::{EventBuilder, IdHasher, MessageFacts};
 use super::line::{Delivery, PostfixLine, Record, Reject, RejectAction, Status};
+use super::reason::canonical_reason;
 use super::scan::{queued_as, seconds_to_millis, Reply};
 use super::stats::Stats;
 
@@ -727,7 +728,7 @@ impl Correlator {
             builder = builder
                 .int("error_code", delivery.reply.code.map(u64::from))
                 .int("bounce_class", Some(u64::from(class)))
-                .text("reason", Some(delivery.reply.text))
+                .text("reason", Some(&canonical_reason(delivery.reply.text)))
                 .text("raw_reason", Some(delivery.reply.text));
         }
         let event = builder.build();
@@ -841,7 +842,7 @@ impl Correlator {
                     .recipient(&recipient.address, true)
                     .int("bounce_class", Some(u64::from(EXPIRED_BOUNCE_CLASS)))
                     .int("error_code", reply.and_then(|r| r.code).map(u64::from))
-                    .text("reason", text)
+                    .text("reason", text.map(canonical_reason).as_deref())
                     .text("raw_reason", text)
                     .int("num_retries", Some(u64::from(recipient.deferrals)))
                     .build(),
@@ -910,7 +911,7 @@ impl Correlator {
             .text("remote_addr", reject.client.map(|client| client.addr))
             .int("error_code", reject.reply.code.map(u64::from))
             .int("bounce_class", Some(u64::from(class)))
-            .text("reason", Some(reject.reply.text))
+            .text("reason", Some(&canonical_reason(reject.reply.text)))
             .text("raw_reason", Some(reject.reply.text))
             .build()
     }

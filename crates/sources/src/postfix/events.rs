@@ -2,7 +2,8 @@
 //!
 //! Events are bare ingest objects (`serde_json::Map`), every field one of the documented
 //! SparkPost fields of its type, integers as decimal strings as SparkPost sends them,
-//! timestamps as RFC 3339 text with the log's own offset.
+//! timestamps as RFC 3339 text with the log's own offset. `raw_reason` is the reply text as
+//! logged, `reason` its canonical form ([`super::reason`]).
 //!
 //! **Ids.** `event_id` is the decimal form of a 64-bit xxh3 hash (the digits-only shape of
 //! SparkPost's ids, as [`eventhose_model::content_event_id`] makes them) of what identifies

@@ -36,6 +36,7 @@ pub mod config;
 pub mod correlate;
 pub mod events;
 pub mod line;
+pub mod reason;
 pub mod scan;
 mod source;
 mod stats;

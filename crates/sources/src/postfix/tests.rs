@@ -146,6 +146,9 @@ fn deferred_then_sent_gives_injection_delay_delivery() {
     assert!(field(delay, "raw_reason")
         .unwrap()
         .starts_with("host mail.domain.com[1.1.1.1] said: 451 DT:SPM"));
+    assert!(field(delay, "reason")
+        .unwrap()
+        .starts_with("host mail.domain.com[a.b.c.d] said: 451 DT:SPM"));
     assert_eq!(field(&events[2], "num_retries"), Some("1"));
     assert_eq!(field(&events[2], "queue_time"), Some("582000"));
     assert_eq!(field(&events[0], "timestamp"), Some("2026-12-29T02:54:03Z"));
