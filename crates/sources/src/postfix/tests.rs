@@ -698,6 +698,28 @@ mod properties {
         }
 
         #[test]
+        fn any_sequence_of_real_lines_replays_identically(
+            picks in proptest::collection::vec(0..100_usize, 1..60)
+        ) {
+            let corpus = corpus();
+            let lines: Vec<&str> = picks.iter().map(|&i| corpus[i % corpus.len()]).collect();
+            let replay = || {
+                let mut source = source_with(config());
+                let mut events = Vec::new();
+                for line in &lines {
+                    source.push_line(line, &mut events).unwrap();
+                }
+                source.finish(&mut events);
+                check_all(&events);
+                (events, source.stats())
+            };
+            let (first, first_stats) = replay();
+            let (second, second_stats) = replay();
+            prop_assert_eq!(first, second);
+            prop_assert_eq!(first_stats, second_stats);
+        }
+
+        #[test]
         fn real_lines_with_arbitrary_tails_never_panic(
             picks in proptest::collection::vec((0..40_usize, 0..300_usize, "[ -~]{0,40}"), 1..30)
         ) {
