@@ -8,8 +8,8 @@
 //! the caller lists.
 //!
 //! The message starts with a queue id and `: `. Short ids are upper-case hexadecimal;
-//! long ids (`enable_long_queue_ids`) use letters and digits without vowels, which is what
-//! tells them from words such as `warning:`. `NOQUEUE` stands for none (an SMTP reject before
+//! long ids (`enable_long_queue_ids`) use digits and consonants, with a `z` after at least
+//! ten of them ([`is_queue_id`]), which is what tells them from words such as `warning:`. `NOQUEUE` stands for none (an SMTP reject before
 //! a queue file exists). The record is recognised by its first bytes (`client=`, `to=<`,
 //! `removed`, …), so a line of no interest costs a few comparisons and no allocation. Each
 //! record reader scans its text front to back once.
@@ -212,19 +212,24 @@ fn program<'a>(app: &'a str, extra_instances: &[String]) -> Option<(&'a str, &'a
     (known && !service.is_empty()).then_some((instance, service))
 }
 
-/// A short (upper-case hex) or long (letters and digits without vowels) queue id.
+/// A short or a long queue id. Short: the arrival's microseconds (5 hex digits) and the
+/// inode number, in upper-case hex. Long (`enable_long_queue_ids`): the arrival time in a
+/// 52-letter alphabet (digits and consonants, at least 10 characters), `z`, the inode number.
 pub fn is_queue_id(id: &str) -> bool {
     let bytes = id.as_bytes();
-    if !(5..=32).contains(&bytes.len()) {
+    if !(6..=32).contains(&bytes.len()) {
         return false;
     }
     let short = bytes
         .iter()
         .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b));
-    let long = bytes
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() && !b"AEIOUaeiou".contains(b));
-    short || long
+    let long = || {
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() && !b"AEIOUaeiou".contains(b))
+            && memchr::memrchr(b'z', bytes).is_some_and(|at| at >= 10)
+    };
+    short || long()
 }
 
 /// Recognises and reads a record; `Ok(None)` for a line of no interest, `Err(name)` for a
@@ -763,17 +768,20 @@ mod tests {
 
     #[test]
     fn queue_ids() {
-        for id in ["1CF582025C", "ABCDE", "4Kx7bL0y3Tz1qF", "3cKV8X0bWxz5V7W"] {
+        for id in ["1CF582025C", "ABCDE1", "4Kx7bL0y3Tz1qF", "3cKV8X0bWxz5V7W"] {
             assert!(is_queue_id(id), "{id}");
         }
         for id in [
             "warning",
             "NOQUEUE",
-            "ABCD",
+            "ABCDE",
             "statistics",
             "1CF5-8202",
             "fatal",
             "panic",
+            "sync",
+            "4Kx7bL0y3T1qF",
+            "4Kx7bLz0y3T1qF",
         ] {
             assert!(!is_queue_id(id), "{id}");
         }
