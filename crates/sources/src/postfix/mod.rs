@@ -11,6 +11,7 @@
 //! use eventhose_sources::postfix::{PostfixConfig, PostfixSource};
 //! use eventhose_sources::syslog::{LocalClock, Zone};
 //!
+//! // A stand-in: give the source a real classifier of SMTP replies.
 //! fn classify(_enhanced: Option<&str>, _code: Option<u16>, _text: &str) -> u16 {
 //!     1
 //! }

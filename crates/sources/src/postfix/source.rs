@@ -39,7 +39,9 @@ pub struct PostfixSource {
 }
 
 impl PostfixSource {
-    /// A source with `config`, dating zone-less timestamps with `clock`.
+    /// A source with `config`, dating zone-less timestamps with `clock`. A long-running
+    /// source moves the clock's `now` along with [`set_now`](Self::set_now), or lines of a
+    /// new year would be dated in the last one.
     pub fn new(config: PostfixConfig, clock: LocalClock) -> PostfixSource {
         PostfixSource {
             clock,

@@ -834,3 +834,26 @@ fn a_line_logged_just_after_removed_still_joins_its_message() {
         field(&events[1], "injection_time")
     );
 }
+
+#[test]
+fn set_now_moves_the_year_inference_along() {
+    let line = "Jan  1 00:00:05 mx postfix/smtpd[1]: connect from a[192.0.2.1]";
+    let lifecycle = [
+        "Jan  1 00:00:05 mx postfix/smtpd[1]: 1A2B3C4D5E: client=x[192.0.2.1]",
+        "Jan  1 00:00:06 mx postfix/smtp[4]: 1A2B3C4D5E: to=<r@example.net>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+    ];
+    let dated = |set: bool| {
+        let mut source = source_with(config());
+        if set {
+            source.set_now("2027-01-01T00:10:00Z".parse().unwrap());
+        }
+        let mut events = Vec::new();
+        source.push_line(line, &mut events).unwrap();
+        for line in lifecycle {
+            source.push_line(line, &mut events).unwrap();
+        }
+        field(&events[0], "timestamp").map(str::to_owned)
+    };
+    assert_eq!(dated(false).as_deref(), Some("2026-01-01T00:00:05Z"));
+    assert_eq!(dated(true).as_deref(), Some("2027-01-01T00:00:05Z"));
+}
