@@ -54,7 +54,7 @@ use serde_json::{Map, Value};
 
 use super::config::PostfixConfig;
 use super::events::{EventBuilder, IdHasher, MessageFacts};
-use super::line::{Delivery, PostfixLine, Record, Reject, RejectAction, Status};
+use super::line::{is_long_queue_id, Delivery, PostfixLine, Record, Reject, RejectAction, Status};
 use super::reason::canonical_reason;
 use super::scan::{queued_as, seconds_to_millis, Reply};
 use super::stats::Stats;
@@ -407,11 +407,18 @@ impl Correlator {
             }
         }
         let seq = self.next_seq();
+        // A long queue id never repeats: it names the message by itself. A short one is told
+        // apart from its earlier uses by the arrival.
+        let arrival = if is_long_queue_id(queue_id) {
+            String::new()
+        } else {
+            anchor.timestamp().to_string()
+        };
         let message_id = IdHasher::new()
             .part(context.host)
             .part(instance)
             .part(queue_id)
-            .part(&anchor.timestamp().to_string())
+            .part(&arrival)
             .message_id();
         let mut entry = Entry {
             seq,

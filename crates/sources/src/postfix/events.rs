@@ -24,7 +24,9 @@
 //!
 //! `message_id` is this source's id for a message, as SparkPost's is its own: 20 hex digits
 //! of an xxh3-128 hash of host, instance, queue id and the second the message arrived (queue
-//! ids are reused, the arrival time tells the uses apart). The arrival is the time of the
+//! ids are reused, the arrival time tells the uses apart; a long queue id does not repeat, so
+//! with `enable_long_queue_ids` the arrival is left out and the id is the same however much of
+//! the log was read). The arrival is the time of the
 //! entry's first line, or, when that is a delivery line (the log was read from the middle of
 //! a message's life), the line's time less its `delay=` in whole seconds: an estimate, so
 //! ids of a message are stable for the same log read from the same start, not necessarily

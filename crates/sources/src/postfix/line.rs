@@ -213,8 +213,7 @@ fn program<'a>(app: &'a str, extra_instances: &[String]) -> Option<(&'a str, &'a
 }
 
 /// A short or a long queue id. Short: the arrival's microseconds (5 hex digits) and the
-/// inode number, in upper-case hex. Long (`enable_long_queue_ids`): the arrival time in a
-/// 52-letter alphabet (digits and consonants, at least 10 characters), `z`, the inode number.
+/// inode number, in upper-case hex. Long: see [`is_long_queue_id`].
 pub fn is_queue_id(id: &str) -> bool {
     let bytes = id.as_bytes();
     if !(6..=32).contains(&bytes.len()) {
@@ -223,13 +222,19 @@ pub fn is_queue_id(id: &str) -> bool {
     let short = bytes
         .iter()
         .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b));
-    let long = || {
-        bytes
+    short || is_long_queue_id(id)
+}
+
+/// A long queue id (`enable_long_queue_ids`): the arrival time in a 52-letter alphabet
+/// (digits and consonants, at least 10 characters), `z`, the inode number. Such ids do not
+/// repeat.
+pub fn is_long_queue_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    (11..=32).contains(&bytes.len())
+        && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() && !b"AEIOUaeiou".contains(b))
-            && memchr::memrchr(b'z', bytes).is_some_and(|at| at >= 10)
-    };
-    short || long()
+        && memchr::memrchr(b'z', bytes).is_some_and(|at| at >= 10)
 }
 
 /// Recognises and reads a record; `Ok(None)` for a line of no interest, `Err(name)` for a
@@ -785,5 +790,8 @@ mod tests {
         ] {
             assert!(!is_queue_id(id), "{id}");
         }
+        assert!(is_long_queue_id("4Kx7bL0y3Tz1qF"));
+        assert!(!is_long_queue_id("1CF582025C"));
+        assert!(!is_long_queue_id("ABCDEF1234z"));
     }
 }

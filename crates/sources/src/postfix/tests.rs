@@ -857,3 +857,28 @@ fn set_now_moves_the_year_inference_along() {
     assert_eq!(dated(false).as_deref(), Some("2026-01-01T00:00:05Z"));
     assert_eq!(dated(true).as_deref(), Some("2027-01-01T00:00:05Z"));
 }
+
+#[test]
+fn long_queue_ids_name_their_message_wherever_the_log_is_read_from() {
+    let lines = [
+        "Dec  7 10:00:00 mx postfix/smtpd[1]: 4Kx7bL0y3Tz1qF: client=x[192.0.2.1]",
+        "Dec  7 10:00:00 mx postfix/qmgr[3]: 4Kx7bL0y3Tz1qF: from=<s@example.com>, size=5, nrcpt=1 (queue active)",
+        "Dec  7 10:00:07 mx postfix/smtp[4]: 4Kx7bL0y3Tz1qF: to=<r@example.net>, relay=mx[192.0.2.9]:25, delay=8.1, delays=0.7/0/0.5/6.9, dsn=2.0.0, status=sent (250 ok)",
+    ];
+    let (whole, _) = run(&lines);
+    let (tail, _) = run(&lines[2..]);
+    assert_eq!(types(&whole), ["injection", "delivery"]);
+    assert_eq!(types(&tail), ["delivery"]);
+    assert_eq!(whole[1]["message_id"], tail[0]["message_id"]);
+    assert_eq!(whole[1]["event_id"], tail[0]["event_id"]);
+    // A short id read from the middle gets its arrival from `delay=`, rounded down to the
+    // second: here a second off, so another id.
+    let short: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace("4Kx7bL0y3Tz1qF", "1A2B3C4D5E"))
+        .collect();
+    let short: Vec<&str> = short.iter().map(String::as_str).collect();
+    let (whole, _) = run(&short);
+    let (tail, _) = run(&short[2..]);
+    assert_ne!(whole[1]["message_id"], tail[0]["message_id"]);
+}
