@@ -5,9 +5,12 @@
 //!   postlogd files), with the year and zone of zone-less timestamps inferred.
 //! - [`postfix`]: Postfix's mail log, correlated by queue id into per-recipient `injection`,
 //!   `delivery`, `delay`, `bounce` and `policy_rejection` events.
+//! - [`kumomta`]: KumoMTA's JSON log records (as its log hooks post them), one record at a
+//!   time, into the SparkPost event of each record type.
 //!
 //! Each event is a bare ingest object (`serde_json::Map`) that eventhose-model accepts as it
 //! is: one line of NDJSON for `POST /api/v1/ingest/events`.
 
+pub mod kumomta;
 pub mod postfix;
 pub mod syslog;
