@@ -21,6 +21,10 @@ pub struct ErrorEntry {
     /// For NDJSON bodies: the 1-based line at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// For bodies of records (KumoMTA's): the 1-based record at fault (32 bits, keeping the
+    /// entry small; requests hold far fewer records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<u32>,
 }
 
 impl ErrorEntry {
@@ -32,6 +36,7 @@ impl ErrorEntry {
             code: None,
             param: None,
             line: None,
+            record: None,
         }
     }
 
@@ -56,6 +61,12 @@ impl ErrorEntry {
     /// Names the line at fault.
     pub fn line(mut self, line: usize) -> Self {
         self.line = Some(line);
+        self
+    }
+
+    /// Names the record at fault.
+    pub fn record(mut self, record: usize) -> Self {
+        self.record = Some(u32::try_from(record).unwrap_or(u32::MAX));
         self
     }
 }

@@ -177,9 +177,15 @@ pub(crate) fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError
     Ok(Some(text.to_owned()))
 }
 
-/// What identifies a request under its key: its body and the headers that change its meaning.
-pub(crate) fn request_digest(headers: &HeaderMap, body: &[u8]) -> [u8; 32] {
+/// What identifies a request under its key: its route (`route_tag`, empty for
+/// `/ingest/events`, so that its kept answers stay valid), its body and the headers that
+/// change its meaning.
+pub(crate) fn request_digest(headers: &HeaderMap, route_tag: &str, body: &[u8]) -> [u8; 32] {
     let mut digest = Sha256::new();
+    if !route_tag.is_empty() {
+        digest.update((route_tag.len() as u64).to_le_bytes());
+        digest.update(route_tag.as_bytes());
+    }
     for name in MEANINGFUL_HEADERS {
         let value = headers.get(name).map_or(&b""[..], HeaderValue::as_bytes);
         digest.update((value.len() as u64).to_le_bytes());
@@ -244,20 +250,25 @@ mod tests {
 
     #[test]
     fn the_digest_covers_the_body_and_the_meaningful_headers() {
-        let plain = request_digest(&headers(&[]), b"body");
+        let plain = request_digest(&headers(&[]), "", b"body");
         assert_eq!(
             plain,
-            request_digest(&headers(&[("user-agent", "x")]), b"body")
+            request_digest(&headers(&[("user-agent", "x")]), "", b"body")
         );
-        assert_ne!(plain, request_digest(&headers(&[]), b"other"));
+        assert_ne!(plain, request_digest(&headers(&[]), "", b"other"));
         assert_ne!(
             plain,
-            request_digest(&headers(&[("x-msys-subaccount", "3")]), b"body")
+            request_digest(&headers(&[("x-msys-subaccount", "3")]), "", b"body")
         );
         assert_ne!(
-            request_digest(&headers(&[("content-encoding", "gzip")]), b""),
-            request_digest(&headers(&[("x-msys-subaccount", "gzip")]), b""),
+            request_digest(&headers(&[("content-encoding", "gzip")]), "", b""),
+            request_digest(&headers(&[("x-msys-subaccount", "gzip")]), "", b""),
             "each header is told apart"
+        );
+        assert_ne!(
+            plain,
+            request_digest(&headers(&[]), "kumomta", b"body"),
+            "the routes are told apart"
         );
     }
 }

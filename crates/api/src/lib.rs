@@ -37,7 +37,7 @@ pub use error::{ApiError, ErrorEntry};
 /// The analytic store's vocabulary and traits, as [`AppState::metrics`] uses them.
 pub use eventhose_analytics as analytics;
 pub use idempotency::Idempotency;
-pub use ingest::IngestLimits;
+pub use ingest::{IngestLimits, KumoMtaSettings, UnknownTenantSetting};
 pub use limits::ApiLimits;
 pub use webhooks::{TargetRules, WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
 
@@ -85,7 +85,7 @@ pub struct AppState {
 /// served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiParts {
-    /// `POST /api/v1/ingest/events` (the `ingest` role).
+    /// `POST /api/v1/ingest/events` and `/ingest/kumomta` (the `ingest` role).
     pub ingest: bool,
     /// Every other API under `/api/v1` (the `api` role).
     pub query: bool,
@@ -110,11 +110,11 @@ pub fn router_of(state: AppState, parts: ApiParts) -> Router {
     let mut api = Router::new();
     api = if parts.ingest {
         api.route("/ingest/events", post(ingest::ingest_events))
+            .route("/ingest/kumomta", post(ingest::ingest_kumomta))
     } else {
-        api.route(
-            "/ingest/events",
-            any(|| async { ApiError::served_elsewhere("ingest") }),
-        )
+        let elsewhere = || async { ApiError::served_elsewhere("ingest") };
+        api.route("/ingest/events", any(elsewhere))
+            .route("/ingest/kumomta", any(elsewhere))
     };
     api = if parts.query {
         api.merge(webhooks::routes())

@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use eventhose_analytics::{EventStore, MetricsReader};
 use eventhose_hose::embedded::EmbeddedHose;
+use eventhose_hose::Hose;
 use eventhose_state::{EncryptionKey, KeyStore, NewKey, SqliteState};
 use eventhose_webhooks::{TargetPolicy, TokenCache};
 use serde_json::Value;
@@ -24,6 +25,8 @@ pub(crate) struct TestApp {
     pub(crate) _dir: tempfile::TempDir,
     pub(crate) app: Router,
     pub(crate) state: Arc<SqliteState>,
+    /// The hose ingest publishes to.
+    pub(crate) hose: Arc<dyn Hose>,
 }
 
 impl TestApp {
@@ -40,6 +43,22 @@ impl TestApp {
             },
             crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
             TargetRules::default(),
+            IngestLimits::default(),
+        )
+        .await
+    }
+
+    /// The application over empty in-memory analytic stores, with these ingest limits.
+    pub(crate) async fn for_ingest(limits: IngestLimits) -> TestApp {
+        Self::build(
+            Arc::new(crate::analytics::MemoryStore::new()),
+            Arc::new(crate::analytics::MemoryEventStore::new()),
+            TargetPolicy {
+                allow_private: false,
+            },
+            crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
+            TargetRules::default(),
+            limits,
         )
         .await
     }
@@ -59,6 +78,7 @@ impl TestApp {
                 any_port: true,
                 test_post_any_2xx: false,
             },
+            IngestLimits::default(),
         )
         .await
     }
@@ -69,6 +89,7 @@ impl TestApp {
         policy: TargetPolicy,
         max_per_account: usize,
         rules: TargetRules,
+        ingest_limits: IngestLimits,
     ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(
@@ -87,10 +108,11 @@ impl TestApp {
             max_per_account,
             rules,
         };
+        let hose: Arc<dyn Hose> = hose;
         let app = router(AppState {
-            hose,
+            hose: hose.clone(),
             keys: Arc::new(KeyResolver::new(state.clone())),
-            ingest_limits: IngestLimits::default(),
+            ingest_limits,
             erasures: state.clone(),
             tombstones: Arc::default(),
             idempotency: Arc::new(crate::Idempotency::new(state.clone())),
@@ -108,6 +130,7 @@ impl TestApp {
             _dir: dir,
             app,
             state,
+            hose,
         }
     }
 

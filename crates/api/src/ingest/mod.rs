@@ -1,5 +1,19 @@
-//! `POST /api/v1/ingest/events`: newline-delimited events, optionally gzip-compressed,
-//! accepted all or nothing and answered only once every event is durable on the hose.
+//! Ingest: events in, accepted all or nothing and answered only once every event is durable
+//! on the hose.
+//!
+//! Two routes share one pipeline and differ only in how a body becomes events:
+//!
+//! - `POST /api/v1/ingest/events`: SparkPost-shaped events, one per line ([`lines`]);
+//! - `POST /api/v1/ingest/kumomta`: KumoMTA's log records, as its log hooks post them
+//!   ([`kumomta`]).
+//!
+//! The pipeline ([`ingest`]): the key needs [`INGEST_GRANT`]; with an `Idempotency-Key` a
+//! kept answer is replayed ([`crate::idempotency`], the route being part of the request's
+//! identity); the body is read up to `max_body_bytes` and gunzipped up to
+//! `max_decompressed_bytes`; on a blocking thread the [`Format`] turns it into storage forms,
+//! each validated and checked against the key's scope (a bad line or record fails the whole
+//! request with a 400 naming it); the batch is published and the answer given once the hose
+//! says it is durable (429 or 503 when it refuses).
 
 use std::io::Read;
 
@@ -9,7 +23,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eventhose_hose::{HoseError, Message};
-use eventhose_model::{normalize_scoped_line, IngestScope};
+use eventhose_model::IngestScope;
 use eventhose_state::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -18,6 +32,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
 use crate::idempotency::{self, Begun};
 use crate::AppState;
+
+pub mod kumomta;
+mod lines;
+
+pub use kumomta::{KumoMtaSettings, UnknownTenantSetting};
 
 /// The grant ingest needs.
 pub const INGEST_GRANT: &str = "events/ingest";
@@ -48,6 +67,9 @@ pub struct IngestLimits {
     /// How long the answer to a request sent with an `Idempotency-Key` is kept, in seconds: a
     /// retry with the same key within this time gets that answer and publishes nothing.
     pub idempotency_key_ttl_secs: u64,
+    /// How `POST /api/v1/ingest/kumomta` reads KumoMTA's records: which subaccount each
+    /// KumoMTA tenant is (the `[ingest.kumomta]` table).
+    pub kumomta: KumoMtaSettings,
 }
 
 impl Default for IngestLimits {
@@ -60,6 +82,7 @@ impl Default for IngestLimits {
             max_clock_skew_secs: 3_600,
             max_event_age_secs: 183 * 86_400,
             idempotency_key_ttl_secs: 86_400,
+            kumomta: KumoMtaSettings::default(),
         }
     }
 }
@@ -77,7 +100,7 @@ impl IngestLimits {
     }
 }
 
-fn too_large(message: &str, description: String) -> ApiError {
+pub(crate) fn too_large(message: &str, description: String) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         ErrorEntry::new(message)
@@ -86,22 +109,84 @@ fn too_large(message: &str, description: String) -> ApiError {
     )
 }
 
-/// Handles one ingest request; one sent with an `Idempotency-Key` is answered once (see
-/// [`crate::idempotency`]).
+/// What a request's body holds, and so how it becomes events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// SparkPost-shaped events, one per line.
+    Events,
+    /// KumoMTA log records: one object, an array, or one per line.
+    KumoMta,
+}
+
+impl Format {
+    /// Its part in an idempotent request's identity: a key used on one route and then on the
+    /// other is another request (empty for the events route, whose kept answers predate it).
+    fn route_tag(self) -> &'static str {
+        match self {
+            Format::Events => "",
+            Format::KumoMta => "kumomta",
+        }
+    }
+
+    /// The body's storage forms, each validated and in scope; any bad one fails all.
+    fn parse(
+        self,
+        text: &[u8],
+        limits: &IngestLimits,
+        scope: &IngestScope,
+    ) -> Result<Batch, ApiError> {
+        match self {
+            Format::Events => lines::parse_lines(text, limits, scope),
+            Format::KumoMta => kumomta::parse_records(text, limits, scope),
+        }
+    }
+}
+
+/// One request's events, ready to publish.
+pub(crate) struct Batch {
+    /// The storage forms.
+    pub(crate) messages: Vec<Message>,
+    /// Records that gave no event, for the formats that skip some (`None` for the others).
+    pub(crate) skipped: Option<usize>,
+}
+
+/// `POST /api/v1/ingest/events`.
 pub async fn ingest_events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    ingest(&state, &caller, &headers, body, Format::Events).await
+}
+
+/// `POST /api/v1/ingest/kumomta`.
+pub async fn ingest_kumomta(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    ingest(&state, &caller, &headers, body, Format::KumoMta).await
+}
+
+/// Handles one ingest request of either route; one sent with an `Idempotency-Key` is
+/// answered once (see [`crate::idempotency`]).
+async fn ingest(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+    format: Format,
+) -> Result<Response, ApiError> {
     let key = caller.require(INGEST_GRANT)?;
-    let Some(idempotency_key) = idempotency::header_key(&headers)? else {
-        return accept(&state, key, &headers, body)
+    let Some(idempotency_key) = idempotency::header_key(headers)? else {
+        return accept(state, key, headers, body, format)
             .await
             .map(IntoResponse::into_response);
     };
     let body = read_body(body, state.ingest_limits.max_body_bytes).await?;
-    let digest = idempotency::request_digest(&headers, &body);
+    let digest = idempotency::request_digest(headers, format.route_tag(), &body);
     let ttl = state.ingest_limits.idempotency_key_ttl_secs;
     let claim = match state
         .idempotency
@@ -111,7 +196,7 @@ pub async fn ingest_events(
         Begun::Replay(answer) => return Ok(answer),
         Begun::Claimed(claim) => claim,
     };
-    let answer = accept(&state, key, &headers, Body::from(body)).await;
+    let answer = accept(state, key, headers, Body::from(body), format).await;
     match &answer {
         Ok(Json(value)) => claim.keep(StatusCode::OK, value).await,
         Err(error) => claim.keep(error.status, &error.body()).await,
@@ -135,6 +220,7 @@ async fn accept(
     key: &ApiKey,
     headers: &HeaderMap,
     body: Body,
+    format: Format,
 ) -> Result<Json<Value>, ApiError> {
     let limits = state.ingest_limits.clone();
     let scope = limits.scope(key);
@@ -142,7 +228,7 @@ async fn accept(
     let body = read_body(body, limits.max_body_bytes).await?;
     metrics::counter!("eventhose_ingest_request_bytes_total").increment(body.len() as u64);
 
-    let parsed = tokio::task::spawn_blocking(move || -> Result<Vec<Message>, ApiError> {
+    let batch = tokio::task::spawn_blocking(move || -> Result<Batch, ApiError> {
         let text = if gzip {
             gunzip_bounded(&body, limits.max_decompressed_bytes)?
         } else {
@@ -151,30 +237,29 @@ async fn accept(
             }
             body
         };
-        parse_lines(&text, &limits, &scope)
+        format.parse(&text, &limits, &scope)
     })
     .await
     .map_err(ApiError::internal)??;
 
-    let count = parsed.len();
-    if count == 0 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorEntry::new("no events")
-                .description("the body holds no event lines")
-                .code("1300"),
-        ));
+    let Batch { messages, skipped } = batch;
+    let count = messages.len();
+    // A KumoMTA batch of records that are no events (rebinds, hook traffic) is answered
+    // like any other, so the hook does not retry it.
+    if count > 0 {
+        let event_bytes: usize = messages.iter().map(|m| m.len()).sum();
+        state.hose.publish(messages).await.map_err(hose_error)?;
+        crash_after_publish_if_asked();
+        metrics::counter!("eventhose_ingest_events_total").increment(count as u64);
+        metrics::counter!("eventhose_ingest_event_bytes_total").increment(event_bytes as u64);
     }
-    let event_bytes: usize = parsed.iter().map(|m| m.len()).sum();
-    state.hose.publish(parsed).await.map_err(hose_error)?;
-    crash_after_publish_if_asked();
-    metrics::counter!("eventhose_ingest_events_total").increment(count as u64);
-    metrics::counter!("eventhose_ingest_event_bytes_total").increment(event_bytes as u64);
 
     let batch_id = uuid::Uuid::new_v4().to_string();
-    Ok(Json(
-        json!({ "results": { "id": batch_id, "accepted": count } }),
-    ))
+    let results = match skipped {
+        None => json!({ "id": batch_id, "accepted": count }),
+        Some(skipped) => json!({ "id": batch_id, "accepted": count, "skipped": skipped }),
+    };
+    Ok(Json(json!({ "results": results })))
 }
 
 /// The end-to-end tests' way to stop the process in the window between a request's events
@@ -243,80 +328,46 @@ fn gunzip_bounded(body: &[u8], limit: usize) -> Result<Bytes, ApiError> {
     Ok(Bytes::from(out))
 }
 
-/// Parses every non-blank line; any bad line fails the whole request, naming each one. Lines
-/// are counted as they are read: a request over `max_events` stops at the first line too many,
-/// so the memory it costs stays bounded by the limits, not by its line count.
-fn parse_lines(
-    text: &[u8],
-    limits: &IngestLimits,
-    scope: &IngestScope,
-) -> Result<Vec<Message>, ApiError> {
-    let lines = text
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
-        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace));
-    let mut messages = Vec::new();
-    let mut errors = Vec::new();
-    let mut bad_lines = 0usize;
-    for (index, (number, line)) in lines.enumerate() {
-        if index == limits.max_events {
-            return Err(too_large(
-                "too many events",
-                format!(
-                    "line {number} is event {}; at most {} are accepted per request",
-                    index + 1,
-                    limits.max_events
-                ),
-            ));
-        }
-        let result = if line.len() > limits.max_line_bytes {
-            Err(ErrorEntry::new("line too long").description(format!(
-                "line {number}: {} bytes, at most {} per event",
-                line.len(),
-                limits.max_line_bytes
-            )))
-        } else {
-            normalize_scoped_line(line, scope)
-                .map(|(_, bytes)| bytes)
-                .map_err(|e| {
-                    let entry =
-                        ErrorEntry::new("invalid event").description(format!("line {number}: {e}"));
-                    match e.field() {
-                        Some(field) => entry.param(field),
-                        None => entry,
-                    }
-                })
-        };
-        match result {
-            Ok(bytes) if bad_lines == 0 => messages.push(Message::from(bytes)),
-            Ok(_) => {}
-            Err(entry) => {
-                bad_lines += 1;
-                if errors.len() < MAX_LISTED_ERRORS {
-                    errors.push(entry.code("1300").line(number));
-                }
-            }
+/// The refusals of one request's bad lines or records: at most [`MAX_LISTED_ERRORS`]
+/// itemised, the rest counted.
+#[derive(Default)]
+pub(crate) struct Refusals {
+    errors: Vec<ErrorEntry>,
+    count: usize,
+}
+
+impl Refusals {
+    /// Adds one refusal.
+    pub(crate) fn push(&mut self, entry: ErrorEntry) {
+        self.count += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(entry.code("1300"));
         }
     }
-    if bad_lines > 0 {
-        if bad_lines > errors.len() {
-            errors.push(
+
+    /// Whether any was added.
+    pub(crate) fn any(&self) -> bool {
+        self.count > 0
+    }
+
+    /// The 400 for them all, `what` naming the unit (`lines`, `records`).
+    pub(crate) fn into_error(mut self, what: &str) -> ApiError {
+        if self.count > self.errors.len() {
+            self.errors.push(
                 ErrorEntry::new("more invalid events")
                     .description(format!(
-                        "{} more invalid lines not listed",
-                        bad_lines - errors.len()
+                        "{} more invalid {what} not listed",
+                        self.count - self.errors.len()
                     ))
                     .code("1300"),
             );
         }
-        return Err(ApiError {
+        ApiError {
             status: StatusCode::BAD_REQUEST,
-            errors,
+            errors: self.errors,
             retry_after: None,
-        });
+        }
     }
-    Ok(messages)
 }
 
 /// Maps a hose refusal to the answer a sender can act on.
@@ -364,6 +415,9 @@ fn hose_error(error: HoseError) -> ApiError {
         other => ApiError::internal(other),
     }
 }
+
+#[cfg(test)]
+mod kumomta_tests;
 
 #[cfg(test)]
 mod tests {
