@@ -10,14 +10,16 @@
 //! events (a record gives one event per recipient), each record at most `max_line_bytes`.
 //! An array is read element by element and stops at the first one too many, so a body of
 //! tiny records costs no more than the limits allow. A record that gives no event (see
-//! [`eventhose_sources::kumomta::map`]) is counted in the answer's `skipped`; a batch of
-//! only such records is answered 200, so the hook does not retry it.
+//! [`eventhose_sources::kumomta::map`]) is counted in the answer's `skipped`, and so is one
+//! older than the longest retention (a backfill of an old log is not refused for its oldest
+//! records; a record dated too far ahead is still refused). A batch of only such records is
+//! answered 200, so the hook does not retry it.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use eventhose_hose::Message;
-use eventhose_model::{normalize_scoped_line, IngestScope, MAX_SUBACCOUNT_ID};
+use eventhose_model::{normalize_scoped_line, IngestScope, ParseError, MAX_SUBACCOUNT_ID};
 use eventhose_sources::kumomta::{map_record, KumoConfig, Outcome, UnknownTenant};
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -109,6 +111,7 @@ pub(super) fn parse_records(
                 continue;
             }
         }
+        let mut too_old = false;
         for event in &events {
             if messages.len() == limits.max_events {
                 return Err(too_large(
@@ -123,8 +126,12 @@ pub(super) fn parse_records(
             match admit(event, scope) {
                 Ok(bytes) if !refusals.any() => messages.push(Message::from(bytes)),
                 Ok(_) => {}
-                Err(entry) => refusals.push(entry.record(number)),
+                Err(Refused::TooOld) => too_old = true,
+                Err(Refused::Invalid(entry)) => refusals.push(entry.record(number)),
             }
+        }
+        if too_old {
+            skipped += 1;
         }
     }
     if refusals.any() {
@@ -161,22 +168,43 @@ fn map_one(
     })
 }
 
+/// Why an event was not admitted.
+enum Refused {
+    /// Older than any store keeps: skipped, not refused (a backfill of an old log must not
+    /// fail the newer records around it).
+    TooOld,
+    /// Invalid, or out of the key's scope: the request is refused.
+    Invalid(ErrorEntry),
+}
+
 /// An event's validated storage form, within the key's scope.
-fn admit(event: &Map<String, Value>, scope: &IngestScope) -> Result<Vec<u8>, ErrorEntry> {
+fn admit(event: &Map<String, Value>, scope: &IngestScope) -> Result<Vec<u8>, Refused> {
     let line = serde_json::to_vec(event).map_err(|e| {
-        ErrorEntry::new("invalid record").description(format!("unwritable event: {e}"))
+        Refused::Invalid(
+            ErrorEntry::new("invalid record").description(format!("unwritable event: {e}")),
+        )
     })?;
     normalize_scoped_line(&line, scope)
         .map(|(_, bytes)| bytes)
         .map_err(|e| {
+            if let ParseError::OutsideWindow {
+                timestamp,
+                earliest,
+                ..
+            } = e
+            {
+                if timestamp < earliest {
+                    return Refused::TooOld;
+                }
+            }
             let entry = ErrorEntry::new("invalid record").description(format!(
                 "its {} event: {e}",
                 event.get("type").and_then(Value::as_str).unwrap_or("")
             ));
-            match e.field() {
+            Refused::Invalid(match e.field() {
                 Some(field) => entry.param(field),
                 None => entry,
-            }
+            })
         })
 }
 

@@ -168,6 +168,18 @@ async fn a_batch_of_records_that_are_no_events_is_answered_200() {
 }
 
 #[tokio::test]
+async fn records_older_than_any_retention_are_skipped() {
+    let app = app().await;
+    let key = app.key(&[INGEST_GRANT], None);
+    let mut old = reception(json!(["a@gmail.com", "b@gmail.com"]));
+    old["timestamp"] = json!(1_000_000_000);
+    let answer = post(&app, &key, &[], ndjson(&[delivery(), old])).await;
+    assert_eq!(answer.results()["accepted"], 1);
+    assert_eq!(answer.results()["skipped"], 1);
+    assert_eq!(types(&published(&app).await), ["delivery"]);
+}
+
+#[tokio::test]
 async fn a_bad_record_refuses_the_request_naming_it() {
     let app = app().await;
     let key = app.key(&[INGEST_GRANT], None);
@@ -182,10 +194,10 @@ async fn a_bad_record_refuses_the_request_naming_it() {
         answer.body
     );
 
-    // A record the model refuses (here: too old to keep) is named the same way.
-    let mut old = delivery();
-    old["timestamp"] = json!(1_000_000_000);
-    let answer = post(&app, &key, &[], ndjson(&[delivery(), old])).await;
+    // A record the model refuses (here: dated far ahead) is named the same way.
+    let mut ahead = delivery();
+    ahead["timestamp"] = json!(now() + 30 * 86_400);
+    let answer = post(&app, &key, &[], ndjson(&[delivery(), ahead])).await;
     assert_eq!(answer.bad_params(), ["timestamp"]);
     assert_eq!(answer.body["errors"][0]["record"], 2);
 
