@@ -24,7 +24,8 @@ use crate::config::{Config, HoseChoice};
 pub enum Role {
     /// The APIs under `/api/v1` other than ingest, and the Reports UI.
     Api,
-    /// `POST /api/v1/ingest/events`: events into the hose (and the hose counter).
+    /// `POST /api/v1/ingest/events` and `/ingest/kumomta`: events into the hose (and the hose
+    /// counter).
     Ingest,
     /// The webhook delivery engine.
     Webhooks,
