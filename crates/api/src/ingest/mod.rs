@@ -3,14 +3,14 @@
 //!
 //! Two routes share one pipeline and differ only in how a body becomes events:
 //!
-//! - `POST /api/v1/ingest/events`: SparkPost-shaped events, one per line ([`lines`]);
+//! - `POST /api/v1/ingest/events`: SparkPost-shaped events, one per line (`lines.rs`);
 //! - `POST /api/v1/ingest/kumomta`: KumoMTA's log records, as its log hooks post them
 //!   ([`kumomta`]).
 //!
-//! The pipeline ([`ingest`]): the key needs [`INGEST_GRANT`]; with an `Idempotency-Key` a
+//! The pipeline (`ingest` below): the key needs [`INGEST_GRANT`]; with an `Idempotency-Key` a
 //! kept answer is replayed ([`crate::idempotency`], the route being part of the request's
 //! identity); the body is read up to `max_body_bytes` and gunzipped up to
-//! `max_decompressed_bytes`; on a blocking thread the [`Format`] turns it into storage forms,
+//! `max_decompressed_bytes`; on a blocking thread its `Format` turns it into storage forms,
 //! each validated and checked against the key's scope (a bad line or record fails the whole
 //! request with a 400 naming it); the batch is published and the answer given once the hose
 //! says it is durable (429 or 503 when it refuses).

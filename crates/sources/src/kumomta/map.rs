@@ -24,7 +24,7 @@
 //! and `mailbox_provider_region` on every type (as SparkPost's own samples carry them, and
 //! as the Metrics API groups every count by them):
 //!
-//! - `message_id`, `event_id`: [`super::ids`]; `timestamp`: `event_time`, else `timestamp`;
+//! - `message_id`, `event_id`: see `ids.rs`; `timestamp`: `event_time`, else `timestamp`;
 //!   `injection_time`: `created` (not on OOB, Feedback and Rejection records, where it is the
 //!   report's arrival or absent).
 //! - `rcpt_to` (lower-cased), `raw_rcpt_to`, `recipient_domain`; `routing_domain`: the

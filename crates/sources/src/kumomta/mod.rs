@@ -4,7 +4,7 @@
 //! deferred, bounced, …) and can post them anywhere from a log hook. [`record`](mod@record)
 //! reads one record, [`map_record`] turns it into events (the table of types and fields is
 //! in [`map`]), [`bounce_class`] says how KumoMTA's bounce classes become SparkPost's, and
-//! [`ids`] how the events get ids that stay the same when a record is sent again. Records
+//! `ids.rs` how the events get ids that stay the same when a record is sent again. Records
 //! are independent: no state is kept between them, so they may arrive in any order.
 //!
 //! ```
