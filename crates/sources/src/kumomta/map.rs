@@ -43,7 +43,7 @@
 //! - `mailbox_provider[_region]`: the recipient's domain in the model's table, else, for a
 //!   delivery attempt, the MX host that answered (`peer_address.name`).
 //! - `delv_method` `esmtp` for `delivery_protocol` ESMTP; `recv_method` `esmtp` or `rest`
-//!   for `reception_protocol` ESMTP or HTTP.
+//!   for `reception_protocol` ESMTP or HTTP (`esmtp` for a Rejection, which has none).
 //! - Feedback: `rcpt_to` is the complainer (the trace header's `recipient`, else the report's
 //!   first `Original-Rcpt-To`), `msg_from` the report's `Original-Mail-From`, `report_by`
 //!   the reporting MTA, `report_to` the address the report was sent to (the record's
@@ -363,6 +363,8 @@ fn event(
     match record.reception_protocol {
         Some("ESMTP") => fields.text("recv_method", "esmtp"),
         Some("HTTP") => fields.text("recv_method", "rest"),
+        // Rejections are made by the SMTP listener, and written without a protocol.
+        None if kind == RecordType::Rejection => fields.text("recv_method", "esmtp"),
         _ => {}
     }
     let peer_ip = record.peer_addr.and_then(ip_of);

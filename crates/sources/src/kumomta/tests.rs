@@ -411,6 +411,7 @@ fn rejection_is_a_policy_rejection() {
     assert_eq!(field(&event, "type"), Some("policy_rejection"));
     assert_eq!(field(&event, "bounce_class"), Some("54"));
     assert_eq!(field(&event, "remote_addr"), Some("198.51.100.4"));
+    assert_eq!(field(&event, "recv_method"), Some("esmtp"));
     let message_id = field(&event, "message_id").unwrap();
     assert_eq!(message_id.len(), 20, "{message_id}");
     assert_eq!(one(&rejection)["message_id"], event["message_id"], "stable");
