@@ -261,6 +261,8 @@ fn complainer<'a>(record: &Record<'a>) -> Result<Option<&'a str>, RecordError> {
         .and_then(|r| get(r, "original_rcpto_to"))
     {
         None => Ok(None),
+        // An empty Lua table encoded as an object.
+        Some(Value::Object(map)) if map.is_empty() => Ok(None),
         Some(Value::Array(list)) => match list.first() {
             None => Ok(None),
             Some(Value::String(first)) => Ok(Some(first.as_str()).filter(|r| !r.is_empty())),

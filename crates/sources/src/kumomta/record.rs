@@ -4,6 +4,8 @@
 //! ignored. What is read is checked for its type: a field of the wrong type, or a required
 //! one missing, is a [`RecordError`] naming the field (nested fields by their dotted path,
 //! e.g. `response.code`). `null` counts as absent, as KumoMTA writes unset optional fields.
+//! So does an empty array where an object is expected: a Lua log hook decodes a record into
+//! tables and encodes it again, and an empty table may come out as `[]` or `{}`.
 //!
 //! Required: `type`; and, for the types that become events, `id`, `recipient` and a time
 //! (`event_time`, RFC 3339 at full precision, KumoMTA 2025.10.06 and later, else `timestamp`,
@@ -269,6 +271,8 @@ pub(crate) fn optional_object<'a>(
     match get(object, name) {
         None => Ok(None),
         Some(Value::Object(inner)) => Ok(Some(inner)),
+        // An empty Lua table encoded as an array.
+        Some(Value::Array(items)) if items.is_empty() => Ok(None),
         Some(_) => Err(RecordError::wrong_type(field, "an object")),
     }
 }

@@ -652,6 +652,20 @@ fn bad_records_name_their_field() {
 }
 
 #[test]
+fn empty_tables_reencoded_by_lua_are_empty_either_way() {
+    let event = one(&with(
+        record("Delivery"),
+        json!({"meta": [], "headers": []}),
+    ));
+    assert_eq!(field(&event, "type"), Some("delivery"));
+    let redacted = feedback(json!({
+        "feedback_type": "abuse", "user_agent": "x", "version": "1",
+        "original_rcpto_to": {}, "extensions": [], "supplemental_trace": []
+    }));
+    assert_eq!(skipped(&redacted), Skip::NoRecipient);
+}
+
+#[test]
 fn ipv6_and_socket_paths() {
     let v6 = with(
         record("Delivery"),
