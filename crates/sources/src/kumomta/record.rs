@@ -5,7 +5,8 @@
 //! one missing, is a [`RecordError`] naming the field (nested fields by their dotted path,
 //! e.g. `response.code`). `null` counts as absent, as KumoMTA writes unset optional fields.
 //! So does an empty array where an object is expected: a Lua log hook decodes a record into
-//! tables and encodes it again, and an empty table may come out as `[]` or `{}`.
+//! tables and encodes it again, and an empty table may come out as `[]` or `{}` (and, for
+//! the same reason, an integer written as `3.0` is read as 3).
 //!
 //! Required: `type`; and, for the types that become events, `id`, `recipient` and a time
 //! (`event_time`, RFC 3339 at full precision, KumoMTA 2025.10.06 and later, else `timestamp`,
@@ -284,10 +285,28 @@ fn optional_u64(
 ) -> Result<Option<u64>, RecordError> {
     match get(object, name) {
         None => Ok(None),
-        Some(value) => value
-            .as_u64()
+        Some(value) => integer(value)
+            .and_then(|n| u64::try_from(n).ok())
             .map(Some)
             .ok_or(RecordError::wrong_type(field, "a non-negative integer")),
+    }
+}
+
+/// An integer, also when written as a float with no fraction (`3.0`), as a Lua hook may
+/// re-encode one.
+fn integer(value: &Value) -> Option<i64> {
+    /// 2^53: every integer up to here is exact in an f64.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value.as_i64() {
+        Some(n) => Some(n),
+        None => value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            // Exact: an integral value within ±2^53 (checked above).
+            .map(
+                #[allow(clippy::cast_possible_truncation)]
+                |f| f as i64,
+            ),
     }
 }
 
@@ -377,8 +396,7 @@ fn optional_seconds(
 ) -> Result<Option<DateTime<FixedOffset>>, RecordError> {
     match get(object, name) {
         None => Ok(None),
-        Some(value) => value
-            .as_i64()
+        Some(value) => integer(value)
             .and_then(|seconds| DateTime::<Utc>::from_timestamp(seconds, 0))
             .map(|time| Some(time.with_timezone(&utc())))
             .ok_or(RecordError::wrong_type(name, "unix seconds")),

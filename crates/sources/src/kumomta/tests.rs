@@ -652,12 +652,15 @@ fn bad_records_name_their_field() {
 }
 
 #[test]
-fn empty_tables_reencoded_by_lua_are_empty_either_way() {
+fn tables_reencoded_by_lua_read_the_same() {
     let event = one(&with(
         record("Delivery"),
-        json!({"meta": [], "headers": []}),
+        json!({"meta": [], "headers": [], "num_attempts": 2.0, "size": 1047.0}),
     ));
-    assert_eq!(field(&event, "type"), Some("delivery"));
+    assert_eq!(field(&event, "num_retries"), Some("2"));
+    assert_eq!(field(&event, "msg_size"), Some("1047"));
+    let fraction = with(record("Delivery"), json!({"size": 1.5}));
+    assert_eq!(error(&KumoConfig::default(), &fraction).field, "size");
     let redacted = feedback(json!({
         "feedback_type": "abuse", "user_agent": "x", "version": "1",
         "original_rcpto_to": {}, "extensions": [], "supplemental_trace": []
