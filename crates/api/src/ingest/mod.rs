@@ -254,6 +254,10 @@ async fn accept(
         metrics::counter!("eventhose_ingest_event_bytes_total").increment(event_bytes as u64);
     }
 
+    if let Some(skipped) = skipped.filter(|&n| n > 0) {
+        metrics::counter!("eventhose_ingest_skipped_records_total").increment(skipped as u64);
+    }
+
     let batch_id = uuid::Uuid::new_v4().to_string();
     let results = match skipped {
         None => json!({ "id": batch_id, "accepted": count }),
