@@ -9,11 +9,13 @@
 //! The limits are the events route's: at most `max_events` records and `max_events`
 //! events (a record gives one event per recipient), each record at most `max_line_bytes`.
 //! An array is read element by element and stops at the first one too many, so a body of
-//! tiny records costs no more than the limits allow. A record that gives no event (see
-//! [`eventhose_sources::kumomta::map`]) is counted in the answer's `skipped`, and so is one
-//! older than the longest retention (a backfill of an old log is not refused for its oldest
-//! records; a record dated too far ahead is still refused). A batch of only such records is
-//! answered 200, so the hook does not retry it.
+//! tiny records costs no more than the limits allow.
+//!
+//! A record that gives no event (see [`eventhose_sources::kumomta::map`]) is counted in the
+//! answer's `skipped` and in `eventhose_ingest_skipped_records_total`; so is one older than
+//! the longest retention (a backfill of an old log is not refused for its oldest records; a
+//! record dated too far ahead still is). A batch of only such records is answered 200, so
+//! the hook does not retry it.
 
 use std::collections::BTreeMap;
 use std::fmt;
