@@ -52,6 +52,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta};
 use eventhose_model::{bounce_class, EventType};
 use serde_json::{Map, Value};
 
+use super::anchors::{Anchor, Anchors};
 use super::config::PostfixConfig;
 use super::events::{EventBuilder, IdHasher, MessageFacts};
 use super::line::{is_long_queue_id, Delivery, PostfixLine, Record, Reject, RejectAction, Status};
@@ -135,11 +136,20 @@ struct Entry {
     /// `removed` was logged; the entry is kept a few seconds for lines logged out of order.
     removed: bool,
     origin: Option<MessageFacts>,
+    /// The line that opened this entry, held while it is open.
+    anchor: Option<Anchor>,
+    /// The line that opened the message this entry continues (a content-filter hop).
+    origin_anchor: Option<Anchor>,
     recipients: Vec<Recipient>,
     recipient_index: HashMap<String, usize>,
 }
 
 impl Entry {
+    /// The first line this entry's events depend on.
+    fn first_line(&self) -> Option<Anchor> {
+        self.origin_anchor.or(self.anchor)
+    }
+
     fn facts(&self) -> MessageFacts {
         if let Some(origin) = &self.origin {
             return origin.clone();
@@ -188,6 +198,8 @@ struct PendingHop {
     seq: u64,
     deadline: DateTime<FixedOffset>,
     origin: MessageFacts,
+    /// The line that opened the message handed on.
+    anchor: Option<Anchor>,
     /// The delivery reported if the new id never appears.
     delivery: Map<String, Value>,
 }
@@ -210,6 +222,8 @@ pub struct Correlator {
     removed_count: usize,
     clock: Option<DateTime<FixedOffset>>,
     seq: u64,
+    /// The lines the open entries and waiting hops depend on.
+    anchors: Anchors,
     stats: Stats,
 }
 
@@ -257,6 +271,7 @@ impl Correlator {
             removed_count: 0,
             clock: None,
             seq: 0,
+            anchors: Anchors::default(),
             stats: Stats::default(),
         }
     }
@@ -270,6 +285,10 @@ impl Correlator {
         }
     }
 
+    pub(crate) fn stats_ref(&self) -> &Stats {
+        &self.stats
+    }
+
     pub(crate) fn stats_mut(&mut self) -> &mut Stats {
         &mut self.stats
     }
@@ -277,6 +296,25 @@ impl Correlator {
     /// The configuration.
     pub fn config(&self) -> &PostfixConfig {
         &self.config
+    }
+
+    /// The number of the oldest line that an open entry or a waiting hop still depends on,
+    /// lines being numbered from 0 as [`Stats::lines`] counts them (a line's number is
+    /// `lines - 1` while it is read). `None` when nothing is open. Re-reading the log from
+    /// that line rebuilds the state, with the same ids; an entry opened longer ago than the
+    /// entry timeout (log time) no longer holds its line (see [`super::anchors`]).
+    pub fn oldest_needed_line(&self) -> Option<u64> {
+        self.anchors.oldest()
+    }
+
+    /// Holds `first` again, for an entry or a hop that continues the message it opened.
+    fn hold_again(&mut self, first: Option<Anchor>) -> Option<Anchor> {
+        first.map(|first| self.anchors.hold(first.line(), first.micros()))
+    }
+
+    /// The number of the line being read.
+    fn current_line(&self) -> u64 {
+        self.stats.lines.saturating_sub(1)
     }
 
     /// Reads one parsed line, appending the events it decides to `out`.
@@ -332,6 +370,7 @@ impl Correlator {
                 }
             }
         }
+        self.anchors.expire_before(idle_limit);
         while let Some(entry) = self.by_activity.first_entry() {
             if entry.key().0 >= idle_limit {
                 break;
@@ -351,6 +390,9 @@ impl Correlator {
             due.sort_unstable();
             for (_, key) in due {
                 if let Some(hop) = self.pending_hops.remove(&key) {
+                    if let Some(anchor) = hop.anchor {
+                        self.anchors.release(anchor);
+                    }
                     self.stats.hops_unresolved += 1;
                     out.push(hop.delivery);
                 }
@@ -372,6 +414,7 @@ impl Correlator {
         self.by_activity.clear();
         self.removed.clear();
         self.removed_count = 0;
+        self.anchors.clear();
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -420,6 +463,7 @@ impl Correlator {
             .part(queue_id)
             .part(&arrival)
             .message_id();
+        let anchor = Some(self.anchors.hold(self.current_line(), micros(time)));
         let mut entry = Entry {
             seq,
             host: context.host.to_owned(),
@@ -434,11 +478,14 @@ impl Correlator {
             generated: false,
             removed: false,
             origin: None,
+            anchor,
+            origin_anchor: None,
             recipients: Vec::new(),
             recipient_index: HashMap::new(),
         };
         if let Some(hop) = self.pending_hops.remove(&hop_key(context.host, queue_id)) {
             entry.origin = Some(hop.origin);
+            entry.origin_anchor = hop.anchor;
             self.stats.hops_linked += 1;
         }
         self.by_activity.insert((micros(time), seq), key.clone());
@@ -451,6 +498,9 @@ impl Correlator {
         let entry = self.entries.remove(key)?;
         if entry.removed {
             self.removed_count -= 1;
+        }
+        for anchor in [entry.anchor, entry.origin_anchor].into_iter().flatten() {
+            self.anchors.release(anchor);
         }
         Some(entry)
     }
@@ -489,13 +539,16 @@ impl Correlator {
                 self.reception(context, instance, queue_id, Reception::Smtpd);
                 if let Some(orig) = orig_queue_id {
                     let key = entry_key(context.host, instance, queue_id);
-                    if let Some(origin) = self
+                    if let Some((origin, first)) = self
                         .find_fresh(context.host, instance, orig, time)
-                        .map(Entry::facts)
+                        .map(|e| (e.facts(), e.first_line()))
                     {
-                        if let Some(entry) = self.entries.get_mut(&key) {
-                            if entry.origin.is_none() {
+                        let unlinked = self.entries.get(&key).is_some_and(|e| e.origin.is_none());
+                        if unlinked {
+                            let anchor = self.hold_again(first);
+                            if let Some(entry) = self.entries.get_mut(&key) {
                                 entry.origin = Some(origin);
+                                entry.origin_anchor = anchor;
                                 self.stats.hops_linked += 1;
                             }
                         }
@@ -742,6 +795,7 @@ impl Correlator {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
+        let first = entry.first_line();
         if let Some(recipient) = index.and_then(|index| entry.recipients.get_mut(index)) {
             match delivery.status {
                 Status::Sent => recipient.state = RecipientState::Delivered,
@@ -761,9 +815,12 @@ impl Correlator {
                 .find_fresh(context.host, &instance, new_id, time)
                 .map(|e| entry_key(&e.host, &e.instance, &e.queue_id))
             {
-                if let Some(next) = self.entries.get_mut(&found) {
-                    if next.origin.is_none() {
+                let unlinked = self.entries.get(&found).is_some_and(|e| e.origin.is_none());
+                if unlinked {
+                    let anchor = self.hold_again(first);
+                    if let Some(next) = self.entries.get_mut(&found) {
                         next.origin = Some(facts);
+                        next.origin_anchor = anchor;
                         self.stats.hops_linked += 1;
                     }
                 }
@@ -780,12 +837,14 @@ impl Correlator {
             // Past the cap, a hop is not waited for: it is reported as a delivery at once.
             if is_loopback(relay) && self.pending_hops.len() < self.config.max_open_entries {
                 let seq = self.next_seq();
+                let anchor = self.hold_again(first);
                 self.pending_hops.insert(
                     hop,
                     PendingHop {
                         seq,
                         deadline: time + self.config.hop_timeout,
                         origin: facts,
+                        anchor,
                         delivery: event,
                     },
                 );

@@ -4,7 +4,8 @@
 //! queue, joined by queue id. [`line`](mod@line) reads one line's record, [`correlate`] joins them into
 //! per-recipient events (how, and what is reported when, is documented there), [`events`]
 //! builds the events and their ids, and [`PostfixSource`] puts the syslog envelope, the
-//! records and the correlation together.
+//! records and the correlation together. `anchors.rs` keeps which input lines the open state
+//! depends on, for readers that must restart without losing it.
 //!
 //! ```
 //! use chrono::{DateTime, Utc};
@@ -33,6 +34,7 @@
 //! assert_eq!(events[1]["queue_time"], "2000");
 //! ```
 
+mod anchors;
 pub mod config;
 pub mod correlate;
 pub mod events;

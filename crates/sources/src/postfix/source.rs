@@ -137,6 +137,22 @@ impl PostfixSource {
         self.correlator.finish(out);
     }
 
+    /// How many lines were fed so far: the number the next line will have (lines are
+    /// numbered from 0, whatever they gave).
+    pub fn lines_read(&self) -> u64 {
+        self.correlator.stats_ref().lines
+    }
+
+    /// The number of the oldest line the source's state still depends on (see
+    /// [`Correlator::oldest_needed_line`]); `None` when no entry or hop is open.
+    ///
+    /// A reader that must survive restarts keeps its place at that line (or at the oldest
+    /// line whose events are not yet safely delivered, whichever is older): re-reading from
+    /// there rebuilds the open entries, and the events re-emitted have the same ids.
+    pub fn oldest_needed_line(&self) -> Option<u64> {
+        self.correlator.oldest_needed_line()
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.correlator.stats()

@@ -882,3 +882,99 @@ fn long_queue_ids_name_their_message_wherever_the_log_is_read_from() {
     let (tail, _) = run(&short[2..]);
     assert_ne!(whole[1]["message_id"], tail[0]["message_id"]);
 }
+
+/// For every place `k` a reader could stop, re-reading from the oldest line the source still
+/// needs gives again every event the whole run emits from line `k` on, field for field.
+fn restart_from_the_oldest_needed_line_loses_nothing(lines: &[&str]) {
+    let mut source = source_with(config());
+    let mut full = Vec::new();
+    let mut emitted_before = Vec::new();
+    let mut needed = Vec::new();
+    for line in lines {
+        emitted_before.push(full.len());
+        needed.push(source.oldest_needed_line());
+        assert_eq!(source.lines_read(), needed.len() as u64 - 1);
+        let _ = source.push_line(line, &mut full);
+    }
+    for k in 0..lines.len() {
+        let from = needed[k].map_or(k, |n| usize::try_from(n).unwrap());
+        assert!(from <= k, "the oldest needed line {from} is not after {k}");
+        let mut again = source_with(config());
+        let mut replayed = Vec::new();
+        for line in &lines[from..] {
+            let _ = again.push_line(line, &mut replayed);
+        }
+        for event in &full[emitted_before[k]..] {
+            assert!(
+                replayed.contains(event),
+                "stopping before line {k} and re-reading from {from} lost {event:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_oldest_needed_line_rebuilds_every_open_message() {
+    restart_from_the_oldest_needed_line_loses_nothing(LIFECYCLE);
+    restart_from_the_oldest_needed_line_loses_nothing(HOP);
+    restart_from_the_oldest_needed_line_loses_nothing(DEFERRED_THEN_SENT);
+    restart_from_the_oldest_needed_line_loses_nothing(BOUNCED_WITH_NOTIFICATION);
+    restart_from_the_oldest_needed_line_loses_nothing(EXPIRED);
+    let late_hop = [
+        HOP[0], HOP[1], HOP[5], HOP[6], HOP[2], HOP[3], HOP[4], HOP[7], HOP[8],
+    ];
+    restart_from_the_oldest_needed_line_loses_nothing(&late_hop);
+    let interleaved = [
+        "Dec  7 10:00:00 mx postfix/smtpd[1]: 1A2B3C4D5E: client=x[192.0.2.1]",
+        "Dec  7 10:00:00 mx postfix/qmgr[3]: 1A2B3C4D5E: from=<s@example.com>, size=5, nrcpt=2 (queue active)",
+        "Dec  7 10:00:01 mx postfix/smtpd[1]: 2B3C4D5E6F: client=y[192.0.2.2]",
+        "Dec  7 10:00:02 mx postfix/smtp[4]: 1A2B3C4D5E: to=<a@example.net>, relay=mx[192.0.2.9]:25, delay=2, delays=0/0/1/1, dsn=4.4.1, status=deferred (connect timed out)",
+        "Dec  7 10:00:03 mx postfix/qmgr[3]: 2B3C4D5E6F: from=<t@example.com>, size=9, nrcpt=1 (queue active)",
+        "Dec  7 10:00:04 mx postfix/smtp[4]: 2B3C4D5E6F: to=<b@example.net>, relay=mx[192.0.2.9]:25, delay=3, delays=0/0/1/2, dsn=2.0.0, status=sent (250 ok)",
+        "Dec  7 10:00:04 mx postfix/qmgr[3]: 2B3C4D5E6F: removed",
+        "Dec  7 10:00:20 mx postfix/smtpd[1]: connect from a[192.0.2.1]",
+        "Dec  7 11:00:02 mx postfix/smtp[4]: 1A2B3C4D5E: to=<a@example.net>, relay=mx[192.0.2.9]:25, delay=3602, delays=3600/0/1/1, dsn=2.0.0, status=sent (250 ok)",
+        "Dec  7 11:00:02 mx postfix/qmgr[3]: 1A2B3C4D5E: removed",
+        "Dec  7 11:00:30 mx postfix/smtpd[1]: connect from a[192.0.2.1]",
+    ];
+    restart_from_the_oldest_needed_line_loses_nothing(&interleaved);
+}
+
+#[test]
+fn the_oldest_needed_line_follows_open_entries_and_is_bounded() {
+    let mut source = source_with(config());
+    let mut out = Vec::new();
+    source.push_line(LIFECYCLE[0], &mut out).unwrap();
+    assert_eq!(
+        source.oldest_needed_line(),
+        None,
+        "a connection opens no entry"
+    );
+    source.push_line(LIFECYCLE[1], &mut out).unwrap();
+    assert_eq!(source.oldest_needed_line(), Some(1));
+    for line in &LIFECYCLE[2..] {
+        source.push_line(line, &mut out).unwrap();
+    }
+    // Removed: let go once the grace for late lines has passed.
+    let later = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+    source.advance_to(later("2026-02-24T16:50:00Z"), &mut out);
+    assert_eq!(source.oldest_needed_line(), None);
+
+    // A message open for longer than the entry timeout stops holding its first line back,
+    // though its entry stays open while it has lines.
+    let mut config = config();
+    config.entry_timeout = TimeDelta::minutes(10);
+    let mut source = source_with(config);
+    let open = "Dec  7 10:00:00 mx postfix/smtpd[1]: 1A2B3C4D5E: client=x[192.0.2.1]";
+    let deferred = |minute: u32| {
+        format!("Dec  7 10:{minute:02}:00 mx postfix/smtp[4]: 1A2B3C4D5E: to=<a@example.net>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect timed out)")
+    };
+    source.push_line(open, &mut out).unwrap();
+    source.push_line(&deferred(5), &mut out).unwrap();
+    assert_eq!(source.oldest_needed_line(), Some(0));
+    source.push_line(&deferred(11), &mut out).unwrap();
+    assert_eq!(source.oldest_needed_line(), None);
+    assert_eq!(source.stats().open_entries, 1);
+    source.finish(&mut out);
+    assert_eq!(source.oldest_needed_line(), None);
+}
