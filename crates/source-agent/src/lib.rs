@@ -1,0 +1,199 @@
+//! The I/O side of eventhose's MTA sources: read a Postfix log (a followed file, standard
+//! input, or syslog over UDP or TCP), turn it into events with
+//! [`eventhose_sources::postfix::PostfixSource`], and ship them to eventhose's ingest API,
+//! keeping the position in the file durably.
+//!
+//! [`run`] wires it together (the loop itself is in `runner.rs`):
+//!
+//! ```text
+//! input (input/) ──Item──▶ PostfixSource ──events──▶ Batch ──▶ Shipper (ship.rs) ──▶ POST /api/v1/ingest/events
+//!                               │ oldest line needed               │ acknowledged
+//!                               └──────────────▶ Progress (progress.rs) ──▶ PositionFile (position.rs)
+//! ```
+//!
+//! - Events older than [`AgentConfig::max_event_age`] or further ahead than
+//!   [`AgentConfig::max_event_lead`] (the server refuses both) are dropped before sending
+//!   and counted, so a backfill of an old log sends what can still be kept.
+//! - When no line has arrived for [`AgentConfig::quiet_after`], the correlator's clock is
+//!   moved to the wall clock (less a few seconds), so that entries time out and hops waiting
+//!   for a re-queued message are reported although the log is quiet.
+//! - What the saved position guarantees across crashes is in [`position`].
+//! - On shutdown, the events read are sent (for at most [`AgentConfig::shutdown_grace`]) and
+//!   the position saved. A file input keeps its open queue entries for the next start (it
+//!   re-reads their lines); standard input and syslog, which cannot re-read, end the
+//!   correlation first ([`eventhose_sources::postfix::PostfixSource::finish`]).
+
+pub mod input;
+pub mod position;
+mod progress;
+mod runner;
+pub mod ship;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use eventhose_model::{classify_bounce, EnhancedStatus, SmtpReply};
+use eventhose_sources::postfix::{PostfixConfig, Stats};
+use eventhose_sources::syslog::Zone;
+
+pub use position::{FileId, FilePos, PositionFile};
+pub use ship::{ShipConfig, ShipError, ShipStats};
+
+/// Where the log comes from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A log file, followed like `tail -F` (rotation and truncation handled); with `once`,
+    /// read to its end and stop (a backfill).
+    File {
+        /// The log file, e.g. `/var/log/mail.log`.
+        path: PathBuf,
+        /// Read to the end once, then stop.
+        once: bool,
+    },
+    /// Standard input, to its end.
+    Stdin,
+    /// Syslog messages on the network, on either or both.
+    Syslog {
+        /// A UDP address to receive on (RFC 5426).
+        udp: Option<SocketAddr>,
+        /// A TCP address to listen on (RFC 6587, octet counting or newline framing).
+        tcp: Option<SocketAddr>,
+    },
+}
+
+/// What the agent does.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// Where the log comes from.
+    pub input: Input,
+    /// Where the position in a file input is kept; without one, a file is read from its
+    /// start on every run. Ignored for other inputs.
+    pub position_file: Option<PathBuf>,
+    /// The server, the key, and the bounds on requests and retries.
+    pub ship: ShipConfig,
+    /// The Postfix source's configuration ([`postfix_config`] gives the defaults with the
+    /// model's bounce classifier).
+    pub postfix: PostfixConfig,
+    /// The zone of timestamps without one (traditional syslog lines).
+    pub zone: Zone,
+    /// How often a file is looked at when nothing is new.
+    pub poll_interval: Duration,
+    /// Longer lines (or syslog messages) are skipped and counted.
+    pub max_line_len: usize,
+    /// At most this many syslog TCP connections at once.
+    pub max_connections: usize,
+    /// After this long without a line, the correlator's clock follows the wall clock.
+    pub quiet_after: Duration,
+    /// Events older than this are dropped before sending (the server keeps 183 days).
+    pub max_event_age: TimeDelta,
+    /// Events dated further ahead than this are dropped before sending (the server allows
+    /// an hour).
+    pub max_event_lead: TimeDelta,
+    /// How long shutdown may spend sending what was read.
+    pub shutdown_grace: Duration,
+}
+
+impl AgentConfig {
+    /// The defaults for reading `input` and sending to `target` with `key`.
+    pub fn new(input: Input, target: impl Into<String>, key: impl Into<String>) -> AgentConfig {
+        AgentConfig {
+            input,
+            position_file: None,
+            ship: ShipConfig::new(target, key),
+            postfix: postfix_config(),
+            zone: Zone::utc(),
+            poll_interval: Duration::from_millis(250),
+            max_line_len: eventhose_sources::postfix::config::DEFAULT_MAX_LINE_LEN,
+            max_connections: 256,
+            quiet_after: Duration::from_secs(5),
+            // A day less than the server's 183, so an event is not refused on its way.
+            max_event_age: TimeDelta::days(182),
+            max_event_lead: TimeDelta::minutes(55),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The model's bounce classifier, in the shape the Postfix source takes.
+fn classify(enhanced: Option<&str>, code: Option<u16>, text: &str) -> u16 {
+    classify_bounce(&SmtpReply::new(
+        code,
+        enhanced.and_then(EnhancedStatus::parse),
+        text,
+    ))
+}
+
+/// The Postfix source's defaults, with eventhose-model's bounce classifier.
+pub fn postfix_config() -> PostfixConfig {
+    PostfixConfig::new(classify)
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentReport {
+    /// Lines (or syslog messages) read.
+    pub lines_read: u64,
+    /// Lines longer than the limit, skipped.
+    pub oversized_lines: u64,
+    /// Syslog messages from the network whose envelope could not be read.
+    pub unparsed_messages: u64,
+    /// Events the source emitted.
+    pub events_emitted: u64,
+    /// Events dropped before sending: older than `max_event_age`.
+    pub dropped_old: u64,
+    /// Events dropped before sending: later than `max_event_lead` ahead.
+    pub dropped_future: u64,
+    /// What the shipper did (accepted, dropped by the server, retries, requests).
+    pub ship: ShipStats,
+    /// Positions saved.
+    pub positions_saved: u64,
+    /// The last position saved.
+    pub position: Option<FilePos>,
+    /// The Postfix source's counters.
+    pub source: Stats,
+}
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The position file could not be read or written.
+    #[error("position file {path}")]
+    Position {
+        /// The position file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A syslog address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Syslog input with no address to listen on.
+    #[error("syslog input needs a UDP or a TCP address")]
+    NoListener,
+    /// Reading the input failed.
+    #[error("reading the input failed")]
+    Input(#[source] std::io::Error),
+    /// The server refused the events for good (or the client could not be built).
+    #[error("shipping events failed")]
+    Ship(#[from] ShipError),
+}
+
+/// Runs the agent until the input ends (standard input, or a file with `once`), a fatal
+/// error, or `shutdown` completes; then sends what was read (within the shutdown grace),
+/// saves the position and reports.
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<AgentReport, AgentError> {
+    runner::run(config, shutdown).await
+}
