@@ -158,10 +158,9 @@ impl Agent {
                 tokio::select! {
                     biased;
                     () = &mut shutdown => break Stop::Shutdown,
-                    sent = self.shipper.send(&mut self.batch) => sent?,
+                    sent = self.flush() => sent?,
                 }
                 self.linger_until = None;
-                self.save_position()?;
                 if ended {
                     break Stop::Ended;
                 }
@@ -207,7 +206,7 @@ impl Agent {
                 self.end_correlation();
             }
             let grace = self.config.shutdown_grace;
-            match tokio::time::timeout(grace, self.shipper.send(&mut self.batch)).await {
+            match tokio::time::timeout(grace, self.flush()).await {
                 Ok(sent) => sent?,
                 Err(_) => tracing::warn!(
                     events = self.batch.len(),
@@ -221,6 +220,16 @@ impl Agent {
         report.source = self.source.stats();
         report.position = self.saved;
         Ok(report)
+    }
+
+    /// Sends the whole batch, saving the position after each request's events are
+    /// acknowledged.
+    async fn flush(&mut self) -> Result<(), AgentError> {
+        while !self.batch.is_empty() {
+            self.shipper.send_some(&mut self.batch).await?;
+            self.save_position()?;
+        }
+        self.save_position()
     }
 
     fn batch_full(&self) -> bool {

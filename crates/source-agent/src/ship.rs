@@ -230,6 +230,16 @@ impl Shipper {
     /// Sends every event of `batch`, retrying until each is acknowledged or dropped, and
     /// empties it. Cancel-safe: events leave the batch only once acknowledged or dropped.
     pub async fn send(&mut self, batch: &mut Batch) -> Result<(), ShipError> {
+        while !batch.is_empty() {
+            self.send_some(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends requests (retrying as needed) until some events at the front of `batch` are
+    /// acknowledged or dropped: one request's worth, so the caller can save its progress
+    /// between requests. Cancel-safe as [`send`](Self::send) is.
+    pub async fn send_some(&mut self, batch: &mut Batch) -> Result<(), ShipError> {
         let mut failures: u32 = 0;
         while !batch.is_empty() {
             let count = batch.len().min(self.limit);
@@ -239,22 +249,30 @@ impl Shipper {
                 Attempt::Accepted => {
                     self.stats.accepted += count as u64;
                     batch.drain_front(count);
-                    failures = 0;
+                    return Ok(());
                 }
                 Attempt::BadLines(lines) => {
                     for (line, reason) in &lines {
                         tracing::warn!(line, %reason, "the server refused an event; dropped");
                     }
-                    let mut indices: Vec<usize> = lines
-                        .iter()
-                        .map(|(line, _)| line.saturating_sub(1))
-                        .collect();
-                    self.stats.dropped_by_server += batch.remove(&mut indices, count) as u64;
+                    let mut indices: Vec<usize> =
+                        lines.iter().map(|(line, _)| line.saturating_sub(1)).collect();
+                    let dropped = batch.remove(&mut indices, count);
+                    self.stats.dropped_by_server += dropped as u64;
+                    if dropped > 0 {
+                        return Ok(());
+                    }
+                    // Lines beyond the request: nothing to drop, so the request as a whole.
+                    tracing::error!(events = count, "the server named lines the request does not have; its events are dropped");
+                    self.stats.dropped_by_server += count as u64;
+                    batch.drain_front(count);
+                    return Ok(());
                 }
                 Attempt::BadRequest(body) => {
                     tracing::error!(events = count, %body, "the server refused the request and named no line; its events are dropped");
                     self.stats.dropped_by_server += count as u64;
                     batch.drain_front(count);
+                    return Ok(());
                 }
                 Attempt::TooLarge if count > 1 => {
                     self.limit = (count / 2).max(1);
@@ -267,6 +285,7 @@ impl Shipper {
                     tracing::error!("the server refused a single event as too large; dropped");
                     self.stats.dropped_by_server += 1;
                     batch.drain_front(1);
+                    return Ok(());
                 }
                 Attempt::Fatal(status, body) => return Err(ShipError::Refused { status, body }),
                 Attempt::Retry(retry_after) => {
