@@ -26,8 +26,12 @@
 //! Events re-emitted that the server had already accepted carry the same `event_id` (ids are
 //! derived from the log lines, see `eventhose_sources::postfix::events`), and the server's
 //! subscribers drop an `event_id` they already applied (within their deduplication window,
-//! a day by default): the repeats are absorbed there, not here. A retried request also
-//! carries the same `Idempotency-Key` (a hash of its body), so the server answers it once.
+//! a day by default): the repeats are absorbed there, not here. A repeat is not always the
+//! same text: a line re-read after its queue entry had closed (its events were acknowledged,
+//! so it no longer held the position) gives its event without what the entry knew (sender,
+//! size, the original `message_id`), under the same id; the server keeps the first copy. No
+//! re-read gives an id the whole log would not. A retried request also carries the same
+//! `Idempotency-Key` (a hash of its body), so the server answers it once.
 //!
 //! **Bounds.** The replay is at most the correlator's entry timeout of log time (3 hours by
 //! default) plus the unacknowledged events: a queue entry open longer than that (a message

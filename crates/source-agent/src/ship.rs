@@ -255,15 +255,20 @@ impl Shipper {
                     for (line, reason) in &lines {
                         tracing::warn!(line, %reason, "the server refused an event; dropped");
                     }
-                    let mut indices: Vec<usize> =
-                        lines.iter().map(|(line, _)| line.saturating_sub(1)).collect();
+                    let mut indices: Vec<usize> = lines
+                        .iter()
+                        .map(|(line, _)| line.saturating_sub(1))
+                        .collect();
                     let dropped = batch.remove(&mut indices, count);
                     self.stats.dropped_by_server += dropped as u64;
                     if dropped > 0 {
                         return Ok(());
                     }
                     // Lines beyond the request: nothing to drop, so the request as a whole.
-                    tracing::error!(events = count, "the server named lines the request does not have; its events are dropped");
+                    tracing::error!(
+                        events = count,
+                        "the server named lines the request does not have; its events are dropped"
+                    );
                     self.stats.dropped_by_server += count as u64;
                     batch.drain_front(count);
                     return Ok(());

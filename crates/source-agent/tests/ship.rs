@@ -43,7 +43,10 @@ async fn a_503_with_retry_after_is_retried_with_the_same_key() {
     let mut events = batch(3);
     let started = Instant::now();
     shipper.send(&mut events).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After honoured");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
     assert!(events.is_empty());
     let received = receiver.received();
     assert_eq!(received.len(), 2);
@@ -58,7 +61,11 @@ async fn a_503_with_retry_after_is_retried_with_the_same_key() {
 #[tokio::test]
 async fn server_errors_and_429_back_off_and_retry() {
     let receiver = Receiver::start(
-        vec![Answer::status(500), Answer::status(429), Answer::status(502)],
+        vec![
+            Answer::status(500),
+            Answer::status(429),
+            Answer::status(502),
+        ],
         None,
     )
     .await;

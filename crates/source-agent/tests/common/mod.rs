@@ -177,10 +177,7 @@ async fn ingest(
 pub fn line_at(minutes_ago: i64, seconds: i64, rest: &str) -> String {
     let time = chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)
         + chrono::TimeDelta::seconds(seconds);
-    format!(
-        "{} mx {rest}\n",
-        time.format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-    )
+    format!("{} mx {rest}\n", time.format("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
 }
 
 /// A log of `count` messages, each spanning the next one's first lines (so that queue
@@ -192,8 +189,19 @@ pub fn interleaved_log(count: usize) -> String {
     for k in 0..=count {
         let s = i64::try_from(k).unwrap() * 2;
         if k < count {
-            log += &line_at(60, s, &format!("postfix/smtpd[1]: {}: client=c[192.0.2.1]", id(k)));
-            log += &line_at(60, s, &format!("postfix/qmgr[2]: {}: from=<s@example.com>, size=10, nrcpt=1 (queue active)", id(k)));
+            log += &line_at(
+                60,
+                s,
+                &format!("postfix/smtpd[1]: {}: client=c[192.0.2.1]", id(k)),
+            );
+            log += &line_at(
+                60,
+                s,
+                &format!(
+                    "postfix/qmgr[2]: {}: from=<s@example.com>, size=10, nrcpt=1 (queue active)",
+                    id(k)
+                ),
+            );
         }
         if k > 0 {
             let p = id(k - 1);
