@@ -271,10 +271,13 @@ impl Agent {
                 }
             }
         }
-        if self.source.lines_read() > number {
-            self.progress.line(number, line.start, line.end);
-        } else {
-            self.progress.consumed(line.end);
+        // Positions are kept only where they can be saved (a file with a position file).
+        if self.position_file.is_some() {
+            if self.source.lines_read() > number {
+                self.progress.line(number, line.start, line.end);
+            } else {
+                self.progress.consumed(line.end);
+            }
         }
         self.take_events(tag);
     }

@@ -1,5 +1,5 @@
 //! The file follower on real files: appends, partial lines, rotation, truncation, `once`,
-//! and resuming from a saved position.
+//! and resuming from a saved position; and standard input's reader.
 
 // A test's unwrap is its assertion: the panic names what failed.
 #![allow(clippy::unwrap_used)]
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use eventhose_source_agent::input::follow::{spawn_follower, FollowConfig, Follower, Polled};
-use eventhose_source_agent::input::Item;
+use eventhose_source_agent::input::{stdin, Item};
 use eventhose_source_agent::FilePos;
 use tokio::sync::mpsc;
 
@@ -159,5 +159,31 @@ async fn once_stops_at_the_end_of_the_file() {
     }
     assert_eq!(lines, ["a", "b"], "a partial last line is left for later");
     assert!(rx.recv().await.is_none(), "the thread is done");
+    thread.join().unwrap();
+}
+
+#[tokio::test]
+async fn standard_input_is_read_to_its_end() {
+    let input = std::io::Cursor::new(b"a\nbb\nccccc\nlast".to_vec());
+    let (tx, mut rx) = mpsc::channel(16);
+    let thread = stdin::spawn_reader(input, 4, tx);
+    let mut got = Vec::new();
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Line(line) => got.push(Some(String::from_utf8(line.text).unwrap())),
+            Item::Oversized { .. } => got.push(None),
+            Item::End => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            Some("a".to_owned()),
+            Some("bb".to_owned()),
+            None,
+            Some("last".to_owned())
+        ]
+    );
     thread.join().unwrap();
 }

@@ -130,3 +130,31 @@ async fn a_401_is_fatal_and_keeps_the_events() {
     assert_eq!(events.len(), 2, "nothing acknowledged");
     assert!(error.to_string().contains("401"), "{error}");
 }
+
+#[tokio::test]
+async fn connection_errors_are_retried_until_the_server_is_up() {
+    // A free port with nothing listening yet.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut config = ShipConfig::new(format!("http://{addr}"), "k");
+    config.min_backoff = Duration::from_millis(10);
+    config.max_backoff = Duration::from_millis(20);
+    let mut shipper = Shipper::new(config).unwrap();
+    let sending = tokio::spawn(async move {
+        let mut events = batch(2);
+        shipper.send(&mut events).await.unwrap();
+        shipper.stats()
+    });
+    // On this single-threaded runtime the first attempt runs (and fails) during the sleep.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let receiver = Receiver::start_at(addr, vec![], None).await;
+    let stats = tokio::time::timeout(Duration::from_secs(10), sending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stats.retries >= 1, "{stats:?}");
+    assert_eq!(stats.accepted, 2);
+    assert_eq!(receiver.received().len(), 1);
+}

@@ -72,6 +72,14 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(answers: Vec<Answer>, then: Option<Answer>) -> Receiver {
+        Receiver::start_at("127.0.0.1:0".parse().unwrap(), answers, then).await
+    }
+
+    pub async fn start_at(
+        addr: SocketAddr,
+        answers: Vec<Answer>,
+        then: Option<Answer>,
+    ) -> Receiver {
         let script = Arc::new(Mutex::new(Script {
             answers: answers.into(),
             then,
@@ -80,7 +88,7 @@ impl Receiver {
         let app = Router::new()
             .route("/api/v1/ingest/events", post(ingest))
             .with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { addr, script }
