@@ -187,3 +187,24 @@ async fn standard_input_is_read_to_its_end() {
     );
     thread.join().unwrap();
 }
+
+#[tokio::test]
+async fn once_fails_on_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let thread = spawn_follower(
+        FollowConfig {
+            path: dir.path().join("absent.log"),
+            resume: None,
+            poll_interval: Duration::from_millis(10),
+            max_line_len: 1024,
+            once: true,
+        },
+        tx,
+    );
+    match rx.recv().await {
+        Some(Item::Failed(error)) => assert_eq!(error.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("unexpected {other:?}"),
+    }
+    thread.join().unwrap();
+}

@@ -299,7 +299,8 @@ pub struct FollowConfig {
 }
 
 /// Follows a file in a new thread, sending its lines to `tx`, until the receiver is gone
-/// (or, with `once`, the end of the file). An I/O error is sent as [`Item::Failed`].
+/// (or, with `once`, the end of the file). An I/O error is sent as [`Item::Failed`], and so
+/// is a missing file with `once` (without it, the file is waited for, as `tail -F` does).
 pub fn spawn_follower(config: FollowConfig, tx: mpsc::Sender<Item>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut follower = Follower::new(&config.path, config.resume, config.max_line_len);
@@ -318,6 +319,14 @@ pub fn spawn_follower(config: FollowConfig, tx: mpsc::Sender<Item>) -> std::thre
                 }
             }
             if polled == Polled::Waiting {
+                if config.once && follower.current_path().is_none() {
+                    let missing = io::Error::new(
+                        ErrorKind::NotFound,
+                        format!("{} does not exist", config.path.display()),
+                    );
+                    let _ = tx.blocking_send(Item::Failed(missing));
+                    return;
+                }
                 let last = if config.once {
                     Item::End
                 } else {
