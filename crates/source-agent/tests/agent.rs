@@ -243,3 +243,64 @@ async fn syslog_over_udp_is_shipped_and_shutdown_ends_the_correlation() {
         assert!(ids.contains(&id), "{id} missing");
     }
 }
+
+#[tokio::test]
+async fn a_restart_after_rotation_finishes_the_old_file_then_reads_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    let text = interleaved_log(8);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let (before, after) = lines.split_at(lines.len() / 2);
+    std::fs::write(&log, before.concat()).unwrap();
+    let position = dir.path().join("position.json");
+
+    // Follow the first half, then stop: open entries hold the position back.
+    let first = Receiver::start(vec![], None).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(run(
+        config(&first, &log, false, Some(&position)),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let first_half = events_of(&before.concat()).len() - 1;
+    first
+        .wait_for("the first half's events", |r| {
+            r.iter().map(|r| r.events.len()).sum::<usize>() >= first_half
+        })
+        .await;
+    stop.send(()).unwrap();
+    agent.await.unwrap().unwrap();
+    let saved = PositionFile::new(&position).load().unwrap().unwrap();
+    assert!(saved.offset < before.concat().len() as u64, "{saved:?}");
+
+    // While stopped, the log is rotated: the old file gets a last line, a new file the rest.
+    std::fs::rename(&log, dir.path().join("mail.log.1")).unwrap();
+    let (last_old, new) = after.split_at(1);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("mail.log.1"))
+        .map(|mut f| std::io::Write::write_all(&mut f, last_old.concat().as_bytes()))
+        .unwrap()
+        .unwrap();
+    std::fs::write(&log, new.concat()).unwrap();
+
+    let second = Receiver::start(vec![], None).await;
+    run(
+        config(&second, &log, true, Some(&position)),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let mut ids = event_ids(&first.accepted());
+    ids.extend(event_ids(&second.accepted()));
+    for id in event_ids(&events_of(&text)) {
+        assert!(ids.contains(&id), "{id} lost across the rotation");
+    }
+    let saved = PositionFile::new(&position).load().unwrap().unwrap();
+    assert_eq!(
+        saved.offset,
+        new.concat().len() as u64,
+        "ends in the new file"
+    );
+}
