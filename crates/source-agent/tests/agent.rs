@@ -304,3 +304,40 @@ async fn a_restart_after_rotation_finishes_the_old_file_then_reads_the_new_one()
         "ends in the new file"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_halfway_through_a_long_log_every_event_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    let text = interleaved_log(2_500);
+    std::fs::write(&log, &text).unwrap();
+    let expected = event_ids(&events_of(&text));
+    let position = dir.path().join("position.json");
+    let receiver = Receiver::start(vec![], None).await;
+    let mut first = config(&receiver, &log, false, Some(&position));
+    first.ship.max_events = 100;
+    let agent = tokio::spawn(run(first, std::future::pending()));
+    receiver
+        .wait_for("half the events", |r| {
+            r.iter().map(|r| r.events.len()).sum::<usize>() >= expected.len() / 2
+        })
+        .await;
+    agent.abort();
+    let _ = agent.await;
+    let before = receiver.accepted().len();
+
+    let mut second = config(&receiver, &log, true, Some(&position));
+    second.ship.max_events = 100;
+    run(second, std::future::pending()).await.unwrap();
+    let accepted = receiver.accepted();
+    let ids = event_ids(&accepted);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    for id in &expected {
+        assert!(unique.contains(id), "{id} lost");
+    }
+    assert_eq!(unique.len(), expected.len(), "no id the log does not give");
+    assert!(
+        accepted.len() - before < expected.len(),
+        "the restart resumed instead of starting over"
+    );
+}
