@@ -22,6 +22,22 @@
 //!   the position saved. A file input keeps its open queue entries for the next start (it
 //!   re-reads their lines); standard input and syslog, which cannot re-read, end the
 //!   correlation first ([`eventhose_sources::postfix::PostfixSource::finish`]).
+//!
+//! ```no_run
+//! use eventhose_source_agent::{run, AgentConfig, Input};
+//!
+//! # async fn example() -> Result<(), eventhose_source_agent::AgentError> {
+//! let input = Input::File { path: "/var/log/mail.log".into(), once: false };
+//! let mut config = AgentConfig::new(input, "http://eventhose:8080", "KEY");
+//! config.position_file = Some("/var/lib/eventhose-source/mail.log.position".into());
+//! let report = run(config, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! println!("{} events accepted", report.ship.accepted);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod input;
 pub mod position;

@@ -208,9 +208,13 @@ impl Agent {
             let grace = self.config.shutdown_grace;
             match tokio::time::timeout(grace, self.flush()).await {
                 Ok(sent) => sent?,
+                Err(_) if self.position_file.is_some() => tracing::warn!(
+                    events = self.batch.len(),
+                    "shutdown: events not acknowledged in time; their lines will be read again"
+                ),
                 Err(_) => tracing::warn!(
                     events = self.batch.len(),
-                    "shutdown: the server did not take every event in time; they will be read again"
+                    "shutdown: events not acknowledged in time are lost (this input cannot be re-read)"
                 ),
             }
             self.save_position()?;
