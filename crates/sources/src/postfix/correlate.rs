@@ -302,7 +302,7 @@ impl Correlator {
     /// lines being numbered from 0 as [`Stats::lines`] counts them (a line's number is
     /// `lines - 1` while it is read). `None` when nothing is open. Re-reading the log from
     /// that line rebuilds the state, with the same ids; an entry opened longer ago than the
-    /// entry timeout (log time) no longer holds its line (see [`super::anchors`]).
+    /// entry timeout (log time) no longer holds its line (see `anchors.rs`).
     pub fn oldest_needed_line(&self) -> Option<u64> {
         self.anchors.oldest()
     }
