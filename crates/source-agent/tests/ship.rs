@@ -148,7 +148,7 @@ async fn connection_errors_are_retried_until_the_server_is_up() {
         shipper.stats()
     });
     // On this single-threaded runtime the first attempt runs (and fails) during the sleep.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let receiver = Receiver::start_at(addr, vec![], None).await;
     let stats = tokio::time::timeout(Duration::from_secs(10), sending)
         .await

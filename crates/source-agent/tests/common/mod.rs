@@ -115,9 +115,10 @@ impl Receiver {
             .collect()
     }
 
-    /// Waits (bounded) until `condition` holds for what was received.
+    /// Waits (bounded: 30 s, for loaded machines) until `condition` holds for what was
+    /// received.
     pub async fn wait_for(&self, what: &str, condition: impl Fn(&[Received]) -> bool) {
-        for _ in 0..1000 {
+        for _ in 0..3000 {
             if condition(&self.received()) {
                 return;
             }
