@@ -94,7 +94,7 @@ pub fn head_hash(start: &[u8]) -> Option<u64> {
 }
 
 /// The identity of an open file, its head read from the file itself.
-pub fn identify(file: &mut File) -> io::Result<FileId> {
+pub fn identify(file: &File) -> io::Result<FileId> {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let metadata = file.metadata()?;
     let mut start = [0_u8; HEAD_LEN];
@@ -215,8 +215,8 @@ pub fn find_rotated(log: &Path, id: &FileId) -> Option<PathBuf> {
         }
     }
     let path = found?;
-    let mut file = File::open(&path).ok()?;
-    let actual = identify(&mut file).ok()?;
+    let file = File::open(&path).ok()?;
+    let actual = identify(&file).ok()?;
     (id.head.is_none() || actual.head == id.head).then_some(path)
 }
 
@@ -265,7 +265,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("mail.log");
         fs::write(&log, "first\nsecond\n").unwrap();
-        let id = identify(&mut File::open(&log).unwrap()).unwrap();
+        let id = identify(&File::open(&log).unwrap()).unwrap();
         fs::rename(&log, dir.path().join("mail.log.1")).unwrap();
         fs::write(&log, "new\n").unwrap();
         assert_eq!(find_rotated(&log, &id), Some(dir.path().join("mail.log.1")));

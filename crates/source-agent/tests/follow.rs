@@ -105,6 +105,20 @@ fn truncation_starts_over() {
 }
 
 #[test]
+fn truncation_is_seen_even_when_the_file_grew_past_the_old_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mail.log");
+    append(&log, "a\nb\n");
+    let mut follower = Follower::new(&log, None, 1024);
+    assert_eq!(drain(&mut follower).0, ["a", "b"]);
+    // Emptied and written again, longer than before, between two polls.
+    fs::write(&log, "new first line\nsecond\n").unwrap();
+    let (lines, _, _) = drain(&mut follower);
+    assert_eq!(lines.last().map(String::as_str), Some("second"));
+    assert!(lines.contains(&"new first line".to_owned()), "{lines:?}");
+}
+
+#[test]
 fn resumes_at_a_saved_position_and_across_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("mail.log");

@@ -8,8 +8,9 @@
 //!   read to its end once more (the writer may have added lines before it reopened), a last
 //!   line without a newline is taken as it is (nobody writes to the old file any more), and
 //!   the new file is read from its start;
-//! - **truncation** (`copytruncate`): the file is shorter than what was read. It is read
-//!   again from its start;
+//! - **truncation** (`copytruncate`): the file is shorter than what was read, or its first
+//!   line is no longer the one it had (truncated and written past the old length between two
+//!   polls). It is read again from its start;
 //! - the path is missing (between a rename and the new file's creation): the old file is
 //!   kept, and the path looked at again on the next poll.
 //!
@@ -116,7 +117,13 @@ impl Follower {
                 return Ok(Polled::Progress);
             }
             Ok(_) => {
-                if current.file.metadata()?.len() < current.read_to {
+                let shorter = current.file.metadata()?.len() < current.read_to;
+                // Truncated and written past the old length between two polls: the head
+                // tells (looked at only when idle, one small read per poll).
+                let rewritten = !read_any
+                    && current.id.head.is_some()
+                    && identify(&current.file)?.head != current.id.head;
+                if shorter || rewritten {
                     tracing::info!(path = %self.path.display(), "log truncated; reading it again from the start");
                     self.restart_current()?;
                     return Ok(Polled::Progress);
@@ -138,7 +145,7 @@ impl Follower {
         let Some(saved) = self.resume.take() else {
             return self.open_path();
         };
-        let mut file = match File::open(&self.path) {
+        let file = match File::open(&self.path) {
             Ok(file) => file,
             Err(error) if error.kind() == ErrorKind::NotFound => {
                 self.resume = Some(saved);
@@ -146,7 +153,7 @@ impl Follower {
             }
             Err(error) => return Err(error),
         };
-        let id = identify(&mut file)?;
+        let id = identify(&file)?;
         if id.same_inode(&saved.file) {
             let same_head = saved.file.head.is_none() || saved.file.head == id.head;
             if same_head && file.metadata()?.len() >= saved.offset {
@@ -158,8 +165,8 @@ impl Follower {
         }
         if let Some(rotated) = find_rotated(&self.path, &saved.file) {
             tracing::info!(path = %rotated.display(), "resuming in the rotated log");
-            let mut old = File::open(&rotated)?;
-            let old_id = identify(&mut old)?;
+            let old = File::open(&rotated)?;
+            let old_id = identify(&old)?;
             self.start(old, rotated, old_id, saved.offset, true)?;
             return Ok(true);
         }
@@ -169,7 +176,7 @@ impl Follower {
 
     /// Opens the path from its start. `false` when it does not exist.
     fn open_path(&mut self) -> io::Result<bool> {
-        let mut file = match File::open(&self.path) {
+        let file = match File::open(&self.path) {
             Ok(file) => file,
             Err(error) if error.kind() == ErrorKind::NotFound => {
                 self.current = None;
@@ -177,7 +184,7 @@ impl Follower {
             }
             Err(error) => return Err(error),
         };
-        let id = identify(&mut file)?;
+        let id = identify(&file)?;
         self.start(file, self.path.clone(), id, 0, false)?;
         Ok(true)
     }
@@ -206,10 +213,8 @@ impl Follower {
 
     fn restart_current(&mut self) -> io::Result<()> {
         if let Some(current) = self.current.take() {
-            let Current {
-                mut file, path, id, ..
-            } = current;
-            let id = identify(&mut file).unwrap_or(id);
+            let Current { file, path, id, .. } = current;
+            let id = identify(&file).unwrap_or(id);
             self.start(file, path, id, 0, false)?;
         }
         Ok(())
