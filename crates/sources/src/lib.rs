@@ -12,5 +12,6 @@
 //! is: one line of NDJSON for `POST /api/v1/ingest/events`.
 
 pub mod kumomta;
+pub mod pmta;
 pub mod postfix;
 pub mod syslog;
