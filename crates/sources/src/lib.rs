@@ -7,6 +7,9 @@
 //!   `delivery`, `delay`, `bounce` and `policy_rejection` events.
 //! - [`kumomta`]: KumoMTA's JSON log records (as its log hooks post them), one record at a
 //!   time, into the SparkPost event of each record type.
+//! - [`pmta`]: PowerMTA's accounting records (CSV files, or the pipe form on standard input),
+//!   read through their header, one record at a time, into the SparkPost event of each
+//!   record type.
 //!
 //! Each event is a bare ingest object (`serde_json::Map`) that eventhose-model accepts as it
 //! is: one line of NDJSON for `POST /api/v1/ingest/events`.
