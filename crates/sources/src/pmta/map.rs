@@ -29,8 +29,10 @@
 //!   ([`super::PmtaConfig`]; by default `jobId` and `vmta`, no subaccount).
 //! - `sending_ip`: `dlvSourceIp`; `ip_address` (deliveries and their failures):
 //!   `dlvDestinationIp`, else the address in parentheses in `dsnMta`; both only when they
-//!   are IP addresses. `msg_size`: `dlvSize`; `recv_method`: `esmtp` for `srcType` `smtp`.
-//! - `queue_time` (ms): `timeLogged` − `timeQueued`, else `totalSecondsQueued`.
+//!   are IP addresses. `msg_size`: `dlvSize` (not on `f` and `rb` records, where it is the
+//!   report's size); `recv_method`: `esmtp` for `srcType` `smtp`.
+//! - `queue_time` (ms, deliveries and delays): `timeLogged` − `timeQueued`, else
+//!   `totalSecondsQueued`.
 //! - `raw_reason`: `dsnDiag` without its diagnostic type (`smtp;`), else `dsnStatus`;
 //!   `reason`: the same with addresses hidden; `error_code`: the reply code in it;
 //!   the enhanced code is the reply's, else the one `dsnStatus` starts with.
@@ -188,7 +190,7 @@ fn event(
             fields.text("injection_time", &rfc3339(queued));
         }
     }
-    if let Some(size) = record.dlv_size.filter(|&size| size > 0) {
+    if let Some(size) = record.dlv_size.filter(|&size| size > 0 && about_original) {
         fields.int("msg_size", size);
     }
     if record
@@ -197,7 +199,7 @@ fn event(
     {
         fields.text("recv_method", "esmtp");
     }
-    if let Some(queue_time) = queue_time(record) {
+    if let Some(queue_time) = queue_time(record).filter(|_| attempt) {
         fields.int("queue_time", queue_time);
     }
 

@@ -255,6 +255,15 @@ fn a_remote_bounce_is_out_of_band() {
     assert_eq!(text(&event, "bounce_class"), Some("10"));
     assert_eq!(text(&event, "rcpt_to"), Some("gone@example.org"));
     assert_eq!(text(&event, "error_code"), Some("550"));
+    assert_eq!(text(&event, "injection_time"), None);
+
+    // The size and times of a report are not the message's.
+    let report = "rb,2026-12-07 12:00:00+0100,2026-12-07 11:59:00+0100,,gone@example.org,,,5.1.1,\
+,,,,,,,,2300,,,";
+    let event = one(HEADER, report);
+    assert_eq!(text(&event, "msg_size"), None);
+    assert_eq!(text(&event, "queue_time"), None);
+    assert_eq!(text(&event, "injection_time"), None);
 
     // Out-of-band events need no recipient.
     let without = REMOTE_BOUNCE.replace("gone@example.org", "");
