@@ -137,6 +137,26 @@ impl PmtaSource {
         self.header.as_ref().or(self.default_header.as_ref())
     }
 
+    /// The header read from the stream, if any: the last header line read, or the one given
+    /// to [`set_header`](Self::set_header). Unlike [`header`](Self::header), never the
+    /// configured default. This is what a reader that resumes mid-file must keep.
+    pub fn read_header(&self) -> Option<&Header> {
+        self.header.as_ref()
+    }
+
+    /// Puts `header` in force as if its line had just been read, without counting a line:
+    /// for a reader that resumes in the middle of a file, past its header line, with the
+    /// header it kept from before.
+    pub fn set_header(&mut self, header: Header) {
+        self.header = Some(header);
+    }
+
+    /// How many lines were fed so far: the number the next line will have (lines are
+    /// numbered from 0, whatever they gave).
+    pub fn lines_read(&self) -> u64 {
+        self.stats.lines
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.stats

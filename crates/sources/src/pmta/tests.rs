@@ -338,6 +338,33 @@ smtp;250 2.0.0 OK 1765098003 x1si123.1 - gsmtp,,gmail-smtp-in.l.google.com (142.
 }
 
 #[test]
+fn a_resumed_header_serves_without_a_line() {
+    let mut first = source();
+    let (_, errors) = feed_into(&mut first, &[HEADER, RECEIVED]);
+    assert_eq!(errors, []);
+    let kept = first.read_header().cloned().unwrap();
+
+    // A reader that resumes past the header line puts the kept header back.
+    let mut resumed = source();
+    assert_eq!(resumed.read_header(), None);
+    resumed.set_header(kept);
+    assert_eq!(resumed.lines_read(), 0, "no line counted");
+    let (events, errors) = feed_into(&mut resumed, &[DELIVERED]);
+    assert_eq!(errors, []);
+    assert_eq!(events, [one(HEADER, DELIVERED)]);
+    assert_eq!(resumed.lines_read(), 1);
+    assert_eq!(resumed.stats().headers, 0);
+
+    // The configured default is no header read from the stream.
+    let piped = PmtaSource::new(PmtaConfig {
+        default_header: Some(HEADER.to_owned()),
+        ..PmtaConfig::default()
+    });
+    assert!(piped.header().is_some());
+    assert_eq!(piped.read_header(), None);
+}
+
+#[test]
 fn quoted_fields_keep_their_commas_and_quotes() {
     let line = "b,2026-12-07 10:00:04+0100,2026-12-07 10:00:00+0100,s@shop.example,x@example.net,,\
 failed,5.7.1,\"smtp;550 5.7.1 Message rejected, see \"\"policy\"\" at https://example.net/a,b\",\
