@@ -124,6 +124,10 @@ pub fn inode_of(path: &Path) -> io::Result<(u64, u64)> {
 struct Saved {
     version: u32,
     position: FilePos,
+    /// The PowerMTA header in force at `position` (absent for Postfix, and in files written
+    /// before it was kept: both read as `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    header: Option<Vec<String>>,
 }
 
 /// The file the position is kept in.
@@ -145,6 +149,12 @@ impl PositionFile {
 
     /// The saved position, `None` when nothing was saved yet.
     pub fn load(&self) -> io::Result<Option<FilePos>> {
+        Ok(self.load_with_header()?.map(|(position, _)| position))
+    }
+
+    /// The saved position and the column names of the PowerMTA header in force there (see
+    /// [`save_with_header`](Self::save_with_header)), `None` when nothing was saved yet.
+    pub fn load_with_header(&self) -> io::Result<Option<(FilePos, Option<Vec<String>>)>> {
         let text = match fs::read(&self.path) {
             Ok(text) => text,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -158,15 +168,28 @@ impl PositionFile {
                 format!("unknown position file version {}", saved.version),
             ));
         }
-        Ok(Some(saved.position))
+        Ok(Some((saved.position, saved.header)))
     }
 
     /// Saves `position` atomically and durably (temporary file, fsync, rename, fsync of the
     /// directory).
     pub fn save(&self, position: &FilePos) -> io::Result<()> {
+        self.save_with_header(position, None)
+    }
+
+    /// Saves `position` with `header`, the column names of the PowerMTA header in force
+    /// there (the last header line before it, which a restart does not read again), as
+    /// [`save`](Self::save) does. Version 1 still: the header is an optional field that
+    /// older readers ignore.
+    pub fn save_with_header(
+        &self,
+        position: &FilePos,
+        header: Option<&[String]>,
+    ) -> io::Result<()> {
         let text = serde_json::to_vec(&Saved {
             version: 1,
             position: *position,
+            header: header.map(<[String]>::to_vec),
         })
         .map_err(io::Error::other)?;
         let mut temporary = self.path.clone().into_os_string();
@@ -246,6 +269,18 @@ mod tests {
         file.save(&moved).unwrap();
         assert_eq!(file.load().unwrap(), Some(moved));
         assert!(!dir.path().join("pos.json.tmp").exists());
+
+        let header = ["type".to_owned(), "rcpt".to_owned()];
+        file.save_with_header(&moved, Some(&header)).unwrap();
+        assert_eq!(
+            file.load_with_header().unwrap(),
+            Some((moved, Some(header.to_vec())))
+        );
+        assert_eq!(file.load().unwrap(), Some(moved));
+        file.save(&position).unwrap();
+        assert_eq!(file.load_with_header().unwrap(), Some((position, None)));
+        let text = fs::read_to_string(dir.path().join("pos.json")).unwrap();
+        assert!(!text.contains("header"), "{text}");
     }
 
     #[test]

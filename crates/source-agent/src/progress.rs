@@ -66,6 +66,14 @@ impl Progress {
             None => self.frontier,
         }
     }
+
+    /// The number of the line at the last position returned by
+    /// [`position`](Self::position): the oldest line kept, or, at the frontier, the next
+    /// line to come (oversized lines get no number). What the source read before it is the
+    /// state a restart from that position lacks.
+    pub(crate) fn position_line(&self) -> u64 {
+        self.base
+    }
 }
 
 #[cfg(test)]
@@ -92,11 +100,15 @@ mod tests {
         progress.consumed(at(50));
         progress.line(2, at(50), at(60));
         assert_eq!(progress.position(Some(1)), at(10));
+        assert_eq!(progress.position_line(), 1);
         assert_eq!(progress.position(Some(1)), at(10), "still there");
         assert_eq!(progress.position(Some(2)), at(50));
+        assert_eq!(progress.position_line(), 2);
         assert_eq!(progress.position(None), at(60));
+        assert_eq!(progress.position_line(), 3, "the frontier: the next line");
         progress.line(3, at(60), at(70));
         assert_eq!(progress.position(Some(3)), at(60));
+        assert_eq!(progress.position_line(), 3);
         assert_eq!(
             progress.position(Some(1)),
             at(60),
