@@ -44,6 +44,7 @@ pub mod position;
 mod progress;
 mod runner;
 pub mod ship;
+mod source;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,11 +53,13 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use eventhose_model::{classify_bounce, EnhancedStatus, SmtpReply};
-use eventhose_sources::postfix::{PostfixConfig, Stats};
+use eventhose_sources::pmta::PmtaConfig;
+use eventhose_sources::postfix::PostfixConfig;
 use eventhose_sources::syslog::Zone;
 
 pub use position::{FileId, FilePos, PositionFile};
 pub use ship::{ShipConfig, ShipError, ShipStats};
+pub use source::{SourceKind, SourceStats};
 
 /// Where the log comes from.
 #[derive(Clone, Debug)]
@@ -90,10 +93,10 @@ pub struct AgentConfig {
     pub position_file: Option<PathBuf>,
     /// The server, the key, and the bounds on requests and retries.
     pub ship: ShipConfig,
-    /// The Postfix source's configuration ([`postfix_config`] gives the defaults with the
-    /// model's bounce classifier).
-    pub postfix: PostfixConfig,
-    /// The zone of timestamps without one (traditional syslog lines).
+    /// Which source reads the input: Postfix ([`postfix_config`] gives its defaults with
+    /// the model's bounce classifier) or PowerMTA.
+    pub source: SourceKind,
+    /// The zone of timestamps without one (traditional syslog lines; Postfix only).
     pub zone: Zone,
     /// How often a file is looked at when nothing is new.
     pub poll_interval: Duration,
@@ -101,7 +104,8 @@ pub struct AgentConfig {
     pub max_line_len: usize,
     /// At most this many syslog TCP connections at once.
     pub max_connections: usize,
-    /// After this long without a line, the correlator's clock follows the wall clock.
+    /// After this long without a line, the correlator's clock follows the wall clock
+    /// (Postfix only).
     pub quiet_after: Duration,
     /// Events older than this are dropped before sending (the server keeps 183 days).
     pub max_event_age: TimeDelta,
@@ -113,13 +117,39 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
-    /// The defaults for reading `input` and sending to `target` with `key`.
+    /// The defaults for reading a Postfix log from `input` and sending to `target` with
+    /// `key`.
     pub fn new(input: Input, target: impl Into<String>, key: impl Into<String>) -> AgentConfig {
+        AgentConfig::with_source(input, target, key, SourceKind::Postfix(postfix_config()))
+    }
+
+    /// The defaults for reading PowerMTA accounting records from `input` (a file, or
+    /// standard input for the pipe form; not syslog) with `pmta`, and sending to `target`
+    /// with `key`. Lines are read up to `pmta.max_line_len` bytes.
+    pub fn pmta(
+        input: Input,
+        target: impl Into<String>,
+        key: impl Into<String>,
+        pmta: PmtaConfig,
+    ) -> AgentConfig {
+        let max_line_len = pmta.max_line_len;
+        let mut config = AgentConfig::with_source(input, target, key, SourceKind::Pmta(pmta));
+        config.max_line_len = max_line_len;
+        config
+    }
+
+    /// The defaults for reading `input` with `source` and sending to `target` with `key`.
+    pub fn with_source(
+        input: Input,
+        target: impl Into<String>,
+        key: impl Into<String>,
+        source: SourceKind,
+    ) -> AgentConfig {
         AgentConfig {
             input,
             position_file: None,
             ship: ShipConfig::new(target, key),
-            postfix: postfix_config(),
+            source,
             zone: Zone::utc(),
             poll_interval: Duration::from_millis(250),
             max_line_len: eventhose_sources::postfix::config::DEFAULT_MAX_LINE_LEN,
@@ -168,8 +198,8 @@ pub struct AgentReport {
     pub positions_saved: u64,
     /// The last position saved.
     pub position: Option<FilePos>,
-    /// The Postfix source's counters.
-    pub source: Stats,
+    /// The source's counters.
+    pub source: SourceStats,
 }
 
 /// Why the agent stopped.
@@ -196,6 +226,9 @@ pub enum AgentError {
     /// Syslog input with no address to listen on.
     #[error("syslog input needs a UDP or a TCP address")]
     NoListener,
+    /// Syslog input for a source other than Postfix.
+    #[error("syslog input carries Postfix logs only; PowerMTA accounting is read from a file or standard input")]
+    SyslogNeedsPostfix,
     /// Reading the input failed.
     #[error("reading the input failed")]
     Input(#[source] std::io::Error),

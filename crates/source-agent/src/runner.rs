@@ -1,5 +1,6 @@
-//! The agent's loop: items from the input into the Postfix source, its events into batches,
-//! batches to the server, and the position saved after each acknowledgement.
+//! The agent's loop: items from the input into the source (Postfix or PowerMTA, see
+//! `source.rs`), its events into batches, batches to the server, and the position saved
+//! after each acknowledgement.
 //!
 //! One task does it all, in order: while a batch is being sent, no input is read (the
 //! bounded channel holds the input back), so events go out in log order and at most one
@@ -11,7 +12,6 @@ use std::pin::pin;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
-use eventhose_sources::postfix::PostfixSource;
 use eventhose_sources::syslog::{parse_line, LocalClock};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -23,6 +23,7 @@ use crate::input::{stdin, syslog_tcp, syslog_udp, Item, Line};
 use crate::position::{FilePos, PositionFile};
 use crate::progress::Progress;
 use crate::ship::{Batch, Shipper};
+use crate::source::{Source, SourceKind};
 use crate::{AgentConfig, AgentError, AgentReport, Input};
 
 /// Items buffered between the input and the loop.
@@ -37,16 +38,28 @@ pub(crate) async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<AgentReport, AgentError> {
+    if matches!(
+        (&config.input, &config.source),
+        (Input::Syslog { .. }, SourceKind::Pmta(_))
+    ) {
+        return Err(AgentError::SyslogNeedsPostfix);
+    }
     let position_file = match &config.input {
         Input::File { .. } => config.position_file.clone().map(PositionFile::new),
         _ => None,
     };
-    let resume = match &position_file {
-        Some(file) => file.load().map_err(|source| AgentError::Position {
-            path: file.path().to_owned(),
-            source,
-        })?,
+    let loaded = match &position_file {
+        Some(file) => file
+            .load_with_header()
+            .map_err(|source| AgentError::Position {
+                path: file.path().to_owned(),
+                source,
+            })?,
         None => None,
+    };
+    let (resume, resumed_header) = match loaded {
+        Some((position, header)) => (Some(position), header),
+        None => (None, None),
     };
     let (tx, rx) = mpsc::channel(CHANNEL);
     // Tasks stop when this set is dropped; threads stop when the receiver is.
@@ -54,7 +67,12 @@ pub(crate) async fn run(
     let now = Utc::now();
     let clock = LocalClock::new(config.zone, now);
     let mut agent = Agent {
-        source: PostfixSource::new(config.postfix.clone(), clock),
+        source: Source::new(
+            &config.source,
+            clock,
+            resumed_header,
+            position_file.is_some(),
+        ),
         clock,
         progress: Progress::new(resume),
         batch: Batch::default(),
@@ -126,7 +144,7 @@ enum Stop {
 
 struct Agent {
     config: AgentConfig,
-    source: PostfixSource,
+    source: Source,
     /// The source's clock, for reading syslog envelopes here.
     clock: LocalClock,
     progress: Progress,
@@ -254,10 +272,7 @@ impl Agent {
         let number = self.source.lines_read();
         let tag = self.tag();
         match line.peer {
-            None => {
-                // Unreadable lines are counted by the source.
-                let _ = self.source.push_bytes(&line.text, &mut self.events);
-            }
+            None => self.source.push_bytes(&line.text, &mut self.events),
             Some(peer) => {
                 let peer = peer.to_string();
                 let text = String::from_utf8_lossy(&line.text);
@@ -350,10 +365,13 @@ impl Agent {
             return Ok(());
         }
         if let Some(position) = &position {
-            file.save(position).map_err(|source| AgentError::Position {
-                path: file.path().to_owned(),
-                source,
-            })?;
+            // What a restart from there does not read again: the header in force.
+            let header = self.source.header_at(self.progress.position_line());
+            file.save_with_header(position, header)
+                .map_err(|source| AgentError::Position {
+                    path: file.path().to_owned(),
+                    source,
+                })?;
         }
         self.saved = position;
         self.report.positions_saved += 1;
