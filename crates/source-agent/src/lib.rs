@@ -1,22 +1,32 @@
 //! The I/O side of eventhose's MTA sources: read a Postfix log (a followed file, standard
-//! input, or syslog over UDP or TCP), turn it into events with
-//! [`eventhose_sources::postfix::PostfixSource`], and ship them to eventhose's ingest API,
-//! keeping the position in the file durably.
+//! input, or syslog over UDP or TCP) or PowerMTA's accounting records (a followed CSV file,
+//! or the pipe form on standard input), turn it into events with
+//! [`eventhose_sources::postfix::PostfixSource`] or [`eventhose_sources::pmta::PmtaSource`]
+//! ([`SourceKind`]), and ship them to eventhose's ingest API, keeping the position in the
+//! file durably.
 //!
-//! [`run`] wires it together (the loop itself is in `runner.rs`):
+//! [`run`] wires it together (the loop itself is in `runner.rs`; `source.rs` puts either
+//! source behind the calls it makes):
 //!
 //! ```text
-//! input (input/) ──Item──▶ PostfixSource ──events──▶ Batch ──▶ Shipper (ship.rs) ──▶ POST /api/v1/ingest/events
-//!                               │ oldest line needed               │ acknowledged
+//! input (input/) ──Item──▶ Source (source.rs) ──events──▶ Batch ──▶ Shipper (ship.rs) ──▶ POST /api/v1/ingest/events
+//!                               │ oldest line needed, header        │ acknowledged
 //!                               └──────────────▶ Progress (progress.rs) ──▶ PositionFile (position.rs)
 //! ```
+//!
+//! - Syslog input is for Postfix only; with PowerMTA, [`run`] refuses it
+//!   ([`AgentError::SyslogNeedsPostfix`]).
+//! - PowerMTA's records stand alone, but mean nothing without the header line before them:
+//!   the position file keeps the header in force at the saved position, so a restart past
+//!   the header line reads the records after it as before (see [`position`]). A rotated
+//!   file's new header line is read like any line and replaces the columns from there on.
 //!
 //! - Events older than [`AgentConfig::max_event_age`] or further ahead than
 //!   [`AgentConfig::max_event_lead`] (the server refuses both) are dropped before sending
 //!   and counted, so a backfill of an old log sends what can still be kept.
-//! - When no line has arrived for [`AgentConfig::quiet_after`], the correlator's clock is
-//!   moved to the wall clock (less a few seconds), so that entries time out and hops waiting
-//!   for a re-queued message are reported although the log is quiet.
+//! - When no line has arrived for [`AgentConfig::quiet_after`], the Postfix correlator's
+//!   clock is moved to the wall clock (less a few seconds), so that entries time out and
+//!   hops waiting for a re-queued message are reported although the log is quiet.
 //! - What the saved position guarantees across crashes is in [`position`].
 //! - On shutdown, the events read are sent (for at most [`AgentConfig::shutdown_grace`]) and
 //!   the position saved. A file input keeps its open queue entries for the next start (it
@@ -35,6 +45,21 @@
 //! })
 //! .await?;
 //! println!("{} events accepted", report.ship.accepted);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! PowerMTA's accounting file is read the same way, with [`AgentConfig::pmta`]:
+//!
+//! ```no_run
+//! use eventhose_source_agent::{run, AgentConfig, Input};
+//! use eventhose_sources::pmta::PmtaConfig;
+//!
+//! # async fn example() -> Result<(), eventhose_source_agent::AgentError> {
+//! let input = Input::File { path: "/var/log/pmta/acct.csv".into(), once: false };
+//! let mut config = AgentConfig::pmta(input, "http://eventhose:8080", "KEY", PmtaConfig::default());
+//! config.position_file = Some("/var/lib/eventhose-source/acct.csv.position".into());
+//! let report = run(config, std::future::pending()).await?;
 //! # Ok(())
 //! # }
 //! ```

@@ -1,11 +1,13 @@
 //! From line numbers to file positions: which position may be saved now.
 //!
-//! The Postfix source numbers the lines it is fed from 0 ([`PostfixSource::lines_read`]);
-//! events are tagged with the oldest line they depend on (see [`crate::position`]). This keeps
-//! the start position of each line from the oldest one still needed on, and the end of the
-//! last line consumed (which also moves past skipped, oversized lines), and turns "the oldest
-//! line still needed" into the position to save. Memory: one [`FilePos`] per line in the
-//! window, at most the correlator's entry timeout of log plus the unacknowledged events.
+//! The source numbers the lines it is fed from 0 ([`PostfixSource::lines_read`], and
+//! PowerMTA's alike); events are tagged with the oldest line they depend on (see
+//! [`crate::position`]). This keeps the start position of each line from the oldest one
+//! still needed on, and the end of the last line consumed (which also moves past skipped,
+//! oversized lines), and turns "the oldest line still needed" into the position to save, and
+//! the number of the line it starts (whose header PowerMTA saves with it). Memory: one
+//! [`FilePos`] per line in the window, at most the correlator's entry timeout of log plus
+//! the unacknowledged events.
 //!
 //! [`PostfixSource::lines_read`]: eventhose_sources::postfix::PostfixSource::lines_read
 

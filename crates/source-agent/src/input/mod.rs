@@ -2,7 +2,7 @@
 //! syslog over the network ([`syslog_udp`], [`syslog_tcp`]).
 //!
 //! Every input sends [`Item`]s over a bounded channel to the runner, which feeds them to the
-//! Postfix source. The bound is the back-pressure: while the runner waits for the server, a
+//! source (Postfix or PowerMTA). The bound is the back-pressure: while the runner waits for the server, a
 //! file is simply not read further, and a socket's messages wait in the kernel.
 
 pub mod follow;
