@@ -4,7 +4,10 @@
 //! a hash of its first line, so that a new file that happens to reuse the inode of a deleted
 //! one is not taken for it) and a byte offset, always the start of a line. It is written to a
 //! temporary file beside it, synced, renamed over the old one and the directory synced: after
-//! a crash it holds either the old position or the new one, whole.
+//! a crash it holds either the old position or the new one, whole. For PowerMTA it also
+//! holds the column names of the header in force at that offset (the last header line read
+//! before it, perhaps in the file before a rotation): a restart resumes past the header
+//! line, and the source takes the saved header back before its first line.
 //!
 //! **Which position is saved.** The runner saves the start of the oldest line that is still
 //! needed, where a line is needed while
@@ -12,7 +15,8 @@
 //! 1. an event it gave (or helped give) has not been acknowledged by the server (a 200, or a
 //!    400 naming that event's line, after which the event is dropped and counted), or
 //! 2. the Postfix correlator's state still depends on it: a queue entry still open was opened
-//!    by it ([`eventhose_sources::postfix::PostfixSource::oldest_needed_line`]).
+//!    by it ([`eventhose_sources::postfix::PostfixSource::oldest_needed_line`]). PowerMTA's
+//!    records depend on no other line but the header, which is saved instead.
 //!
 //! An event is tagged, when it is emitted, with the oldest line needed just before: the line
 //! being read, or an older one whose entry contributed to the event (the `client=` line
@@ -39,8 +43,13 @@
 //! a restart, with their own stable ids, but those that need its early lines (an injection
 //! decided after the restart, the original arrival time) are missing or estimated for it.
 //! Rotation is followed across a restart when the rotated file still sits beside the log
-//! under a name starting with the log's name (`mail.log.1`, `mail.log-20261207`), not
-//! compressed; otherwise the agent says so and starts the current file from its beginning.
+//! under a name starting with the log's name or stem (`mail.log.1`, `mail.log-20261207`,
+//! `acct-2026-12-07-1200.csv` beside `acct.csv`), not compressed; otherwise (a PowerMTA
+//! file moved to another directory by `move-to`, a compressed log) the agent says so and
+//! starts the current file from its beginning. PowerMTA's records hold no position back:
+//! the replay is the records whose events were not acknowledged, and, after a crash between
+//! an acknowledgement and the save that follows it, that request's records again (same
+//! ids).
 //! Standard input and syslog listeners keep no position: what is in memory at a crash is
 //! lost (UDP senders never retry anyway).
 
@@ -213,11 +222,17 @@ impl PositionFile {
     }
 }
 
-/// Finds the file `id` among the files beside `log` whose names start with its name (where
-/// rotation leaves it): `mail.log.1`, `mail.log-20261207`. Compressed files are not it (their
-/// inode is new).
+/// Finds the file `id` among the files beside `log` whose names start with its name, or
+/// with its stem when it has an extension (where rotation leaves it): `mail.log.1`,
+/// `mail.log-20261207`, `acct-2026-12-07-1200.csv` beside `acct.csv`. The inode and the
+/// head decide; the names only bound the search. Compressed files are not it (their inode
+/// is new).
 pub fn find_rotated(log: &Path, id: &FileId) -> Option<PathBuf> {
     let name = log.file_name()?.to_str()?.to_owned();
+    let stem = log
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or(&name);
     let directory = match log.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -228,7 +243,7 @@ pub fn find_rotated(log: &Path, id: &FileId) -> Option<PathBuf> {
         let Some(candidate) = file_name.to_str() else {
             continue;
         };
-        if candidate == name || !candidate.starts_with(&name) {
+        if candidate == name || !candidate.starts_with(stem) {
             continue;
         }
         let path = entry.path();
@@ -309,5 +324,17 @@ mod tests {
             ..id
         };
         assert_eq!(find_rotated(&log, &other), None);
+    }
+
+    #[test]
+    fn finds_a_moved_file_named_after_the_stem() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("acct.csv");
+        fs::write(&log, "type,rcpt\nd,x@example.com\n").unwrap();
+        let id = identify(&File::open(&log).unwrap()).unwrap();
+        let moved = dir.path().join("acct-2026-12-07-1200.csv");
+        fs::rename(&log, &moved).unwrap();
+        fs::write(&log, "type,rcpt\n").unwrap();
+        assert_eq!(find_rotated(&log, &id), Some(moved));
     }
 }
