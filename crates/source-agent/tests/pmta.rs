@@ -280,6 +280,63 @@ async fn a_rotation_to_a_file_with_another_column_order_is_followed() {
     assert_eq!(saved_header, names(REORDERED), "the new file's header");
 }
 
+#[tokio::test]
+async fn a_restart_after_a_move_finishes_the_moved_file_with_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("acct.csv");
+    let first_part = header(COLUMNS) + &records(COLUMNS, 0..5, 20);
+    let rest_of_old = records(COLUMNS, 5..8, 20);
+    let new = header(REORDERED) + &records(REORDERED, 8..14, 20);
+    std::fs::write(&log, &first_part).unwrap();
+    let (expected, _) = events_of(
+        PmtaConfig::default(),
+        &(first_part.clone() + &rest_of_old + &new),
+    );
+    assert_eq!(expected.len(), 14);
+    let position = dir.path().join("position.json");
+    let first = Receiver::start(vec![], None).await;
+    run(
+        config(&first, &log, true, &position),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.accepted(), expected[..5]);
+
+    // While the agent is stopped, the file gets its last records and is moved away; the new
+    // file names its columns in another order.
+    let moved = dir.path().join("acct-2026-12-07-1200.csv");
+    std::fs::rename(&log, &moved).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&moved)
+        .unwrap()
+        .write_all(rest_of_old.as_bytes())
+        .unwrap();
+    std::fs::write(&log, &new).unwrap();
+
+    let second = Receiver::start(vec![], None).await;
+    let report = run(
+        config(&second, &log, true, &position),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let stats = pmta_stats(report.source);
+    assert_eq!((stats.headers, stats.no_header, stats.invalid), (1, 0, 0));
+    assert_eq!(
+        second.accepted(),
+        expected[5..],
+        "the moved file's last records under its saved header, then the new file's"
+    );
+    let (saved, saved_header) = PositionFile::new(&position)
+        .load_with_header()
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.offset, new.len() as u64);
+    assert_eq!(saved_header, names(REORDERED));
+}
+
 /// Where the child process started by the next test sends its events.
 const CHILD_TARGET: &str = "EVENTHOSE_TEST_PMTA_STDIN_TARGET";
 
