@@ -49,10 +49,12 @@ const REORDERED: &[&str] = &[
     "dsnStatus",
 ];
 
-/// PowerMTA's timestamp `minutes_ago` minutes (less `seconds`) before now.
+/// PowerMTA's timestamp `minutes_ago` minutes (less `seconds`) before now. "Now" is taken
+/// once, so that a record written twice is the same record.
 fn acct_time(minutes_ago: i64, seconds: i64) -> String {
-    let time = chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)
-        + chrono::TimeDelta::seconds(seconds);
+    static NOW: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    let now = *NOW.get_or_init(chrono::Utc::now);
+    let time = now - chrono::TimeDelta::minutes(minutes_ago) + chrono::TimeDelta::seconds(seconds);
     time.format("%Y-%m-%d %H:%M:%S+0000").to_string()
 }
 
