@@ -658,6 +658,15 @@ impl MetricsWriter for DuckStore {
                         || layout::parse_applied_table(&name).is_some_and(|day| day < applied_day)
                 }
             };
+            if layout::parse_applied_table(&name) == Some(applied_day) {
+                // The window starts inside this day: its earlier rows go, so a restart reads
+                // back only what the window holds.
+                let floor = applied_from.timestamp().div_euclid(60);
+                writer
+                    .conn
+                    .execute(&format!("DELETE FROM {name} WHERE minute < {floor}"), [])
+                    .map_err(engine)?;
+            }
             if expired {
                 writer
                     .conn

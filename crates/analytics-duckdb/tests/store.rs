@@ -9,10 +9,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use eventhose_analytics::{
     Aggregator, AnalyticsError, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator,
     Condition, Dimension, Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric,
-    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, TimeRange, ValuesQuery,
+    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, Tally, TimeRange, ValuesQuery,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_model::Event;
+use eventhose_model::{AppliedId, DedupWindow, Event};
+
+/// A day's deduplication window with room for every test's events.
+const DAY_WINDOW: DedupWindow = DedupWindow {
+    minutes: 1_440,
+    max_events: 1_000_000,
+};
 
 /// 2026-10-30T20:00:00Z: the simulated stream crosses the end of US daylight time.
 const START: i64 = 1_793_390_400;
@@ -287,7 +293,7 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
     let day = eventhose_analytics::MetricsCheckpoint::default;
     {
         let duck = DuckStore::open(&path, &DuckOptions::default()).expect("open");
-        let mut aggregator = Aggregator::resumed(day(), 1_440);
+        let mut aggregator = Aggregator::resumed(day(), DAY_WINDOW);
         for event in &events {
             aggregator.fold(event).expect("fold");
         }
@@ -298,7 +304,7 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
     let duck = DuckStore::open(&path, &DuckOptions::default()).expect("reopen");
     let checkpoint = duck.checkpoint().expect("checkpoint");
     assert_eq!(checkpoint.applied.len(), events.len());
-    let mut resumed = Aggregator::resumed(checkpoint, 1_440);
+    let mut resumed = Aggregator::resumed(checkpoint, DAY_WINDOW);
     for event in &events {
         resumed.fold(event).expect("fold");
     }
@@ -320,6 +326,38 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
         "{report:?}"
     );
     assert!(duck.checkpoint().expect("checkpoint").applied.is_empty());
+}
+
+#[test]
+fn retention_keeps_the_applied_events_from_their_floor_to_the_minute() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
+    let memory = MemoryStore::new();
+    // Three minutes of one day: the floor falls between the first two.
+    let minute = START / 60;
+    let tally = Tally {
+        events: 3,
+        applied: [(minute, 1), (minute + 10, 2), (minute + 20, 3)]
+            .map(|(minute, identity)| AppliedId { minute, identity })
+            .to_vec(),
+        ..Tally::default()
+    };
+    for store in [&duck as &dyn MetricsWriter, &memory] {
+        store.commit(&tally, &[], None).expect("commit");
+        store
+            .enforce_retention(t(0), t(0), t((minute + 5) * 60))
+            .expect("retention");
+        let mut kept: Vec<u64> = store
+            .checkpoint()
+            .expect("checkpoint")
+            .applied
+            .iter()
+            .map(|id| id.identity)
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [2, 3]);
+    }
 }
 
 #[test]

@@ -80,7 +80,10 @@ pub async fn run(eventhose: &std::path::Path, bench: MetricsBench) -> anyhow::Re
 async fn throughput(bench: &MetricsBench, dir: &std::path::Path) -> anyhow::Result<()> {
     let (events, store) = day_and_store(bench.events, dir)?;
     let retention = MetricsRetention {
-        dedup_window: Duration::from_secs(bench.dedup_window_minutes.saturating_mul(60)),
+        dedup_window: eventhose_model::DedupWindow::new(
+            Duration::from_secs(bench.dedup_window_minutes.saturating_mul(60)),
+            eventhose_subscribers::DEFAULT_DEDUP_WINDOW.max_events,
+        ),
         ..MetricsRetention::default()
     };
     let subscriber = MetricsSubscriber::open(store, retention, Duration::from_secs(1)).await?;

@@ -61,6 +61,9 @@ pub struct Config {
     /// arriving again (a client's retry, a source re-reading its input, a redelivery) is
     /// ignored; 0 turns deduplication off.
     pub dedup_window_minutes: u64,
+    /// The most events each subscriber remembers for deduplication (18–37 bytes each); past
+    /// it the oldest are forgotten before the window ends. 0 turns deduplication off.
+    pub dedup_max_events: usize,
 }
 
 impl Default for Config {
@@ -81,7 +84,9 @@ impl Default for Config {
             webhooks: WebhookSettings::default(),
             analytics: AnalyticsSettings::default(),
             roles: Role::ALL.to_vec(),
-            dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.as_secs() / 60,
+            dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.span().as_secs()
+                / 60,
+            dedup_max_events: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.max_events,
         }
     }
 }
@@ -452,9 +457,12 @@ pub enum HoseBackend {
 }
 
 impl Config {
-    /// How long each subscriber remembers the events it applied.
-    pub fn dedup_window(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.dedup_window_minutes.saturating_mul(60))
+    /// How long, and how many, events each subscriber remembers.
+    pub fn dedup_window(&self) -> eventhose_model::DedupWindow {
+        eventhose_model::DedupWindow::new(
+            std::time::Duration::from_secs(self.dedup_window_minutes.saturating_mul(60)),
+            self.dedup_max_events,
+        )
     }
 
     /// The roles this process runs.

@@ -52,7 +52,7 @@ pub mod testing;
 mod timestamp;
 mod validate;
 
-pub use applied::{unix_minute, AppliedId, AppliedIds};
+pub use applied::{unix_minute, AppliedId, AppliedIds, DedupWindow};
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
 pub use classify::{classify_bounce, classify_reply_text, EnhancedStatus, SmtpReply};

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use eventhose_hose::{Delivery, DeliveryTag, Hose, HoseError, Rejected, Subscription};
+use eventhose_model::DedupWindow;
 use tokio::sync::watch;
 
 pub use counter::EventCounter;
@@ -23,8 +24,12 @@ pub use suppressions::{SuppressionWriter, SUPPRESSIONS_SUBSCRIBER};
 
 /// How long every stateful subscriber remembers the events it applied, by default: a day, so a
 /// client retrying or a source re-reading its input within a day is recognised and the repeat
-/// ignored.
-pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(86_400);
+/// ignored; and at most a million events (about 27 MB), which at 1,000 events/s is the last
+/// 17 minutes.
+pub const DEFAULT_DEDUP_WINDOW: DedupWindow = DedupWindow {
+    minutes: 1_440,
+    max_events: 1_000_000,
+};
 
 /// A subscriber's failure.
 #[derive(Debug, thiserror::Error)]

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use eventhose_analytics::{Aggregator, MetricsWriter};
 use eventhose_hose::Delivery;
+use eventhose_model::DedupWindow;
 
-use crate::applied::window_minutes;
 use crate::{Commit, Processor, SubscriberError, DEFAULT_DEDUP_WINDOW};
 
 /// The subscriber name the metrics ETL registers on the hose.
@@ -33,7 +33,7 @@ pub struct MetricsRetention {
     pub unique_window: Duration,
     /// How long an applied event's identity is remembered, so that a repeat is skipped
     /// (zero: repeats are counted again).
-    pub dedup_window: Duration,
+    pub dedup_window: DedupWindow,
     /// How often retention runs.
     pub every: Duration,
 }
@@ -74,7 +74,7 @@ impl MetricsSubscriber {
         let committed = checkpoint.position;
         Ok(MetricsSubscriber {
             store,
-            aggregator: Aggregator::resumed(checkpoint, window_minutes(retention.dedup_window)),
+            aggregator: Aggregator::resumed(checkpoint, retention.dedup_window),
             committed,
             folded: None,
             retention,
@@ -100,14 +100,14 @@ impl MetricsSubscriber {
         let keep_from = now - chrono::Duration::from_std(self.retention.keep).unwrap_or_default();
         let ledger_from =
             now - chrono::Duration::from_std(self.retention.unique_window).unwrap_or_default();
-        let applied_from =
-            now - chrono::Duration::from_std(self.retention.dedup_window).unwrap_or_default();
         self.aggregator
             .ledger
             .forget_before(i32::try_from(ledger_from.timestamp().div_euclid(86_400)).unwrap_or(0));
-        self.aggregator
-            .applied
-            .expire(now.timestamp().div_euclid(60));
+        let now_minute = now.timestamp().div_euclid(60);
+        let applied = &mut self.aggregator.applied;
+        applied.expire(now_minute);
+        let applied_from = chrono::DateTime::from_timestamp(applied.floor(now_minute) * 60, 0)
+            .unwrap_or(now);
         Some([keep_from, ledger_from, applied_from])
     }
 }
@@ -136,6 +136,11 @@ impl Processor for MetricsSubscriber {
 
     async fn start_checkpoint(&mut self) -> Result<Commit, SubscriberError> {
         let (tally, changes) = self.aggregator.take();
+        crate::applied::report(
+            METRICS_SUBSCRIBER,
+            &mut self.aggregator.applied,
+            eventhose_model::unix_minute(),
+        );
         let position = self.folded.take().or(self.committed);
         self.committed = position;
         let retention = self.retention_due();
@@ -343,7 +348,7 @@ mod tests {
         );
         drop(restarted);
 
-        let mut without = open(Duration::ZERO).await.unwrap();
+        let mut without = open(DedupWindow::OFF).await.unwrap();
         without.process(&retry(4)).await.unwrap();
         without.checkpoint().await.unwrap();
         assert_eq!(targeted(&store), 2, "a zero window counts repeats");

@@ -20,11 +20,12 @@
 //! later, and it never replaces a `Manually Added` or `Compliance` entry.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::{already_durable, applied, Commit, Processor, SubscriberError};
 use eventhose_hose::Delivery;
-use eventhose_model::{event_identity, unix_minute, AppliedIds, BounceCategory, Event, EventType};
+use eventhose_model::{
+    event_identity, unix_minute, AppliedIds, BounceCategory, DedupWindow, Event, EventType,
+};
 use eventhose_state::suppressions::{recipient_key, truncate_description};
 use eventhose_state::{
     AppliedBatch, AppliedEventStore, SuppressionSource, SuppressionStore, SuppressionType,
@@ -78,7 +79,7 @@ impl SuppressionWriter {
     pub async fn open(
         store: Arc<dyn SuppressionStore>,
         applied_store: Arc<dyn AppliedEventStore>,
-        dedup_window: Duration,
+        dedup_window: DedupWindow,
     ) -> Result<Self, SubscriberError> {
         let applied = applied::load(applied_store, SUPPRESSIONS_SUBSCRIBER, dedup_window).await?;
         Ok(Self {
@@ -100,7 +101,7 @@ impl SuppressionWriter {
             return Ok(());
         }
         let entries = std::mem::take(&mut self.pending);
-        let (ids, forget_before) = applied::take_for_commit(&mut self.applied);
+        let (ids, forget_before) = applied::take_for_commit(SUPPRESSIONS_SUBSCRIBER, &mut self.applied);
         let store = self.store.clone();
         let report = crate::blocking(move || {
             let applied = AppliedBatch {
@@ -429,7 +430,7 @@ mod tests {
     #[tokio::test]
     async fn redelivery_changes_nothing_and_later_events_win() {
         let (_dir, state) = store();
-        let mut writer = SuppressionWriter::open(state.clone(), state.clone(), Duration::ZERO)
+        let mut writer = SuppressionWriter::open(state.clone(), state.clone(), DedupWindow::OFF)
             .await
             .unwrap();
         let first = vec![bounce(
@@ -553,7 +554,7 @@ mod tests {
         restarted.checkpoint().await.unwrap();
         assert!(entries(&state, "ann@example.com", ListScope::All).is_empty());
 
-        let mut without = SuppressionWriter::open(state.clone(), state.clone(), Duration::ZERO)
+        let mut without = SuppressionWriter::open(state.clone(), state.clone(), DedupWindow::OFF)
             .await
             .unwrap();
         without.process(&delivery(4, &complaint)).await.unwrap();

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use eventhose_model::{
-    event_identity, unix_minute, AppliedId, AppliedIds, BounceCategory, EventType,
+    event_identity, unix_minute, AppliedId, AppliedIds, BounceCategory, DedupWindow, EventType,
 };
 use hashbrown::{Equivalent, HashMap};
 use serde::Deserialize;
@@ -470,12 +470,12 @@ impl Aggregator {
     }
 
     /// An aggregator continuing from a store's checkpoint, skipping repeats of the events
-    /// folded within the last `dedup_window_minutes` (0: none skipped).
-    pub fn resumed(checkpoint: super::store::MetricsCheckpoint, dedup_window_minutes: i64) -> Self {
+    /// folded within `dedup_window`.
+    pub fn resumed(checkpoint: super::store::MetricsCheckpoint, dedup_window: DedupWindow) -> Self {
         Aggregator {
             tally: Tally::default(),
             ledger: checkpoint.ledger,
-            applied: AppliedIds::restored(dedup_window_minutes, checkpoint.applied, unix_minute()),
+            applied: AppliedIds::restored(dedup_window, checkpoint.applied, unix_minute()),
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use eventhose_hose::{
     Deferral, Delivery, DeliveryTag, Hose, HoseError, Rejected, Rewrite, Rewriter, Subscription,
 };
-use eventhose_model::{event_identity, unix_minute, AppliedIds, EventType};
+use eventhose_model::{event_identity, unix_minute, AppliedIds, DedupWindow, EventType};
 use eventhose_state::{
     unix_now, AppliedBatch, AppliedEventStore, BatchStatus, Tombstones, Webhook, WebhookStore,
 };
@@ -71,7 +71,7 @@ pub struct WebhookEngineConfig {
     pub policy: TargetPolicy,
     /// How long an event put in a batch is remembered, so that its repeat (a client's retry,
     /// a redelivery) is not put in another; zero: repeats are sent again.
-    pub dedup_window: Duration,
+    pub dedup_window: DedupWindow,
 }
 
 impl Default for WebhookEngineConfig {
@@ -553,7 +553,7 @@ impl WebhookEngine {
         self.persist_sealed(state, subscription).await?;
         // The batches holding these events are durable: remember the events, then let the
         // hose forget them. A crash between the two sends them again (at least once).
-        let (ids, forget_before) = applied::take_for_commit(&mut state.applied);
+        let (ids, forget_before) = applied::take_for_commit(WEBHOOKS_SUBSCRIBER, &mut state.applied);
         if !ids.is_empty() {
             let store = self.applied.clone();
             crate::blocking(move || {

@@ -285,6 +285,52 @@ async fn a_resend_after_a_crash_between_storing_and_answering_is_exact() {
     assert_counted_and_stored_once(&server, base, &events).await;
 }
 
+/// NDJSON of injections with ids `dedup-{i}` for each `i` of `ids`, dated a minute ago.
+fn injections(ids: std::ops::Range<usize>) -> String {
+    ids.map(|i| crate::harness::event("injection", &format!("dedup-{i}")) + "\n")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_window_at_its_bound_forgets_its_oldest_events_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("EVENTHOSE_DEDUP_MAX_EVENTS", "100")]);
+    let sample = |name: &str| format!("{name}{{subscriber=\"metrics\"}}");
+    ingest_ok(&server, injections(0..300)).await;
+    // The newest hundred are remembered; sent again, they are ignored …
+    ingest_ok(&server, injections(200..300)).await;
+    // … the oldest were forgotten to make room: sent again, they count again.
+    ingest_ok(&server, injections(0..100)).await;
+    ingest_ok(&server, crate::harness::ndjson("injection", "sentinel", 1)).await;
+
+    // 200 forgotten making room for 201–300, 100 for the repeats, 1 for the sentinel: the
+    // count reaches 301 only once the sentinel is folded, so the repeats were too; the
+    // events folded are counted once their commit is done.
+    let forgotten = sample("eventhose_dedup_forgotten_early_total");
+    let applied = sample("eventhose_subscriber_events_total");
+    eventually("the sentinel is applied and committed", || async {
+        metric(&server, &forgotten).await == Some(301.0)
+            && metric(&server, &applied).await >= Some(401.0)
+    })
+    .await;
+    assert_eq!(
+        metric(&server, &applied).await,
+        Some(401.0),
+        "300, the oldest 100 again, the sentinel"
+    );
+    let remembered = metric(&server, &sample("eventhose_dedup_remembered_events")).await;
+    assert_eq!(remembered, Some(100.0));
+
+    // Message events keep their own record of what they stored: each event is there once.
+    eventually("each event is stored once", || async {
+        get_json(&server, ROOT_KEY, "/api/v1/events/message?per_page=1")
+            .await
+            .and_then(|body| body["total_count"].as_u64())
+            == Some(301)
+    })
+    .await;
+}
+
 /// POSTs `body` with an `Idempotency-Key`; returns the status, the replay header and the body.
 async fn ingest_with_key(server: &Server, key: &str, body: String) -> (u16, bool, Value) {
     let response = client()
