@@ -81,7 +81,8 @@
 //!   in `EventType::ALL`, pinned by a test); no column holds text. An insert reads nothing back
 //!   for redeliveries:
 //!   `RecentIds` holds the identity `(timestamp, h_event_id)` (a 64-bit xxh3 of `event_id`) of
-//!   every stored event of the last `event_id_window` (1 h) behind the newest timestamp, loaded
+//!   every stored event of the last `event_id_window` (1 h, at most `event_id_window_max`
+//!   identities) behind the newest timestamp, loaded
 //!   from the tables at the first insert and after retention or erasure; only older events are
 //!   looked up in their day table. Each stored row gets an insertion sequence number, which
 //!   breaks ties between events of one second, and a search's cursor carries the snapshot (the
@@ -138,6 +139,9 @@ pub struct DuckOptions {
     /// How far back (in event time) inserts remember the ids of stored events, to drop
     /// redeliveries without reading the tables; older events are looked up in their table.
     pub event_id_window: Duration,
+    /// The most identities that window holds (about 20 bytes each); past it the oldest
+    /// seconds are left to the lookups.
+    pub event_id_window_max: usize,
 }
 
 impl Default for DuckOptions {
@@ -147,6 +151,7 @@ impl Default for DuckOptions {
             threads: 2,
             readers: 4,
             event_id_window: Duration::from_secs(3_600),
+            event_id_window_max: 1_000_000,
         }
     }
 }
@@ -212,6 +217,7 @@ impl DuckStore {
             events_writer: Mutex::new(events::EventsWriter::new(
                 events_writer,
                 options.event_id_window,
+                options.event_id_window_max,
                 body_lengths,
             )?),
             event_sequence: AtomicU64::new(event_sequence),

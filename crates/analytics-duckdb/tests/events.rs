@@ -324,12 +324,26 @@ fn redeliveries_are_found_in_the_window_before_it_and_after_reopening() {
 
 #[test]
 fn an_empty_window_still_finds_every_redelivery() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let options = DuckOptions {
         event_id_window: std::time::Duration::ZERO,
         ..DuckOptions::default()
     };
-    let duck = DuckStore::open(&dir.path().join("a.duckdb"), &options).expect("open");
+    every_redelivery_is_found(&options);
+}
+
+#[test]
+fn a_window_at_its_bound_still_finds_every_redelivery() {
+    let options = DuckOptions {
+        event_id_window_max: 50,
+        ..DuckOptions::default()
+    };
+    every_redelivery_is_found(&options);
+}
+
+/// Inserts events, then again with more, and checks each is stored once.
+fn every_redelivery_is_found(options: &DuckOptions) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck = DuckStore::open(&dir.path().join("a.duckdb"), options).expect("open");
     let memory = MemoryEventStore::new();
     let events = stored_events(1_000, 4);
     insert_both(&duck, &memory, &events, 1);

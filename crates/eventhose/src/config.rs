@@ -108,6 +108,10 @@ pub struct AnalyticsSettings {
     /// How often the metrics and message-events subscribers commit, in milliseconds (how
     /// fresh the APIs are).
     pub commit_interval_ms: u64,
+    /// The most identities of recently stored message events kept in memory (about 20 bytes
+    /// each) to recognise redeliveries without reading the day tables; older ones are
+    /// looked up.
+    pub event_id_window_max: usize,
 }
 
 impl Default for AnalyticsSettings {
@@ -121,6 +125,7 @@ impl Default for AnalyticsSettings {
             unique_window_days: retention.unique_window.as_secs() / 86_400,
             events_retention_days: 10,
             commit_interval_ms: 1_000,
+            event_id_window_max: store.event_id_window_max,
         }
     }
 }
@@ -131,6 +136,7 @@ impl AnalyticsSettings {
         eventhose_analytics_duckdb::DuckOptions {
             memory_limit: self.memory_limit.clone(),
             threads: self.threads.max(1),
+            event_id_window_max: self.event_id_window_max,
             ..Default::default()
         }
     }

@@ -69,7 +69,7 @@ impl DuckStore {
             }
         }
         let Some(newest) = newest else {
-            return Ok(RecentIds::new(writer.window));
+            return Ok(RecentIds::new(writer.window, writer.max_recent_ids));
         };
         let floor = newest - writer.window;
         let mut stored = Vec::new();
@@ -88,7 +88,7 @@ impl DuckStore {
                 stored.push(row.map_err(engine)?);
             }
         }
-        let mut recent = RecentIds::with_newest(writer.window, newest);
+        let mut recent = RecentIds::with_newest(writer.window, writer.max_recent_ids, newest);
         recent.extend(stored, now());
         Ok(recent)
     }

@@ -72,6 +72,7 @@ pub(crate) const EVENTS_SEQUENCE: &str = "message_events_sequence";
 pub(crate) struct EventsWriter {
     conn: Connection,
     window: i64,
+    max_recent_ids: usize,
     lengths: HashMap<String, u64>,
     recent: Option<RecentIds>,
     dictionaries: BTreeMap<String, DayDictionary>,
@@ -82,11 +83,13 @@ impl EventsWriter {
     pub(crate) fn new(
         conn: Connection,
         window: std::time::Duration,
+        max_recent_ids: usize,
         lengths: HashMap<String, u64>,
     ) -> Result<EventsWriter, AnalyticsError> {
         Ok(EventsWriter {
             conn,
             window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 4),
+            max_recent_ids,
             lengths,
             recent: None,
             dictionaries: BTreeMap::new(),
