@@ -229,6 +229,19 @@ impl DuckStore {
         })
     }
 
+    /// The memory DuckDB holds now (its buffer pool and the rest its allocator tracks), in
+    /// bytes: it grows up to `memory_limit` as data is read and written.
+    pub fn memory_bytes(&self) -> Result<u64, AnalyticsError> {
+        self.with_reader(|conn| {
+            conn.query_row(
+                "SELECT coalesce(sum(memory_usage_bytes), 0)::UBIGINT FROM duckdb_memory()",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(engine)
+        })
+    }
+
     /// Runs `f` on a reader connection (a new one if all are busy).
     fn with_reader<T>(
         &self,

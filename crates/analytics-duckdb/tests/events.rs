@@ -352,6 +352,15 @@ fn every_redelivery_is_found(options: &DuckOptions) {
     assert_eq!(duck.search(&q).expect("search").total_count, 1_000);
 }
 
+#[test]
+fn the_store_says_how_much_memory_it_holds() {
+    let (_dir, duck, memory) = stores();
+    let before = duck.memory_bytes().expect("memory");
+    insert_both(&duck, &memory, &stored_events(5_000, 9), 1);
+    let after = duck.memory_bytes().expect("memory");
+    assert!(after > before, "{before} → {after} bytes after 5,000 events");
+}
+
 /// The events an insert's check refuses are left out and counted, alike in both stores.
 #[test]
 fn an_insert_leaves_out_what_its_check_refuses() {

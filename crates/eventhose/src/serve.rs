@@ -153,7 +153,12 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         let path = analytics_path(&config);
         let store = DuckStore::open(&path, &config.analytics.store())
             .with_context(|| format!("cannot open the analytic store {}", path.display()))?;
-        Some(Arc::new(store))
+        let store = Arc::new(store);
+        tokio::spawn(report_analytics_memory(
+            store.clone(),
+            supervision.stopping.clone(),
+        ));
+        Some(store)
     } else {
         None
     };
@@ -475,6 +480,26 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// How often the analytic store's memory is exported.
+const ANALYTICS_MEMORY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Exports the analytic store's memory as `eventhose_analytics_memory_bytes` until shutdown.
+async fn report_analytics_memory(store: Arc<DuckStore>, mut stopping: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(ANALYTICS_MEMORY_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => return,
+            _ = ticker.tick() => {}
+        }
+        let reader = store.clone();
+        match tokio::task::spawn_blocking(move || reader.memory_bytes()).await {
+            Ok(Ok(bytes)) => metrics::gauge!("eventhose_analytics_memory_bytes").set(bytes as f64),
+            Ok(Err(error)) => tracing::debug!(%error, "cannot read the analytic store's memory"),
+            Err(_) => return,
+        }
     }
 }
 

@@ -45,6 +45,12 @@ async fn health_readiness_metrics_and_clean_stop() {
         counted(&server, "delivery").await == 3
     })
     .await;
+    eventually("the analytic store's memory is exported", || async {
+        metric(&server, "eventhose_analytics_memory_bytes")
+            .await
+            .is_some_and(|bytes| bytes > 0.0)
+    })
+    .await;
     let status = server.terminate();
     assert!(status.success(), "SIGTERM exit: {status:?}");
 
