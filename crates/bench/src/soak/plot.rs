@@ -95,19 +95,22 @@ pub fn draw_all(out: &Path, run: &Finished) -> anyhow::Result<()> {
         &run.faults,
         true,
     )?;
-    let rss = Series {
-        name: "VmRSS".into(),
+    let megabytes = |name: &str, bytes: fn(&Sample) -> Option<u64>| Series {
+        name: name.into(),
         points: run
             .samples
             .iter()
-            .filter_map(|s| Some((minutes(s), s.rss? as f64 / 1e6)))
+            .filter_map(|s| Some((minutes(s), bytes(s)? as f64 / 1e6)))
             .collect(),
     };
     draw(
         &out.join("server-rss.png"),
-        &format!("Server RSS ({} hose)", run.hose.name()),
+        &format!("Server memory ({} hose)", run.hose.name()),
         "MB",
-        &[rss],
+        &[
+            megabytes("VmRSS", |s| s.rss),
+            megabytes("of it DuckDB", |s| s.memory.map(|m| m.analytics_bytes)),
+        ],
         &run.faults,
         false,
     )

@@ -95,7 +95,7 @@ fn thousands(n: u64) -> String {
 fn samples_csv(run: &Finished) -> String {
     let subscribers: BTreeSet<&String> = run.samples.iter().flat_map(|s| s.lags.keys()).collect();
     let mut csv =
-        String::from("t_s,acked,ingest_rate,delivered,latency_p50_ms,latency_p99_ms,rss_bytes");
+        String::from("t_s,acked,ingest_rate,delivered,latency_p50_ms,latency_p99_ms,rss_bytes,analytics_memory_bytes,dedup_remembered_events");
     for subscriber in &subscribers {
         let _ = write!(csv, ",lag_{subscriber}_{}", run.lag_unit);
     }
@@ -104,14 +104,20 @@ fn samples_csv(run: &Finished) -> String {
     for s in &run.samples {
         let _ = write!(
             csv,
-            "{:.1},{},{:.1},{},{},{},{}",
+            "{:.1},{},{:.1},{},{},{},{},{},{}",
             s.t,
             s.acked,
             s.ingest_rate,
             s.delivered,
             opt(s.latency_p50_ms),
             opt(s.latency_p99_ms),
-            s.rss.map(|r| r.to_string()).unwrap_or_default()
+            s.rss.map(|r| r.to_string()).unwrap_or_default(),
+            s.memory
+                .map(|m| m.analytics_bytes.to_string())
+                .unwrap_or_default(),
+            s.memory
+                .map(|m| m.dedup_events.to_string())
+                .unwrap_or_default(),
         );
         for subscriber in &subscribers {
             let _ = write!(csv, ",{}", opt(s.lags.get(*subscriber).copied()));

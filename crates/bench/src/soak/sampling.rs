@@ -1,8 +1,9 @@
 //! What the run looks like over time, sampled every `--sample-every`: the ingest rate (events
 //! acknowledged in the interval), each subscriber's lag (from the server's `/metrics`), the
 //! webhook latency of the events first delivered in the interval (from the 200 of the ingest
-//! request that carried the event to the receiver having the POST), and the server's RSS
-//! (`VmRSS`).
+//! request that carried the event to the receiver having the POST), the server's RSS
+//! (`VmRSS`), and two parts of it the server reports: the analytic store's memory and the
+//! identities its deduplication windows hold.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -92,6 +93,34 @@ pub struct Sample {
     pub latency_p99_ms: Option<f64>,
     /// The server's RSS in bytes, when it runs.
     pub rss: Option<u64>,
+    /// What the server reports of its memory, when it answered.
+    pub memory: Option<ReportedMemory>,
+}
+
+/// Parts of the server's memory, as its `/metrics` reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ReportedMemory {
+    /// `eventhose_analytics_memory_bytes`: the analytic store's (DuckDB's) memory.
+    pub analytics_bytes: u64,
+    /// `eventhose_dedup_remembered_events`, summed over the subscribers.
+    pub dedup_events: u64,
+}
+
+impl ReportedMemory {
+    /// The parts in a `/metrics` page.
+    // Gauges of whole bytes and counts, far inside u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn read(page: &str) -> ReportedMemory {
+        let mut memory = ReportedMemory::default();
+        for (sample, value) in parse_samples(page) {
+            if sample == "eventhose_analytics_memory_bytes" {
+                memory.analytics_bytes = value as u64;
+            } else if sample.starts_with("eventhose_dedup_remembered_events{") {
+                memory.dedup_events += value as u64;
+            }
+        }
+        memory
+    }
 }
 
 /// What reached the webhook: how often each event came (in POSTs answered 200), the latency
@@ -246,11 +275,12 @@ async fn take(
         .absorb(&context.receiver, &context.ledger);
     let window = context.deliveries.take_window();
     let endpoint = context.endpoint.borrow().clone();
-    let (mut lags, mut rss) = (BTreeMap::new(), None);
+    let (mut lags, mut rss, mut memory) = (BTreeMap::new(), None, None);
     if let Some(endpoint) = endpoint {
         rss = status_bytes(endpoint.pid, "VmRSS:").ok();
         if let Ok(page) = metrics_page(client, &endpoint.base).await {
             lags = context.lag_source.lags(&page);
+            memory = Some(ReportedMemory::read(&page));
         }
     }
     let t = context.start.elapsed().as_secs_f64();
@@ -265,6 +295,7 @@ async fn take(
         latency_p50_ms: millis(0.50),
         latency_p99_ms: millis(0.99),
         rss,
+        memory,
     }
 }
 
@@ -279,7 +310,21 @@ mod tests {
         eventhose_hose_queue_messages{queue=\"soak.x.metrics\"} 7\n\
         eventhose_hose_queue_messages{queue=\"soak.x.metrics.dead\"} 0\n\
         eventhose_hose_queue_messages{queue=\"soak.x.webhooks.wait.2000\"} 3\n\
-        eventhose_hose_queue_messages{queue=\"other.metrics\"} 9\n";
+        eventhose_hose_queue_messages{queue=\"other.metrics\"} 9\n\
+        eventhose_analytics_memory_bytes 52428800\n\
+        eventhose_dedup_remembered_events{subscriber=\"metrics\"} 1000\n\
+        eventhose_dedup_remembered_events{subscriber=\"webhooks\"} 250\n";
+
+    #[test]
+    fn memory_is_read_and_the_windows_summed() {
+        assert_eq!(
+            ReportedMemory::read(PAGE),
+            ReportedMemory {
+                analytics_bytes: 52_428_800,
+                dedup_events: 1_250
+            }
+        );
+    }
 
     #[test]
     fn lags_are_read_per_subscriber_from_the_hose_in_use() {

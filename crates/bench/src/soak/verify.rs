@@ -493,6 +493,7 @@ mod tests {
             latency_p50_ms: None,
             latency_p99_ms: None,
             rss: Some(rss),
+            memory: None,
         }
     }
 
