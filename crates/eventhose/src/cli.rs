@@ -34,6 +34,8 @@ enum Command {
     /// Lists, shows, retries and drops the messages subscribers set aside as unreadable (through
     /// the running server's API).
     DeadLetters(crate::dead_letters::DeadLettersArgs),
+    /// Reads an MTA's log and sends its events to an eventhose (run it on the MTA's host).
+    Source(crate::source::SourceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,5 +143,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => crate::keys::run(args.config.load(None)?, args.command),
         Command::Erase(args) => crate::erase::run(args.config.load(None)?, &args.recipient),
         Command::DeadLetters(args) => crate::dead_letters::run(args).await,
+        Command::Source(args) => crate::source::run(args).await,
     }
 }

@@ -12,6 +12,7 @@ mod keys;
 mod roles;
 mod serve;
 mod simulate;
+mod source;
 mod state_backend;
 mod supervise;
 

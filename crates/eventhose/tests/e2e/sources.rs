@@ -1,0 +1,188 @@
+//! `eventhose source postfix` run as an operator runs it, against a real server: a Postfix
+//! log read to its end becomes the events the APIs show, and reading it again (the position
+//! file lost) adds nothing.
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{Duration, Utc};
+
+use crate::harness::*;
+
+/// One message to two recipients, one delivered and one bounced, as Postfix logs it, dated
+/// a few minutes ago in UTC.
+fn mail_log() -> String {
+    let at = |seconds: i64| (Utc::now() - Duration::minutes(3) + Duration::seconds(seconds))
+        .format("%b %e %H:%M:%S")
+        .to_string();
+    let (t0, t1) = (at(0), at(1));
+    [
+        format!("{t0} mx1 postfix/smtpd[100]: 4A1B2C3D4E: client=app.example.net[192.0.2.10]"),
+        format!("{t0} mx1 postfix/cleanup[101]: 4A1B2C3D4E: message-id=<a1@example.net>"),
+        format!("{t0} mx1 postfix/qmgr[102]: 4A1B2C3D4E: from=<news@example.net>, size=2048, nrcpt=2 (queue active)"),
+        format!("{t1} mx1 postfix/smtp[103]: 4A1B2C3D4E: to=<jane@example.com>, relay=mx.example.com[198.51.100.7]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 99ZZ)"),
+        format!("{t1} mx1 postfix/smtp[103]: 4A1B2C3D4E: to=<nobody@example.com>, relay=mx.example.com[198.51.100.7]:25, delay=1.3, delays=0.1/0/0.5/0.7, dsn=5.1.1, status=bounced (host mx.example.com[198.51.100.7] said: 550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))"),
+        format!("{t1} mx1 postfix/qmgr[102]: 4A1B2C3D4E: removed"),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// Runs `eventhose source postfix --once` over `log` and returns its standard error.
+fn read_once(server: &Server, log: &Path, position: &Path) -> String {
+    let output = source_once(server, log, position, ROOT_KEY);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "eventhose source failed: {stderr}");
+    stderr
+}
+
+/// Runs `eventhose source postfix --once` over `log` with `key`.
+fn source_once(server: &Server, log: &Path, position: &Path, key: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_eventhose"))
+        .args(["source", "postfix", "--once", "--zone", "UTC", "--target"])
+        .arg(server.url(""))
+        .arg("--file")
+        .arg(log)
+        .arg("--position")
+        .arg(position)
+        .env("EVENTHOSE_KEY", key)
+        .env("EVENTHOSE_LOG", "warn")
+        .output()
+        .expect("run eventhose source")
+}
+
+/// The stored events' types, sorted.
+async fn stored_types(server: &Server) -> Vec<String> {
+    let body = get_json(server, ROOT_KEY, "/api/v1/events/message?per_page=100")
+        .await
+        .unwrap_or_default();
+    let mut types: Vec<String> = body["results"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e["type"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    types.sort();
+    types
+}
+
+#[tokio::test]
+async fn a_postfix_log_becomes_events_once_however_often_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let log = dir.path().join("mail.log");
+    let position = dir.path().join("postfix.position");
+    std::fs::write(&log, mail_log()).unwrap();
+
+    let report = read_once(&server, &log, &position);
+    assert!(report.contains("accepted 4"), "{report}");
+    let expected = ["bounce", "delivery", "injection", "injection"];
+    eventually("the log's events are stored", || async {
+        stored_types(&server).await == expected
+    })
+    .await;
+    let body = get_json(&server, ROOT_KEY, "/api/v1/events/message?events=bounce")
+        .await
+        .unwrap_or_default();
+    let bounce = &body["results"][0];
+    assert_eq!(bounce["rcpt_to"], "nobody@example.com");
+    assert_eq!(
+        bounce["bounce_class"].to_string().trim_matches('"'),
+        "10",
+        "an unknown user is an invalid recipient: {bounce}"
+    );
+    assert_eq!(bounce["msg_from"], "news@example.net");
+
+    // With its position, a second run sends nothing; without it, everything again, which
+    // the server recognises.
+    let report = read_once(&server, &log, &position);
+    assert!(report.contains("accepted 0"), "{report}");
+    std::fs::remove_file(&position).unwrap();
+    let report = read_once(&server, &log, &position);
+    assert!(report.contains("accepted 4"), "{report}");
+    let sentinel = ingest(&server, ROOT_KEY, ndjson("delivery", "sentinel", 1)).await;
+    assert_eq!(sentinel.status(), 200);
+    // Events are stored in the order they arrived: had the repeats been stored, the count
+    // would pass 5 before the sentinel is in.
+    eventually("the sentinel is stored", || async {
+        stored_types(&server).await.len() >= 5
+    })
+    .await;
+    let types = stored_types(&server).await;
+    assert_eq!(
+        types,
+        ["bounce", "delivery", "delivery", "injection", "injection"],
+        "each of the log's events once, and the sentinel"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_key_stops_the_source_with_the_servers_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let log = dir.path().join("mail.log");
+    std::fs::write(&log, mail_log()).unwrap();
+    let position = dir.path().join("postfix.position");
+    let output = source_once(&server, &log, &position, "not-a-key-of-this-server");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(!position.exists(), "nothing was acknowledged, so no position was kept");
+}
+
+#[tokio::test]
+async fn powermta_accounting_records_piped_to_the_source_become_events() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let at = (Utc::now() - Duration::minutes(2)).format("%Y-%m-%d %H:%M:%S+0000");
+    let records = format!(
+        "d,{at},{at},news@example.net,jane@example.com,2.0.0 (success),smtp;250 ok,,vmta-1,spring\n\
+         b,{at},{at},news@example.net,nobody@example.com,5.1.1 (bad destination mailbox address),smtp;550 5.1.1 user unknown,bad-mailbox,vmta-1,spring\n"
+    );
+    // As PowerMTA's `<acct-file |…>` runs it: records on standard input, no header line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eventhose"))
+        .args(["source", "pmta-acct", "--target"])
+        .arg(server.url(""))
+        .args([
+            "--header",
+            "type,timeLogged,timeQueued,orig,rcpt,dsnStatus,dsnDiag,bounceCat,vmta,jobId",
+        ])
+        .env("EVENTHOSE_KEY", ROOT_KEY)
+        .env("EVENTHOSE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eventhose source pmta-acct");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(records.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("accepted 2"), "{stderr}");
+
+    eventually("the records' events are stored", || async {
+        stored_types(&server).await == ["bounce", "delivery"]
+    })
+    .await;
+    let body = get_json(&server, ROOT_KEY, "/api/v1/events/message?events=bounce")
+        .await
+        .unwrap_or_default();
+    let bounce = &body["results"][0];
+    assert_eq!(bounce["rcpt_to"], "nobody@example.com");
+    assert_eq!(bounce["campaign_id"], "spring");
+    assert_eq!(
+        bounce["bounce_class"].to_string().trim_matches('"'),
+        "10",
+        "bad-mailbox is an invalid recipient: {bounce}"
+    );
+}
