@@ -358,7 +358,10 @@ fn the_store_says_how_much_memory_it_holds() {
     let before = duck.memory_bytes().expect("memory");
     insert_both(&duck, &memory, &stored_events(5_000, 9), 1);
     let after = duck.memory_bytes().expect("memory");
-    assert!(after > before, "{before} → {after} bytes after 5,000 events");
+    assert!(
+        after > before,
+        "{before} → {after} bytes after 5,000 events"
+    );
 }
 
 /// The events an insert's check refuses are left out and counted, alike in both stores.

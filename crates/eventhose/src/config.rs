@@ -84,8 +84,7 @@ impl Default for Config {
             webhooks: WebhookSettings::default(),
             analytics: AnalyticsSettings::default(),
             roles: Role::ALL.to_vec(),
-            dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.span().as_secs()
-                / 60,
+            dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.span().as_secs() / 60,
             dedup_max_events: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.max_events,
         }
     }

@@ -219,9 +219,7 @@ mod tests {
     #[test]
     fn zones_are_names_or_offsets() {
         assert!(matches!(parse_zone("UTC"), Ok(Zone::Fixed(o)) if o.local_minus_utc() == 0));
-        assert!(
-            matches!(parse_zone("+01:00"), Ok(Zone::Fixed(o)) if o.local_minus_utc() == 3_600)
-        );
+        assert!(matches!(parse_zone("+01:00"), Ok(Zone::Fixed(o)) if o.local_minus_utc() == 3_600));
         assert!(matches!(parse_zone("Europe/Paris"), Ok(Zone::Named(_))));
         let error = parse_zone("Mars/Olympus").err().unwrap_or_default();
         assert!(error.contains("Mars/Olympus"), "{error}");

@@ -50,7 +50,11 @@ impl DedupWindow {
 
     /// The window's length.
     pub fn span(&self) -> Duration {
-        Duration::from_secs(u64::try_from(self.minutes.max(0)).unwrap_or(0).saturating_mul(60))
+        Duration::from_secs(
+            u64::try_from(self.minutes.max(0))
+                .unwrap_or(0)
+                .saturating_mul(60),
+        )
     }
 
     /// Whether deduplication is off (no time, or no room).
@@ -310,7 +314,10 @@ mod tests {
         }
         assert_eq!(applied.len(), 3, "at the bound, nothing is forgotten");
         assert_eq!(applied.take_forgotten_early(), 0);
-        assert!(!applied.insert(3, 1_010), "a repeat at the bound takes no room");
+        assert!(
+            !applied.insert(3, 1_010),
+            "a repeat at the bound takes no room"
+        );
         assert!(applied.insert(4, 1_010));
         assert_eq!(applied.len(), 3);
         assert_eq!(applied.take_forgotten_early(), 1);

@@ -40,11 +40,10 @@ pub(crate) fn report(subscriber: &'static str, applied: &mut AppliedIds, now_min
     }
     metrics::gauge!("eventhose_dedup_remembered_events", "subscriber" => subscriber)
         .set(applied.len() as f64);
-    let reach = applied
-        .oldest_minute()
-        .map_or(0, |oldest| now_minute.saturating_sub(oldest).saturating_mul(60));
-    metrics::gauge!("eventhose_dedup_window_seconds", "subscriber" => subscriber)
-        .set(reach as f64);
+    let reach = applied.oldest_minute().map_or(0, |oldest| {
+        now_minute.saturating_sub(oldest).saturating_mul(60)
+    });
+    metrics::gauge!("eventhose_dedup_window_seconds", "subscriber" => subscriber).set(reach as f64);
     metrics::counter!("eventhose_dedup_forgotten_early_total", "subscriber" => subscriber)
         .increment(applied.take_forgotten_early());
 }

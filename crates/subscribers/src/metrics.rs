@@ -106,8 +106,8 @@ impl MetricsSubscriber {
         let now_minute = now.timestamp().div_euclid(60);
         let applied = &mut self.aggregator.applied;
         applied.expire(now_minute);
-        let applied_from = chrono::DateTime::from_timestamp(applied.floor(now_minute) * 60, 0)
-            .unwrap_or(now);
+        let applied_from =
+            chrono::DateTime::from_timestamp(applied.floor(now_minute) * 60, 0).unwrap_or(now);
         Some([keep_from, ledger_from, applied_from])
     }
 }

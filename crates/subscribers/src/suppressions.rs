@@ -101,7 +101,8 @@ impl SuppressionWriter {
             return Ok(());
         }
         let entries = std::mem::take(&mut self.pending);
-        let (ids, forget_before) = applied::take_for_commit(SUPPRESSIONS_SUBSCRIBER, &mut self.applied);
+        let (ids, forget_before) =
+            applied::take_for_commit(SUPPRESSIONS_SUBSCRIBER, &mut self.applied);
         let store = self.store.clone();
         let report = crate::blocking(move || {
             let applied = AppliedBatch {

@@ -114,7 +114,10 @@ impl RecentIds {
     /// How many identities are held.
     #[cfg(test)]
     fn len(&self) -> usize {
-        debug_assert_eq!(self.len, self.by_second.values().map(HashSet::len).sum::<usize>());
+        debug_assert_eq!(
+            self.len,
+            self.by_second.values().map(HashSet::len).sum::<usize>()
+        );
         self.len
     }
 }
@@ -151,13 +154,19 @@ mod tests {
     #[test]
     fn past_its_bound_the_oldest_seconds_go_and_the_floor_rises_above_them() {
         let mut recent = RecentIds::new(60, 4);
-        recent.extend([(NOW - 3, 1), (NOW - 3, 2), (NOW - 2, 3), (NOW - 1, 4)], NOW);
+        recent.extend(
+            [(NOW - 3, 1), (NOW - 3, 2), (NOW - 2, 3), (NOW - 1, 4)],
+            NOW,
+        );
         assert_eq!(recent.len(), 4, "at the bound, nothing goes");
         assert_eq!(recent.floor(), Some(NOW - 61));
         recent.extend([(NOW, 5)], NOW);
         assert_eq!(recent.len(), 3, "the whole oldest second went");
         assert_eq!(recent.floor(), Some(NOW - 2));
-        assert!(!recent.covers(NOW - 3), "its events are looked up in their table");
+        assert!(
+            !recent.covers(NOW - 3),
+            "its events are looked up in their table"
+        );
         assert!(recent.contains(NOW - 2, 3) && recent.contains(NOW, 5));
         recent.extend([(NOW + 60, 6)], NOW);
         assert_eq!(recent.floor(), Some(NOW), "time passes the raised floor");

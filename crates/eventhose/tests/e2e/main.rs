@@ -25,8 +25,8 @@ mod ui;
 
 mod compat;
 mod demo;
-mod sources;
 mod readme;
+mod sources;
 
 mod amqp;
 mod cluster;

@@ -12,9 +12,11 @@ use crate::harness::*;
 /// One message to two recipients, one delivered and one bounced, as Postfix logs it, dated
 /// a few minutes ago in UTC.
 fn mail_log() -> String {
-    let at = |seconds: i64| (Utc::now() - Duration::minutes(3) + Duration::seconds(seconds))
-        .format("%b %e %H:%M:%S")
-        .to_string();
+    let at = |seconds: i64| {
+        (Utc::now() - Duration::minutes(3) + Duration::seconds(seconds))
+            .format("%b %e %H:%M:%S")
+            .to_string()
+    };
     let (t0, t1) = (at(0), at(1));
     [
         format!("{t0} mx1 postfix/smtpd[100]: 4A1B2C3D4E: client=app.example.net[192.0.2.10]"),
@@ -130,7 +132,10 @@ async fn a_refused_key_stops_the_source_with_the_servers_answer() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("401"), "{stderr}");
-    assert!(!position.exists(), "nothing was acknowledged, so no position was kept");
+    assert!(
+        !position.exists(),
+        "nothing was acknowledged, so no position was kept"
+    );
 }
 
 #[tokio::test]

@@ -553,7 +553,8 @@ impl WebhookEngine {
         self.persist_sealed(state, subscription).await?;
         // The batches holding these events are durable: remember the events, then let the
         // hose forget them. A crash between the two sends them again (at least once).
-        let (ids, forget_before) = applied::take_for_commit(WEBHOOKS_SUBSCRIBER, &mut state.applied);
+        let (ids, forget_before) =
+            applied::take_for_commit(WEBHOOKS_SUBSCRIBER, &mut state.applied);
         if !ids.is_empty() {
             let store = self.applied.clone();
             crate::blocking(move || {
