@@ -200,8 +200,10 @@ struct PendingHop {
     origin: MessageFacts,
     /// The line that opened the message handed on.
     anchor: Option<Anchor>,
-    /// The delivery reported if the new id never appears.
-    delivery: Map<String, Value>,
+    /// The entry of the message handed on.
+    from: String,
+    /// The deliveries reported if the new id never appears: one per recipient handed on.
+    deliveries: Vec<Map<String, Value>>,
 }
 
 /// Joins parsed Postfix lines into events. Feed it lines in log order with
@@ -394,7 +396,7 @@ impl Correlator {
                         self.anchors.release(anchor);
                     }
                     self.stats.hops_unresolved += 1;
-                    out.push(hop.delivery);
+                    out.extend(hop.deliveries);
                 }
             }
         }
@@ -407,8 +409,10 @@ impl Correlator {
         let mut hops: Vec<PendingHop> = self.pending_hops.drain().map(|(_, hop)| hop).collect();
         hops.sort_unstable_by_key(|hop| hop.seq);
         self.stats.hops_unresolved += hops.len() as u64;
-        self.stats.events += hops.len() as u64;
-        out.extend(hops.into_iter().map(|hop| hop.delivery));
+        let deliveries = hops.into_iter().flat_map(|hop| hop.deliveries);
+        let before = out.len();
+        out.extend(deliveries);
+        self.stats.events += (out.len() - before) as u64;
         self.stats.flushed += (self.entries.len() - self.removed_count) as u64;
         self.entries.clear();
         self.by_activity.clear();
@@ -828,10 +832,28 @@ impl Correlator {
                 return;
             }
             let hop = hop_key(context.host, new_id);
-            if is_loopback(relay) && self.pending_hops.contains_key(&hop) {
-                // Another recipient of the same hop: its delivery goes with the hop's
-                // first recipient's, if the new id never appears.
-                self.mark_handed_on(key, index);
+            if let Some(waiting) = self
+                .pending_hops
+                .get_mut(&hop)
+                .filter(|_| is_loopback(relay))
+            {
+                if waiting.from == key {
+                    // Another recipient of the same hop: reported with the others if the
+                    // new id never appears.
+                    waiting.deliveries.push(event);
+                    self.mark_handed_on(key, index);
+                    return;
+                }
+                // Two messages handed on under one id: no hop of this host (its ids are
+                // unique), but a relay on loopback naming its own ids. Both were delivered.
+                if let Some(earlier) = self.pending_hops.remove(&hop) {
+                    if let Some(anchor) = earlier.anchor {
+                        self.anchors.release(anchor);
+                    }
+                    self.stats.hops_unresolved += 1;
+                    out.extend(earlier.deliveries);
+                }
+                out.push(event);
                 return;
             }
             // Past the cap, a hop is not waited for: it is reported as a delivery at once.
@@ -845,7 +867,8 @@ impl Correlator {
                         deadline: time + self.config.hop_timeout,
                         origin: facts,
                         anchor,
-                        delivery: event,
+                        from: key.to_owned(),
+                        deliveries: vec![event],
                     },
                 );
                 self.mark_handed_on(key, index);

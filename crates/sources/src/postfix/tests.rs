@@ -385,6 +385,50 @@ fn a_hop_whose_new_id_never_appears_is_a_delivery_after_the_timeout() {
     assert_eq!(types(&out), ["injection", "delivery"]);
 }
 
+/// Postfix 3.7 relaying through a loopback SMTP server that names every message
+/// `7QX91` (a relay, not a content filter: the id never appears on this host), as its
+/// `maillog_file` wrote it.
+const LOOPBACK_RELAY: &[&str] = &[
+    "Dec 07 21:16:52 mx1 postfix/pickup[28568]: 679FEE21C9: uid=0 from=<news@example.net>",
+    "Dec 07 21:16:52 mx1 postfix/cleanup[31198]: 679FEE21C9: message-id=<20261207211652.679FEE21C9@mx1.example.test>",
+    "Dec 07 21:16:52 mx1 postfix/qmgr[28569]: 679FEE21C9: from=<news@example.net>, size=260, nrcpt=3 (queue active)",
+    "Dec 07 21:16:52 mx1 postfix/smtp[31209]: 679FEE21C9: to=<jane@example.com>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.09, delays=0.03/0.01/0.04/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7QX91)",
+    "Dec 07 21:16:52 mx1 postfix/smtp[31209]: 679FEE21C9: to=<joe@example.com>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.09, delays=0.03/0.01/0.04/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7QX91)",
+    "Dec 07 21:16:52 mx1 postfix/smtp[31209]: 679FEE21C9: to=<nobody@example.com>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.09, delays=0.03/0.01/0.04/0.01, dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))",
+    "Dec 07 21:16:52 mx1 postfix/smtpd[31246]: 9C56CE21D0: client=unknown[127.0.0.1]",
+    "Dec 07 21:16:52 mx1 postfix/cleanup[31198]: 9C56CE21D0: message-id=<20261207211652.9C56CE21D0@mx1.example.test>",
+    "Dec 07 21:16:52 mx1 postfix/qmgr[28569]: 9C56CE21D0: from=<app@example.net>, size=316, nrcpt=1 (queue active)",
+    "Dec 07 21:16:52 mx1 postfix/smtp[31209]: 9C56CE21D0: to=<bob@example.org>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.05, delays=0/0.01/0.04/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7QX91)",
+    "Dec 07 21:16:52 mx1 postfix/qmgr[28569]: 9C56CE21D0: removed",
+];
+
+#[test]
+fn every_recipient_handed_to_a_loopback_relay_is_delivered_once() {
+    let mut source = source_with(config());
+    let mut events = Vec::new();
+    for line in LOOPBACK_RELAY {
+        source.push_line(line, &mut events).unwrap();
+    }
+    source.finish(&mut events);
+    check_all(&events);
+    let mut delivered: Vec<&str> = events
+        .iter()
+        .filter(|e| field(e, "type") == Some("delivery"))
+        .filter_map(|e| field(e, "rcpt_to"))
+        .collect();
+    delivered.sort_unstable();
+    assert_eq!(
+        delivered,
+        ["bob@example.org", "jane@example.com", "joe@example.com"],
+        "two recipients of one message, and another message, under one foreign id"
+    );
+    assert_eq!(
+        types(&events).iter().filter(|t| **t == "injection").count(),
+        4
+    );
+    assert_eq!(source.stats().events, events.len() as u64);
+}
+
 #[test]
 fn queued_as_from_a_remote_relay_is_a_delivery() {
     let (events, stats) = run(&[
