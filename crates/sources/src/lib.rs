@@ -14,7 +14,10 @@
 //! Each event is a bare ingest object (`serde_json::Map`) that eventhose-model accepts as it
 //! is: one line of NDJSON for `POST /api/v1/ingest/events`.
 
+mod fields;
 pub mod kumomta;
 pub mod pmta;
 pub mod postfix;
 pub mod syslog;
+#[cfg(test)]
+mod test_checks;

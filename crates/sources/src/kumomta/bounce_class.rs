@@ -33,12 +33,9 @@
 //! KumoMTA may label a 4xx, or a 552 at `RCPT` that RFC 5321 makes transient, as
 //! `InvalidRecipient`; such a delay is reported as 20, Soft Bounce.
 
-use eventhose_model::{bounce_class, classify_bounce, BounceCategory, SmtpReply};
+use eventhose_model::{classify_bounce, SmtpReply};
 
 use super::record::Response;
-
-/// 20, Soft Bounce: what a transient failure gets instead of a hard class.
-const SOFT_BOUNCE: u16 = 20;
 
 /// The SparkPost class of one of KumoMTA's predefined class names, `None` for
 /// `Uncategorized` and any other label.
@@ -86,12 +83,7 @@ pub fn classify(
                 response.content,
             ))
         });
-    let hard = bounce_class(class).is_some_and(|c| c.category == BounceCategory::Hard);
-    if transient && hard {
-        SOFT_BOUNCE
-    } else {
-        class
-    }
+    crate::fields::soft_when_transient(class, transient)
 }
 
 #[cfg(test)]
@@ -136,7 +128,10 @@ mod tests {
         let response = Response::default();
         for name in CLASSES {
             let class = sparkpost_class(name, &response).unwrap_or_else(|| panic!("{name}"));
-            assert!(bounce_class(class).is_some(), "{name} → {class}");
+            assert!(
+                eventhose_model::bounce_class(class).is_some(),
+                "{name} → {class}"
+            );
         }
         assert_eq!(sparkpost_class("Uncategorized", &response), None);
         assert_eq!(sparkpost_class("MyOwnLabel", &response), None);

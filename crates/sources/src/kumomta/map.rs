@@ -51,7 +51,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use chrono::{DateTime, FixedOffset, SecondsFormat};
 use eventhose_model::{mailbox_provider, mailbox_provider_for_mx, EventType};
 use serde_json::{Map, Value};
 
@@ -60,15 +59,14 @@ use super::config::{KumoConfig, UnknownTenant};
 use super::ids;
 use super::queue::{is_log_hook_queue, QueueName};
 use super::record::{get, optional_object, optional_str, Problem, Record, RecordError, RecordType};
+use crate::fields::Fields;
+use crate::postfix::events::rfc3339;
 use crate::postfix::reason::canonical_reason;
 
 /// 24, Timeout: an expired message's class when KumoMTA names none.
 pub const EXPIRED_BOUNCE_CLASS: u16 = 24;
 /// 25, Admin Failure: the class of an administrator's bounce.
 pub const ADMIN_BOUNCE_CLASS: u16 = 25;
-
-/// Fields carried by every type, beyond each type's documented ones.
-const EVERY_TYPE: &[&str] = &["mailbox_provider", "mailbox_provider_region"];
 
 /// Why a record gave no event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -446,39 +444,4 @@ fn ip_of(address: &str) -> Option<String> {
         .or_else(|_| address.parse::<SocketAddr>().map(|socket| socket.ip()))
         .ok()
         .map(|ip| ip.to_string())
-}
-
-fn rfc3339(time: DateTime<FixedOffset>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-/// An event's fields as they are gathered.
-#[derive(Default)]
-struct Fields(Map<String, Value>);
-
-impl Fields {
-    fn text(&mut self, name: &str, value: &str) {
-        self.0
-            .insert(name.to_owned(), Value::String(value.to_owned()));
-    }
-
-    fn maybe(&mut self, name: &str, value: Option<&str>) {
-        if let Some(value) = value {
-            self.text(name, value);
-        }
-    }
-
-    /// Integers as decimal strings, as SparkPost sends them.
-    fn int(&mut self, name: &str, value: u64) {
-        self.text(name, &value.to_string());
-    }
-
-    /// The fields documented for `event_type`, and those carried by every type.
-    fn keep_documented(mut self, event_type: EventType) -> Map<String, Value> {
-        let documented = event_type.documented_fields();
-        self.0.retain(|name, _| {
-            documented.binary_search(&name.as_str()).is_ok() || EVERY_TYPE.contains(&name.as_str())
-        });
-        self.0
-    }
 }

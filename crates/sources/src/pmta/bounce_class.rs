@@ -25,10 +25,7 @@
 //! a DNS outage, and a wrong hard class suppresses a good address. A transient failure (a
 //! `delay`) never gets a hard class: it is reported as 20, Soft Bounce.
 
-use eventhose_model::{bounce_class, classify_bounce, BounceCategory, EnhancedStatus, SmtpReply};
-
-/// 20, Soft Bounce: what a transient failure gets instead of a hard class.
-const SOFT_BOUNCE: u16 = 20;
+use eventhose_model::{classify_bounce, EnhancedStatus, SmtpReply};
 
 /// The SparkPost class of one of PowerMTA's bounce categories (ASCII case ignored), `None`
 /// for `other` and any name not listed.
@@ -58,12 +55,7 @@ pub fn classify(category: Option<&str>, reply: &SmtpReply<'_>, transient: bool) 
     let class = category
         .and_then(|name| sparkpost_class(name, reply.enhanced))
         .unwrap_or_else(|| classify_bounce(reply));
-    let hard = bounce_class(class).is_some_and(|c| c.category == BounceCategory::Hard);
-    if transient && hard {
-        SOFT_BOUNCE
-    } else {
-        class
-    }
+    crate::fields::soft_when_transient(class, transient)
 }
 
 #[cfg(test)]
@@ -93,7 +85,7 @@ mod tests {
     fn every_documented_category_maps_to_a_sparkpost_class() {
         for &(name, class) in CATEGORIES {
             assert_eq!(sparkpost_class(name, None), Some(class), "{name}");
-            assert!(bounce_class(class).is_some(), "{name}");
+            assert!(eventhose_model::bounce_class(class).is_some(), "{name}");
         }
         assert_eq!(sparkpost_class("Bad-Mailbox", None), Some(10));
         assert_eq!(sparkpost_class("other", None), None);

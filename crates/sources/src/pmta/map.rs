@@ -50,11 +50,9 @@ use super::bounce_class::classify;
 use super::config::{PmtaConfig, UnknownSubaccount};
 use super::ids;
 use super::record::{Problem, Record, RecordError, RecordType};
+use crate::fields::Fields;
 use crate::postfix::events::rfc3339;
 use crate::postfix::reason::canonical_reason;
-
-/// Fields carried by every type, beyond each type's documented ones.
-const EVERY_TYPE: &[&str] = &["mailbox_provider", "mailbox_provider_region"];
 
 /// Why a record gave no event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,37 +287,6 @@ fn domain_of(address: &str) -> Option<&str> {
 /// The text as an IP address, written canonically; `None` when it is not one.
 fn ip(text: &str) -> Option<String> {
     text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
-}
-
-/// An event's fields as they are gathered.
-#[derive(Default)]
-struct Fields(Map<String, Value>);
-
-impl Fields {
-    fn text(&mut self, name: &str, value: &str) {
-        self.0
-            .insert(name.to_owned(), Value::String(value.to_owned()));
-    }
-
-    fn maybe(&mut self, name: &str, value: Option<&str>) {
-        if let Some(value) = value {
-            self.text(name, value);
-        }
-    }
-
-    /// Integers as decimal strings, as SparkPost sends them.
-    fn int(&mut self, name: &str, value: u64) {
-        self.text(name, &value.to_string());
-    }
-
-    /// The fields documented for `event_type`, and those carried by every type.
-    fn keep_documented(mut self, event_type: EventType) -> Map<String, Value> {
-        let documented = event_type.documented_fields();
-        self.0.retain(|name, _| {
-            documented.binary_search(&name.as_str()).is_ok() || EVERY_TYPE.contains(&name.as_str())
-        });
-        self.0
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use eventhose_model::Event;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -76,29 +75,9 @@ fn one(header: &str, line: &str) -> Map<String, Value> {
     events.remove(0)
 }
 
-/// Every event passes the model's ingest validation, uses only its type's documented fields
-/// (and the mailbox provider, carried by all) and has a digits-only event id.
+/// See [`crate::test_checks::check_events`]: documented fields, and the mailbox provider.
 fn check_all(events: &[Map<String, Value>]) {
-    for fields in events {
-        let event = Event::from_value(Value::Object(fields.clone()))
-            .unwrap_or_else(|error| panic!("{error}: {fields:?}"));
-        let line = serde_json::to_vec(fields).unwrap();
-        Event::parse_ingest(&line).unwrap_or_else(|error| panic!("{error}: {fields:?}"));
-        let documented = event.event_type().documented_fields();
-        for name in fields.keys() {
-            assert!(
-                documented.contains(&name.as_str())
-                    || ["mailbox_provider", "mailbox_provider_region"].contains(&name.as_str()),
-                "{}: `{name}` is not documented",
-                event.event_type()
-            );
-        }
-        let id = fields["event_id"].as_str().unwrap();
-        assert!(
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
-            "{id}"
-        );
-    }
+    crate::test_checks::check_events(events, crate::fields::EVERY_TYPE);
 }
 
 fn text<'a>(event: &'a Map<String, Value>, name: &str) -> Option<&'a str> {

@@ -52,27 +52,9 @@ fn run(lines: &[&str]) -> (Vec<Map<String, Value>>, Stats) {
     run_with(config(), lines)
 }
 
-/// Every event passes the model's ingest validation, uses only its type's documented fields
-/// and has a digits-only event id.
+/// See [`crate::test_checks::check_events`]: documented fields only.
 fn check_all(events: &[Map<String, Value>]) {
-    for fields in events {
-        let event = Event::from_value(Value::Object(fields.clone()))
-            .unwrap_or_else(|error| panic!("{error}: {fields:?}"));
-        let documented = event.event_type().documented_fields();
-        for name in fields.keys() {
-            assert!(
-                documented.contains(&name.as_str()),
-                "{}: `{name}` is not documented",
-                event.event_type()
-            );
-        }
-        let id = fields["event_id"].as_str().unwrap();
-        assert!(
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
-            "{id}"
-        );
-        assert_eq!(event.event_id(), id);
-    }
+    crate::test_checks::check_events(events, &[]);
 }
 
 fn types(events: &[Map<String, Value>]) -> Vec<&str> {
