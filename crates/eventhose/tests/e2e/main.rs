@@ -25,6 +25,7 @@ mod ui;
 
 mod compat;
 mod demo;
+mod postfix;
 mod readme;
 mod sources;
 
