@@ -517,13 +517,20 @@ impl Aggregator {
                 .and_then(|to| to.rsplit_once('@'))
                 .map_or(Cow::Borrowed(""), |(_, domain)| ascii_lowercase(domain)),
         };
+        // An MTA's events rarely name the mailbox provider: like SparkPost, tell it from the
+        // recipient's domain when the event does not.
+        let (provider, region) = match (&f.mailbox_provider, &f.mailbox_provider_region) {
+            (None, None) => eventhose_model::mailbox_provider(&domain)
+                .map_or(("", ""), |known| (known.name, known.region)),
+            (provider, region) => (text(provider), text(region)),
+        };
         let key = RowKeyRef {
             minute,
             subaccount,
             text: [
                 &domain,
-                text(&f.mailbox_provider),
-                text(&f.mailbox_provider_region),
+                provider,
+                region,
                 text(&f.sending_domain),
                 text(&f.campaign_id),
                 text(&f.template_id),
@@ -781,6 +788,40 @@ mod tests {
             .expect("second minute");
         assert_eq!(&*second.dims.value(Dimension::Domain), "yahoo.com");
         assert_eq!(agg.tally.events, 3);
+    }
+
+    #[test]
+    fn the_mailbox_provider_comes_from_the_domain_when_the_event_names_none() {
+        let mut agg = Aggregator::default();
+        agg.fold(&event(r#"{"type":"delivery","timestamp":"1700000040","event_id":"1","rcpt_to":"a@GMail.com"}"#)).unwrap();
+        agg.fold(&event(r#"{"type":"delivery","timestamp":"1700000100","event_id":"2","rcpt_to":"b@gmail.com","mailbox_provider":"Own Name","mailbox_provider_region":"Own Region"}"#)).unwrap();
+        agg.fold(&event(r#"{"type":"delivery","timestamp":"1700000160","event_id":"3","rcpt_to":"c@example.com"}"#)).unwrap();
+        let mut providers: Vec<(i64, String, String)> = agg
+            .tally
+            .rows
+            .keys()
+            .map(|k| {
+                let dims = &k.dims;
+                (
+                    k.minute,
+                    dims.value(Dimension::MailboxProvider).to_string(),
+                    dims.value(Dimension::MailboxProviderRegion).to_string(),
+                )
+            })
+            .collect();
+        providers.sort();
+        let named = |minute: i64, provider: &str, region: &str| {
+            (minute, provider.to_owned(), region.to_owned())
+        };
+        assert_eq!(
+            providers,
+            [
+                named(1_700_000_040, "Gmail", "Global"),
+                named(1_700_000_100, "Own Name", "Own Region"),
+                named(1_700_000_160, "", ""),
+            ],
+            "derived, named by the event, unknown"
+        );
     }
 
     #[test]
