@@ -71,6 +71,14 @@ async fn stored_types(server: &Server) -> Vec<String> {
     types
 }
 
+/// The first stored bounce.
+async fn stored_bounce(server: &Server) -> serde_json::Value {
+    let body = get_json(server, ROOT_KEY, "/api/v1/events/message?events=bounce")
+        .await
+        .unwrap_or_default();
+    body["results"][0].clone()
+}
+
 #[tokio::test]
 async fn a_postfix_log_becomes_events_once_however_often_it_is_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,10 +94,7 @@ async fn a_postfix_log_becomes_events_once_however_often_it_is_read() {
         stored_types(&server).await == expected
     })
     .await;
-    let body = get_json(&server, ROOT_KEY, "/api/v1/events/message?events=bounce")
-        .await
-        .unwrap_or_default();
-    let bounce = &body["results"][0];
+    let bounce = stored_bounce(&server).await;
     assert_eq!(bounce["rcpt_to"], "nobody@example.com");
     assert_eq!(
         bounce["bounce_class"].to_string().trim_matches('"'),
@@ -179,10 +184,7 @@ async fn powermta_accounting_records_piped_to_the_source_become_events() {
         stored_types(&server).await == ["bounce", "delivery"]
     })
     .await;
-    let body = get_json(&server, ROOT_KEY, "/api/v1/events/message?events=bounce")
-        .await
-        .unwrap_or_default();
-    let bounce = &body["results"][0];
+    let bounce = stored_bounce(&server).await;
     assert_eq!(bounce["rcpt_to"], "nobody@example.com");
     assert_eq!(bounce["campaign_id"], "spring");
     assert_eq!(
