@@ -775,6 +775,7 @@ impl Correlator {
         let mut builder = EventBuilder::new(event_type, event_id, time)
             .message(&facts, true)
             .recipient(address, true)
+            .relay_host(relay.map(|peer| peer.name))
             .text("delv_method", delv_method)
             .text("ip_address", relay.map(|peer| peer.addr))
             .int("num_retries", Some(u64::from(retries)))

@@ -35,7 +35,7 @@
 //! shared by copies of a message, and no documented field holds it.
 
 use chrono::{DateTime, FixedOffset, SecondsFormat};
-use eventhose_model::EventType;
+use eventhose_model::{mailbox_provider, mailbox_provider_for_mx, EventType, MailboxProvider};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::Xxh3Default;
 
@@ -89,6 +89,7 @@ pub(crate) struct MessageFacts {
 
 /// Fills one event's fields in order.
 pub(crate) struct EventBuilder {
+    event_type: EventType,
     fields: Map<String, Value>,
 }
 
@@ -102,7 +103,14 @@ impl EventBuilder {
         fields.insert("type".to_owned(), Value::String(event_type.to_string()));
         fields.insert("event_id".to_owned(), Value::String(event_id));
         fields.insert("timestamp".to_owned(), Value::String(rfc3339(timestamp)));
-        EventBuilder { fields }
+        EventBuilder { event_type, fields }
+    }
+
+    fn documented(&self, name: &str) -> bool {
+        self.event_type
+            .documented_fields()
+            .binary_search(&name)
+            .is_ok()
     }
 
     pub(crate) fn text(mut self, name: &str, value: Option<&str>) -> EventBuilder {
@@ -117,19 +125,27 @@ impl EventBuilder {
         self.text(name, value.map(|v| v.to_string()).as_deref())
     }
 
-    /// `message_id`, `msg_from`, `msg_size`, `injection_time` and `recv_method`; the size only
-    /// for the types documented with it.
+    /// `message_id`, `msg_from`, `sending_domain`, `msg_size`, `injection_time` and
+    /// `recv_method`; the size and the sending domain only for the types documented with them.
     pub(crate) fn message(self, facts: &MessageFacts, with_size: bool) -> EventBuilder {
         let injection_time = facts.injection_time.map(rfc3339);
+        let sending_domain = facts
+            .msg_from
+            .as_deref()
+            .and_then(|from| from.rsplit_once('@'))
+            .map(|(_, domain)| domain.to_lowercase())
+            .filter(|domain| !domain.is_empty() && self.documented("sending_domain"));
         self.text("message_id", Some(&facts.message_id))
             .text("msg_from", facts.msg_from.as_deref())
+            .text("sending_domain", sending_domain.as_deref())
             .int("msg_size", facts.msg_size.filter(|_| with_size))
             .text("injection_time", injection_time.as_deref())
             .text("recv_method", facts.recv_method)
     }
 
     /// `rcpt_to` (lower-cased), `raw_rcpt_to` (as logged) and `recipient_domain`, plus
-    /// `routing_domain` when asked (the types documented with it).
+    /// `routing_domain` when asked (the types documented with it), and the mailbox provider
+    /// the domain names, if the model's table knows it.
     pub(crate) fn recipient(self, address: &str, with_routing: bool) -> EventBuilder {
         let lowered = address.to_lowercase();
         let domain = lowered
@@ -140,6 +156,27 @@ impl EventBuilder {
             .text("raw_rcpt_to", Some(address))
             .text("recipient_domain", domain.as_deref())
             .text("routing_domain", domain.as_deref().filter(|_| with_routing))
+            .provider(domain.as_deref().and_then(mailbox_provider))
+    }
+
+    /// The provider whose MX host took (or refused) the message, for a domain the table does
+    /// not know: a company's domain hosted at a provider. Sets nothing if a provider is set.
+    pub(crate) fn relay_host(self, host: Option<&str>) -> EventBuilder {
+        if self.fields.contains_key("mailbox_provider") {
+            return self;
+        }
+        self.provider(host.and_then(mailbox_provider_for_mx))
+    }
+
+    /// `mailbox_provider` and `mailbox_provider_region`, carried by every type (the Metrics
+    /// API groups every count by them).
+    fn provider(self, provider: Option<MailboxProvider>) -> EventBuilder {
+        match provider {
+            Some(provider) => self
+                .text("mailbox_provider", Some(provider.name))
+                .text("mailbox_provider_region", Some(provider.region)),
+            None => self,
+        }
     }
 
     pub(crate) fn build(self) -> Map<String, Value> {

@@ -52,9 +52,9 @@ fn run(lines: &[&str]) -> (Vec<Map<String, Value>>, Stats) {
     run_with(config(), lines)
 }
 
-/// See [`crate::test_checks::check_events`]: documented fields only.
+/// See [`crate::test_checks::check_events`]: documented fields and the provider.
 fn check_all(events: &[Map<String, Value>]) {
-    crate::test_checks::check_events(events, &[]);
+    crate::test_checks::check_events(events, crate::fields::EVERY_TYPE);
 }
 
 fn types(events: &[Map<String, Value>]) -> Vec<&str> {
@@ -104,6 +104,37 @@ fn a_full_lifecycle_gives_an_injection_and_a_delivery() {
         (stats.lines, stats.ignored, stats.events, stats.open_entries),
         (6, 1, 2, 0)
     );
+}
+
+#[test]
+fn the_sending_domain_and_the_mailbox_provider_are_filled_in() {
+    let lines = [
+        "Dec 07 10:00:00 mx postfix/smtpd[1]: 1A2B3C: client=app[10.0.0.8]",
+        "Dec 07 10:00:00 mx postfix/qmgr[2]: 1A2B3C: from=<News@Mail.Example.COM>, size=900, nrcpt=3 (queue active)",
+        "Dec 07 10:00:01 mx postfix/smtp[3]: 1A2B3C: to=<a@GMail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.26]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 OK)",
+        "Dec 07 10:00:01 mx postfix/smtp[3]: 1A2B3C: to=<b@company.example>, relay=company-example.mail.protection.outlook.com[52.101.1.1]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.6.0 Queued mail for delivery)",
+        "Dec 07 10:00:01 mx postfix/smtp[3]: 1A2B3C: to=<c@small.example>, relay=mx.small.example[192.0.2.1]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+        "Dec 07 10:00:01 mx postfix/qmgr[2]: 1A2B3C: removed",
+    ];
+    let (events, _) = run(&lines);
+    assert_eq!(
+        types(&events),
+        ["injection", "delivery", "injection", "delivery", "injection", "delivery"]
+    );
+    for event in &events {
+        assert_eq!(field(event, "sending_domain"), Some("mail.example.com"));
+    }
+    let provider = |event| field(event, "mailbox_provider");
+    // By the recipient's domain, from the first event on.
+    assert_eq!(provider(&events[0]), Some("Gmail"));
+    assert_eq!(provider(&events[1]), Some("Gmail"));
+    // A domain the table does not know: by the MX host the delivery went to.
+    assert_eq!(provider(&events[2]), None);
+    assert_eq!(provider(&events[3]), Some("Office 365"));
+    assert!(field(&events[3], "mailbox_provider_region").is_some());
+    // Neither known.
+    assert_eq!(provider(&events[5]), None);
+    assert_eq!(field(&events[5], "mailbox_provider_region"), None);
 }
 
 const DEFERRED_THEN_SENT: &[&str] = &[
