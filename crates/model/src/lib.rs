@@ -7,7 +7,8 @@
 //! - the bounce classification codes ([`BOUNCE_CLASSES`], [`bounce_class`]) and which one an
 //!   SMTP reply belongs to ([`classify_bounce`], reading the reply with [`SmtpReply::parse`]),
 //! - which mailbox provider hosts a recipient domain ([`mailbox_provider`],
-//!   [`mailbox_provider_for_mx`]),
+//!   [`mailbox_provider_for_mx`]), and what ingest adds to an event that leaves such facts out
+//!   ([`enrich_stored`]),
 //! - how to turn one ingest line into a validated, normalised [`Event`] and back into its storage
 //!   form or SparkPost's webhook envelope, or straight into the storage form
 //!   ([`normalize_ingest_line`]),
@@ -34,6 +35,7 @@ mod bounce;
 mod category;
 mod classify;
 mod documented_fields;
+mod enrich;
 mod envelope;
 mod error;
 mod event;
@@ -56,6 +58,7 @@ pub use applied::{unix_minute, AppliedId, AppliedIds, DedupWindow};
 pub use bounce::{bounce_class, BounceCategory, BounceClass, BOUNCE_CLASSES};
 pub use category::Category;
 pub use classify::{classify_bounce, classify_reply_text, EnhancedStatus, SmtpReply};
+pub use enrich::{add_provider, enrich_stored};
 pub use error::ParseError;
 pub use event::{normalize_ingest_line, normalize_scoped_line, Event};
 pub use event_id::{content_event_id, event_identity, MAX_EVENT_ID_LEN};

@@ -119,7 +119,14 @@ fn the_sending_domain_and_the_mailbox_provider_are_filled_in() {
     let (events, _) = run(&lines);
     assert_eq!(
         types(&events),
-        ["injection", "delivery", "injection", "delivery", "injection", "delivery"]
+        [
+            "injection",
+            "delivery",
+            "injection",
+            "delivery",
+            "injection",
+            "delivery"
+        ]
     );
     for event in &events {
         assert_eq!(field(event, "sending_domain"), Some("mail.example.com"));
