@@ -37,7 +37,9 @@ pub use error::{ApiError, ErrorEntry};
 /// The analytic store's vocabulary and traits, as [`AppState::metrics`] uses them.
 pub use eventhose_analytics as analytics;
 pub use idempotency::Idempotency;
-pub use ingest::{IngestLimits, KumoMtaSettings, UnknownTenantSetting};
+pub use ingest::{
+    IngestLimits, KumoMtaSettings, MxLookup, MxLookupError, MxLookupSettings, UnknownTenantSetting,
+};
 pub use limits::ApiLimits;
 pub use webhooks::{TargetRules, WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
 
@@ -53,6 +55,8 @@ pub struct AppState {
     pub keys: Arc<KeyResolver>,
     /// Limits on ingest requests.
     pub ingest_limits: IngestLimits,
+    /// The cached MX resolver of mailbox providers; `None` when lookups are turned off.
+    pub mx_lookup: Option<Arc<MxLookup>>,
     /// Limits on the query APIs' answers.
     pub api_limits: ApiLimits,
     /// Renders `/metrics`.

@@ -17,7 +17,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::{router, ApiLimits, AppState, IngestLimits, KeyResolver, TargetRules, WebhookServices};
+use crate::{
+    router, ApiLimits, AppState, IngestLimits, KeyResolver, MxLookup, TargetRules, WebhookServices,
+};
 
 /// A router and the state store behind it.
 pub(crate) struct TestApp {
@@ -109,10 +111,18 @@ impl TestApp {
             rules,
         };
         let hose: Arc<dyn Hose> = hose;
+        // Tests never ask the machine's resolver: MX lookups run only against the name
+        // servers a test names (its own, on loopback).
+        let mx_lookup = if ingest_limits.mx_lookup.nameservers.is_empty() {
+            None
+        } else {
+            MxLookup::new(&ingest_limits.mx_lookup).unwrap()
+        };
         let app = router(AppState {
             hose: hose.clone(),
             keys: Arc::new(KeyResolver::new(state.clone())),
             ingest_limits,
+            mx_lookup,
             erasures: state.clone(),
             tombstones: Arc::default(),
             idempotency: Arc::new(crate::Idempotency::new(state.clone())),

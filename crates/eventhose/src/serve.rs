@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use eventhose_analytics_duckdb::DuckStore;
-use eventhose_api::{ApiParts, AppState, Idempotency, KeyResolver, WebhookServices};
+use eventhose_api::{ApiParts, AppState, Idempotency, KeyResolver, MxLookup, WebhookServices};
 use eventhose_hose::Hose;
 use eventhose_state::{EncryptionKey, StateStore, Tombstones};
 use eventhose_subscribers::counter::COUNTER_SUBSCRIBER;
@@ -195,10 +195,13 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     }
 
     let ready = Arc::new(AtomicBool::new(false));
+    let ingest_limits = config.ingest_limits();
+    let mx_lookup = MxLookup::new(&ingest_limits.mx_lookup)?;
     let app_state = AppState {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state.clone())),
-        ingest_limits: config.ingest_limits(),
+        ingest_limits,
+        mx_lookup,
         api_limits: config.api.clone(),
         render_metrics: {
             let hose = hose.clone();

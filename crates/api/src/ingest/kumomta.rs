@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use eventhose_hose::Message;
 use eventhose_model::{normalize_scoped_line, IngestScope, ParseError, MAX_SUBACCOUNT_ID};
 use eventhose_sources::kumomta::{map_record, KumoConfig, Outcome, UnknownTenant};
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
@@ -28,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{too_large, Batch, IngestLimits, Refusals};
+use super::{too_large, Batch, IngestLimits, Refusals, Stored};
 use crate::error::{ApiError, ErrorEntry};
 
 /// How KumoMTA's records are read: the `[ingest.kumomta]` settings.
@@ -98,7 +97,7 @@ pub(super) fn parse_records(
         ));
     }
     let config = limits.kumomta.config();
-    let mut messages = Vec::new();
+    let mut stored = Vec::new();
     let mut refusals = Refusals::default();
     let mut skipped = 0;
     let mut events = Vec::new();
@@ -115,7 +114,7 @@ pub(super) fn parse_records(
         }
         let mut too_old = false;
         for event in &events {
-            if messages.len() == limits.max_events {
+            if stored.len() == limits.max_events {
                 return Err(too_large(
                     "too many events",
                     format!(
@@ -126,7 +125,7 @@ pub(super) fn parse_records(
                 ));
             }
             match admit(event, scope) {
-                Ok(bytes) if !refusals.any() => messages.push(Message::from(bytes)),
+                Ok(event) if !refusals.any() => stored.push(event),
                 Ok(_) => {}
                 Err(Refused::TooOld) => too_old = true,
                 Err(Refused::Invalid(entry)) => refusals.push(entry.record(number)),
@@ -140,7 +139,7 @@ pub(super) fn parse_records(
         return Err(refusals.into_error("records"));
     }
     Ok(Batch {
-        messages,
+        events: stored,
         skipped: Some(skipped),
     })
 }
@@ -180,14 +179,14 @@ enum Refused {
 }
 
 /// An event's validated storage form, within the key's scope.
-fn admit(event: &Map<String, Value>, scope: &IngestScope) -> Result<Vec<u8>, Refused> {
+fn admit(event: &Map<String, Value>, scope: &IngestScope) -> Result<Stored, Refused> {
     let line = serde_json::to_vec(event).map_err(|e| {
         Refused::Invalid(
             ErrorEntry::new("invalid record").description(format!("unwritable event: {e}")),
         )
     })?;
     normalize_scoped_line(&line, scope)
-        .map(|(_, bytes)| bytes)
+        .map(|(event_type, bytes)| Stored::new(event_type, bytes))
         .map_err(|e| {
             if let ParseError::OutsideWindow {
                 timestamp,

@@ -1,10 +1,9 @@
 //! The body of `POST /api/v1/ingest/events`: SparkPost-shaped events, one per line (bare or
 //! in the webhook envelope), validated by eventhose-model.
 
-use eventhose_hose::Message;
 use eventhose_model::{normalize_scoped_line, IngestScope};
 
-use super::{too_large, Batch, IngestLimits, Refusals};
+use super::{too_large, Batch, IngestLimits, Refusals, Stored};
 use crate::error::{ApiError, ErrorEntry};
 
 /// Parses every non-blank line; any bad line fails the whole request, naming each one. Lines
@@ -20,7 +19,7 @@ pub(super) fn parse_lines(
         .enumerate()
         .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace));
-    let mut messages = Vec::new();
+    let mut events = Vec::new();
     let mut refusals = Refusals::default();
     for (index, (number, line)) in lines.enumerate() {
         if index == limits.max_events {
@@ -41,7 +40,7 @@ pub(super) fn parse_lines(
             )))
         } else {
             normalize_scoped_line(line, scope)
-                .map(|(_, bytes)| bytes)
+                .map(|(event_type, bytes)| Stored::new(event_type, bytes))
                 .map_err(|e| {
                     let entry =
                         ErrorEntry::new("invalid event").description(format!("line {number}: {e}"));
@@ -52,7 +51,7 @@ pub(super) fn parse_lines(
                 })
         };
         match result {
-            Ok(bytes) if !refusals.any() => messages.push(Message::from(bytes)),
+            Ok(event) if !refusals.any() => events.push(event),
             Ok(_) => {}
             Err(entry) => refusals.push(entry.line(number)),
         }
@@ -60,7 +59,7 @@ pub(super) fn parse_lines(
     if refusals.any() {
         return Err(refusals.into_error("lines"));
     }
-    if messages.is_empty() {
+    if events.is_empty() {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             ErrorEntry::new("no events")
@@ -69,7 +68,7 @@ pub(super) fn parse_lines(
         ));
     }
     Ok(Batch {
-        messages,
+        events,
         skipped: None,
     })
 }

@@ -12,9 +12,12 @@
 //! identity); the body is read up to `max_body_bytes` and gunzipped up to
 //! `max_decompressed_bytes`; on a blocking thread its `Format` turns it into storage forms,
 //! each validated and checked against the key's scope (a bad line or record fails the whole
-//! request with a 400 naming it); the batch is published and the answer given once the hose
-//! says it is durable (429 or 503 when it refuses).
+//! request with a 400 naming it) and given what it leaves out that its other fields tell
+//! ([`eventhose_model::enrich_stored`]; the mailbox provider of a domain hosted at a provider
+//! from its MX hosts, [`mx`]); the batch is published and the answer given once the hose says
+//! it is durable (429 or 503 when it refuses).
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use axum::body::{Body, Bytes};
@@ -23,10 +26,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eventhose_hose::{HoseError, Message};
-use eventhose_model::IngestScope;
+use eventhose_model::{add_provider, enrich_stored, EventType, IngestScope};
 use eventhose_state::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
@@ -35,8 +39,10 @@ use crate::AppState;
 
 pub mod kumomta;
 mod lines;
+pub mod mx;
 
 pub use kumomta::{KumoMtaSettings, UnknownTenantSetting};
+pub use mx::{MxLookup, MxLookupError, MxLookupSettings};
 
 /// The grant ingest needs.
 pub const INGEST_GRANT: &str = "events/ingest";
@@ -70,6 +76,9 @@ pub struct IngestLimits {
     /// How `POST /api/v1/ingest/kumomta` reads KumoMTA's records: which subaccount each
     /// KumoMTA tenant is (the `[ingest.kumomta]` table).
     pub kumomta: KumoMtaSettings,
+    /// How the mailbox provider of a domain the model's table does not know is looked up
+    /// (the `[ingest.mx_lookup]` table).
+    pub mx_lookup: MxLookupSettings,
 }
 
 impl Default for IngestLimits {
@@ -83,6 +92,7 @@ impl Default for IngestLimits {
             max_event_age_secs: 183 * 86_400,
             idempotency_key_ttl_secs: 86_400,
             kumomta: KumoMtaSettings::default(),
+            mx_lookup: MxLookupSettings::default(),
         }
     }
 }
@@ -142,12 +152,59 @@ impl Format {
     }
 }
 
-/// One request's events, ready to publish.
+/// One request's events, ready to publish once the MX lookups are done.
 pub(crate) struct Batch {
     /// The storage forms.
-    pub(crate) messages: Vec<Message>,
+    pub(crate) events: Vec<Stored>,
     /// Records that gave no event, for the formats that skip some (`None` for the others).
     pub(crate) skipped: Option<usize>,
+}
+
+/// One event's storage form, enriched as far as the tables go.
+pub(crate) struct Stored {
+    bytes: Vec<u8>,
+    /// The recipient's domain, when the event names no mailbox provider and the table does
+    /// not know the domain.
+    unknown_domain: Option<String>,
+}
+
+impl Stored {
+    /// `bytes`, a validated `event_type` storage form, with what enrichment adds.
+    pub(crate) fn new(event_type: EventType, mut bytes: Vec<u8>) -> Stored {
+        let unknown_domain = enrich_stored(event_type, &mut bytes);
+        Stored {
+            bytes,
+            unknown_domain,
+        }
+    }
+}
+
+/// The hose's messages of `events`, each given the provider its domain's MX hosts name, as far
+/// as `mx` learns them within its wait.
+async fn with_mx_providers(mx: Option<&Arc<MxLookup>>, events: Vec<Stored>) -> Vec<Message> {
+    let providers = match mx {
+        Some(mx) => {
+            let domains: HashSet<String> = events
+                .iter()
+                .filter_map(|event| event.unknown_domain.clone())
+                .collect();
+            mx.providers(domains).await
+        }
+        None => HashMap::new(),
+    };
+    events
+        .into_iter()
+        .map(|event| {
+            let mut bytes = event.bytes;
+            let provider = event
+                .unknown_domain
+                .and_then(|d| providers.get(&d).copied());
+            if let Some(provider) = provider {
+                add_provider(&mut bytes, provider);
+            }
+            Message::from(bytes)
+        })
+        .collect()
 }
 
 /// `POST /api/v1/ingest/events`.
@@ -242,7 +299,8 @@ async fn accept(
     .await
     .map_err(ApiError::internal)??;
 
-    let Batch { messages, skipped } = batch;
+    let Batch { events, skipped } = batch;
+    let messages = with_mx_providers(state.mx_lookup.as_ref(), events).await;
     let count = messages.len();
     // A KumoMTA batch of records that are no events (rebinds, hook traffic) is answered
     // like any other, so the hook does not retry it.
@@ -422,6 +480,8 @@ fn hose_error(error: HoseError) -> ApiError {
 
 #[cfg(test)]
 mod kumomta_tests;
+#[cfg(test)]
+mod mx_tests;
 
 #[cfg(test)]
 mod tests {
