@@ -7,7 +7,8 @@
 //! type. Message lives unfold over simulated time, so every message's events share its
 //! `message_id`, start with its injection and keep `num_retries`/`queue_time` consistent.
 //!
-//! The [`sender`] module posts such a stream as NDJSON batches to an ingest endpoint.
+//! The [`sender`] module posts such a stream as NDJSON batches to an ingest endpoint;
+//! [`postfix_log`] writes a Postfix mail log instead, for the Postfix source.
 //!
 //! Generation speed: [`Simulator::write_ndjson`] writes JSON bytes directly, splicing
 //! per-transmission and per-message fields rendered once. Measured with
@@ -29,6 +30,7 @@ mod fields;
 mod ids;
 mod lifecycle;
 mod message;
+pub mod postfix_log;
 mod render;
 mod schedule;
 pub mod sender;
