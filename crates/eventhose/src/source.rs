@@ -58,6 +58,10 @@ pub struct PostfixArgs {
     /// Listen for syslog messages over TCP on this address (octet-counted or one per line).
     #[arg(long, conflicts_with = "file")]
     pub syslog_tcp: Option<SocketAddr>,
+    /// The receive buffer asked for the UDP socket, in bytes (the kernel grants at most
+    /// `net.core.rmem_max`): datagrams arriving while it is full are lost.
+    #[arg(long, default_value_t = eventhose_source_agent::DEFAULT_UDP_RECEIVE_BUFFER_BYTES)]
+    pub syslog_udp_buffer: usize,
     /// Read the file to its end and exit (a backfill).
     #[arg(long, requires = "file")]
     pub once: bool,
@@ -159,6 +163,7 @@ fn postfix_config(args: PostfixArgs) -> AgentConfig {
     let mut config = AgentConfig::new(input, target.target.trim_end_matches('/'), target.key);
     config.position_file = Some(args.position);
     config.zone = args.zone.unwrap_or_else(system_zone);
+    config.udp_receive_buffer_bytes = args.syslog_udp_buffer;
     config
 }
 

@@ -108,6 +108,10 @@ pub enum Input {
     },
 }
 
+/// The syslog UDP socket's receive buffer asked for by default: 8 MiB, some 10,000 messages
+/// of a Postfix log (Linux charges about 800 bytes per datagram).
+pub const DEFAULT_UDP_RECEIVE_BUFFER_BYTES: usize = 8 << 20;
+
 /// What the agent does.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -129,6 +133,9 @@ pub struct AgentConfig {
     pub max_line_len: usize,
     /// At most this many syslog TCP connections at once.
     pub max_connections: usize,
+    /// The receive buffer asked for the syslog UDP socket, in bytes (the kernel caps it at
+    /// `net.core.rmem_max`): what absorbs a burst before datagrams are dropped.
+    pub udp_receive_buffer_bytes: usize,
     /// After this long without a line, the correlator's clock follows the wall clock
     /// (Postfix only).
     pub quiet_after: Duration,
@@ -179,6 +186,7 @@ impl AgentConfig {
             poll_interval: Duration::from_millis(250),
             max_line_len: eventhose_sources::postfix::config::DEFAULT_MAX_LINE_LEN,
             max_connections: 256,
+            udp_receive_buffer_bytes: DEFAULT_UDP_RECEIVE_BUFFER_BYTES,
             quiet_after: Duration::from_secs(5),
             // A day less than the server's 183, so an event is not refused on its way.
             max_event_age: TimeDelta::days(182),

@@ -114,8 +114,7 @@ async fn start_input(
                 return Err(AgentError::NoListener);
             }
             if let Some(addr) = *udp {
-                let socket = tokio::net::UdpSocket::bind(addr)
-                    .await
+                let socket = syslog_udp::bind(addr, config.udp_receive_buffer_bytes)
                     .map_err(|source| AgentError::Bind { addr, source })?;
                 tracing::info!(%addr, "receiving syslog over UDP");
                 tasks.spawn(syslog_udp::receive(socket, config.max_line_len, tx.clone()));
