@@ -418,7 +418,7 @@ fn total(samples: &[(String, f64)], family: &str) -> f64 {
 }
 
 /// Until the counter has counted `events` and every subscriber's lag is zero.
-async fn embedded_drained(base: &str, events: u64) -> anyhow::Result<()> {
+pub(crate) async fn embedded_drained(base: &str, events: u64) -> anyhow::Result<()> {
     loop {
         let samples = samples(base).await?;
         let counted = counted_events(&samples);

@@ -78,12 +78,28 @@ pub(crate) async fn send_all(
     concurrency: usize,
     gzip: bool,
 ) -> anyhow::Result<Vec<Duration>> {
-    let urls: Arc<Vec<String>> = Arc::new(
-        bases
-            .iter()
-            .map(|base| format!("{base}/api/v1/ingest/events"))
-            .collect(),
-    );
+    send_all_to(
+        bases,
+        "/api/v1/ingest/events",
+        bodies,
+        requests,
+        concurrency,
+        gzip,
+    )
+    .await
+}
+
+/// [`send_all`] to the ingest route at `path`.
+pub(crate) async fn send_all_to(
+    bases: &[String],
+    path: &str,
+    bodies: Arc<Vec<Bytes>>,
+    requests: usize,
+    concurrency: usize,
+    gzip: bool,
+) -> anyhow::Result<Vec<Duration>> {
+    let urls: Arc<Vec<String>> =
+        Arc::new(bases.iter().map(|base| format!("{base}{path}")).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))

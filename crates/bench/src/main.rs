@@ -11,6 +11,7 @@ mod metrics;
 mod scratch;
 mod server;
 mod soak;
+mod sources;
 mod stats;
 mod subscriber_rate;
 mod webhooks;
@@ -56,6 +57,9 @@ enum BenchCommand {
     /// A long run at a fixed rate through crashes and outages, then a check that every
     /// acknowledged event was applied; plots over time.
     Soak(soak::SoakBench),
+    /// The MTA sources: the Postfix source alone and as an agent (log file, syslog over UDP
+    /// and TCP) into a server, and KumoMTA records through their endpoint.
+    Sources(sources::SourcesBench),
 }
 
 fn main() -> std::process::ExitCode {
@@ -93,5 +97,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         BenchCommand::Events(bench) => events::run(&eventhose()?, bench).await,
         BenchCommand::Amqp(bench) => amqp::run(&eventhose()?, bench).await,
         BenchCommand::Soak(bench) => soak::run(&eventhose()?, bench).await,
+        BenchCommand::Sources(bench) => sources::run(&eventhose()?, bench).await,
     }
 }
