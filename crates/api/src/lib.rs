@@ -38,7 +38,8 @@ pub use error::{ApiError, ErrorEntry};
 pub use eventhose_analytics as analytics;
 pub use idempotency::Idempotency;
 pub use ingest::{
-    IngestLimits, KumoMtaSettings, MxLookup, MxLookupError, MxLookupSettings, UnknownTenantSetting,
+    IngestSettings, KumoMtaSettings, MxLookup, MxLookupError, MxLookupSettings,
+    UnknownTenantSetting,
 };
 pub use limits::ApiLimits;
 pub use webhooks::{TargetRules, WebhookServices, DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT};
@@ -53,8 +54,8 @@ pub struct AppState {
     pub hose: Arc<dyn Hose>,
     /// API-key resolution.
     pub keys: Arc<KeyResolver>,
-    /// Limits on ingest requests.
-    pub ingest_limits: IngestLimits,
+    /// How ingest reads requests: limits, KumoMTA records, enrichment.
+    pub ingest_settings: IngestSettings,
     /// The cached MX resolver of mailbox providers; `None` when lookups are turned off.
     pub mx_lookup: Option<Arc<MxLookup>>,
     /// Limits on the query APIs' answers.

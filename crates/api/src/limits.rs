@@ -1,4 +1,4 @@
-//! Limits on what one API request may cost, beyond ingest's own ([`crate::IngestLimits`]).
+//! Limits on what one API request may cost, beyond ingest's own ([`crate::IngestSettings`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -18,7 +18,8 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::{
-    router, ApiLimits, AppState, IngestLimits, KeyResolver, MxLookup, TargetRules, WebhookServices,
+    router, ApiLimits, AppState, IngestSettings, KeyResolver, MxLookup, TargetRules,
+    WebhookServices,
 };
 
 /// A router and the state store behind it.
@@ -45,13 +46,13 @@ impl TestApp {
             },
             crate::webhooks::DEFAULT_MAX_WEBHOOKS_PER_ACCOUNT,
             TargetRules::default(),
-            IngestLimits::default(),
+            IngestSettings::default(),
         )
         .await
     }
 
     /// The application over empty in-memory analytic stores, with these ingest limits.
-    pub(crate) async fn for_ingest(limits: IngestLimits) -> TestApp {
+    pub(crate) async fn for_ingest(limits: IngestSettings) -> TestApp {
         Self::build(
             Arc::new(crate::analytics::MemoryStore::new()),
             Arc::new(crate::analytics::MemoryEventStore::new()),
@@ -80,7 +81,7 @@ impl TestApp {
                 any_port: true,
                 test_post_any_2xx: false,
             },
-            IngestLimits::default(),
+            IngestSettings::default(),
         )
         .await
     }
@@ -91,7 +92,7 @@ impl TestApp {
         policy: TargetPolicy,
         max_per_account: usize,
         rules: TargetRules,
-        ingest_limits: IngestLimits,
+        ingest_settings: IngestSettings,
     ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = Arc::new(
@@ -113,15 +114,15 @@ impl TestApp {
         let hose: Arc<dyn Hose> = hose;
         // Tests never ask the machine's resolver: MX lookups run only against the name
         // servers a test names (its own, on loopback).
-        let mx_lookup = if ingest_limits.mx_lookup.nameservers.is_empty() {
+        let mx_lookup = if ingest_settings.mx_lookup.nameservers.is_empty() {
             None
         } else {
-            MxLookup::new(&ingest_limits.mx_lookup).unwrap()
+            MxLookup::new(&ingest_settings.mx_lookup).unwrap()
         };
         let app = router(AppState {
             hose: hose.clone(),
             keys: Arc::new(KeyResolver::new(state.clone())),
-            ingest_limits,
+            ingest_settings,
             mx_lookup,
             erasures: state.clone(),
             tombstones: Arc::default(),

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use eventhose_api::{ApiLimits, IngestLimits};
+use eventhose_api::{ApiLimits, IngestSettings};
 
 use crate::http_server::HttpLimits;
 use crate::roles::{Role, Roles};
@@ -28,8 +28,8 @@ pub struct Config {
     pub bootstrap_key: Option<SecretText>,
     /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
     pub log: String,
-    /// Limits on ingest requests.
-    pub ingest: IngestLimits,
+    /// How ingest reads requests: limits, KumoMTA records, enrichment.
+    pub ingest: IngestSettings,
     /// Limits on the HTTP listener: connections, header and request deadlines.
     pub http: HttpLimits,
     /// Limits on the query APIs' answers.
@@ -73,7 +73,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             bootstrap_key: None,
             log: "info".into(),
-            ingest: IngestLimits::default(),
+            ingest: IngestSettings::default(),
             http: HttpLimits::default(),
             api: ApiLimits::default(),
             hose: HoseChoice::default(),
@@ -486,15 +486,15 @@ impl Config {
         }
     }
 
-    /// The ingest limits, with the oldest accepted event set by the longest retention: an
+    /// The ingest settings, with the oldest accepted event set by the longest retention: an
     /// event no store would keep is refused at the door.
-    pub fn ingest_limits(&self) -> IngestLimits {
+    pub fn ingest_settings(&self) -> IngestSettings {
         let longest_days = self
             .analytics
             .metrics_retention_days
             .max(self.analytics.events_retention_days)
             .max(1);
-        IngestLimits {
+        IngestSettings {
             max_event_age_secs: longest_days.saturating_mul(86_400),
             ..self.ingest.clone()
         }
@@ -594,7 +594,7 @@ mod tests {
             assert_eq!(config.ingest.max_line_bytes, 99);
             assert_eq!(
                 config.ingest.max_body_bytes,
-                IngestLimits::default().max_body_bytes
+                IngestSettings::default().max_body_bytes
             );
             assert!(config.allow_private_targets);
             assert_eq!(config.webhooks.max_per_account, 7);
@@ -805,7 +805,7 @@ mod tests {
             jail.set_env("EVENTHOSE_ANALYTICS__METRICS_RETENTION_DAYS", "30");
             jail.set_env("EVENTHOSE_ANALYTICS__EVENTS_RETENTION_DAYS", "40");
             jail.set_env("EVENTHOSE_INGEST__MAX_CLOCK_SKEW_SECS", "120");
-            let limits = load(None, &Overrides::default()).unwrap().ingest_limits();
+            let limits = load(None, &Overrides::default()).unwrap().ingest_settings();
             assert_eq!(limits.max_event_age_secs, 40 * 86_400);
             assert_eq!(limits.max_clock_skew_secs, 120);
             Ok(())

@@ -195,12 +195,12 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     }
 
     let ready = Arc::new(AtomicBool::new(false));
-    let ingest_limits = config.ingest_limits();
-    let mx_lookup = MxLookup::new(&ingest_limits.mx_lookup)?;
+    let ingest_settings = config.ingest_settings();
+    let mx_lookup = MxLookup::new(&ingest_settings.mx_lookup)?;
     let app_state = AppState {
         hose: hose.clone(),
         keys: Arc::new(KeyResolver::new(state.clone())),
-        ingest_limits,
+        ingest_settings,
         mx_lookup,
         api_limits: config.api.clone(),
         render_metrics: {

@@ -138,7 +138,7 @@ pub(crate) async fn erase_recipient(
     // to now again, including those still on their way. Ingest takes event times up to the
     // allowed clock skew ahead, so the tombstone reaches that far too: an event about mail sent
     // before the erasure, stamped by a fast clock, is not new data.
-    let skew = i64::try_from(state.ingest_limits.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let skew = i64::try_from(state.ingest_settings.max_clock_skew_secs).unwrap_or(i64::MAX);
     let erased_at = chrono::Utc::now().timestamp().saturating_add(skew);
     let (erasures, address) = (state.erasures.clone(), recipient.clone());
     tokio::task::spawn_blocking(move || erasures.record_erasure(&address, erased_at))

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{too_large, Batch, IngestLimits, Refusals, Stored};
+use super::{too_large, Batch, IngestSettings, Refusals, Stored};
 use crate::error::{ApiError, ErrorEntry};
 
 /// How KumoMTA's records are read: the `[ingest.kumomta]` settings.
@@ -84,7 +84,7 @@ fn subaccount_ids<'de, D: Deserializer<'de>>(
 /// request, naming each one.
 pub(super) fn parse_records(
     text: &[u8],
-    limits: &IngestLimits,
+    limits: &IngestSettings,
     scope: &IngestScope,
 ) -> Result<Batch, ApiError> {
     let records = split(text, limits.max_events)?;
@@ -147,7 +147,7 @@ pub(super) fn parse_records(
 /// One record's events, or the refusal naming its field.
 fn map_one(
     raw: &RawValue,
-    limits: &IngestLimits,
+    limits: &IngestSettings,
     config: &KumoConfig,
     events: &mut Vec<Map<String, Value>>,
 ) -> Result<Outcome, ErrorEntry> {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
 
-use super::{IngestLimits, KumoMtaSettings, INGEST_GRANT};
+use super::{IngestSettings, KumoMtaSettings, INGEST_GRANT};
 use crate::test_app::{Answer, TestApp};
 
 const URI: &str = "/api/v1/ingest/kumomta";
@@ -69,14 +69,14 @@ fn hook_traffic() -> Value {
     value
 }
 
-async fn app_with(limits: IngestLimits) -> TestApp {
+async fn app_with(limits: IngestSettings) -> TestApp {
     let app = TestApp::for_ingest(limits).await;
     app.hose.register(SUBSCRIBER).await.unwrap();
     app
 }
 
 async fn app() -> TestApp {
-    app_with(IngestLimits::default()).await
+    app_with(IngestSettings::default()).await
 }
 
 async fn post(app: &TestApp, key: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
@@ -219,12 +219,12 @@ async fn a_bad_record_refuses_the_request_naming_it() {
 
 #[tokio::test]
 async fn tenants_become_subaccounts_within_the_keys_scope() {
-    let limits = IngestLimits {
+    let limits = IngestSettings {
         kumomta: KumoMtaSettings {
             tenants: BTreeMap::from([("acme".to_owned(), 7), ("globex".to_owned(), 9)]),
             ..KumoMtaSettings::default()
         },
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     };
     let app = app_with(limits).await;
     let primary = app.key(&[INGEST_GRANT], None);
@@ -257,12 +257,12 @@ async fn tenants_become_subaccounts_within_the_keys_scope() {
 
 #[tokio::test]
 async fn an_unmapped_tenant_may_be_refused() {
-    let limits = IngestLimits {
+    let limits = IngestSettings {
         kumomta: KumoMtaSettings {
             unknown_tenant: super::UnknownTenantSetting::Refuse,
             ..KumoMtaSettings::default()
         },
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     };
     let app = app_with(limits).await;
     let key = app.key(&[INGEST_GRANT], None);
@@ -305,10 +305,10 @@ async fn an_idempotency_key_replays_the_first_answer() {
 
 #[tokio::test]
 async fn requests_over_the_limits_get_413() {
-    let limits = IngestLimits {
+    let limits = IngestSettings {
         max_events: 2,
         max_line_bytes: 2_000,
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     };
     let app = app_with(limits).await;
     let key = app.key(&[INGEST_GRANT], None);
@@ -350,9 +350,9 @@ async fn requests_over_the_limits_get_413() {
     assert_eq!(answer.body["errors"][0]["record"], 1);
 
     // A body over the size limit.
-    let app = app_with(IngestLimits {
+    let app = app_with(IngestSettings {
         max_body_bytes: 1_000,
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     })
     .await;
     let key = app.key(&[INGEST_GRANT], None);
@@ -377,7 +377,7 @@ async fn a_key_without_the_ingest_grant_is_refused() {
 
 #[test]
 fn settings_read_from_toml_shaped_json() {
-    let limits: IngestLimits = serde_json::from_value(json!({
+    let limits: IngestSettings = serde_json::from_value(json!({
         "kumomta": {"tenants": {"acme": 7}, "unknown_tenant": "refuse"}
     }))
     .unwrap();
@@ -386,7 +386,7 @@ fn settings_read_from_toml_shaped_json() {
         limits.kumomta.unknown_tenant,
         super::UnknownTenantSetting::Refuse
     );
-    let too_big = serde_json::from_value::<IngestLimits>(json!({
+    let too_big = serde_json::from_value::<IngestSettings>(json!({
         "kumomta": {"tenants": {"acme": 1u64 << 40}}
     }));
     assert!(too_big.unwrap_err().to_string().contains("acme"));

@@ -3,7 +3,7 @@
 
 use eventhose_model::{normalize_scoped_line, IngestScope};
 
-use super::{too_large, Batch, IngestLimits, Refusals, Stored};
+use super::{too_large, Batch, IngestSettings, Refusals, Stored};
 use crate::error::{ApiError, ErrorEntry};
 
 /// Parses every non-blank line; any bad line fails the whole request, naming each one. Lines
@@ -11,7 +11,7 @@ use crate::error::{ApiError, ErrorEntry};
 /// so the memory it costs stays bounded by the limits, not by its line count.
 pub(super) fn parse_lines(
     text: &[u8],
-    limits: &IngestLimits,
+    limits: &IngestSettings,
     scope: &IngestScope,
 ) -> Result<Batch, ApiError> {
     let lines = text

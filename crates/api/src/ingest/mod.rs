@@ -50,10 +50,11 @@ pub const INGEST_GRANT: &str = "events/ingest";
 /// At most this many bad lines are itemised in a 400; the rest are counted.
 const MAX_LISTED_ERRORS: usize = 100;
 
-/// Limits on one ingest request, each enforced with its own error.
+/// How ingest reads requests (the `[ingest]` table): the limits on one request, each
+/// enforced with its own error, and how KumoMTA records are read and events enriched.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
-pub struct IngestLimits {
+pub struct IngestSettings {
     /// Largest body as sent (compressed, if gzip), in bytes.
     pub max_body_bytes: usize,
     /// Largest body after decompression, in bytes (a gzip bomb stops here).
@@ -81,7 +82,7 @@ pub struct IngestLimits {
     pub mx_lookup: MxLookupSettings,
 }
 
-impl Default for IngestLimits {
+impl Default for IngestSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
@@ -97,7 +98,7 @@ impl Default for IngestLimits {
     }
 }
 
-impl IngestLimits {
+impl IngestSettings {
     /// What a request of `key` may carry, as of now.
     fn scope(&self, key: &ApiKey) -> IngestScope {
         let now = chrono::Utc::now().timestamp();
@@ -142,7 +143,7 @@ impl Format {
     fn parse(
         self,
         text: &[u8],
-        limits: &IngestLimits,
+        limits: &IngestSettings,
         scope: &IngestScope,
     ) -> Result<Batch, ApiError> {
         match self {
@@ -242,9 +243,9 @@ async fn ingest(
             .await
             .map(IntoResponse::into_response);
     };
-    let body = read_body(body, state.ingest_limits.max_body_bytes).await?;
+    let body = read_body(body, state.ingest_settings.max_body_bytes).await?;
     let digest = idempotency::request_digest(headers, format.route_tag(), &body);
-    let ttl = state.ingest_limits.idempotency_key_ttl_secs;
+    let ttl = state.ingest_settings.idempotency_key_ttl_secs;
     let claim = match state
         .idempotency
         .begin(&key.id, idempotency_key, digest, ttl)
@@ -279,7 +280,7 @@ async fn accept(
     body: Body,
     format: Format,
 ) -> Result<Json<Value>, ApiError> {
-    let limits = state.ingest_limits.clone();
+    let limits = state.ingest_settings.clone();
     let scope = limits.scope(key);
     let gzip = content_is_gzip(headers)?;
     let body = read_body(body, limits.max_body_bytes).await?;

@@ -13,7 +13,7 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
-use super::{IngestLimits, MxLookupSettings, INGEST_GRANT};
+use super::{IngestSettings, MxLookupSettings, INGEST_GRANT};
 use crate::test_app::TestApp;
 
 const SUBSCRIBER: &str = "test-reader";
@@ -107,13 +107,13 @@ impl DnsServer {
 }
 
 async fn app(dns: &DnsServer, wait_ms: u64) -> TestApp {
-    let limits = IngestLimits {
+    let limits = IngestSettings {
         mx_lookup: MxLookupSettings {
             nameservers: vec![dns.address],
             wait_ms,
             ..MxLookupSettings::default()
         },
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     };
     let app = TestApp::for_ingest(limits).await;
     app.hose.register(SUBSCRIBER).await.unwrap();
@@ -237,13 +237,13 @@ async fn a_lookup_not_answered_in_time_does_not_hold_the_request() {
 #[tokio::test]
 async fn lookups_turned_off_ask_nothing() {
     let dns = DnsServer::start().await;
-    let limits = IngestLimits {
+    let limits = IngestSettings {
         mx_lookup: MxLookupSettings {
             enabled: false,
             nameservers: vec![dns.address],
             ..MxLookupSettings::default()
         },
-        ..IngestLimits::default()
+        ..IngestSettings::default()
     };
     let app = TestApp::for_ingest(limits).await;
     app.hose.register(SUBSCRIBER).await.unwrap();
