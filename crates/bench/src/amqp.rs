@@ -394,7 +394,7 @@ pub(crate) fn parse_samples(text: &str) -> Vec<(String, f64)> {
 }
 
 /// What the counter subscriber counted (other subscribers count in the same family).
-fn counted_events(samples: &[(String, f64)]) -> u64 {
+pub(crate) fn counted_events(samples: &[(String, f64)]) -> u64 {
     let counter = "eventhose_subscriber_events_total{subscriber=\"counter\"";
     let counted: f64 = samples
         .iter()

@@ -28,7 +28,7 @@ use eventhose_sources::postfix::{PostfixConfig, PostfixSource};
 use eventhose_sources::syslog::{LocalClock, Zone};
 use tokio::io::AsyncWriteExt;
 
-use crate::amqp::{embedded_drained, samples};
+use crate::amqp::{counted_events, embedded_drained, samples};
 use crate::ingest::send_all_to;
 use crate::scratch::bench_dir;
 use crate::server::{BenchServer, BENCH_KEY};
@@ -253,15 +253,7 @@ fn udp_receive_buffer_errors() -> anyhow::Result<u64> {
 
 /// The counter subscriber's total (every event the server applied).
 async fn counted(base: &str) -> anyhow::Result<u64> {
-    let samples = samples(base).await?;
-    let counter = "eventhose_subscriber_events_total{subscriber=\"counter\"";
-    let total: f64 = samples
-        .iter()
-        .filter(|(name, _)| name.starts_with(counter))
-        .map(|(_, value)| value)
-        .sum();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    Ok(total as u64)
+    Ok(counted_events(&samples(base).await?))
 }
 
 /// The log's lines sent as syslog messages at `rate` lines/s to the agent.
