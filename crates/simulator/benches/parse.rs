@@ -1,7 +1,7 @@
 //! The model's ingest parsing throughput over 1,000 simulated events (bare and
 //! `msys`-wrapped lines): the value-tree path `parse_ingest` used to take, `parse_ingest` +
-//! `to_json_bytes` now, and `normalize_ingest_line`. Here rather than in `eventhose-model`,
-//! which the simulator depends on.
+//! `to_json_bytes` now, `normalize_ingest_line`, and that followed by `enrich_stored` (what
+//! ingest does). Here rather than in `eventhose-model`, which the simulator depends on.
 //!
 //! `cargo bench -p eventhose-simulator --bench parse`
 
@@ -11,7 +11,7 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use eventhose_model::{normalize_ingest_line, Event};
+use eventhose_model::{enrich_stored, normalize_ingest_line, Event};
 use eventhose_simulator::{LineFormat, SimConfig, Simulator};
 use std::hint::black_box;
 
@@ -52,15 +52,23 @@ fn storage_only_path(line: &[u8]) -> Vec<u8> {
         .1
 }
 
+fn enriched_path(line: &[u8]) -> Vec<u8> {
+    let (event_type, mut stored) =
+        normalize_ingest_line(line).unwrap_or_else(|error| panic!("{error}"));
+    let _unknown_domain = enrich_stored(event_type, &mut stored);
+    stored
+}
+
 fn bench_paths(c: &mut Criterion) {
     for (format_name, format) in [("bare", LineFormat::Bare), ("msys", LineFormat::Msys)] {
         let lines = simulated_lines(format);
         let mut group = c.benchmark_group(format!("ingest_{format_name}"));
         group.throughput(Throughput::Elements(lines.len() as u64));
-        let paths: [(&str, IngestPath); 3] = [
+        let paths: [(&str, IngestPath); 4] = [
             ("value_tree", value_tree_path),
             ("parse_ingest", parse_ingest_path),
             ("normalize_ingest_line", storage_only_path),
+            ("normalize_and_enrich", enriched_path),
         ];
         for (path_name, path) in paths {
             group.bench_function(path_name, |b| {
