@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -30,7 +31,6 @@ use eventhose_model::{add_provider, enrich_stored, EventType, IngestScope};
 use eventhose_state::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorEntry};
