@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{Duration, Utc};
+use eventhose_simulator::postfix_log::{write_postfix_log, PostfixLogConfig};
 
 use crate::harness::*;
 
@@ -40,17 +41,25 @@ fn read_once(server: &Server, log: &Path, position: &Path) -> String {
 
 /// Runs `eventhose source postfix --once` over `log` with `key`.
 fn source_once(server: &Server, log: &Path, position: &Path, key: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_eventhose"))
-        .args(["source", "postfix", "--once", "--zone", "UTC", "--target"])
+    postfix_source(server, log, position, key)
+        .arg("--once")
+        .output()
+        .expect("run eventhose source")
+}
+
+/// `eventhose source postfix` following `log` into `server` with `key`.
+fn postfix_source(server: &Server, log: &Path, position: &Path, key: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eventhose"));
+    command
+        .args(["source", "postfix", "--zone", "UTC", "--target"])
         .arg(server.url(""))
         .arg("--file")
         .arg(log)
         .arg("--position")
         .arg(position)
         .env("EVENTHOSE_KEY", key)
-        .env("EVENTHOSE_LOG", "warn")
-        .output()
-        .expect("run eventhose source")
+        .env("EVENTHOSE_LOG", "warn");
+    command
 }
 
 /// The stored events' types, sorted.
@@ -192,4 +201,94 @@ async fn powermta_accounting_records_piped_to_the_source_become_events() {
         "10",
         "bad-mailbox is an invalid recipient: {bounce}"
     );
+}
+
+/// Over a million lines read by the agent, which is killed (SIGKILL) halfway and started
+/// again: every message's events are counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_line_log_killed_halfway_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let log = dir.path().join("mail.log");
+    let position = dir.path().join("postfix.position");
+    // About 8 lines a message, received over 90 minutes ending some 20 minutes ago (the
+    // last deferred recipients finish by now).
+    let config = PostfixLogConfig {
+        seed: 3,
+        start: Utc::now() - Duration::minutes(115),
+        messages: 130_000,
+        messages_per_second: 130_000.0 / 5_400.0,
+    };
+    let mut text = Vec::new();
+    let summary = write_postfix_log(&config, &mut text).unwrap();
+    assert!(summary.lines >= 1_000_000, "{summary:?}");
+    std::fs::write(&log, text).unwrap();
+    let events = summary.events();
+
+    let mut agent = postfix_source(&server, &log, &position, ROOT_KEY)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("start eventhose source");
+    let ingested = || async {
+        metric(&server, "eventhose_ingest_events_total")
+            .await
+            .unwrap_or(0.0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    #[allow(clippy::cast_precision_loss)]
+    let half = (events / 2) as f64;
+    while ingested().await < half {
+        assert!(std::time::Instant::now() < deadline, "half never ingested");
+        assert!(
+            agent.try_wait().unwrap().is_none(),
+            "the agent exited early"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let mut rest = postfix_source(&server, &log, &position, ROOT_KEY);
+    rest.arg("--once");
+    run_to_end(
+        rest,
+        "the restarted source",
+        std::time::Duration::from_secs(600),
+    )
+    .await;
+
+    #[allow(clippy::cast_precision_loss)]
+    let all = events as f64;
+    assert!(
+        ingested().await >= all,
+        "every event was sent at least once"
+    );
+    let expected = [
+        ("count_injected", summary.injections),
+        ("count_delivered", summary.deliveries),
+        ("count_bounce", summary.bounces),
+        ("count_delayed", summary.delays),
+        ("count_policy_rejection", summary.rejections),
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let mut counts = Vec::new();
+        for (metric, _) in expected {
+            counts.push(crate::amqp::metric_total(&server, metric).await);
+        }
+        let want: Vec<u64> = expected.iter().map(|(_, n)| *n).collect();
+        if counts == want {
+            break;
+        }
+        for (count, most) in counts.iter().zip(&want) {
+            assert!(
+                count <= most,
+                "counted twice: {counts:?}, expected {want:?}"
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "counts {counts:?}, expected {want:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
