@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use eventhose_api::{ApiLimits, IngestSettings};
 
+use crate::hosted_sources::SourcesSettings;
 use crate::http_server::HttpLimits;
 use crate::roles::{Role, Roles};
 use eventhose_hose_amqp::{AmqpHoseConfig, AmqpOptions};
@@ -64,6 +65,9 @@ pub struct Config {
     /// The most events each subscriber remembers for deduplication (18–37 bytes each); past
     /// it the oldest are forgotten before the window ends. 0 turns deduplication off.
     pub dedup_max_events: usize,
+    /// MTA sources this process runs itself (`[[sources.postfix]]`, `[[sources.pmta]]`),
+    /// sending to its own ingest API.
+    pub sources: SourcesSettings,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             roles: Role::ALL.to_vec(),
             dedup_window_minutes: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.span().as_secs() / 60,
             dedup_max_events: eventhose_subscribers::DEFAULT_DEDUP_WINDOW.max_events,
+            sources: SourcesSettings::default(),
         }
     }
 }
@@ -513,6 +518,11 @@ impl Config {
              EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY)"
         );
         self.roles().check(self)?;
+        self.sources.validate()?;
+        anyhow::ensure!(
+            self.sources.is_empty() || self.roles.contains(&Role::Ingest),
+            "`sources` send to this process's own ingest API: run the `ingest` role here"
+        );
         if let HoseBackend::Amqp(amqp) = self.hose_backend() {
             amqp.validate()
                 .map_err(|e| anyhow::anyhow!("invalid `hose` URL or `amqp` settings: {e}"))?;

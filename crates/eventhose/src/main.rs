@@ -7,6 +7,7 @@ mod demo;
 mod erase;
 mod faults;
 mod hose_backend;
+mod hosted_sources;
 mod http_server;
 mod keys;
 mod roles;

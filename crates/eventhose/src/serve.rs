@@ -238,9 +238,22 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
     // A machine-readable line on stdout, for scripts and tests that listen on port 0.
     println!("eventhose listening on http://{address}");
 
+    let (stop_sources, sources_stopping) = watch::channel(false);
+    let sources = crate::hosted_sources::start(
+        &config.sources,
+        &config.data_dir,
+        address,
+        state.as_ref(),
+        &sources_stopping,
+    )?;
     let ready_on_shutdown = ready.clone();
     crate::http_server::serve(listener, app, &config.http, async move {
         shutdown_signal().await;
+        // The sources first, while ingest still answers them: what they read is sent.
+        let _ = stop_sources.send(true);
+        for source in sources {
+            let _ = source.await;
+        }
         ready_on_shutdown.store(false, Ordering::Release);
         tracing::info!("shutting down: finishing in-flight requests");
     })

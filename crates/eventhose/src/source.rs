@@ -191,7 +191,7 @@ fn print_report(report: &AgentReport) {
 }
 
 /// A zone as `--zone` takes it.
-fn parse_zone(text: &str) -> Result<Zone, String> {
+pub(crate) fn parse_zone(text: &str) -> Result<Zone, String> {
     if text.eq_ignore_ascii_case("utc") || text == "Z" {
         return Ok(Zone::utc());
     }
@@ -204,7 +204,7 @@ fn parse_zone(text: &str) -> Result<Zone, String> {
 }
 
 /// This machine's zone, as the system names it; UTC when it cannot be told.
-fn system_zone() -> Zone {
+pub(crate) fn system_zone() -> Zone {
     match iana_time_zone::get_timezone() {
         Ok(name) => parse_zone(&name).unwrap_or_else(|error| {
             tracing::warn!(%error, "reading zone-less log lines as UTC");

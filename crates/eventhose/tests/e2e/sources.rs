@@ -292,3 +292,99 @@ async fn a_million_line_log_killed_halfway_is_counted_once() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A second message, to another recipient, logged after [`mail_log`]'s.
+fn second_mail_log() -> String {
+    mail_log()
+        .replace("4A1B2C3D4E", "5B2C3D4E5F")
+        .replace("jane@example.com", "john@example.com")
+        .replace("nobody@example.com", "noone@example.com")
+}
+
+/// `serve` following a Postfix log itself (`[[sources.postfix]]`): the log's events are
+/// stored, and after a restart only what was added since.
+#[tokio::test]
+async fn serve_follows_a_postfix_log_named_in_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("mail.log");
+    std::fs::write(&log, mail_log()).unwrap();
+    let config = dir.path().join("eventhose.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources.postfix]]\nfile = {:?}\nzone = \"UTC\"\n",
+            log.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let args = |data: &str, config: &str| {
+        [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data,
+            "--config",
+            config,
+        ]
+        .map(str::to_owned)
+    };
+    let (data_arg, config_arg) = (data.to_str().unwrap(), config.to_str().unwrap());
+    let start = || {
+        let args = args(data_arg, config_arg);
+        Server::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+
+    let server = start();
+    let expected = ["bounce", "delivery", "injection", "injection"];
+    eventually("the log's events are stored", || async {
+        stored_types(&server).await == expected
+    })
+    .await;
+    // The key the sources send with holds the ingest grant only.
+    let listed = keys(&data, &["list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let sources: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|key| key["label"] == "sources in serve")
+        .collect();
+    assert_eq!(sources.len(), 1, "{listed}");
+    assert_eq!(sources[0]["grants"], serde_json::json!(["events/ingest"]));
+    assert!(server.terminate().success());
+
+    // Logged while the server was down: read on restart, and the first message not again.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, second_mail_log().as_bytes()))
+        .unwrap();
+    let server = start();
+    eventually("the added message's events are stored", || async {
+        stored_types(&server).await.len() >= 8
+    })
+    .await;
+    let sentinel = ingest(&server, ROOT_KEY, ndjson("delivery", "sentinel", 1)).await;
+    assert_eq!(sentinel.status(), 200);
+    eventually("the sentinel is stored", || async {
+        stored_types(&server).await.len() >= 9
+    })
+    .await;
+    assert_eq!(
+        stored_types(&server).await,
+        [
+            "bounce",
+            "bounce",
+            "delivery",
+            "delivery",
+            "delivery",
+            "injection",
+            "injection",
+            "injection",
+            "injection"
+        ],
+        "each message's events once, and the sentinel"
+    );
+}
