@@ -407,7 +407,7 @@ async fn kumomta(eventhose: &Path, dir: &Path, messages: usize) -> anyhow::Resul
     let cpu_before = server.cpu_seconds()?;
     let started = Instant::now();
     let latencies = send_all_to(
-        &[server.base.clone()],
+        std::slice::from_ref(&server.base),
         "/api/v1/ingest/kumomta",
         Arc::new(bodies),
         requests,
