@@ -67,15 +67,23 @@ pub fn enrich_stored(event_type: EventType, stored: &mut Vec<u8>) -> Option<Stri
     }
     if probe.bounce_class.is_none() && documented("bounce_class") {
         added.bounce_class = probe.raw_reason.as_deref().map(|text| {
-            let mut reply = SmtpReply::parse(text);
-            if reply.code.is_none() {
-                reply.code = probe.error_code.as_deref().and_then(|c| c.parse().ok());
-            }
-            classify_bounce(&reply)
+            classify_reply(
+                text,
+                probe.error_code.as_deref().and_then(|c| c.parse().ok()),
+            )
         });
     }
     added.write(stored);
     unknown_domain
+}
+
+/// The bounce class of the reply `raw_reason`, with `error_code` when the text has no code.
+pub(crate) fn classify_reply(raw_reason: &str, error_code: Option<u16>) -> u16 {
+    let mut reply = SmtpReply::parse(raw_reason);
+    if reply.code.is_none() {
+        reply.code = error_code;
+    }
+    classify_bounce(&reply)
 }
 
 /// Appends `mailbox_provider` and `mailbox_provider_region` to a storage form that has
@@ -203,6 +211,22 @@ mod tests {
             event["bounce_class"].as_str(),
             Some(classify_bounce(&reply).to_string().as_str())
         );
+    }
+
+    #[test]
+    fn a_bounce_that_names_no_class_gets_the_one_its_reply_tells() {
+        let line = r#"{"type":"bounce","timestamp":"1765100000","message_id":"m1","event_id":"1",
+            "rcpt_to":"a@b.example","raw_reason":"550 5.1.1 <a@b.example>: user unknown"}"#;
+        let (_, stored) = normalize_ingest_line(line.as_bytes()).unwrap();
+        let event: Value = serde_json::from_slice(&stored).unwrap();
+        let expected = classify_reply("550 5.1.1 <a@b.example>: user unknown", None);
+        assert_eq!(event["bounce_class"], expected.to_string());
+        assert_eq!(crate::bounce_class(expected).map(|c| c.code), Some(10));
+        // Neither a class nor a reply: refused, naming the field.
+        let bare = r#"{"type":"bounce","timestamp":"1765100000","message_id":"m1",
+            "event_id":"1","rcpt_to":"a@b.example"}"#;
+        let error = normalize_ingest_line(bare.as_bytes()).unwrap_err();
+        assert_eq!(error.field(), Some("bounce_class"));
     }
 
     #[test]

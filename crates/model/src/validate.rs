@@ -36,6 +36,7 @@ pub(crate) fn validate(value: Value) -> Result<Validated, ParseError> {
     let has_id = normalize_event_id(&mut fields)?;
     normalize_known_fields(&mut fields)?;
     check_subaccount_id(&fields)?;
+    classify_when_unclassified(&mut fields, event_type);
     check_required_fields(&fields, event_type)?;
     check_bounce_class(&fields)?;
     normalize_recipient(&mut fields);
@@ -213,6 +214,27 @@ pub(crate) fn check_required_fields(
         });
     }
     Ok(())
+}
+
+/// A `bounce` or `out_of_band` that names no `bounce_class` but carries the reply
+/// (`raw_reason`, and `error_code` when the text has no code) gets the class the reply tells:
+/// a sender that logs replies but does not classify them. (The fast path leaves such a line
+/// to this path: its required-field check fails.) Other types get theirs at ingest, by
+/// [`crate::enrich_stored`]; these need it to be valid at all.
+fn classify_when_unclassified(fields: &mut Map<String, Value>, event_type: EventType) {
+    let needs_class = matches!(event_type, EventType::Bounce | EventType::OutOfBand);
+    if !needs_class || fields.contains_key("bounce_class") {
+        return;
+    }
+    let Some(Value::String(text)) = fields.get("raw_reason") else {
+        return;
+    };
+    let code = fields
+        .get("error_code")
+        .and_then(Value::as_str)
+        .and_then(|code| code.parse().ok());
+    let class = crate::enrich::classify_reply(text, code);
+    fields.insert("bounce_class".to_owned(), Value::String(class.to_string()));
 }
 
 /// Checks that a (normalised) `subaccount_id` is in the accepted range.
