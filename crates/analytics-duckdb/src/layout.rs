@@ -16,42 +16,11 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use eventhose_analytics::{Counter, Dimension};
 
-/// An aggregate granularity, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Granularity {
-    Minute,
-    Hour,
-    Day,
-}
+pub(crate) use eventhose_analytics::Granularity;
 
-impl Granularity {
-    pub(crate) const ALL: [Granularity; 3] =
-        [Granularity::Minute, Granularity::Hour, Granularity::Day];
-
-    pub(crate) fn seconds(self) -> i64 {
-        match self {
-            Granularity::Minute => 60,
-            Granularity::Hour => 3_600,
-            Granularity::Day => 86_400,
-        }
-    }
-
-    pub(crate) fn floor(self, t: i64) -> i64 {
-        t.div_euclid(self.seconds()) * self.seconds()
-    }
-
-    pub(crate) fn ceil(self, t: i64) -> i64 {
-        let f = self.floor(t);
-        if f == t {
-            t
-        } else {
-            f + self.seconds()
-        }
-    }
-
-    fn minutes(self) -> i64 {
-        self.seconds() / 60
-    }
+/// The minutes of a granularity's bucket: the number in its tables' names.
+fn minutes(g: Granularity) -> i64 {
+    g.seconds() / 60
 }
 
 /// The two table families.
@@ -185,7 +154,7 @@ impl Partition {
         format!(
             "{}{}_{year:04}{month:02}{}",
             self.family.prefix(),
-            self.g.minutes(),
+            minutes(self.g),
             self.rollup.suffix()
         )
     }
@@ -418,9 +387,5 @@ mod tests {
         assert_eq!(month_of(t + 1), (2027, 1));
         assert_eq!(month_start(2027, 1), t + 1);
         assert_eq!(next_month(2026, 12), (2027, 1));
-        assert_eq!(Granularity::Hour.floor(3_599), 0);
-        assert_eq!(Granularity::Hour.ceil(1), 3_600);
-        assert_eq!(Granularity::Hour.ceil(3_600), 3_600);
-        assert_eq!(Granularity::Day.floor(-1), -86_400);
     }
 }

@@ -1,61 +1,16 @@
 //! The read side: each query reads the coarsest partitions that cover its range exactly, and of
 //! those the narrowest rollup that keeps every dimension it filters or groups by.
 
-use std::collections::HashMap;
-
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
-    AnalyticsError, BreakdownGrouping, BreakdownQuery, BreakdownRow, Counter, Counters, Dimension,
-    Filter, GroupKey, Grouping, MetricsQuery, MetricsReader, MetricsRow, TimeRange, ValuesQuery,
+    aligned, into_buckets, needed_counters, split, AnalyticsError, BreakdownGrouping,
+    BreakdownQuery, BreakdownRow, Counters, Dimension, Filter, GroupKey, Grouping, MetricsQuery,
+    MetricsReader, MetricsRow, Segment, TimeRange, ValuesQuery,
 };
 
-use crate::layout::{self, Family, Granularity, Partition, Rollup};
+use crate::layout::{self, Family, Partition, Rollup};
 use crate::sql::{escape_like, filter_sql, Predicate};
 use crate::{engine, DuckStore};
-
-/// A half-open range `[lo, hi)` of unix seconds read at one granularity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Segment {
-    g: Granularity,
-    lo: i64,
-    hi: i64,
-}
-
-/// Splits `[from, to)` into minute, hour and day segments: whole days from the day partitions,
-/// whole hours around them from the hour partitions, the minutes at the edges from the minute
-/// partitions.
-fn split(from: i64, to: i64) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut push = |g, lo: i64, hi: i64| {
-        if lo < hi {
-            out.push(Segment { g, lo, hi });
-        }
-    };
-    let (d0, d1) = (Granularity::Day.ceil(from), Granularity::Day.floor(to));
-    let (h0, h1) = (Granularity::Hour.ceil(from), Granularity::Hour.floor(to));
-    if d0 < d1 {
-        push(Granularity::Minute, from, h0);
-        push(Granularity::Hour, h0, d0);
-        push(Granularity::Day, d0, d1);
-        push(Granularity::Hour, d1, h1);
-        push(Granularity::Minute, h1, to);
-    } else if h0 < h1 {
-        push(Granularity::Minute, from, h0);
-        push(Granularity::Hour, h0, h1);
-        push(Granularity::Minute, h1, to);
-    } else {
-        push(Granularity::Minute, from, to);
-    }
-    out
-}
-
-/// The coarsest granularity every boundary is a multiple of.
-fn aligned(boundaries: impl Iterator<Item = i64> + Clone) -> Granularity {
-    [Granularity::Day, Granularity::Hour]
-        .into_iter()
-        .find(|g| boundaries.clone().all(|b| b % g.seconds() == 0))
-        .unwrap_or(Granularity::Minute)
-}
 
 fn unix(range: &TimeRange) -> (i64, i64) {
     (range.from.timestamp(), range.to.timestamp())
@@ -120,21 +75,6 @@ fn rollup_for(filter: &Filter, more: Option<Dimension>) -> Rollup {
             .flat_map(|g| g.conditions.iter().map(|c| c.dimension))
             .chain(more),
     )
-}
-
-fn needed_counters(query: &MetricsQuery) -> Vec<Counter> {
-    let mut counters: Vec<Counter> = if query.metrics.is_empty() {
-        Counter::ALL.to_vec()
-    } else {
-        query
-            .metrics
-            .iter()
-            .flat_map(|m| m.counters().iter().copied())
-            .collect()
-    };
-    counters.sort_by_key(|c| c.index());
-    counters.dedup();
-    counters
 }
 
 fn dimension_text(dimension: Dimension) -> String {
@@ -231,7 +171,11 @@ impl MetricsReader for DuckStore {
                     counters,
                 })
                 .collect(),
-            Grouping::Time(starts) => into_buckets(starts, rows),
+            Grouping::Time(starts) => into_buckets(
+                starts,
+                rows.into_iter()
+                    .filter_map(|(bucket, counters)| Some((bucket.parse::<i64>().ok()?, counters))),
+            ),
         })
     }
 
@@ -314,93 +258,5 @@ impl MetricsReader for DuckStore {
             union.sql, query.limit
         );
         self.with_reader(|conn| run(conn, &union, &sql, |row| row.get(0)))
-    }
-}
-
-/// Folds rows keyed by partition bucket into the caller's time buckets.
-fn into_buckets(
-    starts: &[chrono::DateTime<chrono::Utc>],
-    rows: Vec<(String, Counters)>,
-) -> Vec<MetricsRow> {
-    let mut merged: HashMap<usize, Counters> = HashMap::new();
-    for (bucket, counters) in rows {
-        let Ok(t) = bucket.parse::<i64>() else {
-            continue;
-        };
-        let i = starts.partition_point(|s| s.timestamp() <= t);
-        if i == 0 {
-            continue; // before the first bucket: outside the range
-        }
-        merged.entry(i - 1).or_default().merge(&counters);
-    }
-    let mut out: Vec<MetricsRow> = merged
-        .into_iter()
-        .map(|(i, counters)| MetricsRow {
-            key: GroupKey::Bucket(starts[i]),
-            counters,
-        })
-        .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_split_into_the_coarsest_exact_segments() {
-        let day = 86_400;
-        let hour = 3_600;
-        let from = 2 * day - 2 * hour - 300; // 21:55 on day 1
-        let to = 5 * day + hour + 120; // 01:02 on day 5
-        let segments = split(from, to);
-        let covered: i64 = segments.iter().map(|s| s.hi - s.lo).sum();
-        assert_eq!(covered, to - from);
-        assert_eq!(
-            segments,
-            vec![
-                Segment {
-                    g: Granularity::Minute,
-                    lo: from,
-                    hi: 2 * day - 2 * hour
-                },
-                Segment {
-                    g: Granularity::Hour,
-                    lo: 2 * day - 2 * hour,
-                    hi: 2 * day
-                },
-                Segment {
-                    g: Granularity::Day,
-                    lo: 2 * day,
-                    hi: 5 * day
-                },
-                Segment {
-                    g: Granularity::Hour,
-                    lo: 5 * day,
-                    hi: 5 * day + hour
-                },
-                Segment {
-                    g: Granularity::Minute,
-                    lo: 5 * day + hour,
-                    hi: to
-                },
-            ]
-        );
-        assert_eq!(
-            split(60, 120),
-            vec![Segment {
-                g: Granularity::Minute,
-                lo: 60,
-                hi: 120
-            }]
-        );
-    }
-
-    #[test]
-    fn time_buckets_use_the_coarsest_aligned_partitions() {
-        assert_eq!(aligned([0, 86_400, 172_800].into_iter()), Granularity::Day);
-        assert_eq!(aligned([0, 3_600, 86_400].into_iter()), Granularity::Hour);
-        assert_eq!(aligned([0, 1_800, 3_600].into_iter()), Granularity::Minute);
     }
 }

@@ -8,4 +8,5 @@ pub mod fold;
 pub(crate) mod memory;
 pub(crate) mod metric;
 pub(crate) mod query;
+pub(crate) mod segments;
 pub(crate) mod store;
