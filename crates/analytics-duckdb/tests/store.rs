@@ -6,13 +6,13 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
+use eventhose_analytics::conformance::{self, Filled};
 use eventhose_analytics::{
-    Aggregator, AnalyticsError, BreakdownGrouping, BreakdownKind, BreakdownQuery, Combinator,
-    Condition, Dimension, Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric,
-    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, Tally, TimeRange, ValuesQuery,
+    Aggregator, AnalyticsError, Dimension, Filter, FilterOp, Grouping, MemoryStore, Metric,
+    MetricsQuery, MetricsReader, MetricsWriter, TimeRange,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
-use eventhose_model::{AppliedId, DedupWindow, Event};
+use eventhose_model::DedupWindow;
 
 /// A day's deduplication window with room for every test's events.
 const DAY_WINDOW: DedupWindow = DedupWindow {
@@ -34,7 +34,7 @@ fn stored_events(n: usize) -> Vec<Vec<u8>> {
 }
 
 /// Both stores with the same commits (in several transactions, as the subscriber makes them).
-fn filled(n: usize) -> (tempfile::TempDir, DuckStore, MemoryStore, i64, i64) {
+fn filled(n: usize) -> (tempfile::TempDir, DuckStore, MemoryStore, Filled) {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck = DuckStore::open(
         &dir.path().join("analytics.duckdb"),
@@ -42,212 +42,34 @@ fn filled(n: usize) -> (tempfile::TempDir, DuckStore, MemoryStore, i64, i64) {
     )
     .expect("open duckdb");
     let memory = MemoryStore::new();
-    let events = stored_events(n);
-    let mut aggregator = Aggregator::default();
-    let mut position = 0;
-    for chunk in events.chunks(700) {
-        for event in chunk {
-            aggregator.fold(event).expect("fold");
-        }
-        position += 1;
-        let (tally, changes) = aggregator.take();
-        duck.commit(&tally, &changes, Some(position))
-            .expect("duck commit");
-        memory
-            .commit(&tally, &changes, Some(position))
-            .expect("memory commit");
-    }
-    let (first, last) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
-        let ts = Event::from_stored(e).expect("stored").timestamp();
-        (lo.min(ts), hi.max(ts))
-    });
-    (dir, duck, memory, first, last)
-}
-
-fn sorted(mut rows: Vec<MetricsRow>) -> Vec<MetricsRow> {
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    rows
-}
-
-fn same_metrics(duck: &DuckStore, memory: &MemoryStore, query: &MetricsQuery) {
-    let expected = sorted(memory.metrics(query).expect("memory"));
-    let got = sorted(duck.metrics(query).expect("duck"));
-    assert_eq!(got.len(), expected.len(), "row count for {query:?}");
-    for (g, e) in got.iter().zip(&expected) {
-        assert_eq!(g.key, e.key, "{query:?}");
-        for metric in &query.metrics {
-            assert_eq!(
-                metric.value(&g.counters),
-                metric.value(&e.counters),
-                "{metric} of {:?} for {query:?}",
-                g.key
-            );
-        }
-    }
-}
-
-fn filters() -> Vec<Filter> {
-    let mut simple = Filter::default();
-    simple.require(
-        Dimension::Domain,
-        FilterOp::Eq,
-        vec!["gmail.com".into(), "yahoo.com".into()],
-    );
-    let mut grouped = Filter::default();
-    grouped.groups.push(FilterGroup {
-        combinator: Combinator::Or,
-        conditions: vec![
-            Condition {
-                dimension: Dimension::Campaign,
-                op: FilterOp::Like,
-                values: vec!["a".into()],
-            },
-            Condition {
-                dimension: Dimension::Subaccount,
-                op: FilterOp::Eq,
-                values: vec!["0".into()],
-            },
-        ],
-    });
-    grouped.require(Dimension::Domain, FilterOp::NotLike, vec!["hotmail".into()]);
-    let mut not_eq = Filter::default();
-    not_eq.require(Dimension::Subaccount, FilterOp::NotEq, vec!["0".into()]);
-    let mut like = Filter::default();
-    like.require(Dimension::Template, FilterOp::Like, vec!["e".into()]);
-    like.require(Dimension::Subaccount, FilterOp::NotLike, vec!["9".into()]);
-    vec![Filter::default(), simple, grouped, not_eq, like]
+    let filled = conformance::fill(&duck, &memory, &stored_events(n));
+    (dir, duck, memory, filled)
 }
 
 #[test]
 fn answers_match_the_reference_store() {
-    let (_dir, duck, memory, first, last) = filled(6_000);
-    assert!(last - first > 86_400, "the stream spans more than a day");
-    let metrics = Metric::ALL.to_vec();
-    // Ranges: whole minutes at odd offsets, so every segment kind is read.
-    let ranges = [
-        (first - first % 60, last - last % 60 + 60),
-        (
-            first - first % 60 + 17 * 60,
-            last - last % 60 - 3 * 3_600 + 60 * 7,
-        ),
-        (
-            first - first % 3_600 + 3_600,
-            first - first % 3_600 + 5 * 3_600,
-        ),
-    ];
-    for (from, to) in ranges {
-        let range = TimeRange {
-            from: t(from),
-            to: t(to),
-        };
-        for filter in filters() {
-            let mut groupings = vec![Grouping::Total];
-            groupings.extend(Dimension::ALL.iter().map(|d| Grouping::By(*d)));
-            for grouping in groupings {
-                same_metrics(
-                    &duck,
-                    &memory,
-                    &MetricsQuery {
-                        range,
-                        filter: filter.clone(),
-                        grouping,
-                        metrics: metrics.clone(),
-                    },
-                );
-            }
-        }
-    }
+    let (_dir, duck, memory, filled) = filled(6_000);
+    conformance::answers_match(&duck, &memory, filled);
 }
 
 #[test]
 fn time_series_match_at_every_alignment() {
-    let (_dir, duck, memory, first, last) = filled(4_000);
-    let hour0 = first - first % 3_600;
-    let end = last - last % 3_600 + 3_600;
-    for step in [60 * 15, 3_600, 3 * 3_600, 86_400] {
-        let from = if step == 86_400 {
-            first - first % 86_400
-        } else {
-            hour0
-        };
-        let starts: Vec<_> = (0..)
-            .map(|i| from + i * step)
-            .take_while(|s| *s < end)
-            .map(t)
-            .collect();
-        let query = MetricsQuery {
-            range: TimeRange {
-                from: t(from),
-                to: t(end),
-            },
-            filter: Filter::default(),
-            grouping: Grouping::Time(starts),
-            metrics: vec![Metric::Targeted, Metric::Delivered, Metric::UniqueRendered],
-        };
-        same_metrics(&duck, &memory, &query);
-        let rows = duck.metrics(&query).expect("series");
-        assert!(rows.len() > 1, "several buckets have events at step {step}");
-        assert!(rows.iter().all(|r| matches!(r.key, GroupKey::Bucket(_))));
-    }
+    let (_dir, duck, memory, filled) = filled(4_000);
+    conformance::time_series_match(&duck, &memory, filled);
 }
 
 #[test]
 fn breakdowns_and_values_match_the_reference_store() {
-    let (_dir, duck, memory, first, last) = filled(5_000);
-    let range = TimeRange {
-        from: t(first - first % 60),
-        to: t(last - last % 60 + 60),
-    };
-    let kinds = [
-        BreakdownKind::Bounce,
-        BreakdownKind::Rejection,
-        BreakdownKind::Delay,
-        BreakdownKind::Link,
-        BreakdownKind::Attempt,
-    ];
-    let mut nonempty = 0;
-    for kind in kinds {
-        for grouping in [
-            BreakdownGrouping::Label,
-            BreakdownGrouping::LabelAndDomain,
-            BreakdownGrouping::Class,
-        ] {
-            for filter in filters() {
-                let query = BreakdownQuery {
-                    range,
-                    filter,
-                    kind,
-                    grouping,
-                };
-                let mut expected = memory.breakdown(&query).expect("memory");
-                let mut got = duck.breakdown(&query).expect("duck");
-                let key = |r: &eventhose_analytics::BreakdownRow| {
-                    (r.label.clone(), r.class, r.domain.clone())
-                };
-                expected.sort_by_key(key);
-                got.sort_by_key(key);
-                assert_eq!(got, expected, "{query:?}");
-                nonempty += usize::from(!got.is_empty());
-            }
-        }
-    }
-    assert!(nonempty > 30, "the event set exercises the breakdowns");
-    for dimension in Dimension::ALL {
-        for contains in [None, Some("o".to_owned())] {
-            let query = ValuesQuery {
-                dimension,
-                range,
-                contains,
-                limit: 5,
-                filter: Filter::default(),
-            };
-            assert_eq!(
-                duck.values(&query).expect("duck"),
-                memory.values(&query).expect("memory"),
-                "{query:?}"
-            );
-        }
-    }
+    let (_dir, duck, memory, filled) = filled(5_000);
+    conformance::breakdowns_and_values_match(&duck, &memory, filled);
+}
+
+#[test]
+fn retention_keeps_the_applied_events_from_their_floor_to_the_minute() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
+    conformance::applied_floor_is_kept_to_the_minute(&duck, START / 60);
 }
 
 #[test]
@@ -329,38 +151,6 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
 }
 
 #[test]
-fn retention_keeps_the_applied_events_from_their_floor_to_the_minute() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let duck =
-        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
-    let memory = MemoryStore::new();
-    // Three minutes of one day: the floor falls between the first two.
-    let minute = START / 60;
-    let tally = Tally {
-        events: 3,
-        applied: [(minute, 1), (minute + 10, 2), (minute + 20, 3)]
-            .map(|(minute, identity)| AppliedId { minute, identity })
-            .to_vec(),
-        ..Tally::default()
-    };
-    for store in [&duck as &dyn MetricsWriter, &memory] {
-        store.commit(&tally, &[], None).expect("commit");
-        store
-            .enforce_retention(t(0), t(0), t((minute + 5) * 60))
-            .expect("retention");
-        let mut kept: Vec<u64> = store
-            .checkpoint()
-            .expect("checkpoint")
-            .applied
-            .iter()
-            .map(|id| id.identity)
-            .collect();
-        kept.sort_unstable();
-        assert_eq!(kept, [2, 3]);
-    }
-}
-
-#[test]
 fn a_failed_commit_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =
@@ -393,7 +183,7 @@ fn a_failed_commit_changes_nothing() {
 
 #[test]
 fn a_store_written_before_rollups_gets_them_at_open() {
-    let (dir, duck, memory, first, last) = filled(3_000);
+    let (dir, duck, memory, Filled { first, last }) = filled(3_000);
     drop(duck);
     let path = dir.path().join("analytics.duckdb");
     {
@@ -424,7 +214,7 @@ fn a_store_written_before_rollups_gets_them_at_open() {
         to: t(last - last % 86_400 + 86_400),
     };
     for grouping in [Grouping::Total, Grouping::By(Dimension::Campaign)] {
-        same_metrics(
+        conformance::same_metrics(
             &duck,
             &memory,
             &MetricsQuery {
@@ -499,7 +289,7 @@ fn retention_drops_whole_monthly_partitions() {
 /// subaccount, value).
 #[test]
 fn a_rollup_across_subaccounts_keeps_one_row_per_value() {
-    let (dir, duck, _, _, _) = filled(3_000);
+    let (dir, duck, _, _) = filled(3_000);
     drop(duck);
     let conn = duckdb::Connection::open(dir.path().join("analytics.duckdb")).expect("open raw");
     let tables: Vec<String> = conn

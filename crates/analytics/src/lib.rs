@@ -41,6 +41,9 @@ pub use events::store::{
     EventWriter, InsertReport, MayStore, StoredEvent, SEARCHABLE_EVENT_TYPES,
 };
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

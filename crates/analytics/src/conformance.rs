@@ -1,0 +1,283 @@
+//! The checks every metrics store passes: the same commits as [`MemoryStore`], the same
+//! answers. A store's tests fill both with [`fill`] and run each check; a failed check panics
+//! naming the query.
+
+use chrono::{DateTime, TimeZone, Utc};
+use eventhose_model::{AppliedId, Event};
+
+use crate::{
+    Aggregator, BreakdownGrouping, BreakdownKind, BreakdownQuery, BreakdownRow, Combinator,
+    Condition, Dimension, Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric,
+    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, Tally, TimeRange, ValuesQuery,
+};
+
+/// A store under test: both traits.
+pub trait MetricsStore: MetricsReader + MetricsWriter {}
+
+impl<T: MetricsReader + MetricsWriter + ?Sized> MetricsStore for T {}
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, 0).single().expect("valid time")
+}
+
+/// What [`fill`] stored: the first and last event times.
+#[derive(Clone, Copy, Debug)]
+pub struct Filled {
+    /// The earliest event's `timestamp`.
+    pub first: i64,
+    /// The latest event's `timestamp`.
+    pub last: i64,
+}
+
+/// Folds `events` (stored forms) and commits them to `store` and `memory` alike, 700 events a
+/// commit with positions 1, 2, …, as the subscriber does.
+pub fn fill(store: &dyn MetricsStore, memory: &MemoryStore, events: &[Vec<u8>]) -> Filled {
+    let mut aggregator = Aggregator::default();
+    let mut position = 0;
+    for chunk in events.chunks(700) {
+        for event in chunk {
+            aggregator.fold(event).expect("fold");
+        }
+        position += 1;
+        let (tally, changes) = aggregator.take();
+        store
+            .commit(&tally, &changes, Some(position))
+            .expect("store commit");
+        memory
+            .commit(&tally, &changes, Some(position))
+            .expect("memory commit");
+    }
+    let (first, last) = events.iter().fold((i64::MAX, i64::MIN), |(lo, hi), e| {
+        let ts = Event::from_stored(e).expect("stored").timestamp();
+        (lo.min(ts), hi.max(ts))
+    });
+    Filled { first, last }
+}
+
+fn sorted(mut rows: Vec<MetricsRow>) -> Vec<MetricsRow> {
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    rows
+}
+
+/// Asserts that `store` answers `query` as `memory` does, metric by metric.
+pub fn same_metrics(store: &dyn MetricsReader, memory: &MemoryStore, query: &MetricsQuery) {
+    let expected = sorted(memory.metrics(query).expect("memory"));
+    let got = sorted(store.metrics(query).expect("store"));
+    assert_eq!(got.len(), expected.len(), "row count for {query:?}");
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g.key, e.key, "{query:?}");
+        for metric in &query.metrics {
+            assert_eq!(
+                metric.value(&g.counters),
+                metric.value(&e.counters),
+                "{metric} of {:?} for {query:?}",
+                g.key
+            );
+        }
+    }
+}
+
+/// Filters of every shape: none, `eq` lists, OR groups with `like`, `notEq` and `notLike` on
+/// the subaccount, and values a literal must escape.
+pub fn filters() -> Vec<Filter> {
+    let mut simple = Filter::default();
+    simple.require(
+        Dimension::Domain,
+        FilterOp::Eq,
+        vec!["gmail.com".into(), "yahoo.com".into()],
+    );
+    let mut grouped = Filter::default();
+    grouped.groups.push(FilterGroup {
+        combinator: Combinator::Or,
+        conditions: vec![
+            Condition {
+                dimension: Dimension::Campaign,
+                op: FilterOp::Like,
+                values: vec!["a".into()],
+            },
+            Condition {
+                dimension: Dimension::Subaccount,
+                op: FilterOp::Eq,
+                values: vec!["0".into()],
+            },
+        ],
+    });
+    grouped.require(Dimension::Domain, FilterOp::NotLike, vec!["hotmail".into()]);
+    let mut not_eq = Filter::default();
+    not_eq.require(Dimension::Subaccount, FilterOp::NotEq, vec!["0".into()]);
+    let mut like = Filter::default();
+    like.require(Dimension::Template, FilterOp::Like, vec!["e".into()]);
+    like.require(Dimension::Subaccount, FilterOp::NotLike, vec!["9".into()]);
+    let mut hostile = Filter::default();
+    hostile.require(
+        Dimension::Campaign,
+        FilterOp::NotEq,
+        vec!["x' OR '1'='1".into(), "back\\slash".into(), "%_".into()],
+    );
+    hostile.require(Dimension::Domain, FilterOp::NotLike, vec!["'\\%".into()]);
+    vec![Filter::default(), simple, grouped, not_eq, like, hostile]
+}
+
+/// Every metric, total and grouped by each dimension, over ranges that read every segment
+/// kind, under every filter of [`filters`].
+pub fn answers_match(store: &dyn MetricsReader, memory: &MemoryStore, filled: Filled) {
+    let Filled { first, last } = filled;
+    assert!(last - first > 86_400, "the stream spans more than a day");
+    let metrics = Metric::ALL.to_vec();
+    // Whole minutes at odd offsets, so every segment kind is read.
+    let ranges = [
+        (first - first % 60, last - last % 60 + 60),
+        (
+            first - first % 60 + 17 * 60,
+            last - last % 60 - 3 * 3_600 + 60 * 7,
+        ),
+        (
+            first - first % 3_600 + 3_600,
+            first - first % 3_600 + 5 * 3_600,
+        ),
+    ];
+    for (from, to) in ranges {
+        let range = TimeRange {
+            from: t(from),
+            to: t(to),
+        };
+        for filter in filters() {
+            let groupings = std::iter::once(Grouping::Total)
+                .chain(Dimension::ALL.iter().map(|d| Grouping::By(*d)));
+            for grouping in groupings {
+                same_metrics(
+                    store,
+                    memory,
+                    &MetricsQuery {
+                        range,
+                        filter: filter.clone(),
+                        grouping,
+                        metrics: metrics.clone(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Time series with buckets of 15 minutes, 1 and 3 hours and a day.
+pub fn time_series_match(store: &dyn MetricsReader, memory: &MemoryStore, filled: Filled) {
+    let Filled { first, last } = filled;
+    let hour0 = first - first % 3_600;
+    let end = last - last % 3_600 + 3_600;
+    for step in [60 * 15, 3_600, 3 * 3_600, 86_400] {
+        let from = if step == 86_400 {
+            first - first % 86_400
+        } else {
+            hour0
+        };
+        let starts: Vec<_> = (0..)
+            .map(|i| from + i * step)
+            .take_while(|s| *s < end)
+            .map(t)
+            .collect();
+        let query = MetricsQuery {
+            range: TimeRange {
+                from: t(from),
+                to: t(end),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Time(starts),
+            metrics: vec![Metric::Targeted, Metric::Delivered, Metric::UniqueRendered],
+        };
+        same_metrics(store, memory, &query);
+        let rows = store.metrics(&query).expect("series");
+        assert!(rows.len() > 1, "several buckets have events at step {step}");
+        assert!(rows.iter().all(|r| matches!(r.key, GroupKey::Bucket(_))));
+    }
+}
+
+/// Every breakdown kind and grouping under every filter, and the values of every dimension.
+pub fn breakdowns_and_values_match(
+    store: &dyn MetricsReader,
+    memory: &MemoryStore,
+    filled: Filled,
+) {
+    let Filled { first, last } = filled;
+    let range = TimeRange {
+        from: t(first - first % 60),
+        to: t(last - last % 60 + 60),
+    };
+    let kinds = [
+        BreakdownKind::Bounce,
+        BreakdownKind::Rejection,
+        BreakdownKind::Delay,
+        BreakdownKind::Link,
+        BreakdownKind::Attempt,
+    ];
+    let groupings = [
+        BreakdownGrouping::Label,
+        BreakdownGrouping::LabelAndDomain,
+        BreakdownGrouping::Class,
+    ];
+    let key = |r: &BreakdownRow| (r.label.clone(), r.class, r.domain.clone());
+    let mut nonempty = 0;
+    for kind in kinds {
+        for grouping in groupings {
+            for filter in filters() {
+                let query = BreakdownQuery {
+                    range,
+                    filter,
+                    kind,
+                    grouping,
+                };
+                let mut expected = memory.breakdown(&query).expect("memory");
+                let mut got = store.breakdown(&query).expect("store");
+                expected.sort_by_key(key);
+                got.sort_by_key(key);
+                assert_eq!(got, expected, "{query:?}");
+                nonempty += usize::from(!got.is_empty());
+            }
+        }
+    }
+    assert!(nonempty > 30, "the event set exercises the breakdowns");
+    for dimension in Dimension::ALL {
+        for contains in [None, Some("o".to_owned()), Some("'".to_owned())] {
+            let query = ValuesQuery {
+                dimension,
+                range,
+                contains,
+                limit: 5,
+                filter: Filter::default(),
+            };
+            assert_eq!(
+                store.values(&query).expect("store"),
+                memory.values(&query).expect("memory"),
+                "{query:?}"
+            );
+        }
+    }
+}
+
+/// Retention keeps the applied identities from `applied_from` on, to the minute: three
+/// identities a few minutes apart from `minute`, the floor between the first two.
+pub fn applied_floor_is_kept_to_the_minute(store: &dyn MetricsStore, minute: i64) {
+    let tally = Tally {
+        events: 3,
+        applied: [(minute, 1), (minute + 10, 2), (minute + 20, 3)]
+            .map(|(minute, identity)| AppliedId { minute, identity })
+            .to_vec(),
+        ..Tally::default()
+    };
+    let memory = MemoryStore::new();
+    for store in [store, &memory as &dyn MetricsStore] {
+        store.commit(&tally, &[], None).expect("commit");
+        store
+            .enforce_retention(t(0), t(0), t((minute + 5) * 60))
+            .expect("retention");
+        let mut kept: Vec<u64> = store
+            .checkpoint()
+            .expect("checkpoint")
+            .applied
+            .iter()
+            .map(|id| id.identity)
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [2, 3]);
+    }
+}
