@@ -1,0 +1,225 @@
+//! The ClickHouse store against the in-memory reference store, on a real server: the same
+//! commits, the same answers; checkpoints, repeats and retention.
+
+// A test's unwrap is its assertion: the panic names what failed.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::TestDatabase;
+use eventhose_analytics::conformance::{self, Filled};
+use eventhose_analytics::{
+    Aggregator, Counter, Dimension, Filter, FilterOp, Grouping, MemoryStore, Metric,
+    MetricsCheckpoint, MetricsQuery, MetricsReader, MetricsWriter, Tally, TimeRange,
+};
+use eventhose_analytics_clickhouse::ClickHouseStore;
+use eventhose_model::DedupWindow;
+
+/// 2026-10-30T20:00:00Z: the simulated stream crosses the end of US daylight time.
+const START: i64 = 1_793_390_400;
+
+/// A day's deduplication window with room for every test's events.
+const DAY_WINDOW: DedupWindow = DedupWindow {
+    minutes: 1_440,
+    max_events: 1_000_000,
+};
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, 0).single().expect("valid time")
+}
+
+/// Two simulated days at a low rate.
+fn stored_events(n: usize) -> Vec<Vec<u8>> {
+    common::simulated_events(n, 42, START, 0.05)
+}
+
+fn filled(n: usize) -> (TestDatabase, ClickHouseStore, MemoryStore, Filled) {
+    let db = TestDatabase::new();
+    let store = db.open();
+    let memory = MemoryStore::new();
+    let filled = conformance::fill(&store, &memory, &stored_events(n));
+    (db, store, memory, filled)
+}
+
+#[test]
+fn answers_match_the_reference_store() {
+    let (_db, store, memory, filled) = filled(6_000);
+    conformance::answers_match(&store, &memory, filled);
+}
+
+#[test]
+fn time_series_match_at_every_alignment() {
+    let (_db, store, memory, filled) = filled(4_000);
+    conformance::time_series_match(&store, &memory, filled);
+}
+
+#[test]
+fn breakdowns_and_values_match_the_reference_store() {
+    let (_db, store, memory, filled) = filled(5_000);
+    conformance::breakdowns_and_values_match(&store, &memory, filled);
+}
+
+#[test]
+fn retention_keeps_the_applied_events_from_their_floor_to_the_minute() {
+    let db = TestDatabase::new();
+    conformance::applied_floor_is_kept_to_the_minute(&db.open(), START / 60);
+}
+
+#[test]
+fn answers_stay_exact_after_the_server_merges_every_part() {
+    let (db, store, memory, filled) = filled(6_000);
+    for table in [
+        "metrics_minute",
+        "metrics_hour",
+        "metrics_day",
+        "breakdowns_day",
+    ] {
+        let answer = db.execute(&format!(
+            "OPTIMIZE TABLE {}.{table} FINAL",
+            store.database()
+        ));
+        assert!(answer.is_empty(), "{answer}");
+    }
+    conformance::answers_match(&store, &memory, filled);
+}
+
+#[test]
+fn a_reopened_store_resumes_from_its_position_ledger_and_repeats() {
+    let db = TestDatabase::new();
+    let events = stored_events(3_000);
+    let mut aggregator = Aggregator::resumed(MetricsCheckpoint::default(), DAY_WINDOW);
+    {
+        let store = db.open();
+        assert_eq!(store.checkpoint().unwrap().position, None);
+        for event in &events[..2_000] {
+            aggregator.fold(event).unwrap();
+        }
+        let (tally, changes) = aggregator.take();
+        store.commit(&tally, &changes, Some(41)).unwrap();
+    }
+    let store = db.open();
+    let checkpoint = store.checkpoint().unwrap();
+    assert_eq!(checkpoint.position, Some(41));
+    assert_eq!(checkpoint.ledger.len(), aggregator.ledger.len());
+    assert_eq!(checkpoint.applied.len(), 2_000);
+
+    // Every event already folded is a repeat; the rest count as if the worker never stopped.
+    let mut resumed = Aggregator::resumed(checkpoint, DAY_WINDOW);
+    for event in &events {
+        resumed.fold(event).unwrap();
+    }
+    for event in &events[2_000..] {
+        aggregator.fold(event).unwrap();
+    }
+    let (tally, changes) = resumed.take();
+    assert_eq!(tally.applied.len(), 1_000, "the first 2,000 are repeats");
+    let unique = |tally: &Tally| -> u64 {
+        tally
+            .rows
+            .values()
+            .map(|c| c.get(Counter::UniqueRendered))
+            .sum()
+    };
+    assert_eq!(unique(&tally), unique(&aggregator.tally));
+    store.commit(&tally, &changes, Some(42)).unwrap();
+    assert_eq!(store.checkpoint().unwrap().position, Some(42));
+
+    // A commit with a lower position keeps the highest.
+    store.commit(&Tally::default(), &[], Some(7)).unwrap();
+    assert_eq!(store.checkpoint().unwrap().position, Some(42));
+}
+
+#[test]
+fn retention_drops_whole_monthly_partitions() {
+    let db = TestDatabase::new();
+    let store = db.open();
+    let mut aggregator = Aggregator::default();
+    // One injection each on 2026-08-29, 2026-09-30 and 2026-11-01.
+    for (i, ts) in [1_788_000_000i64, 1_790_700_000, 1_793_400_000]
+        .iter()
+        .enumerate()
+    {
+        let line = format!(
+            r#"{{"type":"injection","timestamp":"{ts}","event_id":"{i}","message_id":"m{i}"}}"#
+        );
+        aggregator.fold(line.as_bytes()).unwrap();
+    }
+    let (tally, changes) = aggregator.take();
+    store.commit(&tally, &changes, None).unwrap();
+    let count = |from: i64| {
+        store
+            .metrics(&MetricsQuery {
+                range: TimeRange {
+                    from: t(from),
+                    to: t(1_800_000_000),
+                },
+                filter: Filter::default(),
+                grouping: Grouping::Total,
+                metrics: vec![Metric::Injected],
+            })
+            .unwrap()
+            .first()
+            .map_or(0, |r| Metric::Injected.value(&r.counters))
+    };
+    assert_eq!(count(1_779_999_960), 3);
+    // Keep from 2026-10-15: August and September go whole; October stays although it starts
+    // earlier.
+    let report = store
+        .enforce_retention(t(1_792_022_400), t(1_792_022_400), t(1_792_022_400))
+        .unwrap();
+    for name in [
+        "metrics_minute/202608",
+        "metrics_day/202609",
+        "metrics_hour/202609",
+    ] {
+        assert!(
+            report.dropped.iter().any(|n| n == name),
+            "{name}: {report:?}"
+        );
+    }
+    assert!(
+        report
+            .dropped
+            .iter()
+            .all(|n| !n.ends_with("202610") && !n.ends_with("202611")),
+        "{report:?}"
+    );
+    assert_eq!(count(1_779_999_960), 1);
+}
+
+#[test]
+fn a_refused_query_changes_nothing() {
+    let (_db, store, _memory, _) = filled(500);
+    let all = MetricsQuery {
+        range: TimeRange {
+            from: t(0),
+            to: t(3_999_999_960),
+        },
+        filter: Filter::default(),
+        grouping: Grouping::Total,
+        metrics: vec![Metric::Targeted],
+    };
+    let before = store.metrics(&all).unwrap();
+    let mut bad = all.clone();
+    bad.filter
+        .require(Dimension::Subaccount, FilterOp::Eq, vec!["1 OR 1=1".into()]);
+    assert!(store.metrics(&bad).is_err());
+    assert_eq!(store.metrics(&all).unwrap(), before);
+    assert_eq!(store.checkpoint().unwrap().position, Some(1));
+}
+
+#[test]
+fn a_server_that_is_not_there_is_an_engine_error_naming_it() {
+    let endpoint = eventhose_analytics_clickhouse::Endpoint::parse("http://127.0.0.1:1/").unwrap();
+    let error = ClickHouseStore::open(&endpoint, &Default::default())
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(
+        error
+            .to_string()
+            .contains("connecting to http://127.0.0.1:1/"),
+        "{error}"
+    );
+    assert!(std::error::Error::source(&error).is_some());
+}
