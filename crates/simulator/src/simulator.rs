@@ -177,6 +177,17 @@ impl Simulator {
         self.write_lines(out, n, LineFormat::Bare)
     }
 
+    /// The next `n` events in the storage form ingest keeps them in (each line parsed as
+    /// ingest parses it): what the stores' tests and benchmarks write.
+    pub fn stored_events(&mut self, n: usize) -> Result<Vec<Vec<u8>>, eventhose_model::ParseError> {
+        let mut out = Vec::new();
+        self.write_ndjson(&mut out, n);
+        out.split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| eventhose_model::Event::parse_ingest(line).map(|e| e.to_json_bytes()))
+            .collect()
+    }
+
     /// Like [`Simulator::write_ndjson`], framing each line as `format` says.
     pub fn write_lines(&mut self, out: &mut Vec<u8>, n: usize, format: LineFormat) -> Summary {
         let mut summary = Summary::new();
