@@ -8,6 +8,8 @@ use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
 use eventhose_analytics::{conformance, MemoryStore, MetricsWriter};
+use eventhose_simulator::{SimConfig, Simulator};
+use eventhose_test_support::clickhouse::ClickHouseDatabase;
 
 use crate::{ClickHouseOptions, ClickHouseStore, Endpoint};
 
@@ -17,29 +19,17 @@ fn python() -> String {
     std::env::var("EVENTHOSE_CHDB_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
-fn simulated(n: usize) -> Vec<Vec<u8>> {
-    use eventhose_simulator::{SimConfig, Simulator};
-    let mut sim = Simulator::new(SimConfig::new(7, 1_793_390_400, 0.05)).expect("simulator");
-    let mut out = Vec::new();
-    sim.write_ndjson(&mut out, n);
-    out.split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| {
-            eventhose_model::Event::parse_ingest(line)
-                .expect("valid")
-                .to_json_bytes()
-        })
-        .collect()
-}
-
 #[test]
 fn every_statement_runs_the_same_on_a_current_engine() {
-    let database = format!("eh_replay_{}", uuid::Uuid::new_v4().simple());
-    let endpoint =
-        Endpoint::parse(&format!("http://127.0.0.1:8123/?database={database}")).expect("endpoint");
+    let database = ClickHouseDatabase::new();
+    let endpoint = Endpoint::parse(&database.url()).expect("endpoint");
     let store = ClickHouseStore::open(&endpoint, &ClickHouseOptions::default()).expect("open");
     let memory = MemoryStore::new();
-    let filled = conformance::fill(&store, &memory, &simulated(6_000));
+    let events = Simulator::new(SimConfig::new(7, 1_793_390_400, 0.05))
+        .expect("simulator")
+        .stored_events(6_000)
+        .expect("valid events");
+    let filled = conformance::fill(&store, &memory, &events);
     conformance::answers_match(&store, &memory, filled);
     conformance::time_series_match(&store, &memory, filled);
     conformance::breakdowns_and_values_match(&store, &memory, filled);
@@ -55,10 +45,6 @@ fn every_statement_runs_the_same_on_a_current_engine() {
     store.checkpoint().expect("checkpoint");
 
     let exchanges = store.client.recorded.lock().expect("recorded").clone();
-    store
-        .client
-        .execute(&format!("DROP DATABASE {database}"))
-        .expect("drop");
     let dir = tempfile::tempdir().expect("tempdir");
     for (i, exchange) in exchanges.iter().enumerate() {
         let path = dir.path().join(format!("{i:05}"));

@@ -1,6 +1,7 @@
 //! Fixtures the workspace's tests share, so that no crate's tests copy another's. A
 //! dev-dependency only: nothing here is part of eventhose.
 
+pub mod clickhouse;
 pub mod files;
 pub mod json_edits;
 pub mod rabbitmq;

@@ -280,15 +280,16 @@ mod server_tests {
     use std::net::TcpStream;
 
     use eventhose_analytics::{Aggregator, MetricsWriter};
+    use eventhose_test_support::clickhouse::ClickHouseDatabase;
 
     use super::*;
     use crate::{ClickHouseOptions, Endpoint};
 
     #[test]
     fn a_commit_cut_off_midway_leaves_nothing_behind() {
-        let database = format!("eh_test_{}", uuid::Uuid::new_v4().simple());
-        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:8123/?database={database}"))
-            .expect("endpoint");
+        let test_database = ClickHouseDatabase::new();
+        let database = test_database.name();
+        let endpoint = Endpoint::parse(&test_database.url()).expect("endpoint");
         let store = ClickHouseStore::open(&endpoint, &ClickHouseOptions::default()).expect("open");
         let mut aggregator = Aggregator::default();
         for i in 0..2_000 {
@@ -313,7 +314,9 @@ mod server_tests {
             "/?query=INSERT%20INTO%20{database}.{}%20({columns})%20FORMAT%20RowBinary&query_id={query_id}",
             schema::COMMITS
         );
-        let mut socket = TcpStream::connect("127.0.0.1:8123").expect("connect");
+        let address = eventhose_test_support::clickhouse::server();
+        let address = address.trim_start_matches("http://").trim_end_matches('/');
+        let mut socket = TcpStream::connect(address).expect("connect");
         write!(
             socket,
             "POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
@@ -350,9 +353,5 @@ mod server_tests {
             ))
             .expect("sum");
         assert_eq!(Reader::new(&bytes).u64().expect("a sum"), 2_000);
-        store
-            .client
-            .execute(&format!("DROP DATABASE {database}"))
-            .expect("drop");
     }
 }
