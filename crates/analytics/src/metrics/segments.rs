@@ -187,12 +187,7 @@ mod tests {
         one.bump(Counter::ALL[0]);
         let rows = into_buckets(
             &starts,
-            [
-                (0, one),
-                (3_600, one),
-                (5_400, one),
-                (9_000, one),
-            ],
+            [(0, one), (3_600, one), (5_400, one), (9_000, one)],
         );
         let keys: Vec<_> = rows
             .iter()
