@@ -3,9 +3,9 @@
 
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
-    aligned, into_buckets, needed_counters, split, AnalyticsError, BreakdownGrouping,
-    BreakdownQuery, BreakdownRow, Counters, Dimension, Filter, GroupKey, Grouping, MetricsQuery,
-    MetricsReader, MetricsRow, Segment, TimeRange, ValuesQuery,
+    aligned, group_rows, needed_counters, split, AnalyticsError, BreakdownGrouping, BreakdownQuery,
+    BreakdownRow, Counters, Dimension, Filter, Grouping, MetricsQuery, MetricsReader, MetricsRow,
+    Segment, TimeRange, ValuesQuery,
 };
 
 use crate::layout::{self, Family, Partition, Rollup};
@@ -156,27 +156,7 @@ impl MetricsReader for DuckStore {
                 Ok((key, summed))
             })
         })?;
-        Ok(match &query.grouping {
-            Grouping::Total => rows
-                .into_iter()
-                .map(|(_, counters)| MetricsRow {
-                    key: GroupKey::Total,
-                    counters,
-                })
-                .collect(),
-            Grouping::By(_) => rows
-                .into_iter()
-                .map(|(key, counters)| MetricsRow {
-                    key: GroupKey::Value(key),
-                    counters,
-                })
-                .collect(),
-            Grouping::Time(starts) => into_buckets(
-                starts,
-                rows.into_iter()
-                    .filter_map(|(bucket, counters)| Some((bucket.parse::<i64>().ok()?, counters))),
-            ),
-        })
+        Ok(group_rows(&query.grouping, rows))
     }
 
     fn breakdown(&self, query: &BreakdownQuery) -> Result<Vec<BreakdownRow>, AnalyticsError> {

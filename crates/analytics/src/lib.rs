@@ -30,7 +30,9 @@ pub use metrics::query::{
     BreakdownQuery, BreakdownRow, GroupKey, Grouping, MetricsQuery, MetricsRow, TimeRange,
     ValuesQuery,
 };
-pub use metrics::segments::{aligned, into_buckets, needed_counters, split, Granularity, Segment};
+pub use metrics::segments::{
+    aligned, group_rows, into_buckets, needed_counters, split, Granularity, Segment,
+};
 pub use metrics::store::{MetricsCheckpoint, MetricsReader, MetricsWriter};
 
 pub use events::filter::{Comparison, EventFilters, IndexedEvent, TextFilter};

@@ -2,9 +2,9 @@
 //! (`eventhose_analytics::split`), and sums again what merges have not summed yet.
 
 use eventhose_analytics::{
-    aligned, into_buckets, needed_counters, split, AnalyticsError, BreakdownGrouping,
-    BreakdownQuery, BreakdownRow, Counters, GroupKey, Grouping, MetricsQuery, MetricsReader,
-    MetricsRow, Segment, TimeRange, ValuesQuery,
+    aligned, group_rows, needed_counters, split, AnalyticsError, BreakdownGrouping, BreakdownQuery,
+    BreakdownRow, Counters, Grouping, MetricsQuery, MetricsReader, MetricsRow, Segment, TimeRange,
+    ValuesQuery,
 };
 
 use crate::rowbinary::Reader;
@@ -98,27 +98,7 @@ impl MetricsReader for ClickHouseStore {
             }
             rows.push((key, summed));
         }
-        Ok(match &query.grouping {
-            Grouping::Total => rows
-                .into_iter()
-                .map(|(_, counters)| MetricsRow {
-                    key: GroupKey::Total,
-                    counters,
-                })
-                .collect(),
-            Grouping::By(_) => rows
-                .into_iter()
-                .map(|(key, counters)| MetricsRow {
-                    key: GroupKey::Value(key),
-                    counters,
-                })
-                .collect(),
-            Grouping::Time(starts) => into_buckets(
-                starts,
-                rows.into_iter()
-                    .filter_map(|(bucket, counters)| Some((bucket.parse().ok()?, counters))),
-            ),
-        })
+        Ok(group_rows(&query.grouping, rows))
     }
 
     fn breakdown(&self, query: &BreakdownQuery) -> Result<Vec<BreakdownRow>, AnalyticsError> {

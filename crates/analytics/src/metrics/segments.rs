@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Counter, Counters, GroupKey, MetricsQuery, MetricsRow};
+use crate::{Counter, Counters, GroupKey, Grouping, MetricsQuery, MetricsRow};
 
 /// An aggregate granularity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -135,6 +135,34 @@ pub fn into_buckets(
         .collect();
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
+}
+
+/// The result rows of a query from counters a store summed per key: under
+/// [`Grouping::By`] the key is the dimension's value, under [`Grouping::Time`] the stored
+/// bucket's start (unix seconds, folded into the caller's buckets), under [`Grouping::Total`]
+/// anything.
+pub fn group_rows(grouping: &Grouping, rows: Vec<(String, Counters)>) -> Vec<MetricsRow> {
+    match grouping {
+        Grouping::Total => rows
+            .into_iter()
+            .map(|(_, counters)| MetricsRow {
+                key: GroupKey::Total,
+                counters,
+            })
+            .collect(),
+        Grouping::By(_) => rows
+            .into_iter()
+            .map(|(key, counters)| MetricsRow {
+                key: GroupKey::Value(key),
+                counters,
+            })
+            .collect(),
+        Grouping::Time(starts) => into_buckets(
+            starts,
+            rows.into_iter()
+                .filter_map(|(bucket, counters)| Some((bucket.parse().ok()?, counters))),
+        ),
+    }
 }
 
 #[cfg(test)]
