@@ -6,12 +6,10 @@
 
 mod common;
 
-use chrono::{DateTime, TimeZone, Utc};
 use common::{open, ClickHouseDatabase};
 use eventhose_analytics::conformance::{self, Filled};
 use eventhose_analytics::{
-    Aggregator, Counter, Dimension, Filter, FilterOp, Grouping, MemoryStore, Metric,
-    MetricsCheckpoint, MetricsQuery, MetricsReader, MetricsWriter, Tally, TimeRange,
+    Aggregator, Counter, MemoryStore, MetricsCheckpoint, MetricsWriter, Tally,
 };
 use eventhose_analytics_clickhouse::ClickHouseStore;
 use eventhose_model::DedupWindow;
@@ -24,10 +22,6 @@ const DAY_WINDOW: DedupWindow = DedupWindow {
     minutes: 1_440,
     max_events: 1_000_000,
 };
-
-fn t(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(seconds, 0).single().expect("valid time")
-}
 
 /// Two simulated days at a low rate.
 fn stored_events(n: usize) -> Vec<Vec<u8>> {
@@ -129,41 +123,7 @@ fn a_reopened_store_resumes_from_its_position_ledger_and_repeats() {
 #[test]
 fn retention_drops_whole_monthly_partitions() {
     let db = ClickHouseDatabase::new();
-    let store = open(&db);
-    let mut aggregator = Aggregator::default();
-    // One injection each on 2026-08-29, 2026-09-30 and 2026-11-01.
-    for (i, ts) in [1_788_000_000i64, 1_790_700_000, 1_793_400_000]
-        .iter()
-        .enumerate()
-    {
-        let line = format!(
-            r#"{{"type":"injection","timestamp":"{ts}","event_id":"{i}","message_id":"m{i}"}}"#
-        );
-        aggregator.fold(line.as_bytes()).unwrap();
-    }
-    let (tally, changes) = aggregator.take();
-    store.commit(&tally, &changes, None).unwrap();
-    let count = |from: i64| {
-        store
-            .metrics(&MetricsQuery {
-                range: TimeRange {
-                    from: t(from),
-                    to: t(1_800_000_000),
-                },
-                filter: Filter::default(),
-                grouping: Grouping::Total,
-                metrics: vec![Metric::Injected],
-            })
-            .unwrap()
-            .first()
-            .map_or(0, |r| Metric::Injected.value(&r.counters))
-    };
-    assert_eq!(count(1_779_999_960), 3);
-    // Keep from 2026-10-15: August and September go whole; October stays although it starts
-    // earlier.
-    let report = store
-        .enforce_retention(t(1_792_022_400), t(1_792_022_400), t(1_792_022_400))
-        .unwrap();
+    let report = conformance::retention_drops_whole_months(&open(&db));
     for name in [
         "metrics_minute/202608",
         "metrics_day/202609",
@@ -174,35 +134,12 @@ fn retention_drops_whole_monthly_partitions() {
             "{name}: {report:?}"
         );
     }
-    assert!(
-        report
-            .dropped
-            .iter()
-            .all(|n| !n.ends_with("202610") && !n.ends_with("202611")),
-        "{report:?}"
-    );
-    assert_eq!(count(1_779_999_960), 1);
 }
 
 #[test]
 fn a_refused_query_changes_nothing() {
-    let (_db, store, _memory, _) = filled(500);
-    let all = MetricsQuery {
-        range: TimeRange {
-            from: t(0),
-            to: t(3_999_999_960),
-        },
-        filter: Filter::default(),
-        grouping: Grouping::Total,
-        metrics: vec![Metric::Targeted],
-    };
-    let before = store.metrics(&all).unwrap();
-    let mut bad = all.clone();
-    bad.filter
-        .require(Dimension::Subaccount, FilterOp::Eq, vec!["1 OR 1=1".into()]);
-    assert!(store.metrics(&bad).is_err());
-    assert_eq!(store.metrics(&all).unwrap(), before);
-    assert_eq!(store.checkpoint().unwrap().position, Some(1));
+    let db = ClickHouseDatabase::new();
+    conformance::a_refused_query_changes_nothing(&open(&db), &stored_events(500));
 }
 
 #[test]

@@ -151,34 +151,11 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
 }
 
 #[test]
-fn a_failed_commit_changes_nothing() {
+fn a_refused_query_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =
         DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
-    let events = stored_events(500);
-    let mut aggregator = Aggregator::default();
-    for event in &events {
-        aggregator.fold(event).expect("fold");
-    }
-    let (tally, changes) = aggregator.take();
-    duck.commit(&tally, &changes, Some(1)).expect("commit");
-    let all = MetricsQuery {
-        range: TimeRange {
-            from: t(0),
-            to: t(3_999_999_960),
-        },
-        filter: Filter::default(),
-        grouping: Grouping::Total,
-        metrics: vec![Metric::Targeted],
-    };
-    let before = duck.metrics(&all).expect("query");
-    // A subaccount filter that is not a number is refused, and reading it changes nothing.
-    let mut bad = all.clone();
-    bad.filter
-        .require(Dimension::Subaccount, FilterOp::Eq, vec!["x".into()]);
-    assert!(duck.metrics(&bad).is_err());
-    assert_eq!(duck.metrics(&all).expect("query"), before);
-    assert_eq!(duck.checkpoint().expect("checkpoint").position, Some(1));
+    conformance::a_refused_query_changes_nothing(&duck, &stored_events(500));
 }
 
 #[test]
@@ -232,56 +209,19 @@ fn retention_drops_whole_monthly_partitions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =
         DuckStore::open(&dir.path().join("r.duckdb"), &DuckOptions::default()).expect("open");
-    let mut aggregator = Aggregator::default();
-    // One injection each on 2026-08-29, 2026-09-30 and 2026-11-01.
-    for (i, ts) in [1_788_000_000i64, 1_790_700_000, 1_793_400_000]
-        .iter()
-        .enumerate()
-    {
-        let line = format!(
-            r#"{{"type":"injection","timestamp":"{ts}","event_id":"{i}","message_id":"m{i}"}}"#
+    let report = conformance::retention_drops_whole_months(&duck);
+    for name in [
+        "m1_202608",
+        "m1_202609",
+        "m1440_202609",
+        "m1440_202609_by_subaccount",
+        "m60_202609_by_campaign",
+    ] {
+        assert!(
+            report.dropped.iter().any(|n| n == name),
+            "{name}: {report:?}"
         );
-        aggregator.fold(line.as_bytes()).expect("fold");
     }
-    let (tally, changes) = aggregator.take();
-    duck.commit(&tally, &changes, None).expect("commit");
-    let count = |from: i64| {
-        duck.metrics(&MetricsQuery {
-            range: TimeRange {
-                from: t(from),
-                to: t(1_800_000_000),
-            },
-            filter: Filter::default(),
-            grouping: Grouping::Total,
-            metrics: vec![Metric::Injected],
-        })
-        .expect("query")
-        .first()
-        .map_or(0, |r| Metric::Injected.value(&r.counters))
-    };
-    assert_eq!(count(1_779_999_960), 3);
-    // Keep from 2026-10-15: August and September go whole; October stays although it starts
-    // earlier.
-    let report = duck
-        .enforce_retention(t(1_792_022_400), t(1_792_022_400), t(1_792_022_400))
-        .expect("retention");
-    assert!(
-        [
-            "m1_202608",
-            "m1_202609",
-            "m1440_202609",
-            "m1440_202609_by_subaccount",
-            "m60_202609_by_campaign"
-        ]
-        .iter()
-        .all(|name| report.dropped.iter().any(|n| n == name)),
-        "{report:?}"
-    );
-    assert!(
-        report.dropped.iter().all(|n| !n.ends_with("202610")),
-        "{report:?}"
-    );
-    assert_eq!(count(1_779_999_960), 1);
 }
 
 /// The rollup of one dimension across subaccounts tells only that dimension's values apart:

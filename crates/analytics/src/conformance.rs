@@ -8,7 +8,8 @@ use eventhose_model::{AppliedId, Event};
 use crate::{
     Aggregator, BreakdownGrouping, BreakdownKind, BreakdownQuery, BreakdownRow, Combinator,
     Condition, Dimension, Filter, FilterGroup, FilterOp, GroupKey, Grouping, MemoryStore, Metric,
-    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, Tally, TimeRange, ValuesQuery,
+    MetricsQuery, MetricsReader, MetricsRow, MetricsWriter, RetentionReport, Tally, TimeRange,
+    ValuesQuery,
 };
 
 /// A store under test: both traits.
@@ -280,4 +281,86 @@ pub fn applied_floor_is_kept_to_the_minute(store: &dyn MetricsStore, minute: i64
         kept.sort_unstable();
         assert_eq!(kept, [2, 3]);
     }
+}
+
+/// Total `metric` over `[from, to)`.
+fn total(store: &dyn MetricsReader, from: i64, to: i64, metric: Metric) -> u64 {
+    store
+        .metrics(&MetricsQuery {
+            range: TimeRange {
+                from: t(from),
+                to: t(to),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Total,
+            metrics: vec![metric],
+        })
+        .expect("query")
+        .first()
+        .map_or(0, |r| metric.value(&r.counters))
+}
+
+/// Retention drops whole months of aggregates: one injection each on 2026-08-29, 2026-09-30
+/// and 2026-11-01, everything kept from 2026-10-15 on, so August and September go whole and
+/// October stays although it starts earlier. Returns the report: its partition names are the
+/// store's own, for its test to check.
+pub fn retention_drops_whole_months(store: &dyn MetricsStore) -> RetentionReport {
+    let mut aggregator = Aggregator::default();
+    for (i, ts) in [1_788_000_000i64, 1_790_700_000, 1_793_400_000]
+        .iter()
+        .enumerate()
+    {
+        let line = format!(
+            r#"{{"type":"injection","timestamp":"{ts}","event_id":"{i}","message_id":"m{i}"}}"#
+        );
+        aggregator.fold(line.as_bytes()).expect("fold");
+    }
+    let (tally, changes) = aggregator.take();
+    store.commit(&tally, &changes, None).expect("commit");
+    let (from, to) = (1_779_999_960, 1_800_000_000);
+    assert_eq!(total(store, from, to, Metric::Injected), 3);
+    let keep_from = t(1_792_022_400);
+    let report = store
+        .enforce_retention(keep_from, keep_from, keep_from)
+        .expect("retention");
+    assert!(
+        report
+            .dropped
+            .iter()
+            .all(|n| !n.contains("202610") && !n.contains("202611")),
+        "{report:?}"
+    );
+    assert_eq!(total(store, from, to, Metric::Injected), 1);
+    report
+}
+
+/// A query the store refuses (a subaccount filter that is no id) changes nothing: `events`
+/// are committed at position 1, and the answers and checkpoint are the same after it.
+pub fn a_refused_query_changes_nothing(store: &dyn MetricsStore, events: &[Vec<u8>]) {
+    let mut aggregator = Aggregator::default();
+    for event in events {
+        aggregator.fold(event).expect("fold");
+    }
+    let (tally, changes) = aggregator.take();
+    store.commit(&tally, &changes, Some(1)).expect("commit");
+    let all = MetricsQuery {
+        range: TimeRange {
+            from: t(0),
+            to: t(3_999_999_960),
+        },
+        filter: Filter::default(),
+        grouping: Grouping::Total,
+        metrics: vec![Metric::Targeted],
+    };
+    let before = store.metrics(&all).expect("query");
+    assert!(!before.is_empty());
+    let mut bad = all.clone();
+    bad.filter
+        .require(Dimension::Subaccount, FilterOp::Eq, vec!["1 OR 1=1".into()]);
+    assert!(matches!(
+        store.metrics(&bad),
+        Err(crate::AnalyticsError::Invalid(_))
+    ));
+    assert_eq!(store.metrics(&all).expect("query"), before);
+    assert_eq!(store.checkpoint().expect("checkpoint").position, Some(1));
 }
