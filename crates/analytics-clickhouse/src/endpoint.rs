@@ -95,7 +95,8 @@ impl Endpoint {
         Ok(endpoint)
     }
 
-    pub(crate) fn base(&self) -> &Url {
+    /// The server's address (`scheme://host:port/`), without credentials or database.
+    pub fn base(&self) -> &Url {
         &self.base
     }
 

@@ -13,6 +13,9 @@ pub enum ClickHouseError {
         #[source]
         source: ureq::Error,
     },
+    /// A body could not be compressed.
+    #[error("ClickHouse: compressing an insert: {0}")]
+    Compress(#[source] std::io::Error),
     /// The server refused or failed a statement.
     #[error("ClickHouse answered {status}{}: {message}", code.map(|c| format!(" (code {c})")).unwrap_or_default())]
     Server {

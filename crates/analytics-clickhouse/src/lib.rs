@@ -9,15 +9,19 @@
 //! creates its database, tables and views at open (`schema.rs`) and speaks ClickHouse's HTTP
 //! interface with `RowBinary` rows (`client.rs`, `rowbinary.rs`).
 //!
-//! - **A commit is one row.** `MetricsWriter::commit` inserts a single row into `metrics_in`, a
-//!   `Null` table: every column an array (the tally's rows, its breakdown rows, the ledger
-//!   changes, the identities of the events folded) plus the position. Materialized views fan
-//!   that row out — `ARRAY JOIN` — into the tables below. ClickHouse writes an insert block
-//!   whole or not at all, and one row is one block, so a worker that dies mid-commit leaves
-//!   nothing of it behind, on every server version, without the insert deduplication that
-//!   18.16's non-replicated tables lack. (A server that fails part-way through the views, say
-//!   on a full disk, can leave some of them written; the insert then fails and the worker
-//!   retries from its checkpoint, as after any failed commit.)
+//! - **A commit is one block.** `MetricsWriter::commit` inserts one block of records into
+//!   `metrics_in`, a `Null` table: a record per tally row, breakdown row, ledger change and
+//!   identity of an event folded, and one for the position, each using the columns of its
+//!   kind (`schema::Record`). Materialized views select each kind into the tables below.
+//!   ClickHouse writes a block whole or not at all; the insert asks for a block as large as
+//!   the commit, and its body is gzip-framed, so a writer that dies midway leaves a stream
+//!   without its end, which the server refuses, where a plain body cut between two records
+//!   would read as a shorter insert. This holds on every version, without the insert
+//!   deduplication that 18.16's non-replicated tables lack. (A server that fails part-way
+//!   through the views, say on a full disk, can leave some of them written; the insert then
+//!   fails and the worker retries from its checkpoint, as after any failed commit.) One row of
+//!   arrays per commit, fanned out by `ARRAY JOIN`, would be the compact form, but 18.16
+//!   sizes an `ARRAY JOIN`'s output by the average array of the block and runs out of memory.
 //! - **Aggregates** live in `metrics_minute`, `metrics_hour`, `metrics_day` and the same three
 //!   of `breakdowns_…`: `SummingMergeTree` tables partitioned by UTC month, ordered by bucket
 //!   and dimensions, so background merges do the compaction. Each view sums a commit's rows to
@@ -27,7 +31,7 @@
 //! - **Position, ledger, repeats.** `metrics_position` (`ReplacingMergeTree`, the highest
 //!   wins), `metrics_ledger` (first engagements, partitioned by day) and `metrics_applied`
 //!   (identities by day applied, read back from the floor in `metrics_applied_floor`) are
-//!   filled by the same row, so the checkpoint a worker resumes from always matches the
+//!   filled by the same block, so the checkpoint a worker resumes from always matches the
 //!   counters.
 //! - **A commit still running** when a worker restarts (the client gave up waiting, the server
 //!   had not) would land after the new worker read its checkpoint, and its events would be

@@ -14,11 +14,11 @@ pub(crate) enum Family {
 impl Family {
     pub(crate) const ALL: [Family; 2] = [Family::Metrics, Family::Breakdowns];
 
-    /// The prefix of this family's arrays in the commit row.
-    fn arrays(self) -> &'static str {
+    /// The commit record kind holding this family's rows.
+    fn record(self) -> Record {
         match self {
-            Family::Metrics => "r",
-            Family::Breakdowns => "b",
+            Family::Metrics => Record::Row,
+            Family::Breakdowns => Record::Breakdown,
         }
     }
 
@@ -30,13 +30,29 @@ impl Family {
         }
     }
 
-    /// The summed columns.
+    /// The summed columns, in the order of a record's `counts`.
     pub(crate) fn values(self) -> Vec<&'static str> {
         match self {
             Family::Metrics => Counter::ALL.iter().map(|c| c.column()).collect(),
             Family::Breakdowns => vec!["c0", "c1", "c2", "c3"],
         }
     }
+}
+
+/// What one record of a commit is: the `record` column of `metrics_in`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Record {
+    /// A tally row: minute, dimensions, `counts` the 32 counters.
+    Row = 1,
+    /// A breakdown row: minute, dimensions, kind, label, class, `counts` its 4 counts.
+    Breakdown = 2,
+    /// A ledger change: `key_hi`, `key_lo`, `flags`, `day`.
+    Ledger = 3,
+    /// The identity of an event folded: `minute` (unix minutes), `identity`.
+    Applied = 4,
+    /// The position the commit records: `position`.
+    Position = 5,
 }
 
 /// The aggregate table of a family and granularity, e.g. `metrics_hour`.
@@ -53,7 +69,8 @@ pub(crate) fn aggregate_table(family: Family, g: Granularity) -> String {
     format!("{family}_{g}")
 }
 
-/// The Null table one commit is inserted into as one row; the views below fan it out.
+/// The Null table a commit is inserted into, one record a row, as one block; the views below
+/// fan it out.
 pub(crate) const COMMITS: &str = "metrics_in";
 /// The first engagements of the unique metrics, by day.
 pub(crate) const LEDGER: &str = "metrics_ledger";
@@ -64,42 +81,33 @@ pub(crate) const POSITION: &str = "metrics_position";
 /// The oldest minute of applied identities retention keeps.
 pub(crate) const APPLIED_FLOOR: &str = "metrics_applied_floor";
 
-/// The commit row's columns and types, in the order a commit writes them.
+/// The columns of a commit record and their types, in the order a record is written. Each
+/// record uses the columns its kind names ([`Record`]); the others hold zero or empty values,
+/// one byte or a few each.
 pub(crate) fn commit_columns() -> Vec<(String, &'static str)> {
     let mut columns = vec![
-        ("has_position".to_owned(), "UInt8"),
-        ("position".to_owned(), "UInt64"),
+        ("record".to_owned(), "UInt8"),
+        ("minute".to_owned(), "Int64"),
     ];
-    for family in Family::ALL {
-        let p = family.arrays();
-        columns.push((format!("{p}_minute"), "Array(Int64)"));
-        for d in Dimension::ALL {
-            let ty = if d == Dimension::Subaccount {
-                "Array(UInt64)"
-            } else {
-                "Array(String)"
-            };
-            columns.push((format!("{p}_{}", d.column()), ty));
-        }
-        for (key, ty) in family.keys() {
-            let ty = match *ty {
-                "UInt8" => "Array(UInt8)",
-                "UInt16" => "Array(UInt16)",
-                _ => "Array(String)",
-            };
-            columns.push((format!("{p}_{key}"), ty));
-        }
-        for value in family.values() {
-            columns.push((format!("{p}_{value}"), "Array(UInt64)"));
-        }
+    for d in Dimension::ALL {
+        let ty = if d == Dimension::Subaccount {
+            "UInt64"
+        } else {
+            "String"
+        };
+        columns.push((d.column().to_owned(), ty));
     }
     for (name, ty) in [
-        ("l_key_hi", "Array(UInt64)"),
-        ("l_key_lo", "Array(UInt64)"),
-        ("l_flags", "Array(UInt8)"),
-        ("l_day", "Array(Int32)"),
-        ("a_minute", "Array(Int64)"),
-        ("a_identity", "Array(UInt64)"),
+        ("kind", "UInt8"),
+        ("label", "String"),
+        ("class", "UInt16"),
+        ("counts", "Array(UInt64)"),
+        ("key_hi", "UInt64"),
+        ("key_lo", "UInt64"),
+        ("flags", "UInt8"),
+        ("day", "Int32"),
+        ("identity", "UInt64"),
+        ("position", "UInt64"),
     ] {
         columns.push((name.to_owned(), ty));
     }
@@ -134,8 +142,8 @@ pub(crate) fn statements(db: &str) -> Vec<String> {
     ));
     out.push(format!(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{LEDGER}_mv TO {db}.{LEDGER} AS \
-         SELECT v_hi AS key_hi, v_lo AS key_lo, v_flags AS flags, v_day AS day FROM {db}.{COMMITS} \
-         ARRAY JOIN l_key_hi AS v_hi, l_key_lo AS v_lo, l_flags AS v_flags, l_day AS v_day"
+         SELECT key_hi, key_lo, flags, day FROM {db}.{COMMITS} WHERE record = {}",
+        Record::Ledger as u8
     ));
     out.push(format!(
         "CREATE TABLE IF NOT EXISTS {db}.{APPLIED} (minute Int64, identity UInt64) \
@@ -143,8 +151,8 @@ pub(crate) fn statements(db: &str) -> Vec<String> {
     ));
     out.push(format!(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{APPLIED}_mv TO {db}.{APPLIED} AS \
-         SELECT v_minute AS minute, v_identity AS identity FROM {db}.{COMMITS} \
-         ARRAY JOIN a_minute AS v_minute, a_identity AS v_identity"
+         SELECT minute, identity FROM {db}.{COMMITS} WHERE record = {}",
+        Record::Applied as u8
     ));
     out.push(format!(
         "CREATE TABLE IF NOT EXISTS {db}.{POSITION} (slot UInt8, position UInt64) \
@@ -152,7 +160,8 @@ pub(crate) fn statements(db: &str) -> Vec<String> {
     ));
     out.push(format!(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{POSITION}_mv TO {db}.{POSITION} AS \
-         SELECT toUInt8(0) AS slot, position FROM {db}.{COMMITS} WHERE has_position = 1"
+         SELECT toUInt8(0) AS slot, position FROM {db}.{COMMITS} WHERE record = {}",
+        Record::Position as u8
     ));
     out.push(format!(
         "CREATE TABLE IF NOT EXISTS {db}.{APPLIED_FLOOR} (slot UInt8, floor UInt64) \
@@ -161,16 +170,13 @@ pub(crate) fn statements(db: &str) -> Vec<String> {
     out
 }
 
-/// An aggregate table and the view that fills it from the commit row.
+/// An aggregate table and the view that fills it from the commit's records of its family.
 fn aggregate(db: &str, family: Family, g: Granularity) -> [String; 2] {
     let table = aggregate_table(family, g);
-    let p = family.arrays();
-    let dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.column()).collect();
     let mut columns = vec!["bucket Int64".to_owned()];
     let mut key = vec!["bucket".to_owned()];
-    let mut joined = vec![format!("{p}_minute AS v_minute")];
     let mut selected = vec![format!(
-        "intDiv(v_minute, {s}) * {s} AS bucket",
+        "intDiv(minute, {s}) * {s} AS bucket",
         s = g.seconds()
     )];
     for d in Dimension::ALL {
@@ -180,24 +186,17 @@ fn aggregate(db: &str, family: Family, g: Granularity) -> [String; 2] {
             "String"
         };
         columns.push(format!("{} {ty}", d.column()));
+        key.push(d.column().to_owned());
+        selected.push(d.column().to_owned());
     }
-    let keyed = dimensions
-        .iter()
-        .copied()
-        .map(|name| (name, ""))
-        .chain(family.keys().iter().copied());
-    for (name, ty) in keyed {
-        if !ty.is_empty() {
-            columns.push(format!("{name} {ty}"));
-        }
-        key.push(name.to_owned());
-        joined.push(format!("{p}_{name} AS v_{name}"));
-        selected.push(format!("v_{name} AS {name}"));
+    for (name, ty) in family.keys() {
+        columns.push(format!("{name} {ty}"));
+        key.push((*name).to_owned());
+        selected.push((*name).to_owned());
     }
-    for value in family.values() {
+    for (i, value) in family.values().into_iter().enumerate() {
         columns.push(format!("{value} UInt64"));
-        joined.push(format!("{p}_{value} AS v_{value}"));
-        selected.push(format!("sum(v_{value}) AS {value}"));
+        selected.push(format!("sum(counts[{}]) AS {value}", i + 1));
     }
     [
         format!(
@@ -208,9 +207,9 @@ fn aggregate(db: &str, family: Family, g: Granularity) -> [String; 2] {
         ),
         format!(
             "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{table}_mv TO {db}.{table} AS \
-             SELECT {} FROM {db}.{COMMITS} ARRAY JOIN {} GROUP BY {}",
+             SELECT {} FROM {db}.{COMMITS} WHERE record = {} GROUP BY {}",
             selected.join(", "),
-            joined.join(", "),
+            family.record() as u8,
             key.join(", ")
         ),
     ]

@@ -156,3 +156,54 @@ fn a_server_that_is_not_there_is_an_engine_error_naming_it() {
     );
     assert!(std::error::Error::source(&error).is_some());
 }
+
+/// A commit as large as a busy second brings (tens of thousands of rows, hundreds of thousands
+/// of identities) goes through the views in memory in proportion to its size.
+#[test]
+fn a_large_commit_is_stored_whole() {
+    use eventhose_analytics::fold::{Dimensions, RowKey};
+    use eventhose_analytics::{
+        Counters, Filter, Grouping, Metric, MetricsQuery, MetricsReader, TimeRange,
+    };
+    use eventhose_model::AppliedId;
+
+    let db = ClickHouseDatabase::new();
+    let store = open(&db);
+    let mut tally = Tally::default();
+    let mut one = Counters::default();
+    one.add(Counter::Injected, 1);
+    for i in 0..20_000i64 {
+        let key = RowKey {
+            minute: START + (i % 600) * 60,
+            dims: Dimensions {
+                subaccount: 0,
+                text: std::array::from_fn(|d| format!("d{d}-{}", i / 600).into()),
+            },
+        };
+        tally.rows.insert(key, one);
+    }
+    tally.applied = (0..300_000u64)
+        .map(|identity| AppliedId {
+            minute: START / 60,
+            identity,
+        })
+        .collect();
+    tally.events = 300_000;
+    store.commit(&tally, &[], Some(3)).unwrap();
+
+    let checkpoint = store.checkpoint().unwrap();
+    assert_eq!(checkpoint.position, Some(3));
+    assert_eq!(checkpoint.applied.len(), 300_000);
+    let rows = store
+        .metrics(&MetricsQuery {
+            range: TimeRange {
+                from: chrono::DateTime::from_timestamp(START, 0).unwrap(),
+                to: chrono::DateTime::from_timestamp(START + 86_400, 0).unwrap(),
+            },
+            filter: Filter::default(),
+            grouping: Grouping::Total,
+            metrics: vec![Metric::Injected],
+        })
+        .unwrap();
+    assert_eq!(Metric::Injected.value(&rows[0].counters), 20_000);
+}

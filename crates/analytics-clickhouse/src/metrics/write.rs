@@ -1,19 +1,18 @@
-//! Writing metrics: a commit is one row of arrays (see the crate docs), the checkpoint is read
-//! back from the tables that row fills, and retention drops partitions.
+//! Writing metrics: a commit is one block of records (see the crate docs), the checkpoint is
+//! read back from the tables those records fill, and retention drops partitions.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use eventhose_analytics::{
-    fold::{BreakdownKey, RowKey},
-    AnalyticsError, Counters, Dimension, EngagementLedger, LedgerChange, MetricsCheckpoint,
+    fold::RowKey, AnalyticsError, Dimension, EngagementLedger, LedgerChange, MetricsCheckpoint,
     MetricsWriter, RetentionReport, Tally,
 };
 use eventhose_model::AppliedId;
 
 use crate::rowbinary::{Reader, Writer};
-use crate::schema::{self, Family};
+use crate::schema::{self, Family, Record};
 use crate::sql::quote;
 use crate::{ClickHouseError, ClickHouseStore};
 
@@ -23,13 +22,15 @@ impl MetricsWriter for ClickHouseStore {
     fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError> {
         self.settle_commits()?;
         let db = &self.database;
+        // Whether a position was ever recorded, and the highest (rows not yet merged away
+        // count too, so only "any" is asked of the count).
         let bytes = self.rows(&format!(
-            "SELECT count(), max(position) FROM {db}.{}",
+            "SELECT toUInt8(count() > 0), max(position) FROM {db}.{}",
             schema::POSITION
         ))?;
         let mut r = Reader::new(&bytes);
-        let (commits, highest) = (r.u64().map_err(engine)?, r.u64().map_err(engine)?);
-        let position = (commits > 0).then_some(highest);
+        let (any, highest) = (r.u8().map_err(engine)?, r.u64().map_err(engine)?);
+        let position = (any == 1).then_some(highest);
 
         let bytes = self.rows(&format!(
             "SELECT key_hi, key_lo, flags, day FROM {db}.{}",
@@ -92,9 +93,9 @@ impl MetricsWriter for ClickHouseStore {
             schema::COMMITS
         );
         let query_id = format!("{}{}", self.commit_prefix, uuid::Uuid::new_v4());
-        let row = commit_row(tally, ledger, position);
+        let (records, count) = commit_records(tally, ledger, position);
         self.client
-            .insert(&statement, &query_id, &row)
+            .insert_block(&statement, &query_id, &records, count)
             .map_err(|e| AnalyticsError::engine_in("committing metrics", e))
     }
 
@@ -208,52 +209,123 @@ fn month_partition_end(partition: &str) -> Option<i64> {
     Some(next.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
 }
 
-/// The commit row, in [`schema::commit_columns`] order.
-fn commit_row(tally: &Tally, ledger: &[LedgerChange], position: Option<u64>) -> Vec<u8> {
+/// The records of a commit in `RowBinary` ([`schema::commit_columns`] order), and how many.
+fn commit_records(
+    tally: &Tally,
+    ledger: &[LedgerChange],
+    position: Option<u64>,
+) -> (Vec<u8>, usize) {
     let mut w = Writer::default();
-    w.u8(u8::from(position.is_some()));
-    w.u64(position.unwrap_or(0));
-
-    let rows: Vec<(&RowKey, &Counters)> = tally.rows.iter().collect();
-    w.array(&rows, |w, (key, _)| w.i64(key.minute));
-    put_dimensions(&mut w, &rows, |(key, _)| key);
-    for i in 0..eventhose_analytics::COUNTER_COUNT {
-        w.array(&rows, |w, (_, counters)| w.u64(counters.0[i]));
+    for (key, counters) in &tally.rows {
+        CommitRecord {
+            minute: key.minute,
+            row: Some(key),
+            counts: &counters.0,
+            ..CommitRecord::of(Record::Row)
+        }
+        .write(&mut w);
     }
-
-    let breakdowns: Vec<(&BreakdownKey, &[u64; 4])> = tally.breakdowns.iter().collect();
-    w.array(&breakdowns, |w, (key, _)| w.i64(key.row.minute));
-    put_dimensions(&mut w, &breakdowns, |(key, _)| &key.row);
-    w.array(&breakdowns, |w, (key, _)| w.u8(key.kind.code()));
-    w.array(&breakdowns, |w, (key, _)| w.str(&key.label));
-    w.array(&breakdowns, |w, (key, _)| w.u16(key.class));
-    for i in 0..4 {
-        w.array(&breakdowns, |w, (_, counts)| w.u64(counts[i]));
+    for (key, counts) in &tally.breakdowns {
+        CommitRecord {
+            minute: key.row.minute,
+            row: Some(&key.row),
+            kind: key.kind.code(),
+            label: &key.label,
+            class: key.class,
+            counts,
+            ..CommitRecord::of(Record::Breakdown)
+        }
+        .write(&mut w);
     }
-
-    let halves = |key: u128| {
-        let bytes = key.to_be_bytes();
+    for change in ledger {
+        let bytes = change.key.to_be_bytes();
         let (hi, lo) = bytes.split_at(8);
         let word = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
-        (word(hi), word(lo))
-    };
-    w.array(ledger, |w, change| w.u64(halves(change.key).0));
-    w.array(ledger, |w, change| w.u64(halves(change.key).1));
-    w.array(ledger, |w, change| w.u8(change.flags));
-    w.array(ledger, |w, change| w.i32(change.day));
-
-    w.array(&tally.applied, |w, id| w.i64(id.minute));
-    w.array(&tally.applied, |w, id| w.u64(id.identity));
-    w.into_bytes()
+        CommitRecord {
+            key: (word(hi), word(lo)),
+            flags: change.flags,
+            day: change.day,
+            ..CommitRecord::of(Record::Ledger)
+        }
+        .write(&mut w);
+    }
+    for id in &tally.applied {
+        CommitRecord {
+            minute: id.minute,
+            identity: id.identity,
+            ..CommitRecord::of(Record::Applied)
+        }
+        .write(&mut w);
+    }
+    if let Some(position) = position {
+        CommitRecord {
+            position,
+            ..CommitRecord::of(Record::Position)
+        }
+        .write(&mut w);
+    }
+    let count = tally.rows.len()
+        + tally.breakdowns.len()
+        + ledger.len()
+        + tally.applied.len()
+        + usize::from(position.is_some());
+    (w.into_bytes(), count)
 }
 
-/// The nine dimension arrays of `items`, in [`Dimension::ALL`] order.
-fn put_dimensions<T>(w: &mut Writer, items: &[T], key: impl Fn(&T) -> &RowKey) {
-    for d in Dimension::ALL {
-        match d {
-            Dimension::Subaccount => w.array(items, |w, item| w.u64(key(item).dims.subaccount)),
-            d => w.array(items, |w, item| w.str(&key(item).dims.text[d.index() - 1])),
+/// One commit record: the columns its kind uses, the rest zero or empty.
+struct CommitRecord<'a> {
+    record: Record,
+    minute: i64,
+    row: Option<&'a RowKey>,
+    kind: u8,
+    label: &'a str,
+    class: u16,
+    counts: &'a [u64],
+    key: (u64, u64),
+    flags: u8,
+    day: i32,
+    identity: u64,
+    position: u64,
+}
+
+impl<'a> CommitRecord<'a> {
+    fn of(record: Record) -> CommitRecord<'a> {
+        CommitRecord {
+            record,
+            minute: 0,
+            row: None,
+            kind: 0,
+            label: "",
+            class: 0,
+            counts: &[],
+            key: (0, 0),
+            flags: 0,
+            day: 0,
+            identity: 0,
+            position: 0,
         }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.u8(self.record as u8);
+        w.i64(self.minute);
+        for d in Dimension::ALL {
+            match (d, self.row) {
+                (Dimension::Subaccount, row) => w.u64(row.map_or(0, |r| r.dims.subaccount)),
+                (d, Some(row)) => w.str(&row.dims.text[d.index() - 1]),
+                (_, None) => w.str(""),
+            }
+        }
+        w.u8(self.kind);
+        w.str(self.label);
+        w.u16(self.class);
+        w.array(self.counts, |w, n| w.u64(*n));
+        w.u64(self.key.0);
+        w.u64(self.key.1);
+        w.u8(self.flags);
+        w.i32(self.day);
+        w.u64(self.identity);
+        w.u64(self.position);
     }
 }
 
@@ -301,7 +373,8 @@ mod server_tests {
             aggregator.fold(line.as_bytes()).expect("fold");
         }
         let (tally, changes) = aggregator.take();
-        let row = commit_row(&tally, &changes, Some(9));
+        let (records, _) = commit_records(&tally, &changes, Some(9));
+        let row = crate::client::gzip(&records).expect("gzip");
 
         // A worker dies with half of its commit sent.
         let columns = schema::commit_columns()
@@ -319,7 +392,7 @@ mod server_tests {
         let mut socket = TcpStream::connect(address).expect("connect");
         write!(
             socket,
-            "POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            "POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
             row.len()
         )
         .expect("head");
