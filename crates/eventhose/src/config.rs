@@ -99,6 +99,15 @@ impl Default for Config {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnalyticsSettings {
+    /// Where metrics are kept: absent for DuckDB in the data directory, or a ClickHouse URL
+    /// (`http://user:password@host:8123/?database=eventhose`) that every process of a cluster
+    /// shares. Message events stay in the data directory's DuckDB file.
+    pub url: Option<AnalyticsUrl>,
+    /// The longest one ClickHouse statement may take, in milliseconds (with `url`).
+    pub clickhouse_timeout_ms: u64,
+    /// The largest answer read from ClickHouse, in bytes (with `url`; a checkpoint's ledger
+    /// of first engagements is the largest).
+    pub clickhouse_max_response_bytes: u64,
     /// DuckDB's memory limit, e.g. `"1GB"`.
     pub memory_limit: String,
     /// Threads DuckDB may use for one query.
@@ -122,7 +131,12 @@ impl Default for AnalyticsSettings {
     fn default() -> Self {
         let store = eventhose_analytics_duckdb::DuckOptions::default();
         let retention = eventhose_subscribers::MetricsRetention::default();
+        let clickhouse = eventhose_analytics_clickhouse::ClickHouseOptions::default();
         Self {
+            url: None,
+            clickhouse_timeout_ms: u64::try_from(clickhouse.timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            clickhouse_max_response_bytes: clickhouse.max_response_bytes,
             memory_limit: store.memory_limit,
             threads: store.threads,
             metrics_retention_days: retention.keep.as_secs() / 86_400,
@@ -142,6 +156,14 @@ impl AnalyticsSettings {
             threads: self.threads.max(1),
             event_id_window_max: self.event_id_window_max,
             ..Default::default()
+        }
+    }
+
+    /// The ClickHouse store's options.
+    pub fn clickhouse(&self) -> eventhose_analytics_clickhouse::ClickHouseOptions {
+        eventhose_analytics_clickhouse::ClickHouseOptions {
+            timeout: std::time::Duration::from_millis(self.clickhouse_timeout_ms.max(1)),
+            max_response_bytes: self.clickhouse_max_response_bytes.max(1),
         }
     }
 
@@ -312,6 +334,49 @@ impl std::fmt::Debug for StateUrl {
             }
             Err(_) => f.write_str("\"…\""),
         }
+    }
+}
+
+/// A ClickHouse URL for the analytic store, checked when read; its `Debug` form hides the
+/// password.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(try_from = "String", into = "String")]
+pub struct AnalyticsUrl {
+    text: String,
+    endpoint: eventhose_analytics_clickhouse::Endpoint,
+}
+
+impl AnalyticsUrl {
+    /// The endpoint the URL names.
+    pub fn endpoint(&self) -> &eventhose_analytics_clickhouse::Endpoint {
+        &self.endpoint
+    }
+}
+
+impl TryFrom<String> for AnalyticsUrl {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match eventhose_analytics_clickhouse::Endpoint::parse(&text) {
+            Ok(endpoint) => Ok(Self { text, endpoint }),
+            Err(e) => Err(format!(
+                "`analytics.url` must be a ClickHouse URL \
+                 (http://user:password@host:8123/?database=eventhose): {e}; \
+                 leave it out for DuckDB in the data directory"
+            )),
+        }
+    }
+}
+
+impl From<AnalyticsUrl> for String {
+    fn from(url: AnalyticsUrl) -> Self {
+        url.text
+    }
+}
+
+impl std::fmt::Debug for AnalyticsUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.endpoint.to_string())
     }
 }
 
@@ -788,6 +853,32 @@ mod tests {
             let err = load(None, &Overrides::default()).unwrap_err();
             let text = format!("{err:#}");
             assert!(text.contains("redis") && text.contains("amqp://"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_analytics_url_names_a_clickhouse_database_and_hides_its_password() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "EVENTHOSE_ANALYTICS__URL",
+                "http://ops:hunter2@ch.internal:8123/?database=mail",
+            );
+            jail.set_env("EVENTHOSE_ANALYTICS__CLICKHOUSE_TIMEOUT_MS", "2500");
+            let config = load(None, &Overrides::default()).unwrap();
+            let url = config.analytics.url.as_ref().expect("a URL");
+            assert_eq!(url.endpoint().database(), "mail");
+            assert!(!format!("{config:?}").contains("hunter2"));
+            let options = config.analytics.clickhouse();
+            assert_eq!(options.timeout, std::time::Duration::from_millis(2_500));
+
+            jail.set_env("EVENTHOSE_ANALYTICS__URL", "clickhouse://ch:9000/");
+            let err = load(None, &Overrides::default()).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("analytics.url") && text.contains("http"),
+                "{text}"
+            );
             Ok(())
         });
     }

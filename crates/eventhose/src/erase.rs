@@ -14,7 +14,7 @@ pub fn run(config: Config, recipient: &str) -> anyhow::Result<()> {
         recipient.contains('@'),
         "--recipient must be an email address, got {recipient:?}"
     );
-    let path = crate::serve::analytics_path(&config);
+    let path = crate::analytics_backend::duckdb_path(&config);
     let store = DuckStore::open(&path, &config.analytics.store()).with_context(|| {
         format!(
             "cannot open {} (if `eventhose serve` is running, use DELETE /api/v1/events/message?recipients=… instead)",

@@ -1,5 +1,6 @@
 //! `eventhose`: the email event pipeline in one binary.
 
+mod analytics_backend;
 mod cli;
 mod config;
 mod dead_letters;

@@ -97,8 +97,8 @@ impl Roles {
     }
 
     /// Refuses a set of roles that would diverge silently: processes that split the roles must
-    /// share the hose and the state, and the analytic roles must run beside the API that reads
-    /// their DuckDB file.
+    /// share the hose and the state, and a role writing a DuckDB file must run beside the API
+    /// that reads it.
     pub fn check(&self, config: &Config) -> anyhow::Result<()> {
         anyhow::ensure!(!self.0.is_empty(), "`roles` names no role");
         if self.is_all() {
@@ -115,11 +115,14 @@ impl Roles {
             "roles {names}: the other roles run in other processes, which cannot share this \
              data directory's SQLite state; set state = \"postgres://…\" for every process"
         );
-        let analytic = self.runs(Role::Metrics) || self.runs(Role::Events);
+        // Metrics on ClickHouse are shared; a DuckDB file is read by its own process only.
+        let in_duckdb =
+            self.runs(Role::Events) || (self.runs(Role::Metrics) && config.analytics.url.is_none());
         anyhow::ensure!(
-            !analytic || self.runs(Role::Api),
-            "roles {names}: the metrics and events roles write a DuckDB file only their own \
-             process can read; run them with the api role, in one process"
+            !in_duckdb || self.runs(Role::Api),
+            "roles {names}: the events role (and the metrics role, without analytics.url) \
+             writes a DuckDB file only its own process can read; run it with the api role, \
+             in one process, or keep metrics on ClickHouse (analytics.url)"
         );
         Ok(())
     }
@@ -175,5 +178,19 @@ mod tests {
             .check(&shared)
             .unwrap();
         assert!(Roles::new(&[]).check(&shared).is_err());
+
+        // Metrics on ClickHouse run anywhere; message events still beside the API.
+        let mut clickhouse = shared.clone();
+        clickhouse.analytics.url = Some(
+            "http://127.0.0.1:8123/?database=eventhose"
+                .to_owned()
+                .try_into()
+                .unwrap(),
+        );
+        Roles::new(&[Role::Metrics]).check(&clickhouse).unwrap();
+        let err = Roles::new(&[Role::Metrics, Role::Events])
+            .check(&clickhouse)
+            .unwrap_err();
+        assert!(err.to_string().contains("events role"), "{err}");
     }
 }

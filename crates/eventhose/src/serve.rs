@@ -149,21 +149,15 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         );
     }
 
-    let analytics = if roles.runs(Role::Metrics) || roles.runs(Role::Events) {
-        let path = analytics_path(&config);
-        let store = DuckStore::open(&path, &config.analytics.store())
-            .with_context(|| format!("cannot open the analytic store {}", path.display()))?;
-        let store = Arc::new(store);
+    let analytics = crate::analytics_backend::open(&config, &roles)?;
+    if let Some(store) = &analytics.duck {
         tokio::spawn(report_analytics_memory(
             store.clone(),
             supervision.stopping.clone(),
         ));
-        Some(store)
-    } else {
-        None
-    };
+    }
     let commit_every = Duration::from_millis(config.analytics.commit_interval_ms.max(10));
-    if let (Some(store), true) = (&analytics, roles.runs(Role::Metrics)) {
+    if let Some(store) = &analytics.metrics_writer {
         let open_metrics = {
             let retention = MetricsRetention {
                 dedup_window: config.dedup_window(),
@@ -175,7 +169,7 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         subscribers
             .push(start_processor(&hose, METRICS_SUBSCRIBER, &supervision, open_metrics).await?);
     }
-    if let (Some(store), true) = (&analytics, roles.runs(Role::Events)) {
+    if let (Some(store), true) = (&analytics.duck, roles.runs(Role::Events)) {
         let open_message_events = {
             let (store, keep) = (store.clone(), config.analytics.events_retention());
             let tombstones = tombstones.clone();
@@ -216,10 +210,10 @@ pub async fn serve_on(config: Config, listener: tokio::net::TcpListener) -> anyh
         roles: Arc::from(roles.names()),
         webhooks,
         suppressions: state.clone(),
-        metrics: analytics
-            .clone()
-            .map(|store| store as Arc<dyn eventhose_api::analytics::MetricsReader>),
-        events: analytics.map(|store| store as Arc<dyn eventhose_api::analytics::EventStore>),
+        metrics: analytics.metrics_reader,
+        events: analytics
+            .duck
+            .map(|store| store as Arc<dyn eventhose_api::analytics::EventStore>),
         erasures: state.clone(),
         tombstones,
         idempotency: Arc::new(Idempotency::new(state.clone())),
@@ -517,9 +511,4 @@ async fn report_analytics_memory(store: Arc<DuckStore>, mut stopping: watch::Rec
             Err(_) => return,
         }
     }
-}
-
-/// The analytic store's file in the data directory.
-pub fn analytics_path(config: &Config) -> std::path::PathBuf {
-    config.data_dir.join("analytics.duckdb")
 }

@@ -9,6 +9,7 @@ mod reference;
 
 mod bad_params;
 mod breakdowns;
+mod clickhouse;
 mod crash;
 mod dst;
 mod repeats;
@@ -48,12 +49,17 @@ pub fn base_day() -> i64 {
 /// Starts a server, ingests the simulated and hand-written events, and waits until the whole
 /// day's summary shows all of them.
 pub async fn loaded() -> Loaded {
+    loaded_with(&[]).await
+}
+
+/// [`loaded`], the server started with `env`.
+pub async fn loaded_with(env: &[(&str, &str)]) -> Loaded {
     let base = base_day();
     let mut all = events::simulated(base, 4_000);
     all.extend(events::edge_cases(base));
     let facts = reference::facts(&all);
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(dir.path(), env);
     ingest_all(&server, &all).await;
     let loaded = Loaded {
         dir,

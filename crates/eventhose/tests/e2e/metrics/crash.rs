@@ -131,10 +131,24 @@ async fn per_minute(server: &Server, start: i64, requests: u64) -> Vec<Vec<u64>>
 
 #[tokio::test]
 async fn metrics_count_exactly_once_across_sigkill() {
+    exactly_once_across_sigkill(&[]).await;
+}
+
+/// The metrics worker writing to ClickHouse, killed mid-stream: the commit row it was sending
+/// is all or nothing, and the restarted worker resumes from the position ClickHouse holds.
+#[tokio::test]
+async fn metrics_on_clickhouse_count_exactly_once_across_sigkill() {
+    let database = eventhose_test_support::clickhouse::ClickHouseDatabase::new();
+    let url = database.url();
+    exactly_once_across_sigkill(&[("EVENTHOSE_ANALYTICS__URL", url.as_str())]).await;
+}
+
+async fn exactly_once_across_sigkill(store: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let start = base_day() + 60 * MINUTE;
     // Frequent commits, so the kill lands among them.
-    let env = [("EVENTHOSE_ANALYTICS__COMMIT_INTERVAL_MS", "200")];
+    let mut env = vec![("EVENTHOSE_ANALYTICS__COMMIT_INTERVAL_MS", "200")];
+    env.extend_from_slice(store);
     let server = Server::start(dir.path(), &env);
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes: Vec<Outcomes> = CLIENTS.iter().map(|_| Arc::default()).collect();
