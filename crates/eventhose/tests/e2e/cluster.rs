@@ -1,6 +1,7 @@
-//! Cluster mode: the roles as separate processes (`serve --roles …`) on the local RabbitMQ
-//! and PostgreSQL — two ingest+api processes, two webhooks workers, one suppressions worker
-//! and one api+metrics+events process — with workers killed mid-stream.
+//! Cluster mode: the roles as separate processes (`serve --roles …`) on the local RabbitMQ,
+//! PostgreSQL and ClickHouse — two ingest+api processes, two webhooks workers, one
+//! suppressions worker, one metrics worker writing to ClickHouse and one api+events process —
+//! with workers killed mid-stream.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use eventhose_state::testing::TestDatabase;
 use eventhose_state::EncryptionKey;
+use eventhose_test_support::clickhouse::ClickHouseDatabase;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -24,9 +26,16 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new(broker: &Broker, database: &TestDatabase, key: &str) -> Cluster {
+    fn new(
+        broker: &Broker,
+        database: &TestDatabase,
+        key: &str,
+        analytics: &ClickHouseDatabase,
+    ) -> Cluster {
         let mut extra = webhooks_fast();
         extra.push(("EVENTHOSE_STATE", database.url()));
+        let analytics = analytics.url();
+        extra.push(("EVENTHOSE_ANALYTICS__URL", analytics.as_str()));
         extra.push(("EVENTHOSE_WEBHOOKS__ENCRYPTION_KEY", key));
         Cluster {
             env: broker.env(&extra),
@@ -60,12 +69,13 @@ async fn list_loads(worker: &Server) -> f64 {
 }
 
 #[tokio::test]
-async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edits() {
+async fn cluster_seven_processes_lose_nothing_count_exactly_and_share_webhook_edits() {
     let database = TestDatabase::create();
     let broker = Broker::new();
     let key = EncryptionKey::generate().to_base64();
-    let cluster = Cluster::new(&broker, &database, &key);
-    let dirs: Vec<TempDir> = (0..7).map(|_| tempfile::tempdir().unwrap()).collect();
+    let clickhouse = ClickHouseDatabase::new();
+    let cluster = Cluster::new(&broker, &database, &key, &clickhouse);
+    let dirs: Vec<TempDir> = (0..8).map(|_| tempfile::tempdir().unwrap()).collect();
     let front = [
         cluster.start(dirs[0].path(), "api,ingest"),
         cluster.start(dirs[1].path(), "api,ingest"),
@@ -75,7 +85,8 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
         cluster.start(dirs[3].path(), "webhooks"),
     ];
     let _suppressions = cluster.start(dirs[4].path(), "suppressions");
-    let mut analytics = cluster.start(dirs[5].path(), "api,metrics,events");
+    let analytics = cluster.start(dirs[5].path(), "api,events");
+    let metrics = cluster.start(dirs[7].path(), "metrics");
 
     // A webhook created through one front process reaches both workers.
     let loads_before = [list_loads(&workers[0]).await, list_loads(&workers[1]).await];
@@ -89,8 +100,8 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
         .await;
     }
 
-    // Hard bounces through both front processes; a webhooks worker and the analytics process
-    // are killed mid-stream, and the analytics process restarts on its data directory.
+    // Hard bounces through both front processes; a webhooks worker and the metrics worker are
+    // killed mid-stream, and the metrics worker restarts.
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Seen::default());
     let streams: Vec<_> = front
@@ -112,8 +123,8 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
     })
     .await;
     workers.remove(1).kill9();
-    analytics.kill9();
-    analytics = cluster.start(dirs[5].path(), "api,metrics,events");
+    metrics.kill9();
+    let _metrics = cluster.start(dirs[7].path(), "metrics");
     let after_kill = seen.acked_requests();
     eventually("the stream goes on after the kills", || async {
         seen.acked_requests() >= after_kill + 20
@@ -140,15 +151,18 @@ async fn cluster_six_processes_lose_nothing_count_exactly_and_share_webhook_edit
         suppressed(&front[1]).await == addresses
     })
     .await;
+    // Every api process answers the Metrics API from ClickHouse.
     eventually("the metrics count every acknowledged bounce", || async {
-        metric_total(&analytics, "count_bounce").await >= n
+        metric_total(&front[0], "count_bounce").await >= n
     })
     .await;
-    assert_eq!(
-        metric_total(&analytics, "count_bounce").await,
-        n,
-        "each bounce counted once"
-    );
+    for server in [&front[0], &front[1], &analytics] {
+        assert_eq!(
+            metric_total(server, "count_bounce").await,
+            n,
+            "each bounce counted once"
+        );
+    }
     let posted = receiver.events_posted();
     eprintln!(
         "cluster: {n} bounces acknowledged, {posted} posted to the receiver ({} again after the kill)",
