@@ -8,8 +8,8 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use eventhose_analytics::conformance::{self, Filled};
 use eventhose_analytics::{
-    Aggregator, AnalyticsError, Dimension, Filter, FilterOp, Grouping, MemoryStore, Metric,
-    MetricsQuery, MetricsReader, MetricsWriter, TimeRange,
+    Aggregator, AnalyticsError, Dimension, Filter, Grouping, MemoryStore, Metric, MetricsQuery,
+    MetricsWriter, TimeRange,
 };
 use eventhose_analytics_duckdb::{DuckOptions, DuckStore};
 use eventhose_model::DedupWindow;
@@ -285,7 +285,7 @@ fn a_commit_that_fails_at_its_end_can_be_made_again() {
     let memory = MemoryStore::new();
     memory.commit(&tally, &changes, Some(1)).expect("memory");
     let (from, to) = (START - START % 3_600, START + 3 * 86_400);
-    same_metrics(
+    conformance::same_metrics(
         &duck,
         &memory,
         &MetricsQuery {
