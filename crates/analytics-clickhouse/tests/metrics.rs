@@ -61,6 +61,12 @@ fn retention_keeps_the_applied_events_from_their_floor_to_the_minute() {
 }
 
 #[test]
+fn a_checkpoint_reads_only_the_newest_identities_asked_for() {
+    let db = ClickHouseDatabase::new();
+    conformance::the_newest_identities_are_restored(&open(&db), START / 60);
+}
+
+#[test]
 fn answers_stay_exact_after_the_server_merges_every_part() {
     let (db, store, memory, filled) = filled(6_000);
     for table in [

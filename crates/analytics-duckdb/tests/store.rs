@@ -151,6 +151,14 @@ fn applied_events_are_remembered_across_reopening_until_retention() {
 }
 
 #[test]
+fn a_checkpoint_keeps_the_newest_identities_asked_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let duck =
+        DuckStore::open(&dir.path().join("a.duckdb"), &DuckOptions::default()).expect("open");
+    conformance::the_newest_identities_are_restored(&duck, START / 60);
+}
+
+#[test]
 fn a_refused_query_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let duck =

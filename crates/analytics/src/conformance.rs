@@ -364,3 +364,35 @@ pub fn a_refused_query_changes_nothing(store: &dyn MetricsStore, events: &[Vec<u
     assert_eq!(store.metrics(&all).expect("query"), before);
     assert_eq!(store.checkpoint().expect("checkpoint").position, Some(1));
 }
+
+/// [`MetricsWriter::checkpoint_newest`] keeps the newest identities: a thousand applied over
+/// ten minutes from `minute`, the newest 250 asked for.
+pub fn the_newest_identities_are_restored(store: &dyn MetricsStore, minute: i64) {
+    let tally = Tally {
+        events: 1_000,
+        applied: (0..1_000u64)
+            .map(|identity| AppliedId {
+                minute: minute + i64::try_from(identity / 100).expect("small"),
+                identity,
+            })
+            .collect(),
+        ..Tally::default()
+    };
+    store.commit(&tally, &[], Some(1)).expect("commit");
+    let checkpoint = store.checkpoint_newest(250).expect("checkpoint");
+    let mut kept: Vec<u64> = checkpoint.applied.iter().map(|id| id.identity).collect();
+    kept.sort_unstable();
+    // The last 250 by minute: minutes 8 and 9 whole (200), and 50 of minute 7.
+    assert_eq!(kept.len(), 250);
+    assert!(kept.iter().all(|&id| id >= 700), "{kept:?}");
+    assert!(kept.iter().filter(|&&id| id >= 800).count() == 200);
+    assert!(
+        checkpoint
+            .applied
+            .windows(2)
+            .all(|w| w[0].minute <= w[1].minute),
+        "oldest first"
+    );
+    assert_eq!(checkpoint.position, Some(1));
+    assert_eq!(store.checkpoint().expect("checkpoint").applied.len(), 1_000);
+}

@@ -40,6 +40,10 @@ impl MetricsWriter for FailingCommits {
         self.inner.checkpoint()
     }
 
+    fn checkpoint_newest(&self, max_applied: usize) -> Result<MetricsCheckpoint, AnalyticsError> {
+        self.inner.checkpoint_newest(max_applied)
+    }
+
     fn commit(
         &self,
         tally: &Tally,

@@ -70,7 +70,8 @@ impl MetricsSubscriber {
         commit_every: Duration,
     ) -> Result<Self, SubscriberError> {
         let reader = store.clone();
-        let checkpoint = crate::blocking(move || reader.checkpoint()).await?;
+        let max_applied = retention.dedup_window.max_events;
+        let checkpoint = crate::blocking(move || reader.checkpoint_newest(max_applied)).await?;
         let committed = checkpoint.position;
         Ok(MetricsSubscriber {
             store,

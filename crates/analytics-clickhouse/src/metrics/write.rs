@@ -20,6 +20,12 @@ const DAY: i64 = 86_400;
 
 impl MetricsWriter for ClickHouseStore {
     fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError> {
+        self.checkpoint_newest(usize::MAX)
+    }
+
+    /// Reads the newest `max_applied` identities only: a day of them at a busy sender's rate
+    /// is more than a worker needs or an answer may hold.
+    fn checkpoint_newest(&self, max_applied: usize) -> Result<MetricsCheckpoint, AnalyticsError> {
         self.settle_commits()?;
         let db = &self.database;
         // Whether a position was ever recorded, and the highest (rows not yet merged away
@@ -49,9 +55,11 @@ impl MetricsWriter for ClickHouseStore {
 
         let bytes = self.rows(&format!(
             "SELECT minute, identity FROM {db}.{applied} \
-             WHERE minute >= (SELECT toInt64(max(floor)) FROM {db}.{floor}) ORDER BY minute",
+             WHERE minute >= (SELECT toInt64(max(floor)) FROM {db}.{floor}) \
+             ORDER BY minute DESC LIMIT {limit}",
             applied = schema::APPLIED,
             floor = schema::APPLIED_FLOOR,
+            limit = u64::try_from(max_applied).unwrap_or(u64::MAX),
         ))?;
         let mut r = Reader::new(&bytes);
         let mut applied = Vec::new();
@@ -61,6 +69,7 @@ impl MetricsWriter for ClickHouseStore {
                 identity: r.u64().map_err(engine)?,
             });
         }
+        applied.reverse();
         Ok(MetricsCheckpoint {
             position,
             ledger: EngagementLedger::restore(changes),

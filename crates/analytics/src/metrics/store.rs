@@ -45,6 +45,17 @@ pub trait MetricsWriter: Send + Sync {
     /// The state of the last commit.
     fn checkpoint(&self) -> Result<MetricsCheckpoint, AnalyticsError>;
 
+    /// [`checkpoint`](Self::checkpoint) with only the newest `max_applied` identities (by the
+    /// minute they were applied): what an aggregator whose window holds no more resumes from.
+    /// A store whose identities outgrow memory reads no more than those.
+    fn checkpoint_newest(&self, max_applied: usize) -> Result<MetricsCheckpoint, AnalyticsError> {
+        let mut checkpoint = self.checkpoint()?;
+        checkpoint.applied.sort_by_key(|id| id.minute);
+        let older = checkpoint.applied.len().saturating_sub(max_applied);
+        checkpoint.applied.drain(..older);
+        Ok(checkpoint)
+    }
+
     /// Adds `tally` (with the identities of its events) and `ledger` changes and records
     /// `position`, all or nothing.
     fn commit(

@@ -103,7 +103,10 @@ async fn metrics_answer_the_same_on_clickhouse_as_on_duckdb() {
     // The whole day, and a window with edge minutes and hours around two whole days.
     for (from, to) in [
         (base, base + DAY),
-        (base - DAY - 53 * MINUTE, base + DAY + 5 * HOUR + 13 * MINUTE),
+        (
+            base - DAY - 53 * MINUTE,
+            base + DAY + 5 * HOUR + 13 * MINUTE,
+        ),
     ] {
         for (path, query) in queries(from, to) {
             let path = format!("/api/v1/metrics/{path}");
