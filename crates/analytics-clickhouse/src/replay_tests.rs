@@ -13,10 +13,10 @@ use eventhose_test_support::clickhouse::ClickHouseDatabase;
 
 use crate::{ClickHouseOptions, ClickHouseStore, Endpoint};
 
-/// The Python with `chdb` installed: `EVENTHOSE_CHDB_PYTHON` (`.ci/run` sets it), else
+/// The Python with `chdb` installed: `TEST_EVENTHOSE_CHDB_PYTHON` (`.ci/run` sets it), else
 /// `python3`.
 fn python() -> String {
-    std::env::var("EVENTHOSE_CHDB_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+    std::env::var("TEST_EVENTHOSE_CHDB_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Databases of the tests' own on a ClickHouse server: the local one `.ci/run` starts, or
-//! `EVENTHOSE_TEST_CLICKHOUSE`.
+//! `TEST_EVENTHOSE_CLICKHOUSE`.
 
 /// The server's HTTP address, ending in `/`.
 pub fn server() -> String {
-    let url = std::env::var("EVENTHOSE_TEST_CLICKHOUSE")
+    let url = std::env::var("TEST_EVENTHOSE_CLICKHOUSE")
         .unwrap_or_else(|_| "http://127.0.0.1:8123/".to_owned());
     if url.ends_with('/') {
         url
