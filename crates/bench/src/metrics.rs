@@ -164,14 +164,28 @@ pub async fn run(eventhose: &std::path::Path, bench: MetricsBench) -> anyhow::Re
         }
         freshness(engine, eventhose, &bench, &dir.join("freshness")).await?;
         latency(engine, eventhose, &bench, &dir.join("latency")).await?;
+        if bench.keep {
+            println!(
+                "{}: latency store in {}",
+                engine.name(),
+                dir.join("latency").display()
+            );
+        }
     }
     if bench.keep {
         println!(
-            "kept the six-month store: {}",
-            dir.join("latency").display()
+            "kept the six-month stores: {} (DuckDB), database eventhose_bench_latency (ClickHouse)",
+            dir.display()
         );
     } else {
         std::fs::remove_dir_all(&dir).ok();
+        for engine in &engines {
+            if let Engine::ClickHouse(server) = engine {
+                for phase in ["throughput", "freshness", "latency"] {
+                    drop_database(server, &format!("eventhose_bench_{phase}")).await?;
+                }
+            }
+        }
     }
     Ok(())
 }
