@@ -3,9 +3,9 @@
 
 use duckdb::{Connection, ToSql};
 use eventhose_analytics::{
-    aligned, group_rows, needed_counters, split, AnalyticsError, BreakdownGrouping, BreakdownQuery,
-    BreakdownRow, Counters, Dimension, Filter, Grouping, MetricsQuery, MetricsReader, MetricsRow,
-    Segment, TimeRange, ValuesQuery,
+    group_rows, needed_counters, segments, split, AnalyticsError, BreakdownGrouping,
+    BreakdownQuery, BreakdownRow, Counters, Dimension, Filter, Grouping, MetricsQuery,
+    MetricsReader, MetricsRow, Segment, TimeRange, ValuesQuery,
 };
 
 use crate::layout::{self, Family, Partition, Rollup};
@@ -109,17 +109,7 @@ impl MetricsReader for DuckStore {
         if from >= to {
             return Ok(Vec::new());
         }
-        let segments = match &query.grouping {
-            Grouping::Time(starts) => {
-                let g = aligned(starts.iter().map(|s| s.timestamp()).chain([from, to]));
-                vec![Segment {
-                    g,
-                    lo: from,
-                    hi: to,
-                }]
-            }
-            _ => split(from, to),
-        };
+        let segments = segments(query);
         let key = match &query.grouping {
             Grouping::Total => "''".to_owned(),
             Grouping::By(dimension) => dimension_text(*dimension),

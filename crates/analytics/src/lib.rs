@@ -31,7 +31,7 @@ pub use metrics::query::{
     ValuesQuery,
 };
 pub use metrics::segments::{
-    aligned, group_rows, into_buckets, needed_counters, split, Granularity, Segment,
+    aligned, group_rows, into_buckets, needed_counters, segments, split, Granularity, Segment,
 };
 pub use metrics::store::{MetricsCheckpoint, MetricsReader, MetricsWriter};
 

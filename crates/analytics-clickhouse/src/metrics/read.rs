@@ -2,9 +2,9 @@
 //! (`eventhose_analytics::split`), and sums again what merges have not summed yet.
 
 use eventhose_analytics::{
-    aligned, group_rows, needed_counters, split, AnalyticsError, BreakdownGrouping, BreakdownQuery,
-    BreakdownRow, Counters, Grouping, MetricsQuery, MetricsReader, MetricsRow, Segment, TimeRange,
-    ValuesQuery,
+    group_rows, needed_counters, segments, split, AnalyticsError, BreakdownGrouping,
+    BreakdownQuery, BreakdownRow, Counters, Grouping, MetricsQuery, MetricsReader, MetricsRow,
+    Segment, TimeRange, ValuesQuery,
 };
 
 use crate::rowbinary::Reader;
@@ -57,14 +57,7 @@ impl MetricsReader for ClickHouseStore {
         if from >= to {
             return Ok(Vec::new());
         }
-        let segments = match &query.grouping {
-            Grouping::Time(starts) => vec![Segment {
-                g: aligned(starts.iter().map(|s| s.timestamp()).chain([from, to])),
-                lo: from,
-                hi: to,
-            }],
-            _ => split(from, to),
-        };
+        let segments = segments(query);
         let key = match &query.grouping {
             Grouping::Total => "''".to_owned(),
             Grouping::By(dimension) => dimension_text(*dimension),

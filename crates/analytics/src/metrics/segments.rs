@@ -96,6 +96,21 @@ pub fn aligned(boundaries: impl Iterator<Item = i64> + Clone) -> Granularity {
         .unwrap_or(Granularity::Minute)
 }
 
+/// The segments a metrics query reads: for a time series, its whole range at the coarsest
+/// granularity all its bucket boundaries allow (the rows are folded into its buckets after);
+/// otherwise the coarsest exact split of its range ([`split`]).
+pub fn segments(query: &MetricsQuery) -> Vec<Segment> {
+    let (from, to) = (query.range.from.timestamp(), query.range.to.timestamp());
+    match &query.grouping {
+        Grouping::Time(starts) => vec![Segment {
+            g: aligned(starts.iter().map(|s| s.timestamp()).chain([from, to])),
+            lo: from,
+            hi: to,
+        }],
+        _ => split(from, to),
+    }
+}
+
 /// The counters the query's metrics need (every counter when it names none), in counter order.
 pub fn needed_counters(query: &MetricsQuery) -> Vec<Counter> {
     let mut counters: Vec<Counter> = if query.metrics.is_empty() {
