@@ -49,15 +49,10 @@ impl ClickHouseStore {
 
 impl MetricsReader for ClickHouseStore {
     fn metrics(&self, query: &MetricsQuery) -> Result<Vec<MetricsRow>, AnalyticsError> {
-        query.range.check()?;
-        if let Grouping::Time(starts) = &query.grouping {
-            eventhose_analytics::check_buckets(&query.range, starts)?;
-        }
-        let (from, to) = unix(&query.range);
-        if from >= to {
+        let segments = segments(query)?;
+        if segments.is_empty() {
             return Ok(Vec::new());
         }
-        let segments = segments(query);
         let key = match &query.grouping {
             Grouping::Total => "''".to_owned(),
             Grouping::By(dimension) => dimension_text(*dimension),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Counter, Counters, GroupKey, Grouping, MetricsQuery, MetricsRow};
+use crate::{AnalyticsError, Counter, Counters, GroupKey, Grouping, MetricsQuery, MetricsRow};
 
 /// An aggregate granularity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,19 +96,27 @@ pub fn aligned(boundaries: impl Iterator<Item = i64> + Clone) -> Granularity {
         .unwrap_or(Granularity::Minute)
 }
 
-/// The segments a metrics query reads: for a time series, its whole range at the coarsest
-/// granularity all its bucket boundaries allow (the rows are folded into its buckets after);
-/// otherwise the coarsest exact split of its range ([`split`]).
-pub fn segments(query: &MetricsQuery) -> Vec<Segment> {
+/// The segments a metrics query reads, once its range and buckets are checked (whole minutes;
+/// [`check_buckets`](crate::check_buckets)): for a time series, its whole range at the
+/// coarsest granularity all its bucket boundaries allow (the rows are folded into its buckets
+/// after); otherwise the coarsest exact split of its range ([`split`]). None for an empty range.
+pub fn segments(query: &MetricsQuery) -> Result<Vec<Segment>, AnalyticsError> {
+    query.range.check()?;
     let (from, to) = (query.range.from.timestamp(), query.range.to.timestamp());
-    match &query.grouping {
-        Grouping::Time(starts) => vec![Segment {
-            g: aligned(starts.iter().map(|s| s.timestamp()).chain([from, to])),
-            lo: from,
-            hi: to,
-        }],
+    Ok(match &query.grouping {
+        Grouping::Time(starts) => {
+            crate::check_buckets(&query.range, starts)?;
+            if from >= to {
+                return Ok(Vec::new());
+            }
+            vec![Segment {
+                g: aligned(starts.iter().map(|s| s.timestamp()).chain([from, to])),
+                lo: from,
+                hi: to,
+            }]
+        }
         _ => split(from, to),
-    }
+    })
 }
 
 /// The counters the query's metrics need (every counter when it names none), in counter order.
